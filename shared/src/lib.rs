@@ -1,0 +1,13 @@
+//! What the Todoke server and driver app must agree on: wire types, ids, the shipment lifecycle and the
+//! rules that validate input. Pure code without I/O, so every client applies the same rules offline.
+
+pub mod language;
+pub mod shipment;
+pub mod status;
+pub mod tracking_number;
+pub mod validation;
+
+pub use language::Language;
+pub use status::{ReasonCode, ShipmentStatus, StatusChange, TransitionError};
+pub use tracking_number::{TrackingNumber, TrackingNumberError};
+pub use validation::{FieldError, ValidationErrors};
