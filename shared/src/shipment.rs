@@ -1,12 +1,13 @@
 //! Shipments on the wire: what a merchant sends to create one, the validated form the server stores,
 //! and the views that staff and customers read.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::status::StatusChangeError;
 use crate::validation::{Check, ValidationErrors, optional_text, text};
-use crate::{Language, ReasonCode, ShipmentStatus, TrackingNumber};
+use crate::{Language, ReasonCode, ShipmentStatus, StatusChange, TrackingNumber};
 
 /// The time zone that promised windows are read in when the address names none.
 pub const DEFAULT_TIME_ZONE: chrono_tz::Tz = chrono_tz::Asia::Tokyo;
@@ -146,6 +147,34 @@ pub struct TimeWindow {
 pub struct Parcel {
     pub barcode: String,
     pub weight_g: u32,
+}
+
+impl Address {
+    /// The address's time zone; promised windows and timestamps shown to people are local to it.
+    pub fn time_zone(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(DEFAULT_TIME_ZONE)
+    }
+
+    /// A moment, as the clock on the wall at this address shows it.
+    pub fn local_time(&self, at: DateTime<chrono::Utc>) -> DateTime<FixedOffset> {
+        at.with_timezone(&self.time_zone()).fixed_offset()
+    }
+}
+
+impl Promise {
+    /// The promised window as two moments at the address. Where a daylight-saving change makes a
+    /// wall-clock time ambiguous the earlier moment counts; where it skips a time, the hour after.
+    pub fn window_at(&self, tz: chrono_tz::Tz) -> (DateTime<FixedOffset>, DateTime<FixedOffset>) {
+        let moment = |time: NaiveTime| {
+            let local = self.date.and_time(time);
+            let resolved = tz
+                .from_local_datetime(&local)
+                .earliest()
+                .or_else(|| tz.from_local_datetime(&(local + chrono::Duration::hours(1))).earliest());
+            resolved.map(|t| t.fixed_offset()).unwrap_or_else(|| local.and_utc().fixed_offset())
+        };
+        (moment(self.window.start), moment(self.window.end))
+    }
 }
 
 impl NewShipmentRequest {
@@ -368,8 +397,17 @@ pub struct ShipmentView {
     pub parcels: Vec<Parcel>,
     /// The customer's link to the tracking page.
     pub tracking_url: String,
+    /// Timestamps are local to the address.
     pub created_at: DateTime<FixedOffset>,
     pub updated_at: DateTime<FixedOffset>,
+}
+
+/// One shipment with its whole timeline.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ShipmentDetail {
+    #[serde(flatten)]
+    pub shipment: ShipmentView,
     /// Every status change so far, oldest first.
     pub events: Vec<EventView>,
 }
@@ -419,6 +457,45 @@ pub struct NewEventRequest {
     pub occurred_at: Option<DateTime<FixedOffset>>,
     #[serde(default)]
     pub location: Option<GeoPoint>,
+}
+
+/// A status change that passed every check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub change: StatusChange,
+    pub occurred_at: Option<DateTime<FixedOffset>>,
+    pub location: Option<GeoPoint>,
+    pub note: Option<String>,
+}
+
+impl NewEventRequest {
+    /// Checks the request; `now` bounds `occurred_at`, which may not lie in the future.
+    pub fn validate(self, now: DateTime<chrono::Utc>) -> Result<NewEvent, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let change = errors.check(
+            "reason",
+            StatusChange::new(self.status, self.reason).map_err(|e| {
+                let code = if matches!(e, StatusChangeError::NotATarget) { "invalid_status" } else { "invalid_reason" };
+                (code, e.to_string())
+            }),
+        );
+        let note = errors.check("note", optional_text(self.note.as_deref(), 1000));
+        if let Some(at) = self.occurred_at
+            && at > now + chrono::Duration::minutes(5)
+        {
+            errors.add("occurred_at", "in_future", "must not lie in the future");
+        }
+        if let Some(point) = self.location {
+            errors.check("location.lat", coordinate(point.lat, 90.0));
+            errors.check("location.lon", coordinate(point.lon, 180.0));
+        }
+        match (change, note) {
+            (Some(change), Some(note)) if errors.is_empty() => {
+                Ok(NewEvent { change, occurred_at: self.occurred_at, location: self.location, note })
+            }
+            _ => Err(errors),
+        }
+    }
 }
 
 /// What anyone holding the tracking number may see: no name, street, email or phone.

@@ -1,0 +1,142 @@
+//! The one error type of the HTTP layer and its single mapping to `application/problem+json`
+//! (RFC 9457). Every failure, from a malformed body to a database outage, leaves through here.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use todoke_shared::{FieldError, ShipmentStatus, TrackingNumberError, ValidationErrors};
+
+use crate::shipments::ShipmentError;
+use crate::store::StoreError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    errors: Vec<FieldError>,
+    allowed: Option<&'static [ShipmentStatus]>,
+}
+
+/// The problem document. `code` is stable; `title` and `detail` are for people.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem: `urn:todoke:problem:{code}`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable code, such as `validation_failed` or `invalid_transition`.
+    pub code: String,
+    /// For validation problems: every failing field.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// For `invalid_transition`: the statuses the shipment may move to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<ShipmentStatus>>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> ApiError {
+        ApiError { status, code, detail: detail.into(), errors: Vec::new(), allowed: None }
+    }
+
+    pub fn validation(errors: ValidationErrors) -> ApiError {
+        let mut error = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            format!("Some fields need fixing: {errors}"),
+        );
+        error.errors = errors.into_errors();
+        error
+    }
+
+    pub fn field(status: StatusCode, code: &'static str, field: &str, message: impl Into<String>) -> ApiError {
+        let message = message.into();
+        let mut error = ApiError::new(status, code, format!("{field}: {message}"));
+        error.errors = ValidationErrors::single(field, code, message).into_errors();
+        error
+    }
+
+    pub fn not_found(code: &'static str, detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, code, detail)
+    }
+
+    pub fn internal() -> ApiError {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Something went wrong on our side. Please try again; if it persists, contact support with the request id.",
+        )
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    fn problem(&self) -> Problem {
+        Problem {
+            kind: format!("urn:todoke:problem:{}", self.code),
+            title: self.status.canonical_reason().unwrap_or("Error").to_string(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            code: self.code.to_string(),
+            errors: self.errors.clone(),
+            allowed: self.allowed.map(<[ShipmentStatus]>::to_vec),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
+        let mut response = (self.status, body).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::Duplicate(_) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", "That value is already in use.")
+            }
+            StoreError::Stale => ApiError::new(
+                StatusCode::CONFLICT,
+                "concurrent_change",
+                "The record changed while this request was handled. Read it again and retry.",
+            ),
+            StoreError::Corrupt(_) | StoreError::Database(_) => {
+                // Details go to the log, never to the client.
+                tracing::error!(error = %error, "storage failed");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl From<ShipmentError> for ApiError {
+    fn from(error: ShipmentError) -> ApiError {
+        let detail = error.to_string();
+        match error {
+            ShipmentError::NotFound => ApiError::not_found("shipment_not_found", detail),
+            ShipmentError::ExternalRefTaken(_) => {
+                ApiError::field(StatusCode::CONFLICT, "external_ref_taken", "external_ref", detail)
+            }
+            ShipmentError::Transition(transition) => {
+                let mut api = ApiError::new(StatusCode::CONFLICT, "invalid_transition", detail);
+                api.allowed = Some(transition.allowed());
+                api
+            }
+            ShipmentError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<TrackingNumberError> for ApiError {
+    fn from(error: TrackingNumberError) -> ApiError {
+        ApiError::field(StatusCode::BAD_REQUEST, error.code(), "tracking_number", error.to_string())
+    }
+}

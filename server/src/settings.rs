@@ -1,0 +1,189 @@
+//! Typed settings from defaults, an optional `todoke.toml`, environment variables and flags, in
+//! rising order of precedence. Secrets never show in `Debug` output or logs.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use serde::Deserialize;
+
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+pub const DEFAULT_CONFIG_FILE: &str = "todoke.toml";
+
+/// Every setting, as flags and `TODOKE_*` environment variables (the same keys work in `todoke.toml`).
+#[derive(Debug, Default, Clone, Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsLayer {
+    /// Address to listen on, host:port. Port 0 picks a free port; the bound address is logged.
+    /// [default: 127.0.0.1:8080]
+    #[arg(long, env = "TODOKE_ADDR", value_name = "HOST:PORT")]
+    pub addr: Option<String>,
+
+    /// Folder for the embedded database and other local files. [default: ./data]
+    #[arg(long, env = "TODOKE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DB. Several servers may share one
+    /// PostgreSQL database. [default: sqlite://<data dir>/todoke.db]
+    #[arg(long, env = "TODOKE_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Base URL of the links given to customers, such as https://track.example.com.
+    /// [default: http://<bound address>]
+    #[arg(long, env = "TODOKE_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Largest accepted JSON request body, in bytes. [default: 1048576]
+    #[arg(long, env = "TODOKE_MAX_BODY_BYTES", value_name = "BYTES")]
+    pub max_body_bytes: Option<usize>,
+
+    /// Log filter, in tracing's EnvFilter syntax. [default: info]
+    #[arg(long, env = "TODOKE_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+}
+
+impl SettingsLayer {
+    /// Values set here win over `lower`.
+    fn over(self, lower: SettingsLayer) -> SettingsLayer {
+        SettingsLayer {
+            addr: self.addr.or(lower.addr),
+            data_dir: self.data_dir.or(lower.data_dir),
+            database_url: self.database_url.or(lower.database_url),
+            public_url: self.public_url.or(lower.public_url),
+            max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
+            log: self.log.or(lower.log),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: DatabaseUrl,
+    pub public_url: Option<String>,
+    pub max_body_bytes: usize,
+    pub log: String,
+}
+
+impl Settings {
+    /// Merges the config file (when it exists, or always when named explicitly) under `overrides`.
+    pub fn load(config_file: Option<&Path>, overrides: SettingsLayer) -> anyhow::Result<Settings> {
+        let file = match config_file {
+            Some(path) => read_file(path)?,
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => read_file(Path::new(DEFAULT_CONFIG_FILE))?,
+            None => SettingsLayer::default(),
+        };
+        Settings::from_layer(overrides.over(file))
+    }
+
+    pub fn from_layer(layer: SettingsLayer) -> anyhow::Result<Settings> {
+        let addr = layer.addr.as_deref().unwrap_or(DEFAULT_ADDR);
+        let addr = addr.parse().with_context(|| format!("TODOKE_ADDR {addr:?} is not a HOST:PORT address"))?;
+        let data_dir = layer.data_dir.unwrap_or_else(|| PathBuf::from("data"));
+        let database_url = match layer.database_url {
+            Some(url) => url,
+            None => format!("sqlite://{}", data_dir.join("todoke.db").display()),
+        };
+        let public_url = layer.public_url.map(|url| url.trim_end_matches('/').to_string());
+        if let Some(url) = &public_url {
+            anyhow::ensure!(
+                url.starts_with("http://") || url.starts_with("https://"),
+                "TODOKE_PUBLIC_URL {url:?} must start with http:// or https://"
+            );
+        }
+        Ok(Settings {
+            addr,
+            data_dir,
+            database_url: DatabaseUrl(database_url),
+            public_url,
+            max_body_bytes: layer.max_body_bytes.unwrap_or(1024 * 1024),
+            log: layer.log.unwrap_or_else(|| "info".to_string()),
+        })
+    }
+
+    /// Settings for tests and embedding: a database URL and a free port on loopback.
+    pub fn for_database(database_url: &str, data_dir: &Path) -> Settings {
+        let layer = SettingsLayer {
+            addr: Some("127.0.0.1:0".into()),
+            data_dir: Some(data_dir.to_path_buf()),
+            database_url: Some(database_url.to_string()),
+            ..SettingsLayer::default()
+        };
+        Settings::from_layer(layer).expect("test settings are valid")
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<SettingsLayer> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("reading settings from {}", path.display()))
+}
+
+/// A database URL, which may carry a password: shown with the password masked.
+#[derive(Clone)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = &self.0;
+        let masked = url.split_once("://").and_then(|(scheme, rest)| {
+            let (credentials, host) = rest.rsplit_once('@')?;
+            let (user, _password) = credentials.split_once(':')?;
+            Some(format!("{scheme}://{user}:***@{host}"))
+        });
+        f.write_str(masked.as_deref().unwrap_or(url))
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let settings = Settings::from_layer(SettingsLayer::default()).unwrap();
+        assert_eq!(settings.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.database_url.expose(), "sqlite://data/todoke.db");
+        assert_eq!(settings.public_url, None);
+    }
+
+    #[test]
+    fn passwords_never_show() {
+        let url = DatabaseUrl("postgres://todoke:s3cret@db.internal:5432/todoke".into());
+        assert_eq!(url.to_string(), "postgres://todoke:***@db.internal:5432/todoke");
+        assert!(!format!("{url:?}").contains("s3cret"));
+        let settings = Settings::for_database(url.expose(), Path::new("/tmp"));
+        assert!(!format!("{settings:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn environment_beats_file_beats_defaults() {
+        let file: SettingsLayer =
+            toml::from_str("addr = \"0.0.0.0:9000\"\npublic_url = \"https://t.example/\"").unwrap();
+        let env = SettingsLayer { addr: Some("127.0.0.1:0".into()), ..SettingsLayer::default() };
+        let settings = Settings::from_layer(env.over(file)).unwrap();
+        assert_eq!(settings.addr.to_string(), "127.0.0.1:0");
+        assert_eq!(settings.public_url.as_deref(), Some("https://t.example"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        assert!(toml::from_str::<SettingsLayer>("adr = \"x\"").is_err());
+        let bad = SettingsLayer { addr: Some("localhost".into()), ..SettingsLayer::default() };
+        assert!(Settings::from_layer(bad).is_err());
+    }
+}

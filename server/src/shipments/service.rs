@@ -1,0 +1,119 @@
+//! What can be done to shipments, independent of HTTP: create (idempotently by the merchant's order
+//! id) and move through the lifecycle, recording each change in the timeline.
+
+use chrono::{DateTime, Utc};
+use todoke_shared::shipment::{NewEvent, NewShipment};
+use todoke_shared::{ShipmentStatus, TrackingNumber, TransitionError};
+use uuid::Uuid;
+
+use crate::store::{EventRecord, ShipmentKey, ShipmentRecord, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShipmentError {
+    #[error("there is no shipment with that id")]
+    NotFound,
+    #[error("order '{0}' already has a shipment with different details; use a new external_ref for a new shipment")]
+    ExternalRefTaken(String),
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    New,
+    /// The same order was sent before with the same details.
+    Existing,
+}
+
+/// How often a write is retried when it collides with another (a taken tracking number, or a status
+/// changed by another server in between).
+const ATTEMPTS: usize = 3;
+
+pub async fn create(
+    store: &dyn Store,
+    content: NewShipment,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(Created, ShipmentRecord), ShipmentError> {
+    if let Some(existing) = store.find_shipment(ShipmentKey::ExternalRef(&content.external_ref)).await? {
+        return same_order(existing, &content);
+    }
+    for _ in 0..ATTEMPTS {
+        let record = ShipmentRecord {
+            id: Uuid::now_v7(),
+            tracking_number: TrackingNumber::from_random_bits(rand::random()),
+            status: ShipmentStatus::InfoReceived,
+            content: content.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        let first_event = EventRecord {
+            status: ShipmentStatus::InfoReceived,
+            occurred_at: now,
+            recorded_at: now,
+            actor: actor.to_string(),
+            location: None,
+            reason: None,
+            note: None,
+        };
+        match store.insert_shipment(&record, &first_event).await {
+            Ok(()) => return Ok((Created::New, record)),
+            // The same order arrived at the same moment, or (rarely) the tracking number is taken.
+            Err(StoreError::Duplicate(_)) => {
+                if let Some(existing) = store.find_shipment(ShipmentKey::ExternalRef(&content.external_ref)).await? {
+                    return same_order(existing, &content);
+                }
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(StoreError::Stale.into())
+}
+
+fn same_order(existing: ShipmentRecord, content: &NewShipment) -> Result<(Created, ShipmentRecord), ShipmentError> {
+    if existing.content == *content {
+        Ok((Created::Existing, existing))
+    } else {
+        Err(ShipmentError::ExternalRefTaken(content.external_ref.clone()))
+    }
+}
+
+pub async fn find(store: &dyn Store, key: ShipmentKey<'_>) -> Result<ShipmentRecord, ShipmentError> {
+    store.find_shipment(key).await?.ok_or(ShipmentError::NotFound)
+}
+
+/// Applies a status change through the lifecycle rules and appends it to the timeline.
+pub async fn record_event(
+    store: &dyn Store,
+    id: Uuid,
+    event: NewEvent,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<ShipmentRecord, ShipmentError> {
+    for _ in 0..ATTEMPTS {
+        let mut shipment = find(store, ShipmentKey::Id(id)).await?;
+        let next = shipment.status.apply(event.change)?;
+        let record = EventRecord {
+            status: next,
+            occurred_at: event.occurred_at.map_or(now, |t| t.with_timezone(&Utc)),
+            recorded_at: now,
+            actor: actor.to_string(),
+            location: event.location,
+            reason: event.change.reason(),
+            note: event.note.clone(),
+        };
+        match store.append_transition(id, shipment.status, &record).await {
+            Ok(()) => {
+                shipment.status = next;
+                shipment.updated_at = now;
+                return Ok(shipment);
+            }
+            // Another change won the race; read the new status and judge again.
+            Err(StoreError::Stale) => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(StoreError::Stale.into())
+}

@@ -1,0 +1,107 @@
+//! Storage behind one narrow interface. [`SqlStore`] implements it once for both SQLite and
+//! PostgreSQL; [`connect`] picks the backend from the database URL at run time.
+
+mod connect;
+mod rows;
+mod sql;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use todoke_shared::shipment::{GeoPoint, NewShipment};
+use todoke_shared::{ReasonCode, ShipmentStatus, TrackingNumber};
+use uuid::Uuid;
+
+pub use connect::{Backend, connect};
+pub use sql::SqlStore;
+
+/// A stored shipment: its validated content plus what the server assigned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShipmentRecord {
+    pub id: Uuid,
+    pub tracking_number: TrackingNumber,
+    pub status: ShipmentStatus,
+    pub content: NewShipment,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One entry of a shipment's timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub status: ShipmentStatus,
+    pub occurred_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+    pub actor: String,
+    pub location: Option<GeoPoint>,
+    pub reason: Option<ReasonCode>,
+    pub note: Option<String>,
+}
+
+/// How to find one shipment.
+#[derive(Debug, Clone, Copy)]
+pub enum ShipmentKey<'a> {
+    Id(Uuid),
+    ExternalRef(&'a str),
+    TrackingNumber(&'a TrackingNumber),
+}
+
+/// A page of shipments in creation order, after `after` when given.
+#[derive(Debug, Clone, Default)]
+pub struct ShipmentQuery {
+    pub status: Option<ShipmentStatus>,
+    pub promised_date: Option<NaiveDate>,
+    pub after: Option<Uuid>,
+    pub limit: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write; the constraint's name when the database gives one.
+    #[error("a unique value is already taken ({0:?})")]
+    Duplicate(Option<String>),
+    /// The row changed since it was read (optimistic concurrency); read again and retry.
+    #[error("the record changed concurrently")]
+    Stale,
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> StoreError {
+        match &error {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Duplicate(db.constraint().map(str::to_string))
+            }
+            _ => StoreError::Database(error),
+        }
+    }
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which database this is, for logs and readiness.
+    fn backend(&self) -> Backend;
+
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Stores a new shipment, its parcels and its first timeline event in one transaction.
+    async fn insert_shipment(&self, shipment: &ShipmentRecord, first_event: &EventRecord) -> Result<(), StoreError>;
+
+    async fn find_shipment(&self, key: ShipmentKey<'_>) -> Result<Option<ShipmentRecord>, StoreError>;
+
+    async fn list_shipments(&self, query: &ShipmentQuery) -> Result<Vec<ShipmentRecord>, StoreError>;
+
+    /// The timeline, oldest first.
+    async fn events(&self, shipment_id: Uuid) -> Result<Vec<EventRecord>, StoreError>;
+
+    /// Moves a shipment from `from` to `event.status` and appends the event, atomically.
+    /// [`StoreError::Stale`] when the shipment is no longer in `from`.
+    async fn append_transition(
+        &self,
+        shipment_id: Uuid,
+        from: ShipmentStatus,
+        event: &EventRecord,
+    ) -> Result<(), StoreError>;
+}

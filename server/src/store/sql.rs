@@ -1,0 +1,249 @@
+//! The one SQL implementation of [`Store`], generic over the database. SQLite and PostgreSQL both take
+//! `$n` placeholders and `RETURNING`, so every statement is written once.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use sqlx::{Database, Decode, Encode, Executor, FromRow, IntoArguments, Pool, Type};
+use uuid::Uuid;
+
+use super::rows::{EventRow, ParcelRow, ShipmentRow};
+use super::{Backend, EventRecord, ShipmentKey, ShipmentQuery, ShipmentRecord, Store, StoreError};
+use todoke_shared::ShipmentStatus;
+
+/// Every shipment query reads the same columns in the same order as [`ShipmentRow`].
+macro_rules! select_shipments {
+    ($($rest:expr),*) => {
+        concat!(
+            "SELECT id, tracking_number, external_ref, status, recipient_name, recipient_email, recipient_phone, \
+             language, address_lines, postal_code, city, region, country, lat, lon, timezone, promised_date, \
+             window_start, window_end, created_at, updated_at FROM shipments ",
+            $($rest),*
+        )
+    };
+}
+
+/// The list filter, shared by the page query and the query for that page's parcels.
+macro_rules! list_filter {
+    () => {
+        "WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR promised_date = $2) AND ($3 IS NULL OR id > $3) \
+         ORDER BY id LIMIT $4"
+    };
+}
+
+pub struct SqlStore<DB: Database> {
+    pool: Pool<DB>,
+    backend: Backend,
+}
+
+impl<DB: Database> SqlStore<DB> {
+    pub fn new(pool: Pool<DB>, backend: Backend) -> SqlStore<DB> {
+        SqlStore { pool, backend }
+    }
+}
+
+#[async_trait]
+impl<DB> Store for SqlStore<DB>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Uuid: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Type<DB>,
+    for<'q> NaiveDate: Encode<'q, DB> + Type<DB>,
+    for<'q> NaiveTime: Encode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<NaiveDate>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<Uuid>: Encode<'q, DB> + Type<DB>,
+    for<'r> Uuid: Decode<'r, DB>,
+    for<'r> ShipmentRow: FromRow<'r, DB::Row>,
+    for<'r> ParcelRow: FromRow<'r, DB::Row>,
+    for<'r> EventRow: FromRow<'r, DB::Row>,
+    for<'r> (Uuid,): FromRow<'r, DB::Row>,
+{
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn insert_shipment(&self, shipment: &ShipmentRecord, first_event: &EventRecord) -> Result<(), StoreError> {
+        let content = &shipment.content;
+        let (recipient, address, promised) = (&content.recipient, &content.address, &content.promised);
+        let lines = serde_json::to_string(&address.lines).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO shipments (id, tracking_number, external_ref, status, recipient_name, recipient_email, \
+             recipient_phone, language, address_lines, postal_code, city, region, country, lat, lon, timezone, \
+             promised_date, window_start, window_end, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+        )
+        .bind(shipment.id)
+        .bind(shipment.tracking_number.as_str())
+        .bind(content.external_ref.as_str())
+        .bind(shipment.status.as_str())
+        .bind(recipient.name.as_str())
+        .bind(recipient.email.as_str())
+        .bind(recipient.phone.as_deref())
+        .bind(recipient.language.code())
+        .bind(lines.as_str())
+        .bind(address.postal_code.as_str())
+        .bind(address.city.as_str())
+        .bind(address.region.as_deref())
+        .bind(address.country.as_str())
+        .bind(address.lat)
+        .bind(address.lon)
+        .bind(address.timezone.as_str())
+        .bind(promised.date)
+        .bind(promised.window.start)
+        .bind(promised.window.end)
+        .bind(shipment.created_at)
+        .bind(shipment.updated_at)
+        .execute(&mut *tx)
+        .await?;
+        for (position, parcel) in content.parcels.iter().enumerate() {
+            sqlx::query("INSERT INTO parcels (shipment_id, position, barcode, weight_g) VALUES ($1, $2, $3, $4)")
+                .bind(shipment.id)
+                .bind(position as i64)
+                .bind(parcel.barcode.as_str())
+                .bind(i64::from(parcel.weight_g))
+                .execute(&mut *tx)
+                .await?;
+        }
+        insert_event(&mut *tx, shipment.id, first_event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn find_shipment(&self, key: ShipmentKey<'_>) -> Result<Option<ShipmentRecord>, StoreError> {
+        let query = match key {
+            ShipmentKey::Id(id) => sqlx::query_as::<DB, ShipmentRow>(select_shipments!("WHERE id = $1")).bind(id),
+            ShipmentKey::ExternalRef(external_ref) => {
+                sqlx::query_as(select_shipments!("WHERE external_ref = $1")).bind(external_ref)
+            }
+            ShipmentKey::TrackingNumber(number) => {
+                sqlx::query_as(select_shipments!("WHERE tracking_number = $1")).bind(number.as_str())
+            }
+        };
+        let Some(row) = query.fetch_optional(&self.pool).await? else { return Ok(None) };
+        let parcels = sqlx::query_as::<DB, ParcelRow>(
+            "SELECT shipment_id, barcode, weight_g FROM parcels WHERE shipment_id = $1 ORDER BY position",
+        )
+        .bind(row.id)
+        .fetch_all(&self.pool)
+        .await?;
+        row.into_record(parcels).map(Some)
+    }
+
+    async fn list_shipments(&self, query: &ShipmentQuery) -> Result<Vec<ShipmentRecord>, StoreError> {
+        let status = query.status.map(ShipmentStatus::as_str);
+        let limit = i64::from(query.limit);
+        let rows = sqlx::query_as::<DB, ShipmentRow>(select_shipments!(list_filter!()))
+            .bind(status)
+            .bind(query.promised_date)
+            .bind(query.after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut parcels = sqlx::query_as::<DB, ParcelRow>(concat!(
+            "SELECT shipment_id, barcode, weight_g FROM parcels WHERE shipment_id IN (SELECT id FROM shipments ",
+            list_filter!(),
+            ") ORDER BY shipment_id, position"
+        ))
+        .bind(status)
+        .bind(query.promised_date)
+        .bind(query.after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .peekable();
+        // Both results are in id order, so each shipment's parcels are the next run of rows.
+        rows.into_iter()
+            .map(|row| {
+                let mut own = Vec::new();
+                while let Some(parcel) = parcels.next_if(|p| p.shipment_id == row.id) {
+                    own.push(parcel);
+                }
+                row.into_record(own)
+            })
+            .collect()
+    }
+
+    async fn events(&self, shipment_id: Uuid) -> Result<Vec<EventRecord>, StoreError> {
+        sqlx::query_as::<DB, EventRow>(
+            "SELECT status, occurred_at, recorded_at, actor, lat, lon, reason, note FROM shipment_events \
+             WHERE shipment_id = $1 ORDER BY id",
+        )
+        .bind(shipment_id)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(EventRecord::try_from)
+        .collect()
+    }
+
+    async fn append_transition(
+        &self,
+        shipment_id: Uuid,
+        from: ShipmentStatus,
+        event: &EventRecord,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Compare-and-set on the status: two servers changing one shipment at once cannot both win.
+        let updated = sqlx::query_as::<DB, (Uuid,)>(
+            "UPDATE shipments SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4 RETURNING id",
+        )
+        .bind(event.status.as_str())
+        .bind(event.recorded_at)
+        .bind(shipment_id)
+        .bind(from.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if updated.is_none() {
+            return Err(StoreError::Stale);
+        }
+        insert_event(&mut *tx, shipment_id, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn insert_event<'c, DB>(
+    conn: &'c mut DB::Connection,
+    shipment_id: Uuid,
+    event: &EventRecord,
+) -> Result<(), StoreError>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Uuid: Encode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
+{
+    sqlx::query(
+        "INSERT INTO shipment_events (shipment_id, status, occurred_at, recorded_at, actor, lat, lon, reason, note) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(shipment_id)
+    .bind(event.status.as_str())
+    .bind(event.occurred_at)
+    .bind(event.recorded_at)
+    .bind(event.actor.as_str())
+    .bind(event.location.map(|p| p.lat))
+    .bind(event.location.map(|p| p.lon))
+    .bind(event.reason.map(|r| r.as_str()))
+    .bind(event.note.as_deref())
+    .execute(conn)
+    .await?;
+    Ok(())
+}

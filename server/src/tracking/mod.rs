@@ -1,0 +1,93 @@
+//! Public tracking: what anyone holding a tracking number may see, as JSON and as a page for a phone.
+//! Only the city and country of the address are shown: no name, street, email or phone.
+
+mod page;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use todoke_shared::shipment::{PublicEvent, PublicPromise, PublicTracking};
+use todoke_shared::{Language, TrackingNumber};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::http::error::{ApiError, Problem};
+use crate::http::extract::ApiQuery;
+use crate::shipments::ShipmentError;
+use crate::store::{EventRecord, ShipmentKey, ShipmentRecord, Store};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(track)).routes(routes!(page::tracking_page))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct TrackParams {
+    /// Language of the labels, `ja` or `en`. Defaults to the recipient's language.
+    lang: Option<String>,
+}
+
+impl TrackParams {
+    fn language(&self) -> Option<Language> {
+        self.lang.as_deref().and_then(Language::from_code)
+    }
+}
+
+/// The public view of a shipment: status, promised window, timeline, and the city only.
+#[utoipa::path(get, path = "/api/v1/track/{tracking_number}", tag = "tracking",
+    params(("tracking_number" = String, Path, description = "As printed, e.g. K7QM-2XD9-HFAR-4TW5"), TrackParams),
+    responses(
+        (status = 200, body = PublicTracking),
+        (status = 400, description = "Not a valid tracking number (a typo)", body = Problem),
+        (status = 404, description = "No such shipment", body = Problem),
+    ))]
+async fn track(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+    ApiQuery(params): ApiQuery<TrackParams>,
+) -> Result<Json<PublicTracking>, ApiError> {
+    let number = TrackingNumber::parse(&number)?;
+    let (record, events) = load(&*state.store, &number).await?;
+    Ok(Json(public_view(&record, &events, params.language())))
+}
+
+async fn load(store: &dyn Store, number: &TrackingNumber) -> Result<(ShipmentRecord, Vec<EventRecord>), ApiError> {
+    let record = store.find_shipment(ShipmentKey::TrackingNumber(number)).await?.ok_or_else(|| {
+        ApiError::not_found("tracking_number_unknown", "No shipment has this tracking number. Please check it again.")
+    })?;
+    let events = store.events(record.id).await.map_err(ShipmentError::from)?;
+    Ok((record, events))
+}
+
+pub fn public_view(record: &ShipmentRecord, events: &[EventRecord], lang: Option<Language>) -> PublicTracking {
+    let content = &record.content;
+    let lang = lang.unwrap_or(content.recipient.language);
+    let address = &content.address;
+    let (window_starts_at, window_ends_at) = content.promised.window_at(address.time_zone());
+    PublicTracking {
+        tracking_number: record.tracking_number,
+        status: record.status,
+        status_label: record.status.label(lang).to_string(),
+        language: lang,
+        city: address.city.clone(),
+        country: address.country.clone(),
+        promised: PublicPromise {
+            date: content.promised.date,
+            window: content.promised.window,
+            window_starts_at,
+            window_ends_at,
+        },
+        events: events
+            .iter()
+            .map(|event| PublicEvent {
+                status: event.status,
+                status_label: event.status.label(lang).to_string(),
+                occurred_at: address.local_time(event.occurred_at),
+                reason: event.reason,
+                reason_label: event.reason.map(|reason| reason.label(lang).to_string()),
+            })
+            .collect(),
+    }
+}

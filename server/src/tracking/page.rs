@@ -1,0 +1,206 @@
+//! The tracking page: made for a phone, readable without JavaScript, no external assets, in the
+//! recipient's language with a switch, and described with schema.org `ParcelDelivery` markup.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, Datelike, FixedOffset};
+use todoke_shared::shipment::PublicTracking;
+use todoke_shared::{Language, TrackingNumber};
+
+use super::{TrackParams, load, public_view};
+use crate::app::AppState;
+use crate::http::extract::ApiQuery;
+
+/// The words of the page, in one language.
+struct Words {
+    title: &'static str,
+    tracking_number: &'static str,
+    expected: &'static str,
+    delivered_to_area: &'static str,
+    history: &'static str,
+    not_found: &'static str,
+    typo: &'static str,
+    check_number: &'static str,
+}
+
+fn words(lang: Language) -> Words {
+    match lang {
+        Language::Ja => Words {
+            title: "お荷物の配達状況",
+            tracking_number: "お問い合わせ番号",
+            expected: "お届け予定",
+            delivered_to_area: "お届け先",
+            history: "これまでの状況",
+            not_found: "お荷物が見つかりません",
+            typo: "お問い合わせ番号に誤りがあるようです",
+            check_number: "お問い合わせ番号をもう一度ご確認ください。",
+        },
+        Language::En => Words {
+            title: "Parcel tracking",
+            tracking_number: "Tracking number",
+            expected: "Expected delivery",
+            delivered_to_area: "Delivering to",
+            history: "History",
+            not_found: "Parcel not found",
+            typo: "This tracking number has a typo",
+            check_number: "Please check the tracking number again.",
+        },
+    }
+}
+
+struct TimelineEntry {
+    iso: String,
+    when: String,
+    label: String,
+    reason: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "tracking.html")]
+struct TrackingPage {
+    lang: &'static str,
+    words: Words,
+    number: String,
+    status: &'static str,
+    status_label: String,
+    promised: String,
+    area: String,
+    timeline: Vec<TimelineEntry>,
+    json_ld: String,
+}
+
+#[derive(Template)]
+#[template(path = "tracking_problem.html")]
+struct ProblemPage {
+    lang: &'static str,
+    words: Words,
+    heading: &'static str,
+}
+
+/// The tracking page for a phone.
+#[utoipa::path(get, path = "/t/{tracking_number}", tag = "tracking",
+    params(("tracking_number" = String, Path, description = "As printed, e.g. K7QM-2XD9-HFAR-4TW5"), TrackParams),
+    responses(
+        (status = 200, description = "The tracking page", content_type = "text/html"),
+        (status = 400, description = "Not a valid tracking number (a typo)", content_type = "text/html"),
+        (status = 404, description = "No such shipment", content_type = "text/html"),
+    ))]
+pub(super) async fn tracking_page(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+    params: Result<ApiQuery<TrackParams>, crate::http::error::ApiError>,
+) -> Response {
+    let chosen = params.ok().and_then(|ApiQuery(p)| p.language());
+    let number = match TrackingNumber::parse(&number) {
+        Ok(number) => number,
+        Err(_) => return problem_page(StatusCode::BAD_REQUEST, chosen.unwrap_or_default()),
+    };
+    match load(&*state.store, &number).await {
+        Ok((record, events)) => {
+            let view = public_view(&record, &events, chosen);
+            let tracking_url = state.links.tracking_page(&number);
+            render(StatusCode::OK, tracking(&view, &tracking_url))
+        }
+        Err(error) if error.code() == "tracking_number_unknown" => {
+            problem_page(StatusCode::NOT_FOUND, chosen.unwrap_or_default())
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+fn tracking(view: &PublicTracking, tracking_url: &str) -> TrackingPage {
+    let lang = view.language;
+    let (from, until) = (view.promised.window_starts_at, view.promised.window_ends_at);
+    TrackingPage {
+        lang: lang.code(),
+        words: words(lang),
+        number: view.tracking_number.to_string(),
+        status: view.status.as_str(),
+        status_label: view.status_label.clone(),
+        promised: format!("{} {}–{}", long_date(from, lang), from.format("%H:%M"), until.format("%H:%M")),
+        area: view.city.clone(),
+        timeline: view
+            .events
+            .iter()
+            .rev()
+            .map(|event| TimelineEntry {
+                iso: event.occurred_at.to_rfc3339(),
+                when: short_date_time(event.occurred_at, lang),
+                label: event.status_label.clone(),
+                reason: event.reason_label.clone(),
+            })
+            .collect(),
+        json_ld: json_ld(view, tracking_url),
+    }
+}
+
+fn problem_page(status: StatusCode, lang: Language) -> Response {
+    let words = words(lang);
+    let heading = if status == StatusCode::BAD_REQUEST { words.typo } else { words.not_found };
+    render(status, ProblemPage { lang: lang.code(), words, heading })
+}
+
+fn render(status: StatusCode, page: impl Template) -> Response {
+    match page.render() {
+        Ok(html) => {
+            let mut response = (status, Html(html)).into_response();
+            // Customers' links may carry a token: never let it leak to another site.
+            response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+            response.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src data:"),
+            );
+            response
+        }
+        Err(error) => {
+            tracing::error!(%error, "rendering the tracking page failed");
+            crate::http::error::ApiError::internal().into_response()
+        }
+    }
+}
+
+fn weekday(date: DateTime<FixedOffset>, lang: Language) -> &'static str {
+    let i = date.weekday().num_days_from_monday() as usize;
+    match lang {
+        Language::Ja => ["月", "火", "水", "木", "金", "土", "日"][i],
+        Language::En => ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][i],
+    }
+}
+
+fn long_date(date: DateTime<FixedOffset>, lang: Language) -> String {
+    match lang {
+        Language::Ja => format!("{}年{}月{}日({})", date.year(), date.month(), date.day(), weekday(date, lang)),
+        Language::En => format!("{} {}", weekday(date, lang), date.format("%-d %b %Y")),
+    }
+}
+
+fn short_date_time(date: DateTime<FixedOffset>, lang: Language) -> String {
+    match lang {
+        Language::Ja => format!("{}月{}日 {}", date.month(), date.day(), date.format("%H:%M")),
+        Language::En => date.format("%-d %b %H:%M").to_string(),
+    }
+}
+
+/// schema.org `ParcelDelivery` as JSON-LD, escaped so that no text can close the script element.
+fn json_ld(view: &PublicTracking, tracking_url: &str) -> String {
+    let latest = view.events.last();
+    let value = serde_json::json!({
+        "@context": "https://schema.org",
+        "@type": "ParcelDelivery",
+        "trackingNumber": view.tracking_number,
+        "trackingUrl": tracking_url,
+        "provider": {"@type": "Organization", "name": "Todoke"},
+        "deliveryAddress": {"@type": "PostalAddress", "addressLocality": view.city, "addressCountry": view.country},
+        "expectedArrivalFrom": view.promised.window_starts_at.to_rfc3339(),
+        "expectedArrivalUntil": view.promised.window_ends_at.to_rfc3339(),
+        "deliveryStatus": {
+            "@type": "DeliveryEvent",
+            "name": view.status_label,
+            "identifier": view.status,
+            "startDate": latest.map(|e| e.occurred_at.to_rfc3339()),
+        },
+    });
+    value.to_string().replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
+}
