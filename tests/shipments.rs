@@ -1,1 +1,200 @@
+//! A merchant creates shipments, staff move them through their lifecycle, and nothing illegal sticks.
 
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use todoke_e2e::{TestApp, expect_json, expect_problem, shipment_request, tracking_number};
+use todoke_shared::{ShipmentStatus, TrackingNumber};
+
+#[tokio::test]
+async fn a_merchant_creates_a_shipment_with_the_documented_body() {
+    let app = TestApp::spawn().await;
+    let body = shipment_request();
+    let response = app.post_json("/api/v1/shipments", &body).await;
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    let shipment = expect_json(response, StatusCode::CREATED).await;
+
+    let id = shipment["id"].as_str().unwrap();
+    assert_eq!(location, format!("/api/v1/shipments/{id}"));
+    assert_eq!(shipment["status"], "info_received");
+    assert_eq!(shipment["external_ref"], body["external_ref"]);
+    assert_eq!(shipment["recipient"]["name"], "山田 花子");
+    assert_eq!(shipment["address"]["timezone"], "Asia/Tokyo");
+    assert_eq!(shipment["promised"], body["promised"]);
+    assert_eq!(shipment["parcels"], body["parcels"]);
+    let number = TrackingNumber::parse(tracking_number(&shipment)).expect("a valid tracking number");
+    assert_eq!(shipment["tracking_url"], format!("{}/t/{}", app.base, number));
+    // Timestamps are local to the address, with the offset.
+    assert!(shipment["created_at"].as_str().unwrap().ends_with("+09:00"), "{shipment}");
+    assert_eq!(shipment["events"][0]["status"], "info_received");
+
+    let fetched = expect_json(app.get(&location).await, StatusCode::OK).await;
+    assert_eq!(fetched, shipment);
+}
+
+#[tokio::test]
+async fn creating_the_same_order_again_returns_the_same_shipment() {
+    let app = TestApp::spawn().await;
+    let body = shipment_request();
+    let first = app.create_shipment(&body).await;
+
+    let again = expect_json(app.post_json("/api/v1/shipments", &body).await, StatusCode::OK).await;
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(again["tracking_number"], first["tracking_number"]);
+
+    let mut changed = body.clone();
+    changed["promised"]["window"]["start"] = json!("12:00");
+    let problem =
+        expect_problem(app.post_json("/api/v1/shipments", &changed).await, StatusCode::CONFLICT, "external_ref_taken")
+            .await;
+    assert_eq!(problem["errors"][0]["field"], "external_ref");
+
+    let list = expect_json(app.get("/api/v1/shipments").await, StatusCode::OK).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "only one shipment exists");
+}
+
+#[tokio::test]
+async fn simultaneous_retries_of_one_order_create_one_shipment() {
+    let app = TestApp::spawn().await;
+    let body = shipment_request();
+    let attempts = (0..6).map(|_| app.post_json("/api/v1/shipments", &body));
+    let responses = futures::future::join_all(attempts).await;
+    let mut ids = Vec::new();
+    let mut created = 0;
+    for response in responses {
+        let status = response.status();
+        assert!(status == StatusCode::CREATED || status == StatusCode::OK, "{status}");
+        created += usize::from(status == StatusCode::CREATED);
+        ids.push(response.json::<Value>().await.unwrap()["id"].clone());
+    }
+    assert_eq!(created, 1);
+    assert!(ids.windows(2).all(|pair| pair[0] == pair[1]), "{ids:?}");
+}
+
+#[tokio::test]
+async fn a_parcel_travels_from_the_depot_to_the_doorstep() {
+    let app = TestApp::spawn().await;
+    let shipment = app.create_shipment(&shipment_request()).await;
+
+    app.record(&shipment, json!({"status": "at_depot"})).await;
+    app.record(&shipment, json!({"status": "out_for_delivery"})).await;
+    let failed = app
+        .record(
+            &shipment,
+            json!({"status": "attempt_failed", "reason": "recipient_not_home", "note": "card left in mailbox",
+                   "location": {"lat": 35.6813, "lon": 139.7670}}),
+        )
+        .await;
+    assert_eq!(failed["status"], "attempt_failed");
+    let attempt = &failed["events"][3];
+    assert_eq!(attempt["reason"], "recipient_not_home");
+    assert_eq!(attempt["note"], "card left in mailbox");
+    assert_eq!(attempt["location"], json!({"lat": 35.6813, "lon": 139.7670}));
+    assert_eq!(attempt["actor"], "api");
+
+    app.record(&shipment, json!({"status": "out_for_delivery"})).await;
+    let delivered = app.record(&shipment, json!({"status": "delivered"})).await;
+    let statuses: Vec<&str> =
+        delivered["events"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
+    assert_eq!(
+        statuses,
+        ["info_received", "at_depot", "out_for_delivery", "attempt_failed", "out_for_delivery", "delivered"]
+    );
+
+    // Delivered is final.
+    let path = format!("/api/v1/shipments/{}/events", shipment["id"].as_str().unwrap());
+    let problem = expect_problem(
+        app.post_json(&path, &json!({"status": "at_depot"})).await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
+    assert_eq!(problem["allowed"], json!([]));
+}
+
+/// Statuses the lifecycle can reach, each with a path from `info_received`.
+fn path_to(status: ShipmentStatus) -> Vec<Value> {
+    use ShipmentStatus::*;
+    let step = |status: &str| match status {
+        "attempt_failed" | "exception" => json!({"status": status, "reason": "other"}),
+        _ => json!({"status": status}),
+    };
+    let names: &[&str] = match status {
+        InfoReceived => &[],
+        AtDepot => &["at_depot"],
+        OutForDelivery => &["at_depot", "out_for_delivery"],
+        Delivered => &["at_depot", "out_for_delivery", "delivered"],
+        AttemptFailed => &["at_depot", "out_for_delivery", "attempt_failed"],
+        AvailableForPickup => &["at_depot", "available_for_pickup"],
+        ReturnedToSender => &["at_depot", "returned_to_sender"],
+        Cancelled => &["cancelled"],
+        Exception => &["exception"],
+    };
+    names.iter().map(|name| step(name)).collect()
+}
+
+#[tokio::test]
+async fn every_legal_transition_is_accepted_and_every_illegal_one_refused() {
+    let app = TestApp::spawn().await;
+    for from in ShipmentStatus::ALL {
+        for to in ShipmentStatus::ALL {
+            let shipment = app.create_shipment(&shipment_request()).await;
+            for step in path_to(from) {
+                app.record(&shipment, step).await;
+            }
+            let change = match to {
+                ShipmentStatus::AttemptFailed | ShipmentStatus::Exception => {
+                    json!({"status": to, "reason": "address_not_found"})
+                }
+                _ => json!({"status": to}),
+            };
+            let path = format!("/api/v1/shipments/{}/events", shipment["id"].as_str().unwrap());
+            let response = app.post_json(&path, &change).await;
+            if to == ShipmentStatus::InfoReceived {
+                let problem = expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+                assert_eq!(problem["errors"][0]["code"], "invalid_status");
+            } else if from.allowed_next().contains(&to) {
+                let moved = expect_json(response, StatusCode::OK).await;
+                assert_eq!(moved["status"], json!(to), "{from:?} -> {to:?}");
+            } else {
+                let problem = expect_problem(response, StatusCode::CONFLICT, "invalid_transition").await;
+                assert_eq!(problem["allowed"], json!(from.allowed_next()), "{from:?} -> {to:?}");
+                let current = expect_json(
+                    app.get(&format!("/api/v1/shipments/{}", shipment["id"].as_str().unwrap())).await,
+                    StatusCode::OK,
+                )
+                .await;
+                assert_eq!(current["status"], json!(from), "a refused change leaves the status alone");
+                assert_eq!(
+                    current["events"].as_array().unwrap().len(),
+                    path_to(from).len() + 1,
+                    "and the timeline too"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_failed_attempt_needs_a_reason_code() {
+    let app = TestApp::spawn().await;
+    let shipment = app.create_shipment(&shipment_request()).await;
+    for step in path_to(ShipmentStatus::OutForDelivery) {
+        app.record(&shipment, step).await;
+    }
+    let path = format!("/api/v1/shipments/{}/events", shipment["id"].as_str().unwrap());
+    let problem = expect_problem(
+        app.post_json(&path, &json!({"status": "attempt_failed", "note": "nobody home"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "reason");
+
+    let problem = expect_problem(
+        app.post_json(&path, &json!({"status": "attempt_failed", "reason": "gone_fishing"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "reason");
+}

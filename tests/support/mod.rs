@@ -1,1 +1,158 @@
+//! Starts the real server for one test, on its own database, and speaks to it over HTTP.
+//!
+//! The backend comes from `TODOKE_TEST_DATABASE_URL`: unset means a fresh SQLite file in a temporary
+//! folder; a `postgres://` URL names a server on which each test creates (and afterwards drops) its
+//! own database.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+use sqlx::Connection;
+use todoke_server::{Application, Settings};
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    _database: TestDatabase,
+}
+
+enum TestDatabase {
+    Sqlite(tempfile::TempDir),
+    Postgres { admin_url: String, name: String, _dir: tempfile::TempDir },
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let (database, url) = match std::env::var("TODOKE_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()) {
+            Some(admin_url) => {
+                assert!(admin_url.starts_with("postgres"), "TODOKE_TEST_DATABASE_URL must be a postgres:// URL");
+                let name = format!("todoke_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("connecting to PostgreSQL");
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut admin)
+                    .await
+                    .expect("creating the test database");
+                let url = with_database(&admin_url, &name);
+                (TestDatabase::Postgres { admin_url, name, _dir: dir }, url)
+            }
+            None => {
+                let url = format!("sqlite://{}", dir.path().join("todoke.db").display());
+                (TestDatabase::Sqlite(dir), url)
+            }
+        };
+        let data_dir = match &database {
+            TestDatabase::Sqlite(dir) | TestDatabase::Postgres { _dir: dir, .. } => dir.path().to_path_buf(),
+        };
+        let settings = Settings::for_database(&url, &data_dir);
+        let app = Application::build(&settings).await.expect("the application starts");
+        let base = format!("http://{}", app.local_addr());
+        let (shutdown, stopped) = oneshot::channel();
+        tokio::spawn(app.run(async move {
+            let _ = stopped.await;
+        }));
+        TestApp { base, client: Client::new(), shutdown: Some(shutdown), _database: database }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("the server answers")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client.post(self.url(path)).json(body).send().await.expect("the server answers")
+    }
+
+    /// Creates a shipment and returns the server's answer, which must be 201.
+    pub async fn create_shipment(&self, body: &Value) -> Value {
+        let response = self.post_json("/api/v1/shipments", body).await;
+        expect_json(response, StatusCode::CREATED).await
+    }
+
+    /// Records a status change, which must succeed.
+    pub async fn record(&self, shipment: &Value, event: Value) -> Value {
+        let path = format!("/api/v1/shipments/{}/events", shipment["id"].as_str().expect("an id"));
+        expect_json(self.post_json(&path, &event).await, StatusCode::OK).await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let TestDatabase::Postgres { admin_url, name, .. } = &self._database {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs inside the test's runtime, so the clean-up gets a thread and runtime of its own.
+            let cleanup = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                runtime.block_on(async {
+                    let mut admin = sqlx::PgConnection::connect(&admin_url).await.ok()?;
+                    let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut admin).await.ok()
+                })
+            });
+            let _ = cleanup.join();
+        }
+    }
+}
+
+fn with_database(admin_url: &str, name: &str) -> String {
+    let (base, query) = admin_url.split_once('?').map_or((admin_url, None), |(b, q)| (b, Some(q)));
+    let server = match base.rsplit_once('/') {
+        Some((server, _)) if server.contains("://") && !server.ends_with('/') => server,
+        _ => base.trim_end_matches('/'),
+    };
+    match query {
+        Some(query) => format!("{server}/{name}?{query}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+/// Asserts the status and returns the JSON body.
+pub async fn expect_json(response: Response, status: StatusCode) -> Value {
+    let actual = response.status();
+    let text = response.text().await.expect("a body");
+    assert_eq!(actual, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}
+
+/// Asserts an RFC 9457 problem with the given status and code, and returns it.
+pub async fn expect_problem(response: Response, status: StatusCode, code: &str) -> Value {
+    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap_or_default().to_string());
+    let problem = expect_json(response, status).await;
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"), "{problem}");
+    assert_eq!(problem["code"], code, "{problem}");
+    assert_eq!(problem["status"], status.as_u16(), "{problem}");
+    assert!(problem["detail"].as_str().is_some_and(|d| !d.is_empty()), "{problem}");
+    problem
+}
+
+static ORDER: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh order number, unique within the test run.
+pub fn order_ref() -> String {
+    format!("ORDER-{}-{}", std::process::id(), ORDER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The documented example body, with a fresh order number.
+pub fn shipment_request() -> Value {
+    json!({
+        "external_ref": order_ref(),
+        "recipient": {"name": "山田 花子", "email": "hanako@example.jp", "phone": "+81 90-1234-5678", "language": "ja"},
+        "address": {"lines": ["丸の内1-9-1", "グラントウキョウ 12F"], "postal_code": "100-0005",
+                    "city": "千代田区", "region": "東京都", "country": "JP", "lat": 35.6812, "lon": 139.7671},
+        "promised": {"date": "2026-11-24", "window": {"start": "14:00", "end": "16:00"}},
+        "parcels": [{"barcode": "4901234567894", "weight_g": 1200}]
+    })
+}
+
+pub fn tracking_number(shipment: &Value) -> &str {
+    shipment["tracking_number"].as_str().expect("a tracking number")
+}

@@ -1,0 +1,218 @@
+//! The API's promises to integrators: clear problems for bad input with nothing half-stored, stable
+//! pagination, health endpoints, and an OpenAPI document in step with the routes.
+
+use std::collections::BTreeSet;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use todoke_e2e::{TestApp, expect_json, expect_problem, shipment_request};
+
+async fn shipment_count(app: &TestApp) -> usize {
+    let list = expect_json(app.get("/api/v1/shipments?limit=200").await, StatusCode::OK).await;
+    list["items"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_problem_and_stores_nothing() {
+    let app = TestApp::spawn().await;
+    let create = app.url("/api/v1/shipments");
+
+    let malformed =
+        app.client.post(&create).header("content-type", "application/json").body("{\"external_ref\": ").send();
+    expect_problem(malformed.await.unwrap(), StatusCode::BAD_REQUEST, "malformed_json").await;
+
+    let wrong_type = app.client.post(&create).header("content-type", "text/plain").body(shipment_request().to_string());
+    expect_problem(wrong_type.send().await.unwrap(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+        .await;
+
+    let huge = json!({"external_ref": "x".repeat(2 * 1024 * 1024)});
+    expect_problem(app.post_json("/api/v1/shipments", &huge).await, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+        .await;
+
+    let mut wrong_shape = shipment_request();
+    wrong_shape["parcels"][0]["weight_g"] = json!("heavy");
+    let problem = expect_problem(
+        app.post_json("/api/v1/shipments", &wrong_shape).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "parcels[0].weight_g");
+
+    let mut invalid = shipment_request();
+    invalid["recipient"]["email"] = json!("hanako-at-example");
+    invalid["recipient"]["language"] = json!("en");
+    invalid["promised"]["date"] = json!("24/11/2026");
+    invalid["address"]["lon"] = json!(200.0);
+    let problem = expect_problem(
+        app.post_json("/api/v1/shipments", &invalid).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let fields: BTreeSet<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, BTreeSet::from(["recipient.email", "promised.date", "address.lon"]));
+    for error in problem["errors"].as_array().unwrap() {
+        assert!(error["message"].as_str().unwrap().len() > 10, "each error says how to fix it: {error}");
+    }
+
+    let mut unknown_field = shipment_request();
+    unknown_field["recipient"]["langauge"] = json!("en");
+    let problem = expect_problem(
+        app.post_json("/api/v1/shipments", &unknown_field).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "recipient.langauge");
+
+    for non_object in [json!(null), json!([]), json!(42)] {
+        let response = app.post_json("/api/v1/shipments", &non_object).await;
+        expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field").await;
+    }
+
+    assert_eq!(shipment_count(&app).await, 0, "nothing was stored");
+}
+
+#[tokio::test]
+async fn unknown_things_are_problems_too() {
+    let app = TestApp::spawn().await;
+    let shipment = app.create_shipment(&shipment_request()).await;
+    let id = shipment["id"].as_str().unwrap();
+
+    expect_problem(
+        app.get("/api/v1/shipments/0190a7e2-0000-7000-8000-000000000000").await,
+        StatusCode::NOT_FOUND,
+        "shipment_not_found",
+    )
+    .await;
+    expect_problem(app.get("/api/v1/shipments/not-a-uuid").await, StatusCode::NOT_FOUND, "shipment_not_found").await;
+    expect_problem(app.get("/api/v1/nothing-here").await, StatusCode::NOT_FOUND, "route_not_found").await;
+    let delete = app.client.delete(app.url(&format!("/api/v1/shipments/{id}"))).send().await.unwrap();
+    expect_problem(delete, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+
+    let events = format!("/api/v1/shipments/{id}/events");
+    let problem = expect_problem(
+        app.post_json(&events, &json!({"status": "teleported"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "status");
+    let problem = expect_problem(
+        app.post_json(&events, &json!({"status": "at_depot", "occurred_at": "2099-01-01T00:00:00+09:00"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "occurred_at");
+
+    for (query, field) in [
+        ("status=lost_in_space", "status"),
+        ("date=tomorrow", "date"),
+        ("limit=0", "limit"),
+        ("limit=abc", "limit"),
+        ("cursor=zzz", "cursor"),
+    ] {
+        let problem = expect_problem(
+            app.get(&format!("/api/v1/shipments?{query}")).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+        )
+        .await;
+        assert_eq!(problem["errors"][0]["field"], field, "{query}");
+    }
+
+    let current = expect_json(app.get(&format!("/api/v1/shipments/{id}")).await, StatusCode::OK).await;
+    assert_eq!(current, shipment, "refused requests changed nothing");
+}
+
+#[tokio::test]
+async fn shipments_are_listed_a_page_at_a_time() {
+    let app = TestApp::spawn().await;
+    let mut created = Vec::new();
+    for i in 0..7 {
+        let mut body = shipment_request();
+        body["promised"]["date"] = json!(if i % 2 == 0 { "2026-11-24" } else { "2026-11-25" });
+        let shipment = app.create_shipment(&body).await;
+        if i < 3 {
+            app.record(&shipment, json!({"status": "at_depot"})).await;
+        }
+        created.push(shipment["id"].as_str().unwrap().to_string());
+    }
+
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/shipments?limit=3".to_string();
+    let mut pages = 0;
+    loop {
+        let page = expect_json(app.get(&path).await, StatusCode::OK).await;
+        pages += 1;
+        seen.extend(page["items"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_string()));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/shipments?limit=3&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, created, "every shipment once, in creation order");
+    assert_eq!(pages, 3);
+
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_string()).collect()
+    };
+    let at_depot = expect_json(app.get("/api/v1/shipments?status=at_depot").await, StatusCode::OK).await;
+    assert_eq!(ids(&at_depot), created[..3]);
+    let on_25th = expect_json(app.get("/api/v1/shipments?date=2026-11-25").await, StatusCode::OK).await;
+    assert_eq!(ids(&on_25th), [created[1].clone(), created[3].clone(), created[5].clone()]);
+    let both =
+        expect_json(app.get("/api/v1/shipments?date=2026-11-24&status=info_received").await, StatusCode::OK).await;
+    assert_eq!(ids(&both), [created[4].clone(), created[6].clone()]);
+    assert!(both["next_cursor"].is_null());
+}
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+    assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
+}
+
+/// Every route, as `METHOD path`. Adding a route means adding it here and to docs.
+const ROUTES: &[&str] = &[
+    "GET /healthz",
+    "GET /readyz",
+    "GET /api/v1/shipments",
+    "POST /api/v1/shipments",
+    "GET /api/v1/shipments/{id}",
+    "POST /api/v1/shipments/{id}/events",
+    "GET /api/v1/track/{tracking_number}",
+    "GET /t/{tracking_number}",
+];
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let app = TestApp::spawn().await;
+    let spec = expect_json(app.get("/api/v1/openapi.json").await, StatusCode::OK).await;
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
+
+    let mut documented = BTreeSet::new();
+    for (path, operations) in spec["paths"].as_object().unwrap() {
+        for method in operations.as_object().unwrap().keys() {
+            documented.insert(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    let expected: BTreeSet<String> = ROUTES.iter().map(|r| r.to_string()).collect();
+    assert_eq!(documented, expected);
+
+    // Each documented operation is served: the router knows it, whatever the answer.
+    let sample = |path: &str| {
+        path.replace("{id}", "0190a7e2-0000-7000-8000-000000000000").replace("{tracking_number}", "0000-0000-0000-0000")
+    };
+    for route in ROUTES {
+        let (method, path) = route.split_once(' ').unwrap();
+        let request = app.client.request(method.parse().unwrap(), app.url(&sample(path)));
+        let response = request.header("content-type", "application/json").body("{}").send().await.unwrap();
+        let body = response.text().await.unwrap();
+        assert!(!body.contains("route_not_found") && !body.contains("method_not_allowed"), "{route} is not served");
+    }
+}
