@@ -3,6 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use todoke_e2e::{TestApp, expect_json, expect_problem, shipment_request, tracking_number};
+use todoke_server::store::{EventRecord, StoreError};
 use todoke_shared::{ShipmentStatus, TrackingNumber};
 
 #[tokio::test]
@@ -197,4 +198,58 @@ async fn a_failed_attempt_needs_a_reason_code() {
     )
     .await;
     assert_eq!(problem["errors"][0]["field"], "reason");
+}
+
+#[tokio::test]
+async fn two_servers_on_one_database_agree_and_never_both_win_a_race() {
+    let first = TestApp::spawn().await;
+    let second = first.sibling().await;
+    let shipment = first.create_shipment(&shipment_request()).await;
+    let id = shipment["id"].as_str().unwrap();
+
+    let seen = expect_json(second.get(&format!("/api/v1/shipments/{id}")).await, StatusCode::OK).await;
+    assert_eq!(seen["tracking_number"], shipment["tracking_number"]);
+    second.record(&shipment, json!({"status": "at_depot"})).await;
+
+    for _ in 0..5 {
+        let shipment = first.create_shipment(&shipment_request()).await;
+        first.record(&shipment, json!({"status": "at_depot"})).await;
+        let path = format!("/api/v1/shipments/{}/events", shipment["id"].as_str().unwrap());
+        // From at_depot either change is legal, but after either one the other is not.
+        let (dispatch, cancel) = (json!({"status": "out_for_delivery"}), json!({"status": "cancelled"}));
+        let (dispatch, cancel) = tokio::join!(first.post_json(&path, &dispatch), second.post_json(&path, &cancel));
+        let statuses = [dispatch.status(), cancel.status()];
+        assert!(statuses.contains(&StatusCode::OK) && statuses.contains(&StatusCode::CONFLICT), "{statuses:?}");
+        let current = expect_json(
+            first.get(&format!("/api/v1/shipments/{}", shipment["id"].as_str().unwrap())).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(current["events"].as_array().unwrap().len(), 3, "exactly one change recorded: {current}");
+    }
+}
+
+#[tokio::test]
+async fn a_change_judged_on_a_stale_status_is_refused_by_the_store() {
+    let app = TestApp::spawn().await;
+    let shipment = app.create_shipment(&shipment_request()).await;
+    let id = shipment["id"].as_str().unwrap().parse().unwrap();
+    let event = |status| EventRecord {
+        status,
+        occurred_at: chrono::Utc::now(),
+        recorded_at: chrono::Utc::now(),
+        actor: "test".into(),
+        location: None,
+        reason: None,
+        note: None,
+    };
+    // Two servers both read `info_received` and decide on different changes.
+    app.store.append_transition(id, ShipmentStatus::InfoReceived, &event(ShipmentStatus::AtDepot)).await.unwrap();
+    let late = app.store.append_transition(id, ShipmentStatus::InfoReceived, &event(ShipmentStatus::Cancelled)).await;
+    assert!(matches!(late, Err(StoreError::Stale)), "{late:?}");
+    let events = app.store.events(id).await.unwrap();
+    assert_eq!(
+        events.iter().map(|e| e.status).collect::<Vec<_>>(),
+        [ShipmentStatus::InfoReceived, ShipmentStatus::AtDepot]
+    );
 }

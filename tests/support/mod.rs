@@ -4,30 +4,36 @@
 //! folder; a `postgres://` URL names a server on which each test creates (and afterwards drops) its
 //! own database.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 use sqlx::Connection;
+use todoke_server::store::Store;
 use todoke_server::{Application, Settings};
 use tokio::sync::oneshot;
 
 pub struct TestApp {
     pub base: String,
     pub client: Client,
+    /// The server's own storage, for the few checks that HTTP cannot make.
+    pub store: Arc<dyn Store>,
     shutdown: Option<oneshot::Sender<()>>,
-    _database: TestDatabase,
+    database: Arc<TestDatabase>,
 }
 
-enum TestDatabase {
-    Sqlite(tempfile::TempDir),
-    Postgres { admin_url: String, name: String, _dir: tempfile::TempDir },
+struct TestDatabase {
+    url: String,
+    dir: tempfile::TempDir,
+    /// For PostgreSQL: the server to drop the database on, and its name.
+    postgres: Option<(String, String)>,
 }
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
         let dir = tempfile::tempdir().expect("a temporary folder");
-        let (database, url) = match std::env::var("TODOKE_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()) {
+        let database = match std::env::var("TODOKE_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()) {
             Some(admin_url) => {
                 assert!(admin_url.starts_with("postgres"), "TODOKE_TEST_DATABASE_URL must be a postgres:// URL");
                 let name = format!("todoke_test_{}", uuid::Uuid::new_v4().simple());
@@ -36,25 +42,31 @@ impl TestApp {
                     .execute(&mut admin)
                     .await
                     .expect("creating the test database");
-                let url = with_database(&admin_url, &name);
-                (TestDatabase::Postgres { admin_url, name, _dir: dir }, url)
+                TestDatabase { url: with_database(&admin_url, &name), dir, postgres: Some((admin_url, name)) }
             }
             None => {
                 let url = format!("sqlite://{}", dir.path().join("todoke.db").display());
-                (TestDatabase::Sqlite(dir), url)
+                TestDatabase { url, dir, postgres: None }
             }
         };
-        let data_dir = match &database {
-            TestDatabase::Sqlite(dir) | TestDatabase::Postgres { _dir: dir, .. } => dir.path().to_path_buf(),
-        };
-        let settings = Settings::for_database(&url, &data_dir);
+        TestApp::start(Arc::new(database)).await
+    }
+
+    /// Another server instance on the same database, as behind a load balancer.
+    pub async fn sibling(&self) -> TestApp {
+        TestApp::start(self.database.clone()).await
+    }
+
+    async fn start(database: Arc<TestDatabase>) -> TestApp {
+        let settings = Settings::for_database(&database.url, database.dir.path());
         let app = Application::build(&settings).await.expect("the application starts");
         let base = format!("http://{}", app.local_addr());
+        let store = app.state().store.clone();
         let (shutdown, stopped) = oneshot::channel();
         tokio::spawn(app.run(async move {
             let _ = stopped.await;
         }));
-        TestApp { base, client: Client::new(), shutdown: Some(shutdown), _database: database }
+        TestApp { base, client: Client::new(), store, shutdown: Some(shutdown), database }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -87,19 +99,22 @@ impl Drop for TestApp {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
-        if let TestDatabase::Postgres { admin_url, name, .. } = &self._database {
-            let (admin_url, name) = (admin_url.clone(), name.clone());
-            // Drop runs inside the test's runtime, so the clean-up gets a thread and runtime of its own.
-            let cleanup = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
-                runtime.block_on(async {
-                    let mut admin = sqlx::PgConnection::connect(&admin_url).await.ok()?;
-                    let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                    sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut admin).await.ok()
-                })
-            });
-            let _ = cleanup.join();
-        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else { return };
+        // Drop may run inside the test's runtime, so the clean-up gets a thread and runtime of its own.
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                let mut admin = sqlx::PgConnection::connect(&admin_url).await.ok()?;
+                let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut admin).await.ok()
+            })
+        });
+        let _ = cleanup.join();
     }
 }
 
