@@ -37,6 +37,7 @@ fn start(mut command: Command) -> (Child, Vec<String>) {
         }
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("the server did not start: {lines:?}");
 }
 

@@ -4,6 +4,8 @@
 //! folder; a `postgres://` URL names a server on which each test creates (and afterwards drops) its
 //! own database.
 
+pub mod browser;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
