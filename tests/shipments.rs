@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use todoke_e2e::{TestApp, expect_json, expect_problem, shipment_request, tracking_number};
-use todoke_server::store::{EventRecord, StoreError};
+use todoke_server::store::{Backend, EventRecord, StoreError};
 use todoke_shared::{ShipmentStatus, TrackingNumber};
 
 #[tokio::test]
@@ -201,15 +201,32 @@ async fn a_failed_attempt_needs_a_reason_code() {
 }
 
 #[tokio::test]
-async fn two_servers_on_one_database_agree_and_never_both_win_a_race() {
+async fn servers_sharing_postgresql_agree_and_never_both_win_a_race() {
     let first = TestApp::spawn().await;
-    let second = first.sibling().await;
+    if first.backend() != Backend::Postgres {
+        return;
+    }
+    let second = first.sibling().await.unwrap();
     let shipment = first.create_shipment(&shipment_request()).await;
     let id = shipment["id"].as_str().unwrap();
+    let track = format!("/api/v1/track/{}", tracking_number(&shipment));
 
-    let seen = expect_json(second.get(&format!("/api/v1/shipments/{id}")).await, StatusCode::OK).await;
-    assert_eq!(seen["tracking_number"], shipment["tracking_number"]);
+    // The first server has the parcel in memory; the second changes it; the first must tell the truth.
+    assert_eq!(expect_json(first.get(&track).await, StatusCode::OK).await["status"], "info_received");
     second.record(&shipment, json!({"status": "at_depot"})).await;
+    let mut seen = Value::Null;
+    for _ in 0..50 {
+        seen = expect_json(first.get(&track).await, StatusCode::OK).await["status"].clone();
+        if seen == "at_depot" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, "at_depot", "the other server's change reaches this server's readers");
+    assert_eq!(
+        expect_json(first.get(&format!("/api/v1/shipments/{id}")).await, StatusCode::OK).await["status"],
+        "at_depot"
+    );
 
     for _ in 0..5 {
         let shipment = first.create_shipment(&shipment_request()).await;
@@ -226,6 +243,29 @@ async fn two_servers_on_one_database_agree_and_never_both_win_a_race() {
         )
         .await;
         assert_eq!(current["events"].as_array().unwrap().len(), 3, "exactly one change recorded: {current}");
+    }
+}
+
+#[tokio::test]
+async fn a_sqlite_database_serves_one_server_process() {
+    let first = TestApp::spawn().await;
+    if first.backend() != Backend::Sqlite {
+        return;
+    }
+    let refused = first.sibling().await.err().expect("a second server on the same SQLite file is refused");
+    assert!(format!("{refused:#}").contains("serves one server process"), "{refused:#}");
+}
+
+#[tokio::test]
+async fn what_a_server_writes_its_readers_see_at_once() {
+    let app = TestApp::spawn().await;
+    let shipment = app.create_shipment(&shipment_request()).await;
+    let track = format!("/api/v1/track/{}", tracking_number(&shipment));
+    for step in ["at_depot", "out_for_delivery", "delivered"] {
+        app.record(&shipment, json!({"status": step})).await;
+        let view = expect_json(app.get(&track).await, StatusCode::OK).await;
+        assert_eq!(view["status"], step);
+        assert_eq!(view["events"].as_array().unwrap().last().unwrap()["status"], step);
     }
 }
 

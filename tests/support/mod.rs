@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 use sqlx::Connection;
-use todoke_server::store::Store;
+use todoke_server::store::{Backend, Store};
 use todoke_server::{Application, Settings};
 use tokio::sync::oneshot;
 
@@ -51,24 +51,28 @@ impl TestApp {
                 TestDatabase { url, dir, postgres: None }
             }
         };
-        TestApp::start(Arc::new(database)).await
+        TestApp::start(Arc::new(database)).await.expect("the application starts")
     }
 
     /// Another server instance on the same database, as behind a load balancer.
-    pub async fn sibling(&self) -> TestApp {
+    pub async fn sibling(&self) -> anyhow::Result<TestApp> {
         TestApp::start(self.database.clone()).await
     }
 
-    async fn start(database: Arc<TestDatabase>) -> TestApp {
+    async fn start(database: Arc<TestDatabase>) -> anyhow::Result<TestApp> {
         let settings = Settings::for_database(&database.url, database.dir.path());
-        let app = Application::build(&settings).await.expect("the application starts");
+        let app = Application::build(&settings).await?;
         let base = format!("http://{}", app.local_addr());
         let store = app.state().store.clone();
         let (shutdown, stopped) = oneshot::channel();
         tokio::spawn(app.run(async move {
             let _ = stopped.await;
         }));
-        TestApp { base, client: Client::new(), store, shutdown: Some(shutdown), database }
+        Ok(TestApp { base, client: Client::new(), store, shutdown: Some(shutdown), database })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.store.backend()
     }
 
     pub fn url(&self, path: &str) -> String {

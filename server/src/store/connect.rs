@@ -1,15 +1,20 @@
-//! Opens the database named by the URL, prepares it, and migrates it.
+//! Opens the database named by the URL, prepares and migrates it, and puts the cache in front.
 
+use std::fs::{File, TryLockError};
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use sqlx::postgres::{PgListener, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use tokio::sync::oneshot;
+use uuid::Uuid;
 
-use super::{SqlStore, Store};
+use super::sql::CHANGES_CHANNEL;
+use super::{CachedStore, SqlStore, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -38,39 +43,102 @@ impl Backend {
 /// Connects to `url`, creating a SQLite file (and its folder) when missing, and applies migrations.
 pub async fn connect(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     match Backend::from_url(url) {
-        Some(Backend::Sqlite) => {
-            let options = SqliteConnectOptions::from_str(url)
-                .context("reading the SQLite database URL")?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10));
-            if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
-                create_dir(dir)?;
-            }
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                .connect_with(options)
-                .await
-                .context("opening the SQLite database")?;
-            sqlx::migrate!("../migrations/sqlite").run(&pool).await.context("migrating the SQLite database")?;
-            Ok(Arc::new(SqlStore::new(pool, Backend::Sqlite)))
-        }
-        Some(Backend::Postgres) => {
-            let pool = PgPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect(url)
-                .await
-                .context("connecting to PostgreSQL")?;
-            sqlx::migrate!("../migrations/postgres").run(&pool).await.context("migrating the PostgreSQL database")?;
-            Ok(Arc::new(SqlStore::new(pool, Backend::Postgres)))
-        }
+        Some(Backend::Sqlite) => connect_sqlite(url).await,
+        Some(Backend::Postgres) => connect_postgres(url).await,
         None => anyhow::bail!("the database URL must start with sqlite:// or postgres://"),
     }
 }
 
-fn create_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating the database folder {}", dir.display()))
+async fn connect_sqlite(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let options = SqliteConnectOptions::from_str(url)
+        .context("reading the SQLite database URL")?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    let file = options.get_filename().to_path_buf();
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating the database folder {}", dir.display()))?;
+    }
+    let lock = lock_exclusively(&file)?;
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await
+        .context("opening the SQLite database")?;
+    sqlx::migrate!("../migrations/sqlite").run(&pool).await.context("migrating the SQLite database")?;
+    let store = Arc::new(SqlStore::new(pool, Backend::Sqlite));
+    Ok(Arc::new(CachedStore::new(store, Box::new(lock))))
+}
+
+/// One server process per SQLite file: its cache must see every write.
+fn lock_exclusively(database: &Path) -> anyhow::Result<File> {
+    let path = database.with_extension("lock");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => anyhow::bail!(
+            "another todoke-server already uses {}: a SQLite database serves one server process \
+             (use PostgreSQL to run several)",
+            database.display()
+        ),
+        Err(TryLockError::Error(error)) => Err(error).with_context(|| format!("locking {}", path.display())),
+    }
+}
+
+async fn connect_postgres(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url)
+        .await
+        .context("connecting to PostgreSQL")?;
+    sqlx::migrate!("../migrations/postgres").run(&pool).await.context("migrating the PostgreSQL database")?;
+    let store = Arc::new(SqlStore::new(pool.clone(), Backend::Postgres));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let cache = Arc::new(CachedStore::new(store, Box::new(stop)));
+    tokio::spawn(follow_changes(pool, Arc::downgrade(&cache), stopped));
+    Ok(cache)
+}
+
+/// Evicts what other servers change, as PostgreSQL notifies it, until the cache is dropped.
+async fn follow_changes(pool: PgPool, cache: Weak<CachedStore>, mut stopped: oneshot::Receiver<()>) {
+    let evict = |payload: &str| {
+        let Some(cache) = cache.upgrade() else { return };
+        match Uuid::try_parse(payload) {
+            Ok(id) => cache.evict(id),
+            Err(_) => cache.clear(),
+        }
+    };
+    loop {
+        let listening = async {
+            let mut listener = PgListener::connect_with(&pool).await?;
+            listener.listen(CHANGES_CHANNEL).await?;
+            loop {
+                // Anything may have changed while not listening: at the start and after a reconnect.
+                evict("");
+                while let Some(notification) = listener.try_recv().await? {
+                    evict(notification.payload());
+                }
+            }
+        };
+        let result: Result<(), sqlx::Error> = tokio::select! {
+            _ = &mut stopped => return,
+            result = listening => result,
+        };
+        if let Err(error) = result {
+            tracing::warn!(%error, "listening for changes by other servers failed; retrying");
+        }
+        evict("");
+        tokio::select! {
+            _ = &mut stopped => return,
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
 }

@@ -1,6 +1,8 @@
 //! Storage behind one narrow interface. [`SqlStore`] implements it once for both SQLite and
-//! PostgreSQL; [`connect`] picks the backend from the database URL at run time.
+//! PostgreSQL; [`CachedStore`] keeps what customers read most in memory; [`connect`] picks the backend
+//! from the database URL at run time and puts the cache in front.
 
+mod cache;
 mod connect;
 mod rows;
 mod sql;
@@ -11,6 +13,7 @@ use todoke_shared::shipment::{GeoPoint, NewShipment};
 use todoke_shared::{ReasonCode, ShipmentStatus, TrackingNumber};
 use uuid::Uuid;
 
+pub use cache::CachedStore;
 pub use connect::{Backend, connect};
 pub use sql::SqlStore;
 

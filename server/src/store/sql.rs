@@ -30,6 +30,9 @@ macro_rules! list_filter {
     };
 }
 
+/// The PostgreSQL notification channel that carries the ids of changed shipments.
+pub const CHANGES_CHANNEL: &str = "todoke_shipment_changed";
+
 pub struct SqlStore<DB: Database> {
     pool: Pool<DB>,
     backend: Backend,
@@ -210,6 +213,14 @@ where
             return Err(StoreError::Stale);
         }
         insert_event(&mut *tx, shipment_id, event).await?;
+        if self.backend == Backend::Postgres {
+            // Delivered to every server's listener when (and only if) the transaction commits.
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANGES_CHANNEL)
+                .bind(shipment_id.to_string().as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

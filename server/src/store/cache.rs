@@ -1,0 +1,132 @@
+//! A read-through cache in front of the store, so that customers checking their parcels cost no
+//! database work. It stays coherent with writes: this server's own writes evict before they return,
+//! and on PostgreSQL other servers' writes arrive as notifications (see `connect`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use quick_cache::sync::Cache;
+use todoke_shared::{ShipmentStatus, TrackingNumber};
+use uuid::Uuid;
+
+use super::{Backend, EventRecord, ShipmentKey, ShipmentQuery, ShipmentRecord, Store, StoreError};
+
+/// How many shipments (with their timelines) are kept in memory.
+const CAPACITY: usize = 50_000;
+
+pub struct CachedStore {
+    inner: Arc<dyn Store>,
+    /// Tracking numbers never change, so this map is never invalidated.
+    ids: Cache<TrackingNumber, Uuid>,
+    shipments: Cache<Uuid, ShipmentRecord>,
+    events: Cache<Uuid, Arc<Vec<EventRecord>>>,
+    /// Bumped by every eviction. A value read from the database is kept only if no eviction happened
+    /// while it was being read, so a slow read can never bring back what a write just replaced.
+    generation: AtomicU64,
+    /// Lives as long as the cache: the lock that keeps other processes off a SQLite file (whose
+    /// writes this cache could not see), or the sender whose drop stops the PostgreSQL listener.
+    _companion: Box<dyn std::any::Any + Send + Sync>,
+}
+
+impl CachedStore {
+    pub fn new(inner: Arc<dyn Store>, companion: Box<dyn std::any::Any + Send + Sync>) -> CachedStore {
+        CachedStore {
+            inner,
+            ids: Cache::new(CAPACITY),
+            shipments: Cache::new(CAPACITY),
+            events: Cache::new(CAPACITY),
+            generation: AtomicU64::new(0),
+            _companion: companion,
+        }
+    }
+
+    /// Forgets one shipment, after it changed.
+    pub fn evict(&self, id: Uuid) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.shipments.remove(&id);
+        self.events.remove(&id);
+    }
+
+    /// Forgets everything, when changes may have been missed.
+    pub fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.shipments.clear();
+        self.events.clear();
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Keeps a value read from the database at generation `read_at`, unless an eviction came in
+    /// between (also one that races with this insert: the second look catches it).
+    fn keep<K: Eq + std::hash::Hash + Clone, V: Clone>(&self, cache: &Cache<K, V>, read_at: u64, key: K, value: V) {
+        if self.generation() != read_at {
+            return;
+        }
+        cache.insert(key.clone(), value);
+        if self.generation() != read_at {
+            cache.remove(&key);
+        }
+    }
+}
+
+#[async_trait]
+impl Store for CachedStore {
+    fn backend(&self) -> Backend {
+        self.inner.backend()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
+    }
+
+    async fn insert_shipment(&self, shipment: &ShipmentRecord, first_event: &EventRecord) -> Result<(), StoreError> {
+        self.inner.insert_shipment(shipment, first_event).await
+    }
+
+    async fn find_shipment(&self, key: ShipmentKey<'_>) -> Result<Option<ShipmentRecord>, StoreError> {
+        let id = match key {
+            ShipmentKey::Id(id) => Some(id),
+            ShipmentKey::TrackingNumber(number) => self.ids.get(number),
+            ShipmentKey::ExternalRef(_) => None,
+        };
+        if let Some(record) = id.and_then(|id| self.shipments.get(&id)) {
+            return Ok(Some(record));
+        }
+        let read_at = self.generation();
+        let found = self.inner.find_shipment(key).await?;
+        if let Some(record) = &found {
+            self.ids.insert(record.tracking_number, record.id);
+            self.keep(&self.shipments, read_at, record.id, record.clone());
+        }
+        Ok(found)
+    }
+
+    async fn list_shipments(&self, query: &ShipmentQuery) -> Result<Vec<ShipmentRecord>, StoreError> {
+        self.inner.list_shipments(query).await
+    }
+
+    async fn events(&self, shipment_id: Uuid) -> Result<Vec<EventRecord>, StoreError> {
+        if let Some(events) = self.events.get(&shipment_id) {
+            return Ok(events.as_ref().clone());
+        }
+        let read_at = self.generation();
+        let events = self.inner.events(shipment_id).await?;
+        self.keep(&self.events, read_at, shipment_id, Arc::new(events.clone()));
+        Ok(events)
+    }
+
+    async fn append_transition(
+        &self,
+        shipment_id: Uuid,
+        from: ShipmentStatus,
+        event: &EventRecord,
+    ) -> Result<(), StoreError> {
+        let result = self.inner.append_transition(shipment_id, from, event).await;
+        // Also on failure: a stale status means another server changed the shipment.
+        self.evict(shipment_id);
+        result
+    }
+}
