@@ -173,3 +173,20 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
     let to = text[from..].find(end).expect("end marker") + from;
     &text[from..to]
 }
+
+#[tokio::test]
+async fn hostile_text_cannot_break_out_of_the_page() {
+    let app = TestApp::spawn().await;
+    let mut body = shipment_request();
+    let city = r#"</script><script>alert("x")</script><b onmouseover=alert(1)>&amp;"#;
+    body["address"]["city"] = json!(city);
+    let shipment = app.create_shipment(&body).await;
+
+    let html = app.get(&format!("/t/{}", tracking_number(&shipment))).await.text().await.unwrap();
+    assert!(!html.contains("<script>alert"), "script injected");
+    assert!(!html.contains("<b onmouseover"), "markup injected");
+    assert_eq!(html.matches("<script").count(), 1, "only the JSON-LD block");
+    let json_ld = between(&html, r#"<script type="application/ld+json">"#, "</script>");
+    let json_ld: Value = serde_json::from_str(json_ld).expect("JSON-LD still parses");
+    assert_eq!(json_ld["deliveryAddress"]["addressLocality"], city, "and says exactly what was stored");
+}
