@@ -89,6 +89,9 @@ async fn unknown_things_are_problems_too() {
     .await;
     expect_problem(app.get("/api/v1/shipments/not-a-uuid").await, StatusCode::NOT_FOUND, "shipment_not_found").await;
     expect_problem(app.get("/api/v1/nothing-here").await, StatusCode::NOT_FOUND, "route_not_found").await;
+    // A percent-encoded byte that is not UTF-8 cannot even be read as a path.
+    expect_problem(app.get("/api/v1/shipments/%FF").await, StatusCode::BAD_REQUEST, "invalid_path").await;
+    expect_problem(app.get("/api/v1/track/%FF%FE").await, StatusCode::BAD_REQUEST, "invalid_path").await;
     let delete = app.client.delete(app.url(&format!("/api/v1/shipments/{id}"))).send().await.unwrap();
     expect_problem(delete, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
 

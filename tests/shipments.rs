@@ -153,6 +153,7 @@ async fn every_legal_transition_is_accepted_and_every_illegal_one_refused() {
             if to == ShipmentStatus::InfoReceived {
                 let problem = expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
                 assert_eq!(problem["errors"][0]["code"], "invalid_status");
+                assert_eq!(problem["errors"][0]["field"], "status");
             } else if from.allowed_next().contains(&to) {
                 let moved = expect_json(response, StatusCode::OK).await;
                 assert_eq!(moved["status"], json!(to), "{from:?} -> {to:?}");

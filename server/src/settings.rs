@@ -133,13 +133,27 @@ impl DatabaseUrl {
 
 impl fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let url = &self.0;
-        let masked = url.split_once("://").and_then(|(scheme, rest)| {
-            let (credentials, host) = rest.rsplit_once('@')?;
-            let (user, _password) = credentials.split_once(':')?;
-            Some(format!("{scheme}://{user}:***@{host}"))
-        });
-        f.write_str(masked.as_deref().unwrap_or(url))
+        let (base, query) = self.0.split_once('?').map_or((self.0.as_str(), None), |(b, q)| (b, Some(q)));
+        let base = base
+            .split_once("://")
+            .and_then(|(scheme, rest)| {
+                let (credentials, host) = rest.rsplit_once('@')?;
+                let (user, _password) = credentials.split_once(':')?;
+                Some(format!("{scheme}://{user}:***@{host}"))
+            })
+            .unwrap_or_else(|| base.to_string());
+        f.write_str(&base)?;
+        if let Some(query) = query {
+            let masked: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                    _ => pair.to_string(),
+                })
+                .collect();
+            write!(f, "?{}", masked.join("&"))?;
+        }
+        Ok(())
     }
 }
 
@@ -166,6 +180,8 @@ mod tests {
         let url = DatabaseUrl("postgres://todoke:s3cret@db.internal:5432/todoke".into());
         assert_eq!(url.to_string(), "postgres://todoke:***@db.internal:5432/todoke");
         assert!(!format!("{url:?}").contains("s3cret"));
+        let in_query = DatabaseUrl("postgres://db.internal/todoke?user=todoke&password=s3cret&sslmode=require".into());
+        assert_eq!(in_query.to_string(), "postgres://db.internal/todoke?user=todoke&password=***&sslmode=require");
         let settings = Settings::for_database(url.expose(), Path::new("/tmp"));
         assert!(!format!("{settings:?}").contains("s3cret"));
     }

@@ -472,13 +472,17 @@ impl NewEventRequest {
     /// Checks the request; `now` bounds `occurred_at`, which may not lie in the future.
     pub fn validate(self, now: DateTime<chrono::Utc>) -> Result<NewEvent, ValidationErrors> {
         let mut errors = ValidationErrors::new();
-        let change = errors.check(
-            "reason",
-            StatusChange::new(self.status, self.reason).map_err(|e| {
-                let code = if matches!(e, StatusChangeError::NotATarget) { "invalid_status" } else { "invalid_reason" };
-                (code, e.to_string())
-            }),
-        );
+        let change = match StatusChange::new(self.status, self.reason) {
+            Ok(change) => Some(change),
+            Err(StatusChangeError::NotATarget) => {
+                errors.add("status", "invalid_status", StatusChangeError::NotATarget.to_string());
+                None
+            }
+            Err(error) => {
+                errors.add("reason", "invalid_reason", error.to_string());
+                None
+            }
+        };
         let note = errors.check("note", optional_text(self.note.as_deref(), 1000));
         if let Some(at) = self.occurred_at
             && at > now + chrono::Duration::minutes(5)

@@ -33,7 +33,7 @@ impl ValidationErrors {
     }
 
     /// Keeps the value of a check that passed, or records why it failed.
-    pub fn check<T>(&mut self, field: &str, result: Result<T, (&'static str, String)>) -> Option<T> {
+    pub fn check<T>(&mut self, field: &str, result: Check<T>) -> Option<T> {
         match result {
             Ok(value) => Some(value),
             Err((code, message)) => {
@@ -45,10 +45,6 @@ impl ValidationErrors {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
-    }
-
-    pub fn errors(&self) -> &[FieldError] {
-        &self.0
     }
 
     pub fn into_errors(self) -> Vec<FieldError> {

@@ -71,10 +71,6 @@ impl ApiError {
         )
     }
 
-    pub fn code(&self) -> &'static str {
-        self.code
-    }
-
     fn problem(&self) -> Problem {
         Problem {
             kind: format!("urn:todoke:problem:{}", self.code),
@@ -122,6 +118,7 @@ impl From<ShipmentError> for ApiError {
         let detail = error.to_string();
         match error {
             ShipmentError::NotFound => ApiError::not_found("shipment_not_found", detail),
+            ShipmentError::UnknownTrackingNumber => ApiError::not_found("tracking_number_unknown", detail),
             ShipmentError::ExternalRefTaken(_) => {
                 ApiError::field(StatusCode::CONFLICT, "external_ref_taken", "external_ref", detail)
             }

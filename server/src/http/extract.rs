@@ -2,7 +2,7 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
@@ -84,6 +84,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         serde_path_to_error::deserialize(deserializer).map(ApiQuery).map_err(|error| {
             let field = error.path().to_string();
             ApiError::field(StatusCode::BAD_REQUEST, "invalid_query", &field, error.into_inner().to_string())
+        })
+    }
+}
+
+/// Path parameters, with a problem (not axum's plain text) when they cannot be read, such as a
+/// percent-encoded byte that is not UTF-8.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state).await.map(|Path(value)| ApiPath(value)).map_err(|rejection| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_path",
+                format!("The address is not valid: {}", rejection.body_text()),
+            )
         })
     }
 }

@@ -4,7 +4,7 @@ mod service;
 mod views;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::app::{AppState, now};
 use crate::auth::Caller;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::store::{ShipmentKey, ShipmentQuery};
 pub use service::{Created, ShipmentError};
 
@@ -65,7 +65,7 @@ async fn create_shipment(
 async fn get_shipment(
     State(state): State<AppState>,
     _caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ShipmentDetail>, ApiError> {
     let id = parse_id(&id)?;
     let record = service::find(&*state.store, ShipmentKey::Id(id)).await?;
@@ -151,7 +151,7 @@ impl ListParams {
 async fn record_event(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<NewEventRequest>,
 ) -> Result<Json<ShipmentDetail>, ApiError> {
     let id = parse_id(&id)?;

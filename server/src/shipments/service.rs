@@ -12,6 +12,8 @@ use crate::store::{EventRecord, ShipmentKey, ShipmentRecord, Store, StoreError};
 pub enum ShipmentError {
     #[error("there is no shipment with that id")]
     NotFound,
+    #[error("no shipment has this tracking number; please check it again")]
+    UnknownTrackingNumber,
     #[error("order '{0}' already has a shipment with different details; use a new external_ref for a new shipment")]
     ExternalRefTaken(String),
     #[error(transparent)]

@@ -3,7 +3,7 @@
 //! and on PostgreSQL other servers' writes arrive as notifications (see `connect`).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use quick_cache::sync::Cache;
@@ -21,6 +21,9 @@ pub struct CachedStore {
     ids: Cache<TrackingNumber, Uuid>,
     shipments: Cache<Uuid, ShipmentRecord>,
     events: Cache<Uuid, Arc<Vec<EventRecord>>>,
+    /// Whether every change reaches this cache. While the PostgreSQL listener is down it does not,
+    /// so the cache is neither read nor filled.
+    following: AtomicBool,
     /// Bumped by every eviction. A value read from the database is kept only if no eviction happened
     /// while it was being read, so a slow read can never bring back what a write just replaced.
     generation: AtomicU64,
@@ -30,9 +33,12 @@ pub struct CachedStore {
 }
 
 impl CachedStore {
-    pub fn new(inner: Arc<dyn Store>, companion: Box<dyn std::any::Any + Send + Sync>) -> CachedStore {
+    /// `following`: whether changes already reach the cache (true for a locked SQLite file; on
+    /// PostgreSQL the listener says so once it listens).
+    pub fn new(inner: Arc<dyn Store>, following: bool, companion: Box<dyn std::any::Any + Send + Sync>) -> CachedStore {
         CachedStore {
             inner,
+            following: AtomicBool::new(following),
             ids: Cache::new(CAPACITY),
             shipments: Cache::new(CAPACITY),
             events: Cache::new(CAPACITY),
@@ -48,11 +54,24 @@ impl CachedStore {
         self.events.remove(&id);
     }
 
+    /// Starts or stops using the cache. Starting forgets everything, since changes may have been
+    /// missed while not following.
+    pub fn set_following(&self, following: bool) {
+        if following {
+            self.clear();
+        }
+        self.following.store(following, Ordering::SeqCst);
+    }
+
     /// Forgets everything, when changes may have been missed.
     pub fn clear(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.shipments.clear();
         self.events.clear();
+    }
+
+    fn following(&self) -> bool {
+        self.following.load(Ordering::SeqCst)
     }
 
     fn generation(&self) -> u64 {
@@ -62,7 +81,7 @@ impl CachedStore {
     /// Keeps a value read from the database at generation `read_at`, unless an eviction came in
     /// between (also one that races with this insert: the second look catches it).
     fn keep<K: Eq + std::hash::Hash + Clone, V: Clone>(&self, cache: &Cache<K, V>, read_at: u64, key: K, value: V) {
-        if self.generation() != read_at {
+        if !self.following() || self.generation() != read_at {
             return;
         }
         cache.insert(key.clone(), value);
@@ -87,12 +106,12 @@ impl Store for CachedStore {
     }
 
     async fn find_shipment(&self, key: ShipmentKey<'_>) -> Result<Option<ShipmentRecord>, StoreError> {
-        let id = match key {
-            ShipmentKey::Id(id) => Some(id),
-            ShipmentKey::TrackingNumber(number) => self.ids.get(number),
-            ShipmentKey::ExternalRef(_) => None,
-        };
-        if let Some(record) = id.and_then(|id| self.shipments.get(&id)) {
+        // Only customers' lookups by tracking number are answered from memory. Lookups by id serve
+        // writes, which must judge the status as stored, not as cached.
+        if let ShipmentKey::TrackingNumber(number) = key
+            && self.following()
+            && let Some(record) = self.ids.get(number).and_then(|id| self.shipments.get(&id))
+        {
             return Ok(Some(record));
         }
         let read_at = self.generation();
@@ -109,7 +128,9 @@ impl Store for CachedStore {
     }
 
     async fn events(&self, shipment_id: Uuid) -> Result<Vec<EventRecord>, StoreError> {
-        if let Some(events) = self.events.get(&shipment_id) {
+        if self.following()
+            && let Some(events) = self.events.get(&shipment_id)
+        {
             return Ok(events.as_ref().clone());
         }
         let read_at = self.generation();
@@ -124,9 +145,20 @@ impl Store for CachedStore {
         from: ShipmentStatus,
         event: &EventRecord,
     ) -> Result<(), StoreError> {
-        let result = self.inner.append_transition(shipment_id, from, event).await;
-        // Also on failure: a stale status means another server changed the shipment.
-        self.evict(shipment_id);
-        result
+        // Evicts however this ends: on failure (a stale status means another server changed it) and
+        // when the request is dropped midway, perhaps after the commit.
+        let _evict = EvictOnDrop { cache: self, id: shipment_id };
+        self.inner.append_transition(shipment_id, from, event).await
+    }
+}
+
+struct EvictOnDrop<'a> {
+    cache: &'a CachedStore,
+    id: Uuid,
+}
+
+impl Drop for EvictOnDrop<'_> {
+    fn drop(&mut self) {
+        self.cache.evict(self.id);
     }
 }

@@ -69,7 +69,7 @@ async fn connect_sqlite(url: &str) -> anyhow::Result<Arc<dyn Store>> {
         .context("opening the SQLite database")?;
     sqlx::migrate!("../migrations/sqlite").run(&pool).await.context("migrating the SQLite database")?;
     let store = Arc::new(SqlStore::new(pool, Backend::Sqlite));
-    Ok(Arc::new(CachedStore::new(store, Box::new(lock))))
+    Ok(Arc::new(CachedStore::new(store, true, Box::new(lock))))
 }
 
 /// One server process per SQLite file: its cache must see every write.
@@ -102,18 +102,17 @@ async fn connect_postgres(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     sqlx::migrate!("../migrations/postgres").run(&pool).await.context("migrating the PostgreSQL database")?;
     let store = Arc::new(SqlStore::new(pool.clone(), Backend::Postgres));
     let (stop, stopped) = oneshot::channel::<()>();
-    let cache = Arc::new(CachedStore::new(store, Box::new(stop)));
+    let cache = Arc::new(CachedStore::new(store, false, Box::new(stop)));
     tokio::spawn(follow_changes(pool, Arc::downgrade(&cache), stopped));
     Ok(cache)
 }
 
-/// Evicts what other servers change, as PostgreSQL notifies it, until the cache is dropped.
+/// Evicts what other servers change, as PostgreSQL notifies it, until the cache is dropped. While not
+/// listening, the cache is switched off.
 async fn follow_changes(pool: PgPool, cache: Weak<CachedStore>, mut stopped: oneshot::Receiver<()>) {
-    let evict = |payload: &str| {
-        let Some(cache) = cache.upgrade() else { return };
-        match Uuid::try_parse(payload) {
-            Ok(id) => cache.evict(id),
-            Err(_) => cache.clear(),
+    let with_cache = |action: &dyn Fn(&CachedStore)| {
+        if let Some(cache) = cache.upgrade() {
+            action(&cache);
         }
     };
     loop {
@@ -121,10 +120,13 @@ async fn follow_changes(pool: PgPool, cache: Weak<CachedStore>, mut stopped: one
             let mut listener = PgListener::connect_with(&pool).await?;
             listener.listen(CHANGES_CHANNEL).await?;
             loop {
-                // Anything may have changed while not listening: at the start and after a reconnect.
-                evict("");
+                // Listening (again): what changed before is unknown, so start afresh.
+                with_cache(&|cache| cache.set_following(true));
                 while let Some(notification) = listener.try_recv().await? {
-                    evict(notification.payload());
+                    with_cache(&|cache| match Uuid::try_parse(notification.payload()) {
+                        Ok(id) => cache.evict(id),
+                        Err(_) => cache.clear(),
+                    });
                 }
             }
         };
@@ -132,10 +134,10 @@ async fn follow_changes(pool: PgPool, cache: Weak<CachedStore>, mut stopped: one
             _ = &mut stopped => return,
             result = listening => result,
         };
+        with_cache(&|cache| cache.set_following(false));
         if let Err(error) = result {
-            tracing::warn!(%error, "listening for changes by other servers failed; retrying");
+            tracing::warn!(%error, "listening for changes by other servers failed; serving uncached until it works");
         }
-        evict("");
         tokio::select! {
             _ = &mut stopped => return,
             () = tokio::time::sleep(Duration::from_secs(1)) => {}

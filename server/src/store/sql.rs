@@ -1,6 +1,8 @@
 //! The one SQL implementation of [`Store`], generic over the database. SQLite and PostgreSQL both take
 //! `$n` placeholders and `RETURNING`, so every statement is written once.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::{Database, Decode, Encode, Executor, FromRow, IntoArguments, Pool, Type};
@@ -12,21 +14,13 @@ use todoke_shared::ShipmentStatus;
 
 /// Every shipment query reads the same columns in the same order as [`ShipmentRow`].
 macro_rules! select_shipments {
-    ($($rest:expr),*) => {
+    ($($rest:literal),*) => {
         concat!(
             "SELECT id, tracking_number, external_ref, status, recipient_name, recipient_email, recipient_phone, \
              language, address_lines, postal_code, city, region, country, lat, lon, timezone, promised_date, \
              window_start, window_end, created_at, updated_at FROM shipments ",
             $($rest),*
         )
-    };
-}
-
-/// The list filter, shared by the page query and the query for that page's parcels.
-macro_rules! list_filter {
-    () => {
-        "WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR promised_date = $2) AND ($3 IS NULL OR id > $3) \
-         ORDER BY id LIMIT $4"
     };
 }
 
@@ -145,35 +139,33 @@ where
     }
 
     async fn list_shipments(&self, query: &ShipmentQuery) -> Result<Vec<ShipmentRecord>, StoreError> {
-        let status = query.status.map(ShipmentStatus::as_str);
-        let limit = i64::from(query.limit);
-        let rows = sqlx::query_as::<DB, ShipmentRow>(select_shipments!(list_filter!()))
-            .bind(status)
-            .bind(query.promised_date)
-            .bind(query.after)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        let mut parcels = sqlx::query_as::<DB, ParcelRow>(concat!(
-            "SELECT shipment_id, barcode, weight_g FROM parcels WHERE shipment_id IN (SELECT id FROM shipments ",
-            list_filter!(),
-            ") ORDER BY shipment_id, position"
+        let rows = sqlx::query_as::<DB, ShipmentRow>(select_shipments!(
+            "WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR promised_date = $2) AND ($3 IS NULL OR id > $3) \
+             ORDER BY id LIMIT $4"
         ))
-        .bind(status)
+        .bind(query.status.map(ShipmentStatus::as_str))
         .bind(query.promised_date)
         .bind(query.after)
-        .bind(limit)
+        .bind(i64::from(query.limit))
         .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .peekable();
-        // Both results are in id order, so each shipment's parcels are the next run of rows.
+        .await?;
+        let (Some(first), Some(last)) = (rows.first(), rows.last()) else { return Ok(Vec::new()) };
+        // Parcels by the page's own ids (not by its filter, which may match other rows by now).
+        let mut parcels: HashMap<Uuid, Vec<ParcelRow>> = HashMap::new();
+        let in_range = sqlx::query_as::<DB, ParcelRow>(
+            "SELECT shipment_id, barcode, weight_g FROM parcels WHERE shipment_id >= $1 AND shipment_id <= $2 \
+             ORDER BY shipment_id, position",
+        )
+        .bind(first.id)
+        .bind(last.id)
+        .fetch_all(&self.pool)
+        .await?;
+        for parcel in in_range {
+            parcels.entry(parcel.shipment_id).or_default().push(parcel);
+        }
         rows.into_iter()
             .map(|row| {
-                let mut own = Vec::new();
-                while let Some(parcel) = parcels.next_if(|p| p.shipment_id == row.id) {
-                    own.push(parcel);
-                }
+                let own = parcels.remove(&row.id).unwrap_or_default();
                 row.into_record(own)
             })
             .collect()

@@ -4,7 +4,7 @@
 mod page;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Deserialize;
 use todoke_shared::shipment::{PublicEvent, PublicPromise, PublicTracking};
 use todoke_shared::{Language, TrackingNumber};
@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::ApiQuery;
+use crate::http::extract::{ApiPath, ApiQuery};
 use crate::shipments::ShipmentError;
 use crate::store::{EventRecord, ShipmentKey, ShipmentRecord, Store};
 
@@ -45,7 +45,7 @@ impl TrackParams {
     ))]
 async fn track(
     State(state): State<AppState>,
-    Path(number): Path<String>,
+    ApiPath(number): ApiPath<String>,
     ApiQuery(params): ApiQuery<TrackParams>,
 ) -> Result<Json<PublicTracking>, ApiError> {
     let number = TrackingNumber::parse(&number)?;
@@ -53,11 +53,10 @@ async fn track(
     Ok(Json(public_view(&record, &events, params.language())))
 }
 
-async fn load(store: &dyn Store, number: &TrackingNumber) -> Result<(ShipmentRecord, Vec<EventRecord>), ApiError> {
-    let record = store.find_shipment(ShipmentKey::TrackingNumber(number)).await?.ok_or_else(|| {
-        ApiError::not_found("tracking_number_unknown", "No shipment has this tracking number. Please check it again.")
-    })?;
-    let events = store.events(record.id).await.map_err(ShipmentError::from)?;
+async fn load(store: &dyn Store, number: &TrackingNumber) -> Result<(ShipmentRecord, Vec<EventRecord>), ShipmentError> {
+    let record =
+        store.find_shipment(ShipmentKey::TrackingNumber(number)).await?.ok_or(ShipmentError::UnknownTrackingNumber)?;
+    let events = store.events(record.id).await?;
     Ok((record, events))
 }
 

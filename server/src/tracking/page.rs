@@ -2,7 +2,7 @@
 //! recipient's language with a switch, and described with schema.org `ParcelDelivery` markup.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Datelike, FixedOffset};
@@ -11,7 +11,9 @@ use todoke_shared::{Language, TrackingNumber};
 
 use super::{TrackParams, load, public_view};
 use crate::app::AppState;
-use crate::http::extract::ApiQuery;
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiPath, ApiQuery};
+use crate::shipments::ShipmentError;
 
 /// The words of the page, in one language.
 struct Words {
@@ -89,8 +91,8 @@ struct ProblemPage {
     ))]
 pub(super) async fn tracking_page(
     State(state): State<AppState>,
-    Path(number): Path<String>,
-    params: Result<ApiQuery<TrackParams>, crate::http::error::ApiError>,
+    ApiPath(number): ApiPath<String>,
+    params: Result<ApiQuery<TrackParams>, ApiError>,
 ) -> Response {
     let chosen = params.ok().and_then(|ApiQuery(p)| p.language());
     let number = match TrackingNumber::parse(&number) {
@@ -103,10 +105,8 @@ pub(super) async fn tracking_page(
             let tracking_url = state.links.tracking_page(&number);
             render(StatusCode::OK, tracking(&view, &tracking_url))
         }
-        Err(error) if error.code() == "tracking_number_unknown" => {
-            problem_page(StatusCode::NOT_FOUND, chosen.unwrap_or_default())
-        }
-        Err(error) => error.into_response(),
+        Err(ShipmentError::UnknownTrackingNumber) => problem_page(StatusCode::NOT_FOUND, chosen.unwrap_or_default()),
+        Err(error) => ApiError::from(error).into_response(),
     }
 }
 
@@ -156,7 +156,7 @@ fn render(status: StatusCode, page: impl Template) -> Response {
         }
         Err(error) => {
             tracing::error!(%error, "rendering the tracking page failed");
-            crate::http::error::ApiError::internal().into_response()
+            ApiError::internal().into_response()
         }
     }
 }
