@@ -2,7 +2,8 @@
 CREATE TABLE shipments (
     id              BLOB PRIMARY KEY NOT NULL,  -- UUIDv7: creation order, used as the pagination cursor
     tracking_number TEXT NOT NULL UNIQUE,
-    external_ref    TEXT NOT NULL UNIQUE,
+    merchant        TEXT NOT NULL DEFAULT '',   -- '' when staff created it; else the API key's merchant
+    external_ref    TEXT NOT NULL,
     status          TEXT NOT NULL,
     recipient_name  TEXT NOT NULL,
     recipient_email TEXT NOT NULL,
@@ -20,10 +21,12 @@ CREATE TABLE shipments (
     window_start    TEXT NOT NULL,
     window_end      TEXT NOT NULL,
     created_at      TEXT NOT NULL,
-    updated_at      TEXT NOT NULL
+    updated_at      TEXT NOT NULL,
+    UNIQUE (merchant, external_ref)
 ) STRICT;
 
 CREATE INDEX shipments_status ON shipments (status, id);
+CREATE INDEX shipments_merchant ON shipments (merchant, id);
 CREATE INDEX shipments_promised_date ON shipments (promised_date, id);
 
 CREATE TABLE parcels (

@@ -10,34 +10,51 @@ use axum::Router;
 use chrono::{DateTime, SubsecRound, Utc};
 use todoke_shared::TrackingNumber;
 use tokio::net::TcpListener;
+use uuid::Uuid;
 
-use crate::settings::Settings;
-use crate::store::{self, Store};
+use crate::auth::tokens::Keys;
+use crate::auth::{Lifetimes, ensure_admin};
+use crate::http::rate_limit::RateLimit;
+use crate::settings::{Secret, Settings};
+use crate::store::{self, AccountStore, Store};
 
 /// What every handler may use.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    pub accounts: Arc<dyn AccountStore>,
+    pub keys: Arc<Keys>,
+    pub lifetimes: Lifetimes,
+    pub limits: Arc<Limits>,
     pub links: Arc<Links>,
 }
 
+/// Per-address rate limits.
+pub struct Limits {
+    pub login: Arc<RateLimit>,
+    pub tracking: Arc<RateLimit>,
+}
+
 /// Absolute links given to customers, from `TODOKE_PUBLIC_URL` or the bound address.
-#[derive(Debug)]
 pub struct Links {
     public_url: String,
+    keys: Arc<Keys>,
 }
 
 impl Links {
-    pub fn new(public_url: impl Into<String>) -> Links {
-        Links { public_url: public_url.into() }
-    }
-
     pub fn public_url(&self) -> &str {
         &self.public_url
     }
 
+    /// The tracking page anyone holding the number may open.
     pub fn tracking_page(&self, number: &TrackingNumber) -> String {
         format!("{}/t/{}", self.public_url, number)
+    }
+
+    /// The customer's own link to a shipment's tracking page: it carries the token that unlocks the
+    /// full view (`k`).
+    pub fn customer_tracking_page(&self, number: &TrackingNumber, shipment_id: Uuid) -> String {
+        format!("{}/t/{}?k={}", self.public_url, number, self.keys.customer_link(shipment_id))
     }
 }
 
@@ -48,14 +65,49 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects to (and migrates) the database, and binds the listening socket.
+    /// Connects to (and migrates) the database, makes sure an administrator exists, and binds the
+    /// listening socket.
     pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
-        let store = store::connect(settings.database_url.expose()).await?;
+        let stores = store::connect(settings.database_url.expose()).await?;
+        let admin = ensure_admin(
+            &*stores.accounts,
+            settings.bootstrap_admin_email.as_deref(),
+            settings.bootstrap_admin_password.as_ref().map(Secret::expose),
+            now(),
+        )
+        .await
+        .context("creating the first administrator")?;
+        if let Some((email, generated)) = admin {
+            tracing::info!("created the administrator {email}");
+            if let Some(password) = generated {
+                // Shown once, on the console only: it is never stored in clear or logged again.
+                println!("\n  First administrator: {email}\n  Password (shown once): {password}\n");
+            }
+        }
+        let keys = Arc::new(
+            Keys::load(&*stores.accounts, settings.jwt_secret.as_ref().map(Secret::expose), now())
+                .await
+                .context("loading the token signing keys")?,
+        );
         let listener =
             TcpListener::bind(settings.addr).await.with_context(|| format!("listening on {}", settings.addr))?;
         let addr = listener.local_addr().context("reading the bound address")?;
         let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-        let state = AppState { store, links: Arc::new(Links::new(public_url)) };
+        let state = AppState {
+            store: stores.shipments,
+            accounts: stores.accounts,
+            keys: keys.clone(),
+            lifetimes: Lifetimes {
+                access: chrono::Duration::minutes(settings.access_token_minutes.into()),
+                refresh: chrono::Duration::days(settings.refresh_token_days.into()),
+                customer_link: chrono::Duration::days(settings.customer_link_days.into()),
+            },
+            limits: Arc::new(Limits {
+                login: RateLimit::per_minute(settings.login_rate_per_minute),
+                tracking: RateLimit::per_minute(settings.track_rate_per_minute),
+            }),
+            links: Arc::new(Links { public_url, keys }),
+        };
         let router = crate::http::router(state.clone(), settings.max_body_bytes);
         Ok(Application { listener, router, state })
     }
@@ -70,7 +122,8 @@ impl Application {
 
     /// Serves until `shutdown` completes, then finishes the requests in flight.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await.context("serving HTTP")
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await.context("serving HTTP")
     }
 }
 

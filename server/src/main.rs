@@ -1,9 +1,12 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Parser, Subcommand};
+use todoke_server::auth::{create_user, validate_new_user};
 use todoke_server::settings::SettingsLayer;
+use todoke_server::store;
 use todoke_server::{Application, Settings};
+use todoke_shared::auth::NewUserRequest;
 use tracing_subscriber::EnvFilter;
 
 /// Todoke: last-mile delivery tracking and proof of delivery.
@@ -21,6 +24,33 @@ struct Cli {
 
     #[command(flatten)]
     settings: SettingsLayer,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Manage staff and driver accounts.
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account. The password is read from standard input (one line).
+    Add {
+        #[arg(long)]
+        email: String,
+        /// admin, dispatcher, support or driver.
+        #[arg(long)]
+        role: String,
+        /// The person's name. [default: the email]
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -32,6 +62,10 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(EnvFilter::try_new(&settings.log).context("reading the TODOKE_LOG filter")?)
         .init();
 
+    if let Some(Command::User { action: UserCommand::Add { email, role, name } }) = cli.command {
+        return add_user(&settings, email, role, name).await;
+    }
+
     let app = Application::build(&settings).await?;
     let addr = app.local_addr();
     let links = &app.state().links;
@@ -40,6 +74,21 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!("tracking page: {}/t/<tracking number>", links.public_url());
     tracing::info!("API description: http://{addr}/api/v1/openapi.json");
     app.run(shutdown_signal()).await
+}
+
+async fn add_user(settings: &Settings, email: String, role: String, name: Option<String>) -> anyhow::Result<()> {
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password).context("reading the password from standard input")?;
+    let password = password.trim_end_matches(['\r', '\n']).to_string();
+    let name = name.unwrap_or_else(|| email.clone());
+    let request = NewUserRequest { email, password, role, name };
+    let user = validate_new_user(request).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+    let stores = store::connect(settings.database_url.expose()).await?;
+    let created = create_user(&*stores.accounts, user, todoke_server::app::now())
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    println!("created {} {}", created.role, created.email);
+    Ok(())
 }
 
 async fn shutdown_signal() {

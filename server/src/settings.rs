@@ -42,6 +42,41 @@ pub struct SettingsLayer {
     /// Log filter, in tracing's EnvFilter syntax. [default: info]
     #[arg(long, env = "TODOKE_LOG", value_name = "FILTER")]
     pub log: Option<String>,
+
+    /// Email of the administrator created on first start with an empty database.
+    /// [default: admin@todoke.local]
+    #[arg(long, env = "TODOKE_BOOTSTRAP_ADMIN_EMAIL", value_name = "EMAIL")]
+    pub bootstrap_admin_email: Option<String>,
+
+    /// Password of that administrator. [default: generated, and printed once on the console]
+    #[arg(long, env = "TODOKE_BOOTSTRAP_ADMIN_PASSWORD", value_name = "PASSWORD", hide_env_values = true)]
+    pub bootstrap_admin_password: Option<Secret>,
+
+    /// Secret (32 characters or more) that signs access tokens and customer links. [default:
+    /// generated on first start and kept in the database, shared by every server]
+    #[arg(long, env = "TODOKE_JWT_SECRET", value_name = "SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<Secret>,
+
+    /// Minutes an access token lives. [default: 15]
+    #[arg(long, env = "TODOKE_ACCESS_TOKEN_MINUTES", value_name = "MINUTES")]
+    pub access_token_minutes: Option<u32>,
+
+    /// Days a refresh token lives. [default: 30]
+    #[arg(long, env = "TODOKE_REFRESH_TOKEN_DAYS", value_name = "DAYS")]
+    pub refresh_token_days: Option<u32>,
+
+    /// Days a customer's tracking link keeps working after delivery (or return, or cancellation).
+    /// [default: 30]
+    #[arg(long, env = "TODOKE_CUSTOMER_LINK_DAYS", value_name = "DAYS")]
+    pub customer_link_days: Option<u32>,
+
+    /// Login attempts a minute per client address. [default: 10]
+    #[arg(long, env = "TODOKE_LOGIN_RATE_PER_MINUTE", value_name = "N")]
+    pub login_rate_per_minute: Option<u32>,
+
+    /// Public tracking requests a minute per client address. [default: 600]
+    #[arg(long, env = "TODOKE_TRACK_RATE_PER_MINUTE", value_name = "N")]
+    pub track_rate_per_minute: Option<u32>,
 }
 
 impl SettingsLayer {
@@ -54,6 +89,14 @@ impl SettingsLayer {
             public_url: self.public_url.or(lower.public_url),
             max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
             log: self.log.or(lower.log),
+            bootstrap_admin_email: self.bootstrap_admin_email.or(lower.bootstrap_admin_email),
+            bootstrap_admin_password: self.bootstrap_admin_password.or(lower.bootstrap_admin_password),
+            jwt_secret: self.jwt_secret.or(lower.jwt_secret),
+            access_token_minutes: self.access_token_minutes.or(lower.access_token_minutes),
+            refresh_token_days: self.refresh_token_days.or(lower.refresh_token_days),
+            customer_link_days: self.customer_link_days.or(lower.customer_link_days),
+            login_rate_per_minute: self.login_rate_per_minute.or(lower.login_rate_per_minute),
+            track_rate_per_minute: self.track_rate_per_minute.or(lower.track_rate_per_minute),
         }
     }
 }
@@ -66,6 +109,14 @@ pub struct Settings {
     pub public_url: Option<String>,
     pub max_body_bytes: usize,
     pub log: String,
+    pub bootstrap_admin_email: Option<String>,
+    pub bootstrap_admin_password: Option<Secret>,
+    pub jwt_secret: Option<Secret>,
+    pub access_token_minutes: u32,
+    pub refresh_token_days: u32,
+    pub customer_link_days: u32,
+    pub login_rate_per_minute: u32,
+    pub track_rate_per_minute: u32,
 }
 
 impl Settings {
@@ -101,15 +152,26 @@ impl Settings {
             public_url,
             max_body_bytes: layer.max_body_bytes.unwrap_or(1024 * 1024),
             log: layer.log.unwrap_or_else(|| "info".to_string()),
+            bootstrap_admin_email: layer.bootstrap_admin_email,
+            bootstrap_admin_password: layer.bootstrap_admin_password,
+            jwt_secret: layer.jwt_secret,
+            access_token_minutes: layer.access_token_minutes.unwrap_or(15).max(1),
+            refresh_token_days: layer.refresh_token_days.unwrap_or(30).max(1),
+            customer_link_days: layer.customer_link_days.unwrap_or(30),
+            login_rate_per_minute: layer.login_rate_per_minute.unwrap_or(10),
+            track_rate_per_minute: layer.track_rate_per_minute.unwrap_or(600),
         })
     }
 
-    /// Settings for tests and embedding: a database URL and a free port on loopback.
-    pub fn for_database(database_url: &str, data_dir: &Path) -> Settings {
+    /// Settings for tests and embedding: a database URL, a free port on loopback, and the first
+    /// administrator's credentials.
+    pub fn for_database(database_url: &str, data_dir: &Path, admin: (&str, &str)) -> Settings {
         let layer = SettingsLayer {
             addr: Some("127.0.0.1:0".into()),
             data_dir: Some(data_dir.to_path_buf()),
             database_url: Some(database_url.to_string()),
+            bootstrap_admin_email: Some(admin.0.to_string()),
+            bootstrap_admin_password: Some(Secret(admin.1.to_string())),
             ..SettingsLayer::default()
         };
         Settings::from_layer(layer).expect("test settings are valid")
@@ -119,6 +181,30 @@ impl Settings {
 fn read_file(path: &Path) -> anyhow::Result<SettingsLayer> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("reading settings from {}", path.display()))
+}
+
+/// A secret setting: usable, but never shown in `Debug` output or logs.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(text: &str) -> Result<Secret, Self::Err> {
+        Ok(Secret(text.to_string()))
+    }
 }
 
 /// A database URL, which may carry a password: shown with the password masked.
@@ -182,7 +268,7 @@ mod tests {
         assert!(!format!("{url:?}").contains("s3cret"));
         let in_query = DatabaseUrl("postgres://db.internal/todoke?user=todoke&password=s3cret&sslmode=require".into());
         assert_eq!(in_query.to_string(), "postgres://db.internal/todoke?user=todoke&password=***&sslmode=require");
-        let settings = Settings::for_database(url.expose(), Path::new("/tmp"));
+        let settings = Settings::for_database(url.expose(), Path::new("/tmp"), ("a@example.jp", "s3cret-admin"));
         assert!(!format!("{settings:?}").contains("s3cret"));
     }
 

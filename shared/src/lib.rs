@@ -1,6 +1,7 @@
 //! What the Todoke server and driver app must agree on: wire types, ids, the shipment lifecycle and the
 //! rules that validate input. Pure code without I/O, so every client applies the same rules offline.
 
+pub mod auth;
 pub mod language;
 pub mod shipment;
 pub mod status;

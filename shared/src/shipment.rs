@@ -517,6 +517,17 @@ pub struct PublicTracking {
     pub promised: PublicPromise,
     /// Oldest first.
     pub events: Vec<PublicEvent>,
+    /// Only for the customer's own link (and staff): who and where, and what is coming.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<CustomerDetails>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CustomerDetails {
+    pub recipient: Recipient,
+    pub address: Address,
+    pub parcels: Vec<Parcel>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -16,14 +16,22 @@ use todoke_server::store::{Backend, Store};
 use todoke_server::{Application, Settings};
 use tokio::sync::oneshot;
 
+pub const ADMIN_EMAIL: &str = "admin@example.jp";
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
 pub struct TestApp {
     pub base: String,
     pub client: Client,
+    /// The first administrator's access token, sent by the plain request helpers.
+    pub admin_token: String,
     /// The server's own storage, for the few checks that HTTP cannot make.
     pub store: Arc<dyn Store>,
     shutdown: Option<oneshot::Sender<()>>,
     database: Arc<TestDatabase>,
+    adjust: Arc<Adjust>,
 }
+
+type Adjust = dyn Fn(&mut Settings) + Send + Sync;
 
 struct TestDatabase {
     url: String,
@@ -34,6 +42,11 @@ struct TestDatabase {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {}).await
+    }
+
+    /// Starts with settings adjusted by `adjust`.
+    pub async fn spawn_with(adjust: impl Fn(&mut Settings) + Send + Sync + 'static) -> TestApp {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let database = match std::env::var("TODOKE_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()) {
             Some(admin_url) => {
@@ -51,16 +64,19 @@ impl TestApp {
                 TestDatabase { url, dir, postgres: None }
             }
         };
-        TestApp::start(Arc::new(database)).await.expect("the application starts")
+        TestApp::start(Arc::new(database), Arc::new(adjust)).await.expect("the application starts")
     }
 
     /// Another server instance on the same database, as behind a load balancer.
     pub async fn sibling(&self) -> anyhow::Result<TestApp> {
-        TestApp::start(self.database.clone()).await
+        TestApp::start(self.database.clone(), self.adjust.clone()).await
     }
 
-    async fn start(database: Arc<TestDatabase>) -> anyhow::Result<TestApp> {
-        let settings = Settings::for_database(&database.url, database.dir.path());
+    async fn start(database: Arc<TestDatabase>, adjust: Arc<Adjust>) -> anyhow::Result<TestApp> {
+        let mut settings = Settings::for_database(&database.url, database.dir.path(), (ADMIN_EMAIL, ADMIN_PASSWORD));
+        // Tests log in many times from one address; the limit itself has a test of its own.
+        settings.login_rate_per_minute = 10_000;
+        adjust(&mut settings);
         let app = Application::build(&settings).await?;
         let base = format!("http://{}", app.local_addr());
         let store = app.state().store.clone();
@@ -68,7 +84,12 @@ impl TestApp {
         tokio::spawn(app.run(async move {
             let _ = stopped.await;
         }));
-        Ok(TestApp { base, client: Client::new(), store, shutdown: Some(shutdown), database })
+        let client = Client::new();
+        let admin_token = login(&client, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await["access_token"]
+            .as_str()
+            .expect("the administrator logs in")
+            .to_string();
+        Ok(TestApp { base, client, admin_token, store, shutdown: Some(shutdown), database, adjust })
     }
 
     pub fn backend(&self) -> Backend {
@@ -79,12 +100,52 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// GET as the administrator.
     pub async fn get(&self, path: &str) -> Response {
-        self.client.get(self.url(path)).send().await.expect("the server answers")
+        self.get_as(path, Some(&self.admin_token)).await
     }
 
+    /// GET with no credentials at all, as anyone on the internet.
+    pub async fn public_get(&self, path: &str) -> Response {
+        self.get_as(path, None).await
+    }
+
+    pub async fn get_as(&self, path: &str, token: Option<&str>) -> Response {
+        let request = self.client.get(self.url(path));
+        let request = match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        request.send().await.expect("the server answers")
+    }
+
+    /// POST JSON as the administrator.
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {
-        self.client.post(self.url(path)).json(body).send().await.expect("the server answers")
+        self.post_json_as(path, body, Some(&self.admin_token)).await
+    }
+
+    pub async fn post_json_as(&self, path: &str, body: &Value, token: Option<&str>) -> Response {
+        let request = self.client.post(self.url(path)).json(body);
+        let request = match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        request.send().await.expect("the server answers")
+    }
+
+    /// Creates an account (as the administrator) and logs in with it; returns its access token.
+    pub async fn user_token(&self, role: &str) -> String {
+        let email = format!("{role}-{}@example.jp", order_ref().to_lowercase());
+        let body = json!({"email": email, "password": ADMIN_PASSWORD, "role": role, "name": role});
+        expect_json(self.post_json("/api/v1/users", &body).await, StatusCode::CREATED).await;
+        login(&self.client, &self.base, &email, ADMIN_PASSWORD).await["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// Creates an API key for `merchant` (as the administrator).
+    pub async fn api_key(&self, merchant: &str) -> String {
+        let body = json!({"merchant": merchant, "name": "web shop"});
+        let created = expect_json(self.post_json("/api/v1/api-keys", &body).await, StatusCode::CREATED).await;
+        created["key"].as_str().unwrap().to_string()
     }
 
     /// Creates a shipment and returns the server's answer, which must be 201.
@@ -122,6 +183,14 @@ impl Drop for TestDatabase {
         });
         let _ = cleanup.join();
     }
+}
+
+/// Logs in and returns the token response (whatever its status, as JSON).
+pub async fn login(client: &Client, base: &str, email: &str, password: &str) -> Value {
+    let body = json!({"email": email, "password": password});
+    let response =
+        client.post(format!("{base}/api/v1/auth/login")).json(&body).send().await.expect("the server answers");
+    response.json().await.expect("JSON")
 }
 
 fn with_database(admin_url: &str, name: &str) -> String {

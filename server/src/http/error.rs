@@ -1,16 +1,19 @@
 //! The one error type of the HTTP layer and its single mapping to `application/problem+json`
 //! (RFC 9457). Every failure, from a malformed body to a database outage, leaves through here.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use todoke_shared::{FieldError, ShipmentStatus, TrackingNumberError, ValidationErrors};
 
+use crate::auth::AccountError;
+use crate::http::rate_limit::too_many_requests;
 use crate::shipments::ShipmentError;
 use crate::store::StoreError;
 
 #[derive(Debug)]
 pub struct ApiError {
+    headers: Vec<(HeaderName, HeaderValue)>,
     status: StatusCode,
     code: &'static str,
     detail: String,
@@ -39,7 +42,15 @@ pub struct Problem {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> ApiError {
-        ApiError { status, code, detail: detail.into(), errors: Vec::new(), allowed: None }
+        ApiError { headers: Vec::new(), status, code, detail: detail.into(), errors: Vec::new(), allowed: None }
+    }
+
+    /// Adds a response header, such as `Retry-After` or `WWW-Authenticate`.
+    pub fn with_header(mut self, name: HeaderName, value: &str) -> ApiError {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            self.headers.push((name, value));
+        }
+        self
     }
 
     pub fn validation(errors: ValidationErrors) -> ApiError {
@@ -89,6 +100,9 @@ impl IntoResponse for ApiError {
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
         let mut response = (self.status, body).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        for (name, value) in self.headers {
+            response.headers_mut().insert(name, value);
+        }
         response
     }
 }
@@ -135,5 +149,29 @@ impl From<ShipmentError> for ApiError {
 impl From<TrackingNumberError> for ApiError {
     fn from(error: TrackingNumberError) -> ApiError {
         ApiError::field(StatusCode::BAD_REQUEST, error.code(), "tracking_number", error.to_string())
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(error: AccountError) -> ApiError {
+        use crate::auth::unauthorized;
+        let detail = error.to_string();
+        match error {
+            AccountError::InvalidCredentials => unauthorized("invalid_credentials", &detail),
+            AccountError::Locked { until } => {
+                let wait = (until - crate::app::now()).num_seconds().max(1) as u64;
+                let mut api = too_many_requests(wait, &detail);
+                api.code = "account_locked";
+                api
+            }
+            AccountError::InvalidRefreshToken => unauthorized("invalid_refresh_token", &detail),
+            AccountError::RefreshTokenReplayed => unauthorized("refresh_token_reused", &detail),
+            AccountError::EmailTaken => ApiError::field(StatusCode::CONFLICT, "email_taken", "email", detail),
+            AccountError::Store(store) => store.into(),
+            AccountError::Internal(internal) => {
+                tracing::error!(error = %internal, "account operation failed");
+                ApiError::internal()
+            }
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod rate_limit;
 
 use std::time::Duration;
 
@@ -35,6 +36,7 @@ struct ApiDoc;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::health::router())
+        .merge(crate::auth::router())
         .merge(crate::shipments::router())
         .merge(crate::tracking::router())
 }

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::app::{AppState, now};
 use crate::auth::Caller;
+use crate::auth::policy::{Action, Scope, authenticated, authorize, list_scope};
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::store::{ShipmentKey, ShipmentQuery};
@@ -47,8 +48,13 @@ async fn create_shipment(
     caller: Caller,
     ApiJson(request): ApiJson<NewShipmentRequest>,
 ) -> Result<Response, ApiError> {
+    authorize(&caller, Action::CreateShipment)?;
     let content = request.validate().map_err(ApiError::validation)?;
-    let (created, record) = service::create(&*state.store, content, caller.actor(), now()).await?;
+    let merchant = match &caller {
+        Caller::Merchant { merchant, .. } => Some(merchant.as_str()),
+        _ => None,
+    };
+    let (created, record) = service::create(&*state.store, content, merchant, &caller.actor(), now()).await?;
     let events = state.store.events(record.id).await?;
     let status = match created {
         Created::New => StatusCode::CREATED,
@@ -64,11 +70,13 @@ async fn create_shipment(
     responses((status = 200, body = ShipmentDetail), (status = 404, body = Problem)))]
 async fn get_shipment(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ShipmentDetail>, ApiError> {
+    authenticated(&caller)?;
     let id = parse_id(&id)?;
     let record = service::find(&*state.store, ShipmentKey::Id(id)).await?;
+    authorize(&caller, Action::ReadShipment(&record))?;
     let events = state.store.events(id).await?;
     Ok(Json(views::shipment_detail(&record, &events, &state.links)))
 }
@@ -91,10 +99,14 @@ struct ListParams {
     responses((status = 200, body = ShipmentPage), (status = 400, body = Problem)))]
 async fn list_shipments(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<ShipmentPage>, ApiError> {
-    let query = params.parse()?;
+    authorize(&caller, Action::ListShipments)?;
+    let mut query = params.parse()?;
+    if let Scope::Merchant(merchant) = list_scope(&caller) {
+        query.merchant = Some(merchant);
+    }
     let records = state.store.list_shipments(&query).await?;
     let next_cursor = match records.last() {
         Some(last) if records.len() == query.limit as usize => Some(last.id.simple().to_string()),
@@ -134,7 +146,7 @@ impl ListParams {
                 Uuid::try_parse(text).map_err(|_| bad("cursor", "pass next_cursor from the previous page as it is"))?,
             ),
         };
-        Ok(ShipmentQuery { status, promised_date, after, limit })
+        Ok(ShipmentQuery { merchant: None, status, promised_date, after, limit })
     }
 }
 
@@ -154,10 +166,13 @@ async fn record_event(
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<NewEventRequest>,
 ) -> Result<Json<ShipmentDetail>, ApiError> {
+    authenticated(&caller)?;
     let id = parse_id(&id)?;
+    let shipment = service::find(&*state.store, ShipmentKey::Id(id)).await?;
+    authorize(&caller, Action::RecordEvent(&shipment))?;
     let now = now();
     let event = request.validate(now).map_err(ApiError::validation)?;
-    let record = service::record_event(&*state.store, id, event, caller.actor(), now).await?;
+    let record = service::record_event(&*state.store, id, event, &caller.actor(), now).await?;
     let events = state.store.events(id).await?;
     Ok(Json(views::shipment_detail(&record, &events, &state.links)))
 }

@@ -36,16 +36,19 @@ const ATTEMPTS: usize = 3;
 pub async fn create(
     store: &dyn Store,
     content: NewShipment,
+    merchant: Option<&str>,
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<(Created, ShipmentRecord), ShipmentError> {
-    if let Some(existing) = store.find_shipment(ShipmentKey::ExternalRef(&content.external_ref)).await? {
+    let order = ShipmentKey::ExternalRef { merchant, external_ref: &content.external_ref };
+    if let Some(existing) = store.find_shipment(order).await? {
         return same_order(existing, &content);
     }
     for _ in 0..ATTEMPTS {
         let record = ShipmentRecord {
             id: Uuid::now_v7(),
             tracking_number: TrackingNumber::from_random_bits(rand::random()),
+            merchant: merchant.map(str::to_string),
             status: ShipmentStatus::InfoReceived,
             content: content.clone(),
             created_at: now,
@@ -64,7 +67,8 @@ pub async fn create(
             Ok(()) => return Ok((Created::New, record)),
             // The same order arrived at the same moment, or (rarely) the tracking number is taken.
             Err(StoreError::Duplicate(_)) => {
-                if let Some(existing) = store.find_shipment(ShipmentKey::ExternalRef(&content.external_ref)).await? {
+                let order = ShipmentKey::ExternalRef { merchant, external_ref: &content.external_ref };
+                if let Some(existing) = store.find_shipment(order).await? {
                     return same_order(existing, &content);
                 }
             }

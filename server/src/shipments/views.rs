@@ -16,7 +16,7 @@ pub fn shipment_view(record: &ShipmentRecord, links: &Links) -> ShipmentView {
         address: address.clone(),
         promised: record.content.promised,
         parcels: record.content.parcels.clone(),
-        tracking_url: links.tracking_page(&record.tracking_number),
+        tracking_url: links.customer_tracking_page(&record.tracking_number, record.id),
         created_at: address.local_time(record.created_at),
         updated_at: address.local_time(record.updated_at),
     }

@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::sql::CHANGES_CHANNEL;
-use super::{CachedStore, SqlStore, Store};
+use super::{AccountStore, CachedStore, SqlStore, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -40,8 +40,15 @@ impl Backend {
     }
 }
 
+/// The two storage interfaces, on one database.
+#[derive(Clone)]
+pub struct Stores {
+    pub shipments: Arc<dyn Store>,
+    pub accounts: Arc<dyn AccountStore>,
+}
+
 /// Connects to `url`, creating a SQLite file (and its folder) when missing, and applies migrations.
-pub async fn connect(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn connect(url: &str) -> anyhow::Result<Stores> {
     match Backend::from_url(url) {
         Some(Backend::Sqlite) => connect_sqlite(url).await,
         Some(Backend::Postgres) => connect_postgres(url).await,
@@ -49,7 +56,7 @@ pub async fn connect(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
-async fn connect_sqlite(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+async fn connect_sqlite(url: &str) -> anyhow::Result<Stores> {
     let options = SqliteConnectOptions::from_str(url)
         .context("reading the SQLite database URL")?
         .create_if_missing(true)
@@ -69,7 +76,7 @@ async fn connect_sqlite(url: &str) -> anyhow::Result<Arc<dyn Store>> {
         .context("opening the SQLite database")?;
     sqlx::migrate!("../migrations/sqlite").run(&pool).await.context("migrating the SQLite database")?;
     let store = Arc::new(SqlStore::new(pool, Backend::Sqlite));
-    Ok(Arc::new(CachedStore::new(store, true, Box::new(lock))))
+    Ok(Stores { shipments: Arc::new(CachedStore::new(store.clone(), true, Box::new(lock))), accounts: store })
 }
 
 /// One server process per SQLite file: its cache must see every write.
@@ -92,7 +99,7 @@ fn lock_exclusively(database: &Path) -> anyhow::Result<File> {
     }
 }
 
-async fn connect_postgres(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+async fn connect_postgres(url: &str) -> anyhow::Result<Stores> {
     let pool = PgPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(Duration::from_secs(10))
@@ -102,9 +109,9 @@ async fn connect_postgres(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     sqlx::migrate!("../migrations/postgres").run(&pool).await.context("migrating the PostgreSQL database")?;
     let store = Arc::new(SqlStore::new(pool.clone(), Backend::Postgres));
     let (stop, stopped) = oneshot::channel::<()>();
-    let cache = Arc::new(CachedStore::new(store, false, Box::new(stop)));
+    let cache = Arc::new(CachedStore::new(store.clone(), false, Box::new(stop)));
     tokio::spawn(follow_changes(pool, Arc::downgrade(&cache), stopped));
-    Ok(cache)
+    Ok(Stores { shipments: cache, accounts: store })
 }
 
 /// Evicts what other servers change, as PostgreSQL notifies it, until the cache is dropped. While not

@@ -2,10 +2,12 @@
 //! PostgreSQL; [`CachedStore`] keeps what customers read most in memory; [`connect`] picks the backend
 //! from the database URL at run time and puts the cache in front.
 
+pub mod accounts;
 mod cache;
 mod connect;
 mod rows;
 mod sql;
+mod sql_accounts;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -13,8 +15,9 @@ use todoke_shared::shipment::{GeoPoint, NewShipment};
 use todoke_shared::{ReasonCode, ShipmentStatus, TrackingNumber};
 use uuid::Uuid;
 
+pub use accounts::AccountStore;
 pub use cache::CachedStore;
-pub use connect::{Backend, connect};
+pub use connect::{Backend, Stores, connect};
 pub use sql::SqlStore;
 
 /// A stored shipment: its validated content plus what the server assigned.
@@ -22,6 +25,8 @@ pub use sql::SqlStore;
 pub struct ShipmentRecord {
     pub id: Uuid,
     pub tracking_number: TrackingNumber,
+    /// The merchant whose API key created it; `None` when staff did.
+    pub merchant: Option<String>,
     pub status: ShipmentStatus,
     pub content: NewShipment,
     pub created_at: DateTime<Utc>,
@@ -44,13 +49,19 @@ pub struct EventRecord {
 #[derive(Debug, Clone, Copy)]
 pub enum ShipmentKey<'a> {
     Id(Uuid),
-    ExternalRef(&'a str),
+    /// A merchant's order id, unique per merchant (`None`: created by staff).
+    ExternalRef {
+        merchant: Option<&'a str>,
+        external_ref: &'a str,
+    },
     TrackingNumber(&'a TrackingNumber),
 }
 
 /// A page of shipments in creation order, after `after` when given.
 #[derive(Debug, Clone, Default)]
 pub struct ShipmentQuery {
+    /// Only this merchant's shipments.
+    pub merchant: Option<String>,
     pub status: Option<ShipmentStatus>,
     pub promised_date: Option<NaiveDate>,
     pub after: Option<Uuid>,

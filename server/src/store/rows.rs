@@ -12,6 +12,7 @@ use super::{EventRecord, ShipmentRecord, StoreError};
 pub(super) struct ShipmentRow {
     pub id: Uuid,
     pub tracking_number: String,
+    pub merchant: String,
     pub external_ref: String,
     pub status: String,
     pub recipient_name: String,
@@ -76,6 +77,7 @@ impl ShipmentRow {
             id: self.id,
             tracking_number: TrackingNumber::parse(&self.tracking_number)
                 .map_err(|_| corrupt("tracking_number", &self.tracking_number))?,
+            merchant: Some(self.merchant).filter(|m| !m.is_empty()),
             status: parse_status(&self.status)?,
             content: NewShipment {
                 external_ref: self.external_ref,

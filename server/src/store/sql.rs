@@ -16,7 +16,7 @@ use todoke_shared::ShipmentStatus;
 macro_rules! select_shipments {
     ($($rest:literal),*) => {
         concat!(
-            "SELECT id, tracking_number, external_ref, status, recipient_name, recipient_email, recipient_phone, \
+            "SELECT id, tracking_number, merchant, external_ref, status, recipient_name, recipient_email, recipient_phone, \
              language, address_lines, postal_code, city, region, country, lat, lon, timezone, promised_date, \
              window_start, window_end, created_at, updated_at FROM shipments ",
             $($rest),*
@@ -28,7 +28,7 @@ macro_rules! select_shipments {
 pub const CHANGES_CHANNEL: &str = "todoke_shipment_changed";
 
 pub struct SqlStore<DB: Database> {
-    pool: Pool<DB>,
+    pub(super) pool: Pool<DB>,
     backend: Backend,
 }
 
@@ -76,13 +76,15 @@ where
         let lines = serde_json::to_string(&address.lines).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO shipments (id, tracking_number, external_ref, status, recipient_name, recipient_email, \
+            "INSERT INTO shipments (id, tracking_number, merchant, external_ref, status, recipient_name, recipient_email, \
              recipient_phone, language, address_lines, postal_code, city, region, country, lat, lon, timezone, \
              promised_date, window_start, window_end, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
+             $22)",
         )
         .bind(shipment.id)
         .bind(shipment.tracking_number.as_str())
+        .bind(shipment.merchant.as_deref().unwrap_or_default())
         .bind(content.external_ref.as_str())
         .bind(shipment.status.as_str())
         .bind(recipient.name.as_str())
@@ -121,8 +123,10 @@ where
     async fn find_shipment(&self, key: ShipmentKey<'_>) -> Result<Option<ShipmentRecord>, StoreError> {
         let query = match key {
             ShipmentKey::Id(id) => sqlx::query_as::<DB, ShipmentRow>(select_shipments!("WHERE id = $1")).bind(id),
-            ShipmentKey::ExternalRef(external_ref) => {
-                sqlx::query_as(select_shipments!("WHERE external_ref = $1")).bind(external_ref)
+            ShipmentKey::ExternalRef { merchant, external_ref } => {
+                sqlx::query_as(select_shipments!("WHERE merchant = $1 AND external_ref = $2"))
+                    .bind(merchant.unwrap_or_default())
+                    .bind(external_ref)
             }
             ShipmentKey::TrackingNumber(number) => {
                 sqlx::query_as(select_shipments!("WHERE tracking_number = $1")).bind(number.as_str())
@@ -141,12 +145,13 @@ where
     async fn list_shipments(&self, query: &ShipmentQuery) -> Result<Vec<ShipmentRecord>, StoreError> {
         let rows = sqlx::query_as::<DB, ShipmentRow>(select_shipments!(
             "WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR promised_date = $2) AND ($3 IS NULL OR id > $3) \
-             ORDER BY id LIMIT $4"
+             AND ($5 IS NULL OR merchant = $5) ORDER BY id LIMIT $4"
         ))
         .bind(query.status.map(ShipmentStatus::as_str))
         .bind(query.promised_date)
         .bind(query.after)
         .bind(i64::from(query.limit))
+        .bind(query.merchant.as_deref())
         .fetch_all(&self.pool)
         .await?;
         let (Some(first), Some(last)) = (rows.first(), rows.last()) else { return Ok(Vec::new()) };

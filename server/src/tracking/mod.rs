@@ -4,15 +4,19 @@
 mod page;
 
 use axum::Json;
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use serde::Deserialize;
-use todoke_shared::shipment::{PublicEvent, PublicPromise, PublicTracking};
+use todoke_shared::shipment::{CustomerDetails, PublicEvent, PublicPromise, PublicTracking};
 use todoke_shared::{Language, TrackingNumber};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
+use crate::app::{AppState, now};
+use crate::auth::Caller;
+use crate::auth::policy::sees_full_tracking;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::shipments::ShipmentError;
@@ -35,22 +39,29 @@ impl TrackParams {
     }
 }
 
-/// The public view of a shipment: status, promised window, timeline, and the city only.
+/// The public view of a shipment: status, promised window, timeline, and the city only. With the
+/// customer's link (`?k=`), also the recipient, address and parcels.
 #[utoipa::path(get, path = "/api/v1/track/{tracking_number}", tag = "tracking",
     params(("tracking_number" = String, Path, description = "As printed, e.g. K7QM-2XD9-HFAR-4TW5"), TrackParams),
     responses(
         (status = 200, body = PublicTracking),
         (status = 400, description = "Not a valid tracking number (a typo)", body = Problem),
+        (status = 401, description = "The customer link is not valid", body = Problem),
         (status = 404, description = "No such shipment", body = Problem),
+        (status = 429, description = "Too many requests from this address", body = Problem),
     ))]
 async fn track(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Caller,
     ApiPath(number): ApiPath<String>,
     ApiQuery(params): ApiQuery<TrackParams>,
 ) -> Result<Json<PublicTracking>, ApiError> {
+    state.limits.tracking.check(peer)?;
     let number = TrackingNumber::parse(&number)?;
     let (record, events) = load(&*state.store, &number).await?;
-    Ok(Json(public_view(&record, &events, params.language())))
+    let full = sees_full_tracking(&caller, &record, now(), state.lifetimes.customer_link);
+    Ok(Json(tracking_view(&record, &events, params.language(), full)))
 }
 
 async fn load(store: &dyn Store, number: &TrackingNumber) -> Result<(ShipmentRecord, Vec<EventRecord>), ShipmentError> {
@@ -60,7 +71,13 @@ async fn load(store: &dyn Store, number: &TrackingNumber) -> Result<(ShipmentRec
     Ok((record, events))
 }
 
-pub fn public_view(record: &ShipmentRecord, events: &[EventRecord], lang: Option<Language>) -> PublicTracking {
+/// The tracking view; with `full`, the customer's details too.
+pub fn tracking_view(
+    record: &ShipmentRecord,
+    events: &[EventRecord],
+    lang: Option<Language>,
+    full: bool,
+) -> PublicTracking {
     let content = &record.content;
     let lang = lang.unwrap_or(content.recipient.language);
     let address = &content.address;
@@ -88,5 +105,10 @@ pub fn public_view(record: &ShipmentRecord, events: &[EventRecord], lang: Option
                 reason_label: event.reason.map(|reason| reason.label(lang).to_string()),
             })
             .collect(),
+        details: full.then(|| CustomerDetails {
+            recipient: content.recipient.clone(),
+            address: content.address.clone(),
+            parcels: content.parcels.clone(),
+        }),
     }
 }

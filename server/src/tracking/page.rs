@@ -2,16 +2,20 @@
 //! recipient's language with a switch, and described with schema.org `ParcelDelivery` markup.
 
 use askama::Template;
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Datelike, FixedOffset};
 use todoke_shared::shipment::PublicTracking;
 use todoke_shared::{Language, TrackingNumber};
 
-use super::{TrackParams, load, public_view};
-use crate::app::AppState;
-use crate::http::error::ApiError;
+use super::{TrackParams, load, tracking_view};
+use crate::app::{AppState, now};
+use crate::auth::Caller;
+use crate::auth::policy::sees_full_tracking;
+use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::shipments::ShipmentError;
 
@@ -25,6 +29,7 @@ struct Words {
     not_found: &'static str,
     typo: &'static str,
     check_number: &'static str,
+    recipient: &'static str,
 }
 
 fn words(lang: Language) -> Words {
@@ -38,6 +43,7 @@ fn words(lang: Language) -> Words {
             not_found: "お荷物が見つかりません",
             typo: "お問い合わせ番号に誤りがあるようです",
             check_number: "お問い合わせ番号をもう一度ご確認ください。",
+            recipient: "お受取人",
         },
         Language::En => Words {
             title: "Parcel tracking",
@@ -48,6 +54,7 @@ fn words(lang: Language) -> Words {
             not_found: "Parcel not found",
             typo: "This tracking number has a typo",
             check_number: "Please check the tracking number again.",
+            recipient: "Recipient",
         },
     }
 }
@@ -71,6 +78,15 @@ struct TrackingPage {
     area: String,
     timeline: Vec<TimelineEntry>,
     json_ld: String,
+    details: Option<Details>,
+    /// Appended to the language links: the customer's `k`, or nothing.
+    keep_link: String,
+}
+
+/// What only the customer's own link shows.
+struct Details {
+    name: String,
+    address: String,
 }
 
 #[derive(Template)]
@@ -79,6 +95,7 @@ struct ProblemPage {
     lang: &'static str,
     words: Words,
     heading: &'static str,
+    keep_link: String,
 }
 
 /// The tracking page for a phone.
@@ -88,12 +105,24 @@ struct ProblemPage {
         (status = 200, description = "The tracking page", content_type = "text/html"),
         (status = 400, description = "Not a valid tracking number (a typo)", content_type = "text/html"),
         (status = 404, description = "No such shipment", content_type = "text/html"),
+        (status = 429, description = "Too many requests from this address", body = Problem),
     ))]
 pub(super) async fn tracking_page(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Result<Caller, ApiError>,
     ApiPath(number): ApiPath<String>,
     params: Result<ApiQuery<TrackParams>, ApiError>,
 ) -> Response {
+    if let Err(limited) = state.limits.tracking.check(peer) {
+        return limited.into_response();
+    }
+    // A link that is not valid (or another credential) still shows what the number alone shows.
+    let caller = caller.unwrap_or(Caller::Anonymous);
+    let link = match &caller {
+        Caller::Customer { shipment_id } => Some((*shipment_id, state.keys.customer_link(*shipment_id))),
+        _ => None,
+    };
     let chosen = params.ok().and_then(|ApiQuery(p)| p.language());
     let number = match TrackingNumber::parse(&number) {
         Ok(number) => number,
@@ -101,16 +130,26 @@ pub(super) async fn tracking_page(
     };
     match load(&*state.store, &number).await {
         Ok((record, events)) => {
-            let view = public_view(&record, &events, chosen);
+            let full = sees_full_tracking(&caller, &record, now(), state.lifetimes.customer_link);
+            let view = tracking_view(&record, &events, chosen, full);
             let tracking_url = state.links.tracking_page(&number);
-            render(StatusCode::OK, tracking(&view, &tracking_url))
+            // The language switch keeps the customer's link working.
+            let keep_link = match link {
+                Some((shipment_id, link)) if full && shipment_id == record.id => format!("&k={link}"),
+                _ => String::new(),
+            };
+            let mut response = render(StatusCode::OK, tracking(&view, &tracking_url, keep_link));
+            if full {
+                response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            }
+            response
         }
         Err(ShipmentError::UnknownTrackingNumber) => problem_page(StatusCode::NOT_FOUND, chosen.unwrap_or_default()),
         Err(error) => ApiError::from(error).into_response(),
     }
 }
 
-fn tracking(view: &PublicTracking, tracking_url: &str) -> TrackingPage {
+fn tracking(view: &PublicTracking, tracking_url: &str, keep_link: String) -> TrackingPage {
     let lang = view.language;
     let (from, until) = (view.promised.window_starts_at, view.promised.window_ends_at);
     TrackingPage {
@@ -133,13 +172,18 @@ fn tracking(view: &PublicTracking, tracking_url: &str) -> TrackingPage {
             })
             .collect(),
         json_ld: json_ld(view, tracking_url),
+        details: view.details.as_ref().map(|details| Details {
+            name: details.recipient.name.clone(),
+            address: format!("〒{} {}", details.address.postal_code, details.address.lines.join(" ")),
+        }),
+        keep_link,
     }
 }
 
 fn problem_page(status: StatusCode, lang: Language) -> Response {
     let words = words(lang);
     let heading = if status == StatusCode::BAD_REQUEST { words.typo } else { words.not_found };
-    render(status, ProblemPage { lang: lang.code(), words, heading })
+    render(status, ProblemPage { lang: lang.code(), words, heading, keep_link: String::new() })
 }
 
 fn render(status: StatusCode, page: impl Template) -> Response {

@@ -1,0 +1,114 @@
+//! Who is calling, from the request: a bearer access token (staff or driver), a bearer API key
+//! (`tdk_…`, a merchant's system), a customer link (`?k=…`), or nobody. Handlers receive a [`Caller`]
+//! and never parse headers; bad credentials of every kind end here as 401.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use uuid::Uuid;
+
+use super::tokens::{TokenError, digest};
+use crate::app::{AppState, now};
+use crate::http::error::ApiError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Dispatcher,
+    Support,
+    Driver,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Dispatcher, Role::Support, Role::Driver];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Dispatcher => "dispatcher",
+            Role::Support => "support",
+            Role::Driver => "driver",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    Anonymous,
+    /// A staff member or a driver, from an access token.
+    User {
+        id: Uuid,
+        email: String,
+        role: Role,
+    },
+    /// A merchant's system, from an API key.
+    Merchant {
+        key_id: Uuid,
+        merchant: String,
+    },
+    /// A customer, from the link to one shipment.
+    Customer {
+        shipment_id: Uuid,
+    },
+}
+
+impl Caller {
+    /// How this caller is named in a shipment's timeline.
+    pub fn actor(&self) -> String {
+        match self {
+            Caller::Anonymous => "anonymous".to_string(),
+            Caller::User { email, role, .. } => format!("{}:{email}", role.as_str()),
+            Caller::Merchant { merchant, key_id } => format!("merchant:{merchant} (key {key_id})"),
+            Caller::Customer { .. } => "customer".to_string(),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| {
+                    unauthorized("malformed_authorization", "Send the header as: Authorization: Bearer <token>.")
+                })?;
+            return if token.starts_with(super::API_KEY_PREFIX) {
+                let key = state.accounts.active_api_key(&digest(token)).await?;
+                let key = key.ok_or_else(|| unauthorized("invalid_api_key", "This API key is unknown or revoked."))?;
+                Ok(Caller::Merchant { key_id: key.id, merchant: key.merchant })
+            } else {
+                let claims = state.keys.verify(token, now()).map_err(|error| match error {
+                    TokenError::Expired => unauthorized("token_expired", &error.to_string()),
+                    TokenError::Invalid => unauthorized("invalid_token", &error.to_string()),
+                })?;
+                let role = Role::parse(&claims.role).ok_or_else(|| unauthorized("invalid_token", "Unknown role."))?;
+                Ok(Caller::User { id: claims.sub, email: claims.email, role })
+            };
+        }
+        let link = parts.uri.query().and_then(|query| {
+            form_urlencoded::parse(query.as_bytes()).find(|(key, _)| key == "k").map(|(_, value)| value.into_owned())
+        });
+        match link {
+            Some(link) => {
+                state.keys.verify_customer_link(&link).map(|shipment_id| Caller::Customer { shipment_id }).ok_or_else(
+                    || unauthorized("invalid_link", "This tracking link is not valid. Use the link from your email."),
+                )
+            }
+            None => Ok(Caller::Anonymous),
+        }
+    }
+}
+
+pub fn unauthorized(code: &'static str, detail: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, code, detail.to_string()).with_header(header::WWW_AUTHENTICATE, "Bearer")
+}

@@ -1,0 +1,185 @@
+//! Who may do what: logging in, tokens, accounts and API keys over HTTP; the [`Caller`] extractor;
+//! and the one authorization [`policy`].
+
+mod accounts;
+mod caller;
+pub mod passwords;
+pub mod policy;
+pub mod tokens;
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use todoke_shared::ValidationErrors;
+use todoke_shared::auth::{
+    ApiKeyView, LoginRequest, NewApiKey, NewApiKeyRequest, NewUserRequest, RefreshRequest, TokenResponse, UserView,
+};
+use todoke_shared::validation::text;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+pub use accounts::{AccountError, Lifetimes, NewUser, Session, create_user, ensure_admin};
+pub use caller::{Caller, Role, unauthorized};
+use policy::{Action, authorize};
+
+use crate::app::{AppState, now};
+use crate::http::error::{ApiError, Problem};
+use crate::http::extract::{ApiJson, ApiPath};
+
+/// API keys start with this, so they can be told from access tokens (and found by secret scanners).
+pub const API_KEY_PREFIX: &str = "tdk_";
+pub const REFRESH_TOKEN_PREFIX: &str = "tdr_";
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(create_user_account))
+        .routes(routes!(create_api_key, list_api_keys))
+        .routes(routes!(revoke_api_key))
+}
+
+fn token_response(session: Session) -> Json<TokenResponse> {
+    Json(TokenResponse {
+        access_token: session.access_token,
+        token_type: "Bearer".to_string(),
+        expires_in: session.expires_in,
+        refresh_token: session.refresh_token,
+        role: session.role.as_str().to_string(),
+    })
+}
+
+/// Log in with email and password. Limited per address, and an account locks for a while after
+/// repeated failures.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 429, body = Problem)))]
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(request): ApiJson<LoginRequest>,
+) -> Result<Json<TokenResponse>, ApiError> {
+    state.limits.login.check(peer)?;
+    let session =
+        accounts::login(&*state.accounts, &state.keys, state.lifetimes, &request.email, request.password, now())
+            .await?;
+    Ok(token_response(session))
+}
+
+/// Swap a refresh token (single use) for a new access and refresh token.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = Problem)))]
+async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RefreshRequest>,
+) -> Result<Json<TokenResponse>, ApiError> {
+    let session =
+        accounts::refresh(&*state.accounts, &state.keys, state.lifetimes, &request.refresh_token, now()).await?;
+    Ok(token_response(session))
+}
+
+/// Log out: revoke the refresh token and every token issued from the same login.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+    responses((status = 204, description = "Logged out")))]
+async fn logout(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RefreshRequest>,
+) -> Result<StatusCode, ApiError> {
+    accounts::logout(&*state.accounts, &request.refresh_token, now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Create a staff or driver account (admin).
+#[utoipa::path(post, path = "/api/v1/users", tag = "accounts", request_body = NewUserRequest,
+    responses((status = 201, body = UserView), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_user_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<NewUserRequest>,
+) -> Result<(StatusCode, Json<UserView>), ApiError> {
+    authorize(&caller, Action::ManageAccounts)?;
+    let user = validate_new_user(request).map_err(ApiError::validation)?;
+    let record = create_user(&*state.accounts, user, now()).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(UserView { id: record.id, email: record.email, name: record.name, role: record.role }),
+    ))
+}
+
+/// Checks a new account: an email, a known role, a name, and a password strong enough.
+pub fn validate_new_user(request: NewUserRequest) -> Result<NewUser, ValidationErrors> {
+    let mut errors = ValidationErrors::new();
+    let email = request.email.trim().to_lowercase();
+    if !(email.contains('@') && email.len() <= 254 && !email.contains(char::is_whitespace)) {
+        errors.add("email", "invalid_email", "give an email address like dispatcher@example.jp");
+    }
+    let role = Role::parse(&request.role);
+    if role.is_none() {
+        errors.add("role", "invalid_role", "give one of admin, dispatcher, support, driver");
+    }
+    let name = errors.check("name", text(&request.name, 200));
+    if let Some(weakness) = passwords::weakness(&request.password) {
+        errors.add("password", "weak_password", weakness);
+    }
+    match (role, name) {
+        (Some(role), Some(name)) if errors.is_empty() => Ok(NewUser { email, name, role, password: request.password }),
+        _ => Err(errors),
+    }
+}
+
+/// Create an API key for a merchant's system (admin). The key is shown once.
+#[utoipa::path(post, path = "/api/v1/api-keys", tag = "accounts", request_body = NewApiKeyRequest,
+    responses((status = 201, body = NewApiKey), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 422, body = Problem)))]
+async fn create_api_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<NewApiKeyRequest>,
+) -> Result<(StatusCode, Json<NewApiKey>), ApiError> {
+    authorize(&caller, Action::ManageAccounts)?;
+    let mut errors = ValidationErrors::new();
+    let merchant = errors.check("merchant", text(&request.merchant, 100));
+    let name = errors.check("name", text(&request.name, 100));
+    let (Some(merchant), Some(name)) = (merchant, name) else { return Err(ApiError::validation(errors)) };
+    let (record, key) = accounts::create_api_key(&*state.accounts, merchant, name, now()).await?;
+    Ok((StatusCode::CREATED, Json(NewApiKey { id: record.id, key })))
+}
+
+/// List API keys, without the keys themselves (admin).
+#[utoipa::path(get, path = "/api/v1/api-keys", tag = "accounts",
+    responses((status = 200, body = Vec<ApiKeyView>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn list_api_keys(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ApiKeyView>>, ApiError> {
+    authorize(&caller, Action::ManageAccounts)?;
+    let keys = state.accounts.list_api_keys().await?;
+    Ok(Json(
+        keys.into_iter()
+            .map(|k| ApiKeyView {
+                id: k.id,
+                merchant: k.merchant,
+                name: k.name,
+                created_at: k.created_at,
+                revoked_at: k.revoked_at,
+            })
+            .collect(),
+    ))
+}
+
+/// Revoke an API key (admin). It stops working at once.
+#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "accounts",
+    params(("id" = Uuid, Path, description = "API key id")),
+    responses((status = 204, description = "Revoked"), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+async fn revoke_api_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    authorize(&caller, Action::ManageAccounts)?;
+    let not_found = || ApiError::not_found("api_key_not_found", "No active API key has this id.");
+    let id = Uuid::try_parse(&id).map_err(|_| not_found())?;
+    if state.accounts.revoke_api_key(id, now()).await? { Ok(StatusCode::NO_CONTENT) } else { Err(not_found()) }
+}

@@ -1,0 +1,96 @@
+//! The one place that decides who may do what. Every handler asks here; `docs/AUTHORIZATION.md` is this
+//! file in a table, and a test walks every route with every kind of caller against it.
+//!
+//! Nobody is told more than they may know: a caller who may never do a thing gets 403, but another
+//! merchant's or driver's object answers 404, exactly like one that does not exist.
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+
+use super::caller::{Caller, Role, unauthorized};
+use crate::http::error::ApiError;
+use crate::shipments::ShipmentError;
+use crate::store::ShipmentRecord;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Action<'a> {
+    CreateShipment,
+    ListShipments,
+    ReadShipment(&'a ShipmentRecord),
+    RecordEvent(&'a ShipmentRecord),
+    ManageAccounts,
+}
+
+/// Which shipments a caller may list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Merchant(String),
+}
+
+/// Refuses anonymous callers before anything is looked up, so that they learn nothing.
+pub fn authenticated(caller: &Caller) -> Result<(), ApiError> {
+    match caller {
+        Caller::Anonymous => {
+            Err(unauthorized("authentication_required", "Log in, or send an API key, to use this endpoint."))
+        }
+        _ => Ok(()),
+    }
+}
+
+pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), ApiError> {
+    use Role::*;
+    let allowed = match (caller, action) {
+        (Caller::Anonymous, _) => return authenticated(caller),
+        (Caller::User { role: Admin | Dispatcher, .. }, Action::CreateShipment | Action::RecordEvent(_)) => true,
+        (Caller::User { role: Admin | Dispatcher | Support, .. }, Action::ListShipments | Action::ReadShipment(_)) => {
+            true
+        }
+        (Caller::User { role: Admin, .. }, Action::ManageAccounts) => true,
+        (Caller::Merchant { .. }, Action::CreateShipment | Action::ListShipments) => true,
+        (Caller::Merchant { merchant, .. }, Action::ReadShipment(shipment)) => {
+            return if shipment.merchant.as_deref() == Some(merchant) {
+                Ok(())
+            } else {
+                Err(ShipmentError::NotFound.into())
+            };
+        }
+        // Drivers act on the stops of their own routes only, through the driver API; no route makes a
+        // shipment theirs yet, so every shipment is someone else's.
+        (Caller::User { role: Driver, .. }, Action::ReadShipment(_) | Action::RecordEvent(_)) => {
+            return Err(ShipmentError::NotFound.into());
+        }
+        _ => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Your role does not allow this."))
+    }
+}
+
+pub fn list_scope(caller: &Caller) -> Scope {
+    match caller {
+        Caller::Merchant { merchant, .. } => Scope::Merchant(merchant.clone()),
+        _ => Scope::All,
+    }
+}
+
+/// Whether the caller sees the full tracking view of `shipment` (recipient, address, parcels) rather
+/// than the public one. A customer link opens its own shipment until `link_lifetime` after the
+/// shipment reached a final status.
+pub fn sees_full_tracking(
+    caller: &Caller,
+    shipment: &ShipmentRecord,
+    now: DateTime<Utc>,
+    link_lifetime: chrono::Duration,
+) -> bool {
+    match caller {
+        Caller::Customer { shipment_id } => {
+            *shipment_id == shipment.id && !(shipment.status.is_final() && shipment.updated_at + link_lifetime < now)
+        }
+        Caller::User { role: Role::Admin | Role::Dispatcher | Role::Support, .. } => true,
+        Caller::Merchant { merchant, .. } => shipment.merchant.as_deref() == Some(merchant),
+        Caller::User { role: Role::Driver, .. } | Caller::Anonymous => false,
+    }
+}
