@@ -55,6 +55,18 @@ pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), ApiError> {
                 Err(ShipmentError::NotFound.into())
             };
         }
+        // Merchants may not record changes on their own shipments; someone else's shipment, like a
+        // customer link's other shipments, is none of their business: 404, as if it did not exist.
+        (Caller::Merchant { merchant, .. }, Action::RecordEvent(shipment))
+            if shipment.merchant.as_deref() != Some(merchant) =>
+        {
+            return Err(ShipmentError::NotFound.into());
+        }
+        (Caller::Customer { shipment_id }, Action::ReadShipment(shipment) | Action::RecordEvent(shipment))
+            if *shipment_id != shipment.id =>
+        {
+            return Err(ShipmentError::NotFound.into());
+        }
         // Drivers act on the stops of their own routes only, through the driver API; no route makes a
         // shipment theirs yet, so every shipment is someone else's.
         (Caller::User { role: Driver, .. }, Action::ReadShipment(_) | Action::RecordEvent(_)) => {
