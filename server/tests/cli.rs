@@ -47,8 +47,23 @@ fn listening_address(lines: &[String]) -> String {
 }
 
 fn get(addr: &str, path: &str) -> String {
+    request(addr, &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"))
+}
+
+fn post_json(addr: &str, path: &str, body: &str) -> String {
+    request(
+        addr,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+fn request(addr: &str, text: &str) -> String {
     let mut stream = TcpStream::connect(addr).expect("the server accepts connections");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    stream.write_all(text.as_bytes()).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     response
@@ -65,6 +80,15 @@ fn a_fresh_checkout_runs_with_no_configuration() {
     assert!(log.contains("database: SQLite at sqlite://data/todoke.db"), "{log}");
     assert!(log.contains(&format!("tracking page: http://{addr}/t/")), "{log}");
     assert!(!log.contains('\u{1b}'), "no colour codes when not on a terminal");
+    // The first administrator's generated password is shown once, and works.
+    let password = lines
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("Password (shown once): "))
+        .expect("the generated password is printed")
+        .to_string();
+    assert!(log.contains("First administrator: admin@todoke.local"), "{log}");
+    let body = format!(r#"{{"email": "admin@todoke.local", "password": "{password}"}}"#);
+    assert!(post_json(&addr, "/api/v1/auth/login", &body).starts_with("HTTP/1.1 200"));
 
     assert!(get(&addr, "/readyz").starts_with("HTTP/1.1 200"));
     assert!(dir.path().join("data/todoke.db").exists());
@@ -135,4 +159,39 @@ fn a_wrong_setting_is_explained() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("TODOKE_ADDR") && stderr.contains("HOST:PORT"), "{stderr}");
+}
+
+#[test]
+fn an_account_is_added_from_the_command_line_with_the_password_on_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut add = server(dir.path());
+    add.args(["user", "add", "--email", "Dispatch@Example.jp", "--role", "dispatcher", "--name", "配車 太郎"])
+        .env("TODOKE_BOOTSTRAP_ADMIN_PASSWORD", "bootstrap-secret-password")
+        .stdin(Stdio::piped());
+    let mut child = add.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"a long dispatcher password\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("created dispatcher dispatch@example.jp"), "{stdout}");
+
+    let mut command = server(dir.path());
+    command.env("TODOKE_ADDR", "127.0.0.1:0").env("TODOKE_BOOTSTRAP_ADMIN_PASSWORD", "bootstrap-secret-password");
+    let (mut child, lines) = start(command);
+    let addr = listening_address(&lines);
+    assert!(!lines.join("\n").contains("bootstrap-secret-password"), "secrets never reach the output");
+    let body = r#"{"email": "dispatch@example.jp", "password": "a long dispatcher password"}"#;
+    let answer = post_json(&addr, "/api/v1/auth/login", body);
+    assert!(answer.starts_with("HTTP/1.1 200") && answer.contains(r#""role":"dispatcher""#), "{answer}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // A weak password is refused with the reason, and nothing is stored.
+    let mut weak = server(dir.path());
+    weak.args(["user", "add", "--email", "x@example.jp", "--role", "support"]).stdin(Stdio::piped());
+    let mut child = weak.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"short\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("at least 12 characters"));
 }
