@@ -7,6 +7,10 @@ import sys
 
 host, port, count, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 conn = http.client.HTTPConnection(host, port)
+conn.request("POST", "/api/v1/auth/login", json.dumps({"email": "bench@example.jp", "password": "bench password long"}),
+             {"content-type": "application/json"})
+token = json.loads(conn.getresponse().read())["access_token"]
+headers = {"content-type": "application/json", "authorization": f"Bearer {token}"}
 cities = ["千代田区", "中央区", "港区", "新宿区", "渋谷区", "品川区", "目黒区", "世田谷区"]
 numbers = []
 for i in range(count):
@@ -18,7 +22,7 @@ for i in range(count):
         "promised": {"date": "2026-11-24", "window": {"start": "14:00", "end": "16:00"}},
         "parcels": [{"barcode": f"49{i:011d}", "weight_g": 1200}],
     }
-    conn.request("POST", "/api/v1/shipments", json.dumps(body), {"content-type": "application/json"})
+    conn.request("POST", "/api/v1/shipments", json.dumps(body), headers)
     response = conn.getresponse()
     shipment = json.loads(response.read())
     if response.status not in (200, 201):
@@ -26,8 +30,7 @@ for i in range(count):
     numbers.append(shipment["tracking_number"])
     # Most parcels have moved on by the time customers look.
     for status in ["at_depot", "out_for_delivery"][: i % 3]:
-        conn.request("POST", f"/api/v1/shipments/{shipment['id']}/events", json.dumps({"status": status}),
-                     {"content-type": "application/json"})
+        conn.request("POST", f"/api/v1/shipments/{shipment['id']}/events", json.dumps({"status": status}), headers)
         conn.getresponse().read()
 with open(out, "w") as f:
     f.write("\n".join(numbers) + "\n")
