@@ -198,3 +198,28 @@ async fn hostile_text_cannot_break_out_of_the_page() {
     let json_ld: Value = serde_json::from_str(json_ld).expect("JSON-LD still parses");
     assert_eq!(json_ld["deliveryAddress"]["addressLocality"], city, "and says exactly what was stored");
 }
+
+#[tokio::test]
+async fn tracking_from_one_address_is_rate_limited() {
+    let app = TestApp::spawn_with(|settings| settings.track_rate_per_minute = 30).await;
+    let shipment = app.create_shipment(&shipment_request()).await;
+    let path = format!("/api/v1/track/{}", tracking_number(&shipment));
+    let mut limited = None;
+    for _ in 0..40 {
+        let response = app.public_get(&path).await;
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(response);
+            break;
+        }
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let response = limited.expect("the limit kicks in");
+    let wait: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    expect_problem(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // The page is limited too.
+    assert_eq!(
+        app.public_get(&format!("/t/{}", tracking_number(&shipment))).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
