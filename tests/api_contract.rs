@@ -17,11 +17,22 @@ async fn bad_input_gets_a_problem_and_stores_nothing() {
     let app = TestApp::spawn().await;
     let create = app.url("/api/v1/shipments");
 
-    let malformed =
-        app.client.post(&create).header("content-type", "application/json").body("{\"external_ref\": ").send();
+    let admin = app.admin_token.clone();
+    let malformed = app
+        .client
+        .post(&create)
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .body("{\"external_ref\": ")
+        .send();
     expect_problem(malformed.await.unwrap(), StatusCode::BAD_REQUEST, "malformed_json").await;
 
-    let wrong_type = app.client.post(&create).header("content-type", "text/plain").body(shipment_request().to_string());
+    let wrong_type = app
+        .client
+        .post(&create)
+        .bearer_auth(&admin)
+        .header("content-type", "text/plain")
+        .body(shipment_request().to_string());
     expect_problem(wrong_type.send().await.unwrap(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
         .await;
 
@@ -92,7 +103,13 @@ async fn unknown_things_are_problems_too() {
     // A percent-encoded byte that is not UTF-8 cannot even be read as a path.
     expect_problem(app.get("/api/v1/shipments/%FF").await, StatusCode::BAD_REQUEST, "invalid_path").await;
     expect_problem(app.get("/api/v1/track/%FF%FE").await, StatusCode::BAD_REQUEST, "invalid_path").await;
-    let delete = app.client.delete(app.url(&format!("/api/v1/shipments/{id}"))).send().await.unwrap();
+    let delete = app
+        .client
+        .delete(app.url(&format!("/api/v1/shipments/{id}")))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap();
     expect_problem(delete, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
 
     let events = format!("/api/v1/shipments/{id}/events");

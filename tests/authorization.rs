@@ -124,7 +124,10 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
 
 fn sample_body(route: &str) -> Option<Value> {
     Some(match route {
-        "POST /api/v1/auth/login" => json!({"email": "nobody@example.jp", "password": "wrong password"}),
+        // A fresh email each time: five failures in a row would lock one.
+        "POST /api/v1/auth/login" => {
+            json!({"email": format!("{}@example.jp", order_ref().to_lowercase()), "password": "wrong password"})
+        }
         "POST /api/v1/auth/refresh" | "POST /api/v1/auth/logout" => json!({"refresh_token": "tdr_unknown"}),
         "POST /api/v1/users" => json!({"email": format!("{}@example.jp", order_ref().to_lowercase()),
                                        "password": "a long enough password", "role": "support", "name": "S"}),

@@ -5,9 +5,14 @@ CREATE TABLE users (
     name          TEXT NOT NULL,
     role          TEXT NOT NULL,                -- admin, dispatcher, support, driver
     password_hash TEXT NOT NULL,                -- argon2id PHC string
-    failed_logins INTEGER NOT NULL DEFAULT 0,
-    locked_until  TEXT,
     created_at    TEXT NOT NULL
+) STRICT;
+
+-- Failed logins in a row, per email (whether or not an account has it), and the lock they led to.
+CREATE TABLE login_failures (
+    email        TEXT PRIMARY KEY NOT NULL,
+    failures     INTEGER NOT NULL,
+    locked_until TEXT
 ) STRICT;
 
 CREATE TABLE refresh_tokens (

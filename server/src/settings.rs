@@ -155,9 +155,10 @@ impl Settings {
             bootstrap_admin_email: layer.bootstrap_admin_email,
             bootstrap_admin_password: layer.bootstrap_admin_password,
             jwt_secret: layer.jwt_secret,
-            access_token_minutes: layer.access_token_minutes.unwrap_or(15).max(1),
-            refresh_token_days: layer.refresh_token_days.unwrap_or(30).max(1),
-            customer_link_days: layer.customer_link_days.unwrap_or(30),
+            // Bounded so that no setting can overflow the date arithmetic.
+            access_token_minutes: layer.access_token_minutes.unwrap_or(15).clamp(1, 24 * 60),
+            refresh_token_days: layer.refresh_token_days.unwrap_or(30).clamp(1, 3650),
+            customer_link_days: layer.customer_link_days.unwrap_or(30).min(3650),
             login_rate_per_minute: layer.login_rate_per_minute.unwrap_or(10),
             track_rate_per_minute: layer.track_rate_per_minute.unwrap_or(600),
         })

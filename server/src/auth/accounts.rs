@@ -18,7 +18,7 @@ pub const LOCK_DURATION: Duration = Duration::minutes(15);
 pub enum AccountError {
     #[error("the email or password is not right")]
     InvalidCredentials,
-    #[error("too many failed logins; try again later")]
+    #[error("too many failed logins with this email; try again later")]
     Locked { until: DateTime<Utc> },
     #[error("this refresh token is unknown, expired or revoked; log in again")]
     InvalidRefreshToken,
@@ -55,19 +55,22 @@ pub async fn login(
     password: String,
     now: DateTime<Utc>,
 ) -> Result<Session, AccountError> {
-    let Some(user) = accounts.user_by_email(&email.trim().to_lowercase()).await? else {
-        // As slow as a real check, so that timing does not tell which emails have accounts.
+    let email = email.trim().to_lowercase();
+    if let Some(until) = accounts.login_lock(&email).await?.filter(|until| *until > now) {
+        // As slow as a real check: a locked email must not answer faster than an open one.
         passwords::verify(password, passwords::DUMMY_HASH.to_string()).await;
-        return Err(AccountError::InvalidCredentials);
-    };
-    if let Some(until) = user.locked_until.filter(|until| *until > now) {
         return Err(AccountError::Locked { until });
     }
-    if !passwords::verify(password, user.password_hash.clone()).await {
-        accounts.record_failed_login(user.id, LOCK_AFTER_FAILURES, now + LOCK_DURATION).await?;
+    let user = accounts.user_by_email(&email).await?;
+    // Unknown emails get the same slow check and the same count, so that neither the time taken nor
+    // a lock tells which emails have accounts.
+    let hash = user.as_ref().map_or(passwords::DUMMY_HASH.to_string(), |u| u.password_hash.clone());
+    let matches = passwords::verify(password, hash).await;
+    let Some(user) = user.filter(|_| matches) else {
+        accounts.record_failed_login(&email, LOCK_AFTER_FAILURES, now + LOCK_DURATION).await?;
         return Err(AccountError::InvalidCredentials);
-    }
-    accounts.record_successful_login(user.id).await?;
+    };
+    accounts.clear_failed_logins(&email).await?;
     start_session(accounts, keys, lifetimes, &user, Uuid::now_v7(), now).await
 }
 
@@ -142,8 +145,6 @@ pub async fn create_user(
         name: user.name,
         role: user.role.as_str().to_string(),
         password_hash: passwords::hash(user.password).await?,
-        failed_logins: 0,
-        locked_until: None,
         created_at: now,
     };
     match accounts.insert_user(&record).await {
@@ -166,7 +167,12 @@ pub async fn ensure_admin(
     }
     let email = email.unwrap_or("admin@todoke.local").to_string();
     let (password, generated) = match password {
-        Some(password) => (password.to_string(), None),
+        Some(password) => {
+            if let Some(weakness) = passwords::weakness(password) {
+                return Err(anyhow::anyhow!("TODOKE_BOOTSTRAP_ADMIN_PASSWORD is too weak: {weakness}").into());
+            }
+            (password.to_string(), None)
+        }
         None => {
             let generated = random_secret("")[..20].to_string();
             (generated.clone(), Some(generated))

@@ -76,8 +76,9 @@ impl FromRequestParts<AppState> for Caller {
             let token = value
                 .to_str()
                 .ok()
-                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-                .map(str::trim)
+                .and_then(|v| v.split_once(' '))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, token)| token.trim())
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| {
                     unauthorized("malformed_authorization", "Send the header as: Authorization: Bearer <token>.")
@@ -111,4 +112,21 @@ impl FromRequestParts<AppState> for Caller {
 
 pub fn unauthorized(code: &'static str, detail: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, code, detail.to_string()).with_header(header::WWW_AUTHENTICATE, "Bearer")
+}
+
+/// A caller who is somebody: anonymous requests are refused with 401 before anything else, such as
+/// the body, is read.
+pub struct Authenticated(pub Caller);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Authenticated, ApiError> {
+        match Caller::from_request_parts(parts, state).await? {
+            Caller::Anonymous => {
+                Err(unauthorized("authentication_required", "Log in, or send an API key, to use this endpoint."))
+            }
+            caller => Ok(Authenticated(caller)),
+        }
+    }
 }

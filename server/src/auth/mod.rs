@@ -22,7 +22,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 pub use accounts::{AccountError, Lifetimes, NewUser, Session, create_user, ensure_admin};
-pub use caller::{Caller, Role, unauthorized};
+pub use caller::{Authenticated, Caller, Role, unauthorized};
 use policy::{Action, authorize};
 
 use crate::app::{AppState, now};
@@ -81,7 +81,8 @@ async fn refresh(
     Ok(token_response(session))
 }
 
-/// Log out: revoke the refresh token and every token issued from the same login.
+/// Log out: revoke the refresh token and every refresh token of the same login. (Access tokens run out
+/// by themselves within minutes.)
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
     responses((status = 204, description = "Logged out")))]
 async fn logout(
@@ -98,7 +99,7 @@ async fn logout(
               (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_user_account(
     State(state): State<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     ApiJson(request): ApiJson<NewUserRequest>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
     authorize(&caller, Action::ManageAccounts)?;
@@ -137,7 +138,7 @@ pub fn validate_new_user(request: NewUserRequest) -> Result<NewUser, ValidationE
               (status = 422, body = Problem)))]
 async fn create_api_key(
     State(state): State<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     ApiJson(request): ApiJson<NewApiKeyRequest>,
 ) -> Result<(StatusCode, Json<NewApiKey>), ApiError> {
     authorize(&caller, Action::ManageAccounts)?;
@@ -152,7 +153,10 @@ async fn create_api_key(
 /// List API keys, without the keys themselves (admin).
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "accounts",
     responses((status = 200, body = Vec<ApiKeyView>), (status = 401, body = Problem), (status = 403, body = Problem)))]
-async fn list_api_keys(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ApiKeyView>>, ApiError> {
+async fn list_api_keys(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+) -> Result<Json<Vec<ApiKeyView>>, ApiError> {
     authorize(&caller, Action::ManageAccounts)?;
     let keys = state.accounts.list_api_keys().await?;
     Ok(Json(
@@ -175,7 +179,7 @@ async fn list_api_keys(State(state): State<AppState>, caller: Caller) -> Result<
               (status = 404, body = Problem)))]
 async fn revoke_api_key(
     State(state): State<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     authorize(&caller, Action::ManageAccounts)?;

@@ -20,7 +20,12 @@ pub fn weakness(password: &str) -> Option<String> {
     }
 }
 
+/// At most this many hashes at once (each takes about 19 MiB and a core's time), so a burst of logins
+/// queues instead of exhausting the machine.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 pub async fn hash(password: String) -> anyhow::Result<String> {
+    let _permit = HASHING.acquire().await?;
     tokio::task::spawn_blocking(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
@@ -35,6 +40,7 @@ pub async fn verify(password: String, hash: String) -> bool {
     if password.len() > MAX_LENGTH * 4 {
         return false;
     }
+    let Ok(_permit) = HASHING.acquire().await else { return false };
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
             .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())

@@ -41,7 +41,9 @@ pub fn authenticated(caller: &Caller) -> Result<(), ApiError> {
 pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), ApiError> {
     use Role::*;
     let allowed = match (caller, action) {
-        (Caller::Anonymous, _) => return authenticated(caller),
+        (Caller::Anonymous, _) => {
+            return Err(unauthorized("authentication_required", "Log in, or send an API key, to use this endpoint."));
+        }
         (Caller::User { role: Admin | Dispatcher, .. }, Action::CreateShipment | Action::RecordEvent(_)) => true,
         (Caller::User { role: Admin | Dispatcher | Support, .. }, Action::ListShipments | Action::ReadShipment(_)) => {
             true

@@ -17,8 +17,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::app::{AppState, now};
-use crate::auth::Caller;
-use crate::auth::policy::{Action, Scope, authenticated, authorize, list_scope};
+use crate::auth::policy::{Action, Scope, authorize, list_scope};
+use crate::auth::{Authenticated, Caller};
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::store::{ShipmentKey, ShipmentQuery};
@@ -45,7 +45,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     ))]
 async fn create_shipment(
     State(state): State<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     ApiJson(request): ApiJson<NewShipmentRequest>,
 ) -> Result<Response, ApiError> {
     authorize(&caller, Action::CreateShipment)?;
@@ -70,10 +70,9 @@ async fn create_shipment(
     responses((status = 200, body = ShipmentDetail), (status = 404, body = Problem)))]
 async fn get_shipment(
     State(state): State<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ShipmentDetail>, ApiError> {
-    authenticated(&caller)?;
     let id = parse_id(&id)?;
     let record = service::find(&*state.store, ShipmentKey::Id(id)).await?;
     authorize(&caller, Action::ReadShipment(&record))?;
@@ -99,7 +98,7 @@ struct ListParams {
     responses((status = 200, body = ShipmentPage), (status = 400, body = Problem)))]
 async fn list_shipments(
     State(state): State<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<ShipmentPage>, ApiError> {
     authorize(&caller, Action::ListShipments)?;
@@ -162,11 +161,10 @@ impl ListParams {
     ))]
 async fn record_event(
     State(state): State<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<NewEventRequest>,
 ) -> Result<Json<ShipmentDetail>, ApiError> {
-    authenticated(&caller)?;
     let id = parse_id(&id)?;
     let shipment = service::find(&*state.store, ShipmentKey::Id(id)).await?;
     authorize(&caller, Action::RecordEvent(&shipment))?;

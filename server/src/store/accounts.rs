@@ -14,8 +14,6 @@ pub struct UserRecord {
     pub name: String,
     pub role: String,
     pub password_hash: String,
-    pub failed_logins: i64,
-    pub locked_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -56,9 +54,12 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError>;
     async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError>;
     async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRecord>, StoreError>;
-    /// Counts a failed login; from `lock_after` failures on, the account is locked until `until`.
-    async fn record_failed_login(&self, id: Uuid, lock_after: i64, until: DateTime<Utc>) -> Result<(), StoreError>;
-    async fn record_successful_login(&self, id: Uuid) -> Result<(), StoreError>;
+    /// Until when logins with this email are refused, if they are. Counted per email, whether or not
+    /// an account has it, so that locking tells nobody which emails exist.
+    async fn login_lock(&self, email: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// Counts a failed login; the `lock_after`-th in a row locks the email until `until`.
+    async fn record_failed_login(&self, email: &str, lock_after: i64, until: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn clear_failed_logins(&self, email: &str) -> Result<(), StoreError>;
 
     async fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> Result<(), StoreError>;
     /// Spends a refresh token, exactly once even when presented twice at the same moment.

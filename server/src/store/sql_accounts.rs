@@ -16,8 +16,6 @@ pub(super) struct UserRow {
     name: String,
     role: String,
     password_hash: String,
-    failed_logins: i64,
-    locked_until: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
 }
 
@@ -33,8 +31,8 @@ pub(super) struct ApiKeyRow {
 
 impl From<UserRow> for UserRecord {
     fn from(row: UserRow) -> UserRecord {
-        let UserRow { id, email, name, role, password_hash, failed_logins, locked_until, created_at } = row;
-        UserRecord { id, email, name, role, password_hash, failed_logins, locked_until, created_at }
+        let UserRow { id, email, name, role, password_hash, created_at } = row;
+        UserRecord { id, email, name, role, password_hash, created_at }
     }
 }
 
@@ -62,6 +60,7 @@ where
     for<'r> (Uuid, Uuid): FromRow<'r, DB::Row>,
     for<'r> (String,): FromRow<'r, DB::Row>,
     for<'r> (String, String): FromRow<'r, DB::Row>,
+    for<'r> (Option<DateTime<Utc>>,): FromRow<'r, DB::Row>,
 {
     async fn count_users(&self) -> Result<i64, StoreError> {
         let (count,) = sqlx::query_as::<DB, (i64,)>("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?;
@@ -70,8 +69,7 @@ where
 
     async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO users (id, email, name, role, password_hash, failed_logins, created_at) \
-             VALUES ($1, $2, $3, $4, $5, 0, $6)",
+            "INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(user.id)
         .bind(user.email.as_str())
@@ -86,8 +84,7 @@ where
 
     async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
         let row = sqlx::query_as::<DB, UserRow>(
-            "SELECT id, email, name, role, password_hash, failed_logins, locked_until, created_at FROM users \
-             WHERE email = $1",
+            "SELECT id, email, name, role, password_hash, created_at FROM users WHERE email = $1",
         )
         .bind(email)
         .fetch_optional(&self.pool)
@@ -97,8 +94,7 @@ where
 
     async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRecord>, StoreError> {
         let row = sqlx::query_as::<DB, UserRow>(
-            "SELECT id, email, name, role, password_hash, failed_logins, locked_until, created_at FROM users \
-             WHERE id = $1",
+            "SELECT id, email, name, role, password_hash, created_at FROM users WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -106,12 +102,24 @@ where
         Ok(row.map(UserRecord::from))
     }
 
-    async fn record_failed_login(&self, id: Uuid, lock_after: i64, until: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn login_lock(&self, email: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let lock =
+            sqlx::query_as::<DB, (Option<DateTime<Utc>>,)>("SELECT locked_until FROM login_failures WHERE email = $1")
+                .bind(email)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(lock.and_then(|(until,)| until))
+    }
+
+    async fn record_failed_login(&self, email: &str, lock_after: i64, until: DateTime<Utc>) -> Result<(), StoreError> {
+        // Reaching the limit locks the email and starts the count afresh for after the lock.
         sqlx::query(
-            "UPDATE users SET failed_logins = failed_logins + 1, \
-             locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END WHERE id = $1",
+            "INSERT INTO login_failures (email, failures, locked_until) VALUES ($1, 1, NULL) \
+             ON CONFLICT (email) DO UPDATE SET \
+             locked_until = CASE WHEN login_failures.failures + 1 >= $2 THEN $3 ELSE login_failures.locked_until END, \
+             failures = CASE WHEN login_failures.failures + 1 >= $2 THEN 0 ELSE login_failures.failures + 1 END",
         )
-        .bind(id)
+        .bind(email)
         .bind(lock_after)
         .bind(until)
         .execute(&self.pool)
@@ -119,11 +127,8 @@ where
         Ok(())
     }
 
-    async fn record_successful_login(&self, id: Uuid) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+    async fn clear_failed_logins(&self, email: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM login_failures WHERE email = $1").bind(email).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -143,10 +148,13 @@ where
     }
 
     async fn use_refresh_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<RefreshUse, StoreError> {
-        // Spending is one conditional update, so of two simultaneous uses exactly one wins.
+        // Spending is one conditional update, so of two simultaneous uses exactly one wins. A login with
+        // any revoked token is over: that also stops a token issued by a refresh racing the revocation.
         let spent = sqlx::query_as::<DB, (Uuid, Uuid)>(
             "UPDATE refresh_tokens SET used_at = $2 \
              WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
+             AND NOT EXISTS (SELECT 1 FROM refresh_tokens AS revoked \
+                             WHERE revoked.family_id = refresh_tokens.family_id AND revoked.revoked_at IS NOT NULL) \
              RETURNING user_id, family_id",
         )
         .bind(token_hash)

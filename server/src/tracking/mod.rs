@@ -4,6 +4,8 @@
 mod page;
 
 use axum::Json;
+use axum::http::header;
+use axum::response::IntoResponse;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
@@ -56,12 +58,15 @@ async fn track(
     caller: Caller,
     ApiPath(number): ApiPath<String>,
     ApiQuery(params): ApiQuery<TrackParams>,
-) -> Result<Json<PublicTracking>, ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
     state.limits.tracking.check(peer)?;
     let number = TrackingNumber::parse(&number)?;
     let (record, events) = load(&*state.store, &number).await?;
     let full = sees_full_tracking(&caller, &record, now(), state.lifetimes.customer_link);
-    Ok(Json(tracking_view(&record, &events, params.language(), full)))
+    let view = Json(tracking_view(&record, &events, params.language(), full));
+    // Personal details must not linger in shared caches.
+    let cache = if full { "no-store" } else { "no-cache" };
+    Ok(([(header::CACHE_CONTROL, cache)], view))
 }
 
 async fn load(store: &dyn Store, number: &TrackingNumber) -> Result<(ShipmentRecord, Vec<EventRecord>), ShipmentError> {
