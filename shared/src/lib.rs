@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod language;
+pub mod preferences;
 pub mod shipment;
 pub mod status;
 pub mod tracking_number;
