@@ -20,6 +20,8 @@ CREATE TABLE shipments (
     promised_date   DATE NOT NULL,
     window_start    TIME NOT NULL,
     window_end      TIME NOT NULL,
+    preferences     TEXT NOT NULL,               -- JSON: how the customer wants to receive
+    flags           TEXT NOT NULL,               -- JSON: signature_required, age_check, declared_value_jpy
     created_at      TIMESTAMPTZ NOT NULL,
     updated_at      TIMESTAMPTZ NOT NULL,
     UNIQUE (merchant, external_ref)

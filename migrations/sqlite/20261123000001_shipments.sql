@@ -20,6 +20,8 @@ CREATE TABLE shipments (
     promised_date   TEXT NOT NULL,
     window_start    TEXT NOT NULL,
     window_end      TEXT NOT NULL,
+    preferences     TEXT NOT NULL,              -- JSON: how the customer wants to receive
+    flags           TEXT NOT NULL,              -- JSON: signature_required, age_check, declared_value_jpy
     created_at      TEXT NOT NULL,
     updated_at      TEXT NOT NULL,
     UNIQUE (merchant, external_ref)

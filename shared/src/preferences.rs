@@ -190,6 +190,24 @@ impl Default for Preferences {
     }
 }
 
+/// How many days after the promised date a customer may move the delivery.
+pub const MAX_DAYS_LATER: i64 = 7;
+
+/// A pickup point or locker that staff keep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PickupPoint {
+    /// Chosen by staff, such as `lawson-marunouchi`.
+    pub id: String,
+    pub name: String,
+    pub address: String,
+    pub lat: f64,
+    pub lon: f64,
+    /// As people read it, such as `24時間` or `10:00–21:00`.
+    pub opening_hours: String,
+}
+
 /// A delivery slot that staff offer, such as 14:00–16:00 (`id` "14-16").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -213,15 +231,20 @@ pub fn default_slots() -> Vec<Slot> {
     .collect()
 }
 
+/// What a customer may choose from: staff's slots and pickup points, and how far ahead.
+pub struct Choices<'a> {
+    pub slots: &'a [Slot],
+    /// How many days after the promised date a window may be chosen.
+    pub max_days_later: i64,
+    /// The pickup points that take parcels.
+    pub pickup_points: &'a [PickupPoint],
+}
+
 /// What the checks need to know beyond the preferences themselves.
 pub struct Context<'a> {
     pub flags: &'a ShipmentFlags,
     pub promised_date: chrono::NaiveDate,
-    /// How many days after the promised date a window may be chosen.
-    pub max_days_later: i64,
-    pub slots: &'a [Slot],
-    /// Whether a pickup point with this id exists and is open for parcels.
-    pub pickup_point_exists: &'a dyn Fn(&str) -> bool,
+    pub choices: &'a Choices<'a>,
 }
 
 impl Preferences {
@@ -247,7 +270,7 @@ impl Preferences {
                 name.zip(door).map(|(name, door)| DeliveryMethod::Neighbour { name, door })
             }
             DeliveryMethod::PickupPoint { point_id } => {
-                if (context.pickup_point_exists)(point_id.trim()) {
+                if context.choices.pickup_points.iter().any(|point| point.id == point_id.trim()) {
                     Some(DeliveryMethod::PickupPoint { point_id: point_id.trim().to_string() })
                 } else {
                     errors.add(
@@ -289,17 +312,16 @@ impl Preferences {
 
 fn check_window(window: WindowChoice, context: &Context<'_>) -> Check<WindowChoice> {
     let days_later = (window.date - context.promised_date).num_days();
-    if !(0..=context.max_days_later).contains(&days_later) {
+    let max_days_later = context.choices.max_days_later;
+    if !(0..=max_days_later).contains(&days_later) {
         return Err((
             "date_out_of_range",
-            format!(
-                "choose the promised date {} or up to {} days later",
-                context.promised_date, context.max_days_later
-            ),
+            format!("choose the promised date {} or up to {max_days_later} days later", context.promised_date),
         ));
     }
-    if !context.slots.iter().any(|slot| slot.start == window.start && slot.end == window.end) {
-        let offered: Vec<String> = context.slots.iter().map(|s| format!("{}–{}", s.start, s.end)).collect();
+    let slots = context.choices.slots;
+    if !slots.iter().any(|slot| slot.start == window.start && slot.end == window.end) {
+        let offered: Vec<String> = slots.iter().map(|s| format!("{}–{}", s.start, s.end)).collect();
         return Err(("not_a_slot", format!("choose one of the delivery slots: {}", offered.join(", "))));
     }
     Ok(window)
@@ -347,14 +369,23 @@ mod tests {
         assert!(pod_requirements(&neighbour, &cheap).is_ok());
     }
 
-    fn context<'a>(flags: &'a ShipmentFlags, slots: &'a [Slot]) -> Context<'a> {
-        Context {
-            flags,
-            promised_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
-            max_days_later: 7,
-            slots,
-            pickup_point_exists: &|id| id == "lawson-1",
-        }
+    fn choices(slots: &[Slot]) -> Choices<'_> {
+        Choices { slots, max_days_later: 7, pickup_points: &POINTS }
+    }
+
+    static POINTS: std::sync::LazyLock<Vec<PickupPoint>> = std::sync::LazyLock::new(|| {
+        vec![PickupPoint {
+            id: "lawson-1".into(),
+            name: "ローソン".into(),
+            address: "丸の内1-1".into(),
+            lat: 35.68,
+            lon: 139.76,
+            opening_hours: "24時間".into(),
+        }]
+    });
+
+    fn context<'a>(flags: &'a ShipmentFlags, choices: &'a Choices<'a>) -> Context<'a> {
+        Context { flags, promised_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(), choices }
     }
 
     #[test]
@@ -365,7 +396,7 @@ mod tests {
             "language": "ja", "email_notices": true});
         let preferences: Preferences = serde_json::from_value(value.clone()).unwrap();
         let (flags, slots) = (ShipmentFlags::default(), default_slots());
-        let valid = preferences.validate(&context(&flags, &slots), "").unwrap();
+        let valid = preferences.validate(&context(&flags, &choices(&slots)), "").unwrap();
         assert_eq!(serde_json::to_value(&valid).unwrap(), value);
     }
 
@@ -384,7 +415,7 @@ mod tests {
             end: end.into(),
         };
         let fields = |p: Preferences| -> Vec<(String, &'static str)> {
-            p.validate(&context(&flags, &slots), "")
+            p.validate(&context(&flags, &choices(&slots)), "")
                 .unwrap_err()
                 .into_errors()
                 .into_iter()
@@ -421,8 +452,8 @@ mod tests {
         );
         let other = DeliveryMethod::SafePlace { place: SafePlace::Other, description: None };
         let flags_free = ShipmentFlags::default();
-        let missing =
-            Preferences { method: other, ..Preferences::default() }.validate(&context(&flags_free, &slots), "p.");
+        let missing = Preferences { method: other, ..Preferences::default() }
+            .validate(&context(&flags_free, &choices(&slots)), "p.");
         assert_eq!(missing.unwrap_err().into_errors()[0].field, "p.method.description");
     }
 }

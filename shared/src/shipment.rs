@@ -5,6 +5,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::preferences::{Choices, Context, Preferences, Proof, ShipmentFlags};
 use crate::status::StatusChangeError;
 use crate::validation::{Check, ValidationErrors, optional_text, text};
 use crate::{Language, ReasonCode, ShipmentStatus, StatusChange, TrackingNumber};
@@ -28,6 +29,11 @@ pub struct NewShipmentRequest {
     pub address: AddressInput,
     pub promised: PromiseInput,
     pub parcels: Vec<ParcelInput>,
+    /// How the customer chose to receive; hand-over on the promised window when absent.
+    #[serde(default)]
+    pub preferences: Option<Preferences>,
+    #[serde(default)]
+    pub flags: Option<ShipmentFlags>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -98,6 +104,8 @@ pub struct NewShipment {
     pub address: Address,
     pub promised: Promise,
     pub parcels: Vec<Parcel>,
+    pub preferences: Preferences,
+    pub flags: ShipmentFlags,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -179,18 +187,29 @@ impl Promise {
 
 impl NewShipmentRequest {
     /// Checks every field and reports all problems at once, or gives the validated shipment.
-    pub fn validate(self) -> Result<NewShipment, ValidationErrors> {
+    pub fn validate(self, choices: &Choices<'_>) -> Result<NewShipment, ValidationErrors> {
         let mut errors = ValidationErrors::new();
         let external_ref = errors.check("external_ref", text(&self.external_ref, 100));
         let recipient = self.recipient.validate(&mut errors);
         let address = self.address.validate(&mut errors);
         let promised = self.promised.validate(&mut errors);
         let parcels = validate_parcels(self.parcels, &mut errors);
-        match (external_ref, recipient, address, promised, parcels) {
-            (Some(external_ref), Some(recipient), Some(address), Some(promised), Some(parcels))
+        let flags = self.flags.unwrap_or_default();
+        let preferences = promised.and_then(|promised| {
+            let context = Context { flags: &flags, promised_date: promised.date, choices };
+            match self.preferences.unwrap_or_default().validate(&context, "preferences.") {
+                Ok(preferences) => Some(preferences),
+                Err(more) => {
+                    errors.extend(more);
+                    None
+                }
+            }
+        });
+        match (external_ref, recipient, address, promised, parcels, preferences) {
+            (Some(external_ref), Some(recipient), Some(address), Some(promised), Some(parcels), Some(preferences))
                 if errors.is_empty() =>
             {
-                Ok(NewShipment { external_ref, recipient, address, promised, parcels })
+                Ok(NewShipment { external_ref, recipient, address, promised, parcels, preferences, flags })
             }
             _ => Err(errors),
         }
@@ -397,6 +416,10 @@ pub struct ShipmentView {
     pub parcels: Vec<Parcel>,
     /// The customer's link to the tracking page.
     pub tracking_url: String,
+    pub preferences: Preferences,
+    pub flags: ShipmentFlags,
+    /// What the driver must capture, from the preferences and flags.
+    pub pod_requirements: Vec<Proof>,
     /// Timestamps are local to the address.
     pub created_at: DateTime<FixedOffset>,
     pub updated_at: DateTime<FixedOffset>,
@@ -566,7 +589,9 @@ mod tests {
     }
 
     fn validate(value: serde_json::Value) -> Result<NewShipment, ValidationErrors> {
-        serde_json::from_value::<NewShipmentRequest>(value).unwrap().validate()
+        let slots = crate::preferences::default_slots();
+        let choices = Choices { slots: &slots, max_days_later: 7, pickup_points: &[] };
+        serde_json::from_value::<NewShipmentRequest>(value).unwrap().validate(&choices)
     }
 
     fn fields(errors: ValidationErrors) -> Vec<String> {

@@ -43,6 +43,10 @@ impl ValidationErrors {
         }
     }
 
+    pub fn extend(&mut self, more: ValidationErrors) {
+        self.0.extend(more.0);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -108,3 +108,9 @@ pub fn sees_full_tracking(
         Caller::User { role: Role::Driver, .. } | Caller::Anonymous => false,
     }
 }
+
+/// Whether the caller may read a customer's access code (gate or door code): staff only here; the
+/// assigned driver reads it in the manifest.
+pub fn sees_access_code(caller: &Caller) -> bool {
+    matches!(caller, Caller::User { role: Role::Admin | Role::Dispatcher | Role::Support, .. })
+}

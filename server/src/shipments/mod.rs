@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use todoke_shared::ShipmentStatus;
+use todoke_shared::preferences::{Choices, MAX_DAYS_LATER, PickupPoint, Slot};
 use todoke_shared::shipment::{NewEventRequest, NewShipmentRequest, ShipmentDetail, ShipmentPage};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -17,7 +18,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::app::{AppState, now};
-use crate::auth::policy::{Action, Scope, authorize, list_scope};
+use crate::auth::policy::{Action, Scope, authorize, list_scope, sees_access_code};
 use crate::auth::{Authenticated, Caller};
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
@@ -49,7 +50,8 @@ async fn create_shipment(
     ApiJson(request): ApiJson<NewShipmentRequest>,
 ) -> Result<Response, ApiError> {
     authorize(&caller, Action::CreateShipment)?;
-    let content = request.validate().map_err(ApiError::validation)?;
+    let (slots, points) = (state.store.delivery_slots().await?, state.store.pickup_points().await?);
+    let content = request.validate(&choices(&slots, &points)).map_err(ApiError::validation)?;
     let merchant = match &caller {
         Caller::Merchant { merchant, .. } => Some(merchant.as_str()),
         _ => None,
@@ -61,7 +63,7 @@ async fn create_shipment(
         Created::Existing => StatusCode::OK,
     };
     let location = format!("/api/v1/shipments/{}", record.id);
-    let body = views::shipment_detail(&record, &events, &state.links);
+    let body = views::shipment_detail(&record, &events, &state.links, sees_access_code(&caller));
     Ok((status, [(header::LOCATION, location)], Json(body)).into_response())
 }
 
@@ -77,7 +79,7 @@ async fn get_shipment(
     let record = service::find(&*state.store, ShipmentKey::Id(id)).await?;
     authorize(&caller, Action::ReadShipment(&record))?;
     let events = state.store.events(id).await?;
-    Ok(Json(views::shipment_detail(&record, &events, &state.links)))
+    Ok(Json(views::shipment_detail(&record, &events, &state.links, sees_access_code(&caller))))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -111,7 +113,8 @@ async fn list_shipments(
         Some(last) if records.len() == query.limit as usize => Some(last.id.simple().to_string()),
         _ => None,
     };
-    let items = records.iter().map(|record| views::shipment_view(record, &state.links)).collect();
+    let items =
+        records.iter().map(|record| views::shipment_view(record, &state.links, sees_access_code(&caller))).collect();
     Ok(Json(ShipmentPage { items, next_cursor }))
 }
 
@@ -172,7 +175,12 @@ async fn record_event(
     let event = request.validate(now).map_err(ApiError::validation)?;
     let record = service::record_event(&*state.store, id, event, &caller.actor(), now).await?;
     let events = state.store.events(id).await?;
-    Ok(Json(views::shipment_detail(&record, &events, &state.links)))
+    Ok(Json(views::shipment_detail(&record, &events, &state.links, sees_access_code(&caller))))
+}
+
+/// What customers may choose from, for validating preferences.
+pub fn choices<'a>(slots: &'a [Slot], points: &'a [PickupPoint]) -> Choices<'a> {
+    Choices { slots, max_days_later: MAX_DAYS_LATER, pickup_points: points }
 }
 
 /// An id that is not a UUID names no shipment.

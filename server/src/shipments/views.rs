@@ -1,11 +1,13 @@
 //! Records as staff and merchants see them: times local to the address, links made absolute.
 
+use todoke_shared::preferences::{Preferences, pod_requirements};
 use todoke_shared::shipment::{EventView, ShipmentDetail, ShipmentView};
 
 use crate::app::Links;
 use crate::store::{EventRecord, ShipmentRecord};
 
-pub fn shipment_view(record: &ShipmentRecord, links: &Links) -> ShipmentView {
+/// `access_code`: whether the caller may read the customer's access code; otherwise it is masked.
+pub fn shipment_view(record: &ShipmentRecord, links: &Links, access_code: bool) -> ShipmentView {
     let address = &record.content.address;
     ShipmentView {
         id: record.id,
@@ -17,12 +19,22 @@ pub fn shipment_view(record: &ShipmentRecord, links: &Links) -> ShipmentView {
         promised: record.content.promised,
         parcels: record.content.parcels.clone(),
         tracking_url: links.customer_tracking_page(&record.tracking_number, record.id),
+        preferences: if access_code { record.content.preferences.clone() } else { masked(&record.content.preferences) },
+        flags: record.content.flags,
+        // Stored preferences passed these rules when they were chosen.
+        pod_requirements: pod_requirements(&record.content.preferences.method, &record.content.flags)
+            .unwrap_or_default(),
         created_at: address.local_time(record.created_at),
         updated_at: address.local_time(record.updated_at),
     }
 }
 
-pub fn shipment_detail(record: &ShipmentRecord, events: &[EventRecord], links: &Links) -> ShipmentDetail {
+pub fn shipment_detail(
+    record: &ShipmentRecord,
+    events: &[EventRecord],
+    links: &Links,
+    access_code: bool,
+) -> ShipmentDetail {
     let address = &record.content.address;
     let events = events
         .iter()
@@ -35,5 +47,15 @@ pub fn shipment_detail(record: &ShipmentRecord, events: &[EventRecord], links: &
             note: event.note.clone(),
         })
         .collect();
-    ShipmentDetail { shipment: shipment_view(record, links), events }
+    ShipmentDetail { shipment: shipment_view(record, links, access_code), events }
 }
+
+/// The preferences with the access code replaced by a mask, for whoever may only know that one is set.
+pub fn masked(preferences: &Preferences) -> Preferences {
+    Preferences {
+        access_code: preferences.access_code.as_ref().map(|_| ACCESS_CODE_MASK.to_string()),
+        ..preferences.clone()
+    }
+}
+
+pub const ACCESS_CODE_MASK: &str = "••••";

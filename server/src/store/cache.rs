@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use quick_cache::sync::Cache;
+use todoke_shared::preferences::{PickupPoint, Slot};
 use todoke_shared::{ShipmentStatus, TrackingNumber};
 use uuid::Uuid;
 
@@ -137,6 +138,14 @@ impl Store for CachedStore {
         let events = self.inner.events(shipment_id).await?;
         self.keep(&self.events, read_at, shipment_id, Arc::new(events.clone()));
         Ok(events)
+    }
+
+    async fn delivery_slots(&self) -> Result<Vec<Slot>, StoreError> {
+        self.inner.delivery_slots().await
+    }
+
+    async fn pickup_points(&self) -> Result<Vec<PickupPoint>, StoreError> {
+        self.inner.pickup_points().await
     }
 
     async fn append_transition(

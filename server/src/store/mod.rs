@@ -11,6 +11,7 @@ mod sql_accounts;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use todoke_shared::preferences::{PickupPoint, Slot};
 use todoke_shared::shipment::{GeoPoint, NewShipment};
 use todoke_shared::{ReasonCode, ShipmentStatus, TrackingNumber};
 use uuid::Uuid;
@@ -109,6 +110,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// The timeline, oldest first.
     async fn events(&self, shipment_id: Uuid) -> Result<Vec<EventRecord>, StoreError>;
+
+    /// The delivery slots customers may choose, in time order.
+    async fn delivery_slots(&self) -> Result<Vec<Slot>, StoreError>;
+
+    /// The pickup points that take parcels.
+    async fn pickup_points(&self) -> Result<Vec<PickupPoint>, StoreError>;
 
     /// Moves a shipment from `from` to `event.status` and appends the event, atomically.
     /// [`StoreError::Stale`] when the shipment is no longer in `from`.

@@ -2,6 +2,7 @@
 //! the way out, so a corrupt row is an error rather than a wrong answer.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use todoke_shared::preferences::PickupPoint;
 use todoke_shared::shipment::{Address, GeoPoint, NewShipment, Parcel, Promise, Recipient, TimeWindow};
 use todoke_shared::{Language, ReasonCode, ShipmentStatus, TrackingNumber};
 use uuid::Uuid;
@@ -30,6 +31,8 @@ pub(super) struct ShipmentRow {
     pub promised_date: NaiveDate,
     pub window_start: NaiveTime,
     pub window_end: NaiveTime,
+    pub preferences: String,
+    pub flags: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -102,6 +105,9 @@ impl ShipmentRow {
                     window: TimeWindow { start: self.window_start, end: self.window_end },
                 },
                 parcels,
+                preferences: serde_json::from_str(&self.preferences)
+                    .map_err(|_| corrupt("preferences", &self.preferences))?,
+                flags: serde_json::from_str(&self.flags).map_err(|_| corrupt("flags", &self.flags))?,
             },
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -126,5 +132,22 @@ impl TryFrom<EventRow> for EventRecord {
             reason,
             note: row.note,
         })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct PickupPointRow {
+    pub id: String,
+    pub name: String,
+    pub address: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub opening_hours: String,
+}
+
+impl From<PickupPointRow> for PickupPoint {
+    fn from(row: PickupPointRow) -> PickupPoint {
+        let PickupPointRow { id, name, address, lat, lon, opening_hours } = row;
+        PickupPoint { id, name, address, lat, lon, opening_hours }
     }
 }

@@ -8,9 +8,10 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::{Database, Decode, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 use uuid::Uuid;
 
-use super::rows::{EventRow, ParcelRow, ShipmentRow};
+use super::rows::{EventRow, ParcelRow, PickupPointRow, ShipmentRow};
 use super::{Backend, EventRecord, ShipmentKey, ShipmentQuery, ShipmentRecord, Store, StoreError};
 use todoke_shared::ShipmentStatus;
+use todoke_shared::preferences::{PickupPoint, Slot};
 
 /// Every shipment query reads the same columns in the same order as [`ShipmentRow`].
 macro_rules! select_shipments {
@@ -18,7 +19,7 @@ macro_rules! select_shipments {
         concat!(
             "SELECT id, tracking_number, merchant, external_ref, status, recipient_name, recipient_email, recipient_phone, \
              language, address_lines, postal_code, city, region, country, lat, lon, timezone, promised_date, \
-             window_start, window_end, created_at, updated_at FROM shipments ",
+             window_start, window_end, preferences, flags, created_at, updated_at FROM shipments ",
             $($rest),*
         )
     };
@@ -60,6 +61,9 @@ where
     for<'r> ParcelRow: FromRow<'r, DB::Row>,
     for<'r> EventRow: FromRow<'r, DB::Row>,
     for<'r> (Uuid,): FromRow<'r, DB::Row>,
+    for<'r> (String, String, String): FromRow<'r, DB::Row>,
+    for<'r> PickupPointRow: FromRow<'r, DB::Row>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
 {
     fn backend(&self) -> Backend {
         self.backend
@@ -73,14 +77,16 @@ where
     async fn insert_shipment(&self, shipment: &ShipmentRecord, first_event: &EventRecord) -> Result<(), StoreError> {
         let content = &shipment.content;
         let (recipient, address, promised) = (&content.recipient, &content.address, &content.promised);
-        let lines = serde_json::to_string(&address.lines).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let lines = to_json(&address.lines)?;
+        let preferences = to_json(&content.preferences)?;
+        let flags = to_json(&content.flags)?;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO shipments (id, tracking_number, merchant, external_ref, status, recipient_name, recipient_email, \
              recipient_phone, language, address_lines, postal_code, city, region, country, lat, lon, timezone, \
-             promised_date, window_start, window_end, created_at, updated_at) \
+             promised_date, window_start, window_end, preferences, flags, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
-             $22)",
+             $22, $23, $24)",
         )
         .bind(shipment.id)
         .bind(shipment.tracking_number.as_str())
@@ -102,6 +108,8 @@ where
         .bind(promised.date)
         .bind(promised.window.start)
         .bind(promised.window.end)
+        .bind(preferences.as_str())
+        .bind(flags.as_str())
         .bind(shipment.created_at)
         .bind(shipment.updated_at)
         .execute(&mut *tx)
@@ -176,6 +184,25 @@ where
             .collect()
     }
 
+    async fn delivery_slots(&self) -> Result<Vec<Slot>, StoreError> {
+        let rows = sqlx::query_as::<DB, (String, String, String)>(
+            "SELECT id, start_time, end_time FROM delivery_slots ORDER BY start_time, end_time",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id, start, end)| Slot { id, start, end }).collect())
+    }
+
+    async fn pickup_points(&self) -> Result<Vec<PickupPoint>, StoreError> {
+        let rows = sqlx::query_as::<DB, PickupPointRow>(
+            "SELECT id, name, address, lat, lon, opening_hours FROM pickup_points WHERE active = $1 ORDER BY id",
+        )
+        .bind(true)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(PickupPoint::from).collect())
+    }
+
     async fn events(&self, shipment_id: Uuid) -> Result<Vec<EventRecord>, StoreError> {
         sqlx::query_as::<DB, EventRow>(
             "SELECT status, occurred_at, recorded_at, actor, lat, lon, reason, note FROM shipment_events \
@@ -221,6 +248,10 @@ where
         tx.commit().await?;
         Ok(())
     }
+}
+
+pub(super) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 async fn insert_event<'c, DB>(
