@@ -214,6 +214,11 @@ const ROUTES: &[&str] = &[
     "GET /api/v1/api-keys",
     "POST /api/v1/api-keys",
     "DELETE /api/v1/api-keys/{id}",
+    "GET /api/v1/delivery-slots",
+    "GET /api/v1/pickup-points",
+    "POST /api/v1/pickup-points",
+    "GET /api/v1/track/{tracking_number}/preferences",
+    "PUT /api/v1/track/{tracking_number}/preferences",
 ];
 
 #[tokio::test]

@@ -34,6 +34,18 @@ const MATRIX: &[(&str, [&str; 10])] = &[
         ["200", "200+", "200+", "200+", "200", "200", "200+", "200", "200+", "200"],
     ),
     ("GET /t/{tracking_number}", ["200", "200+", "200+", "200+", "200", "200", "200+", "200", "200+", "200"]),
+    ("GET /api/v1/delivery-slots", ["200", "200", "200", "200", "200", "200", "200", "200", "200", "200"]),
+    ("GET /api/v1/pickup-points", ["200", "200", "200", "200", "200", "200", "200", "200", "200", "200"]),
+    ("POST /api/v1/pickup-points", ["401", "201", "201", "403", "403", "403", "403", "403", "403", "403"]),
+    // The customer's (with the link) and support's to read and change.
+    (
+        "GET /api/v1/track/{tracking_number}/preferences",
+        ["401", "200", "403", "200", "404", "404", "403", "404", "200", "404"],
+    ),
+    (
+        "PUT /api/v1/track/{tracking_number}/preferences",
+        ["401", "200", "403", "200", "404", "404", "403", "404", "200", "404"],
+    ),
 ];
 
 struct Credential {
@@ -134,6 +146,11 @@ fn sample_body(route: &str) -> Option<Value> {
         "POST /api/v1/api-keys" => json!({"merchant": "shop-c", "name": "test"}),
         "POST /api/v1/shipments" => shipment_request(),
         "POST /api/v1/shipments/{id}/events" => json!({"status": "info_received"}),
+        "POST /api/v1/pickup-points" => {
+            json!({"id": order_ref().to_lowercase(), "name": "ローソン", "address": "丸の内1-1",
+                                               "lat": 35.68, "lon": 139.76, "opening_hours": "24時間"})
+        }
+        "PUT /api/v1/track/{tracking_number}/preferences" => json!({"method": {"kind": "hand_to_recipient"}}),
         _ => return None,
     })
 }

@@ -108,3 +108,141 @@ async fn impossible_choices_are_named_clearly() {
     let list = expect_json(app.get("/api/v1/shipments").await, StatusCode::OK).await;
     assert!(list["items"].as_array().unwrap().is_empty(), "nothing stored");
 }
+
+fn link_of(shipment: &Value) -> String {
+    shipment["tracking_url"].as_str().unwrap().split("?k=").nth(1).unwrap().to_string()
+}
+
+async fn put_preferences(app: &TestApp, shipment: &Value, preferences: &Value, k: Option<&str>) -> reqwest::Response {
+    let number = shipment["tracking_number"].as_str().unwrap();
+    let url = match k {
+        Some(k) => app.url(&format!("/api/v1/track/{number}/preferences?k={k}")),
+        None => app.url(&format!("/api/v1/track/{number}/preferences")),
+    };
+    let request = app.client.put(url).json(preferences);
+    let request = if k.is_none() { request.bearer_auth(&app.admin_token) } else { request };
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_customer_changes_their_mind_until_the_cut_off() {
+    let app = TestApp::spawn().await;
+    let mut body = shipment_request();
+    body["preferences"] = json!({"method": {"kind": "hand_to_recipient"}, "access_code": "2580#"});
+    let shipment = app.create_shipment(&body).await;
+    let k = link_of(&shipment);
+    let number = shipment["tracking_number"].as_str().unwrap();
+
+    // The customer reads their choice, with the door code masked, and what they may change.
+    let current =
+        expect_json(app.public_get(&format!("/api/v1/track/{number}/preferences?k={k}")).await, StatusCode::OK).await;
+    assert_eq!(current["preferences"]["access_code"], "••••");
+    assert_eq!(current["changeable"].as_array().unwrap().len(), 6);
+
+    // Switch to the delivery box in the evening slot, keeping the door code by sending the mask back.
+    let wanted = json!({"method": {"kind": "safe_place", "place": "delivery_box"},
+                        "window": {"date": "2026-11-25", "start": "18:00", "end": "20:00"},
+                        "instructions": "1階エントランス左", "access_code": "••••"});
+    let changed = expect_json(put_preferences(&app, &shipment, &wanted, Some(&k)).await, StatusCode::OK).await;
+    assert_eq!(changed["pod_requirements"], json!(["photo"]));
+    let staff =
+        expect_json(app.get(&format!("/api/v1/shipments/{}", shipment["id"].as_str().unwrap())).await, StatusCode::OK)
+            .await;
+    assert_eq!(staff["preferences"]["access_code"], "2580#", "the code was kept");
+    assert_eq!(staff["pod_requirements"], json!(["photo"]));
+    let fields: Vec<&str> =
+        staff["preference_changes"].as_array().unwrap().iter().map(|c| c["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["method", "window", "instructions"]);
+    let method = &staff["preference_changes"][0];
+    assert_eq!(method["actor"], "customer");
+    assert_eq!(method["old_value"], "hand_to_recipient");
+    assert_eq!(method["new_value"], "safe_place: Delivery box");
+
+    // A new door code is recorded masked.
+    let recode = json!({"method": {"kind": "safe_place", "place": "delivery_box"},
+                        "window": {"date": "2026-11-25", "start": "18:00", "end": "20:00"},
+                        "instructions": "1階エントランス左", "access_code": "1111"});
+    expect_json(put_preferences(&app, &shipment, &recode, Some(&k)).await, StatusCode::OK).await;
+    let staff =
+        expect_json(app.get(&format!("/api/v1/shipments/{}", shipment["id"].as_str().unwrap())).await, StatusCode::OK)
+            .await;
+    let code = staff["preference_changes"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (code["field"].as_str(), code["old_value"].as_str(), code["new_value"].as_str()),
+        (Some("access_code"), Some("••••"), Some("••••"))
+    );
+    assert!(
+        !staff["preference_changes"].to_string().contains("1111")
+            && !staff["preference_changes"].to_string().contains("2580")
+    );
+
+    // Once dispatched, the method and window are fixed; instructions may still change.
+    app.record(&shipment, json!({"status": "at_depot"})).await;
+    app.record(&shipment, json!({"status": "out_for_delivery"})).await;
+    let late = json!({"method": {"kind": "hand_to_recipient"}, "window": {"date": "2026-11-25", "start": "18:00", "end": "20:00"},
+                      "instructions": "1階エントランス左", "access_code": "••••"});
+    let problem = expect_problem(
+        put_preferences(&app, &shipment, &late, Some(&k)).await,
+        StatusCode::CONFLICT,
+        "preferences_locked",
+    )
+    .await;
+    assert_eq!(problem["changeable"], json!(["instructions", "access_code", "language", "email_notices"]));
+    assert!(problem["cutoff_at"].is_string(), "{problem}");
+    let mut instructions = recode.clone();
+    instructions["instructions"] = json!("インターホンは鳴らさないでください");
+    instructions["access_code"] = json!("••••");
+    expect_json(put_preferences(&app, &shipment, &instructions, Some(&k)).await, StatusCode::OK).await;
+
+    // After delivery nothing changes.
+    app.record(&shipment, json!({"status": "delivered"})).await;
+    instructions["instructions"] = json!("too late");
+    let problem = expect_problem(
+        put_preferences(&app, &shipment, &instructions, Some(&k)).await,
+        StatusCode::CONFLICT,
+        "preferences_locked",
+    )
+    .await;
+    assert_eq!(problem["changeable"], json!([]));
+}
+
+#[tokio::test]
+async fn support_changes_preferences_on_the_customers_behalf_and_staff_keep_pickup_points() {
+    let app = TestApp::spawn().await;
+    let shipment = app.create_shipment(&shipment_request()).await;
+    let pickup = json!({"method": {"kind": "pickup_point", "point_id": "lawson-marunouchi"}});
+    let problem = expect_problem(
+        put_preferences(&app, &shipment, &pickup, None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["code"], "unknown_pickup_point");
+
+    let point = json!({"id": "lawson-marunouchi", "name": "ローソン 丸の内店", "address": "東京都千代田区丸の内1-1",
+                       "lat": 35.681, "lon": 139.766, "opening_hours": "24時間"});
+    expect_json(app.post_json("/api/v1/pickup-points", &point).await, StatusCode::CREATED).await;
+    expect_problem(app.post_json("/api/v1/pickup-points", &point).await, StatusCode::CONFLICT, "pickup_point_exists")
+        .await;
+    let points = expect_json(app.public_get("/api/v1/pickup-points").await, StatusCode::OK).await;
+    assert_eq!(points[0]["name"], "ローソン 丸の内店");
+    let slots = expect_json(app.public_get("/api/v1/delivery-slots").await, StatusCode::OK).await;
+    assert_eq!(slots.as_array().unwrap().len(), 5);
+
+    let support = app.user_token("support").await;
+    let number = shipment["tracking_number"].as_str().unwrap();
+    let response = app
+        .client
+        .put(app.url(&format!("/api/v1/track/{number}/preferences")))
+        .bearer_auth(&support)
+        .json(&pickup)
+        .send()
+        .await
+        .unwrap();
+    let changed = expect_json(response, StatusCode::OK).await;
+    assert_eq!(changed["pod_requirements"], json!(["pickup_point_id", "scan"]));
+    let staff =
+        expect_json(app.get(&format!("/api/v1/shipments/{}", shipment["id"].as_str().unwrap())).await, StatusCode::OK)
+            .await;
+    assert!(staff["preference_changes"][0]["actor"].as_str().unwrap().starts_with("support:"));
+}

@@ -190,6 +190,63 @@ impl Default for Preferences {
     }
 }
 
+/// A customer's preferences as they may read them, and what they may still change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PreferencesView {
+    pub preferences: Preferences,
+    pub pod_requirements: Vec<Proof>,
+    /// The fields that may change now: `method` and `window` until the route is dispatched, the rest
+    /// until the parcel is delivered.
+    pub changeable: Vec<String>,
+}
+
+/// One entry of the preference timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PreferenceChangeView {
+    pub changed_at: chrono::DateTime<chrono::FixedOffset>,
+    pub actor: String,
+    pub field: String,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+}
+
+/// The fields of [`Preferences`], as named in `changeable` and in the preference timeline.
+pub const FIELDS: [&str; 6] = ["method", "window", "instructions", "access_code", "language", "email_notices"];
+/// The fields that stay changeable after dispatch, until delivery.
+pub const LATE_FIELDS: [&str; 4] = ["instructions", "access_code", "language", "email_notices"];
+/// Stands for a set access code wherever it may not be shown; sent back unchanged, it keeps the code.
+pub const ACCESS_CODE_MASK: &str = "••••";
+
+impl Preferences {
+    /// Each field's value as people read it (access code masked), by field name.
+    pub fn describe(&self) -> [(&'static str, Option<String>); 6] {
+        let method = match &self.method {
+            DeliveryMethod::HandToRecipient => "hand_to_recipient".to_string(),
+            DeliveryMethod::SafePlace { place, description } => match description {
+                Some(description) => format!("safe_place: {} ({description})", place.label(Language::En)),
+                None => format!("safe_place: {}", place.label(Language::En)),
+            },
+            DeliveryMethod::Neighbour { name, door } => format!("neighbour: {name}, {door}"),
+            DeliveryMethod::PickupPoint { point_id } => format!("pickup_point: {point_id}"),
+        };
+        [
+            ("method", Some(method)),
+            ("window", self.window.as_ref().map(|w| format!("{} {}–{}", w.date, w.start, w.end))),
+            ("instructions", self.instructions.clone()),
+            ("access_code", self.access_code.as_ref().map(|_| ACCESS_CODE_MASK.to_string())),
+            ("language", self.language.map(|l| l.code().to_string())),
+            ("email_notices", Some(self.email_notices.to_string())),
+        ]
+    }
+
+    /// The same preferences with the access code masked.
+    pub fn masked(&self) -> Preferences {
+        Preferences { access_code: self.access_code.as_ref().map(|_| ACCESS_CODE_MASK.to_string()), ..self.clone() }
+    }
+}
+
 /// How many days after the promised date a customer may move the delivery.
 pub const MAX_DAYS_LATER: i64 = 7;
 

@@ -433,6 +433,8 @@ pub struct ShipmentDetail {
     pub shipment: ShipmentView,
     /// Every status change so far, oldest first.
     pub events: Vec<EventView>,
+    /// Every change of the delivery preferences, oldest first (access codes masked).
+    pub preference_changes: Vec<crate::preferences::PreferenceChangeView>,
 }
 
 /// One entry of a shipment's append-only timeline.

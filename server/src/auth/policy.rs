@@ -19,6 +19,7 @@ pub enum Action<'a> {
     ReadShipment(&'a ShipmentRecord),
     RecordEvent(&'a ShipmentRecord),
     ManageAccounts,
+    ManagePickupPoints,
 }
 
 /// Which shipments a caller may list.
@@ -26,16 +27,6 @@ pub enum Action<'a> {
 pub enum Scope {
     All,
     Merchant(String),
-}
-
-/// Refuses anonymous callers before anything is looked up, so that they learn nothing.
-pub fn authenticated(caller: &Caller) -> Result<(), ApiError> {
-    match caller {
-        Caller::Anonymous => {
-            Err(unauthorized("authentication_required", "Log in, or send an API key, to use this endpoint."))
-        }
-        _ => Ok(()),
-    }
 }
 
 pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), ApiError> {
@@ -49,6 +40,7 @@ pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), ApiError> {
             true
         }
         (Caller::User { role: Admin, .. }, Action::ManageAccounts) => true,
+        (Caller::User { role: Admin | Dispatcher, .. }, Action::ManagePickupPoints) => true,
         (Caller::Merchant { .. }, Action::CreateShipment | Action::ListShipments) => true,
         (Caller::Merchant { merchant, .. }, Action::ReadShipment(shipment)) => {
             return if shipment.merchant.as_deref() == Some(merchant) {
@@ -113,4 +105,35 @@ pub fn sees_full_tracking(
 /// assigned driver reads it in the manifest.
 pub fn sees_access_code(caller: &Caller) -> bool {
     matches!(caller, Caller::User { role: Role::Admin | Role::Dispatcher | Role::Support, .. })
+}
+
+/// Who may read and change a shipment's delivery preferences: the customer with a valid link to it,
+/// support staff and admins. Others' shipments answer 404; a link past its time answers 403.
+pub fn may_change_preferences(
+    caller: &Caller,
+    shipment: &ShipmentRecord,
+    now: DateTime<Utc>,
+    link_lifetime: chrono::Duration,
+) -> Result<(), ApiError> {
+    match caller {
+        Caller::User { role: Role::Admin | Role::Support, .. } => Ok(()),
+        Caller::Customer { shipment_id } if *shipment_id == shipment.id => {
+            if sees_full_tracking(caller, shipment, now, link_lifetime) {
+                Ok(())
+            } else {
+                Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "link_expired",
+                    "This link has expired: the parcel was delivered a while ago.",
+                ))
+            }
+        }
+        Caller::Merchant { merchant, .. } if shipment.merchant.as_deref() == Some(merchant) => {
+            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Preferences are the customer's to change."))
+        }
+        Caller::User { role: Role::Dispatcher, .. } => {
+            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Your role does not allow this."))
+        }
+        _ => Err(ShipmentError::NotFound.into()),
+    }
 }

@@ -8,17 +8,23 @@ use todoke_shared::{FieldError, ShipmentStatus, TrackingNumberError, ValidationE
 
 use crate::auth::AccountError;
 use crate::http::rate_limit::too_many_requests;
+use crate::preferences::Locked;
 use crate::shipments::ShipmentError;
 use crate::store::StoreError;
 
+/// An error as the client will see it. Boxed: it travels through every handler's `Result`.
 #[derive(Debug)]
-pub struct ApiError {
+pub struct ApiError(Box<Details>);
+
+#[derive(Debug)]
+struct Details {
     headers: Vec<(HeaderName, HeaderValue)>,
     status: StatusCode,
     code: &'static str,
     detail: String,
     errors: Vec<FieldError>,
     allowed: Option<&'static [ShipmentStatus]>,
+    locked: Option<Locked>,
 }
 
 /// The problem document. `code` is stable; `title` and `detail` are for people.
@@ -38,17 +44,30 @@ pub struct Problem {
     /// For `invalid_transition`: the statuses the shipment may move to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed: Option<Vec<ShipmentStatus>>,
+    /// For `preferences_locked`: when the cut-off passed, and what may still change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cutoff_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changeable: Option<Vec<&'static str>>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> ApiError {
-        ApiError { headers: Vec::new(), status, code, detail: detail.into(), errors: Vec::new(), allowed: None }
+        ApiError(Box::new(Details {
+            headers: Vec::new(),
+            status,
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+            allowed: None,
+            locked: None,
+        }))
     }
 
     /// Adds a response header, such as `Retry-After` or `WWW-Authenticate`.
     pub fn with_header(mut self, name: HeaderName, value: &str) -> ApiError {
         if let Ok(value) = HeaderValue::from_str(value) {
-            self.headers.push((name, value));
+            self.0.headers.push((name, value));
         }
         self
     }
@@ -59,14 +78,14 @@ impl ApiError {
             "validation_failed",
             format!("Some fields need fixing: {errors}"),
         );
-        error.errors = errors.into_errors();
+        error.0.errors = errors.into_errors();
         error
     }
 
     pub fn field(status: StatusCode, code: &'static str, field: &str, message: impl Into<String>) -> ApiError {
         let message = message.into();
         let mut error = ApiError::new(status, code, format!("{field}: {message}"));
-        error.errors = ValidationErrors::single(field, code, message).into_errors();
+        error.0.errors = ValidationErrors::single(field, code, message).into_errors();
         error
     }
 
@@ -84,13 +103,15 @@ impl ApiError {
 
     fn problem(&self) -> Problem {
         Problem {
-            kind: format!("urn:todoke:problem:{}", self.code),
-            title: self.status.canonical_reason().unwrap_or("Error").to_string(),
-            status: self.status.as_u16(),
-            detail: self.detail.clone(),
-            code: self.code.to_string(),
-            errors: self.errors.clone(),
-            allowed: self.allowed.map(<[ShipmentStatus]>::to_vec),
+            kind: format!("urn:todoke:problem:{}", self.0.code),
+            title: self.0.status.canonical_reason().unwrap_or("Error").to_string(),
+            status: self.0.status.as_u16(),
+            detail: self.0.detail.clone(),
+            code: self.0.code.to_string(),
+            errors: self.0.errors.clone(),
+            allowed: self.0.allowed.map(<[ShipmentStatus]>::to_vec),
+            cutoff_at: self.0.locked.as_ref().and_then(|l| l.cutoff_at),
+            changeable: self.0.locked.as_ref().map(|l| l.changeable.clone()),
         }
     }
 }
@@ -98,9 +119,9 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
-        let mut response = (self.status, body).into_response();
+        let mut response = (self.0.status, body).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        for (name, value) in self.headers {
+        for (name, value) in self.0.headers {
             response.headers_mut().insert(name, value);
         }
         response
@@ -138,7 +159,7 @@ impl From<ShipmentError> for ApiError {
             }
             ShipmentError::Transition(transition) => {
                 let mut api = ApiError::new(StatusCode::CONFLICT, "invalid_transition", detail);
-                api.allowed = Some(transition.allowed());
+                api.0.allowed = Some(transition.allowed());
                 api
             }
             ShipmentError::Store(store) => store.into(),
@@ -161,7 +182,7 @@ impl From<AccountError> for ApiError {
             AccountError::Locked { until } => {
                 let wait = (until - crate::app::now()).num_seconds().max(1) as u64;
                 let mut api = too_many_requests(wait, &detail);
-                api.code = "account_locked";
+                api.0.code = "account_locked";
                 api
             }
             AccountError::InvalidRefreshToken => unauthorized("invalid_refresh_token", &detail),
@@ -173,5 +194,13 @@ impl From<AccountError> for ApiError {
                 ApiError::internal()
             }
         }
+    }
+}
+
+impl From<Locked> for ApiError {
+    fn from(locked: Locked) -> ApiError {
+        let mut api = ApiError::new(StatusCode::CONFLICT, "preferences_locked", locked.to_string());
+        api.0.locked = Some(locked);
+        api
     }
 }

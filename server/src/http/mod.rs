@@ -39,6 +39,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(crate::auth::router())
         .merge(crate::shipments::router())
         .merge(crate::tracking::router())
+        .merge(crate::preferences::router())
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {

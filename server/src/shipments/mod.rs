@@ -58,12 +58,13 @@ async fn create_shipment(
     };
     let (created, record) = service::create(&*state.store, content, merchant, &caller.actor(), now()).await?;
     let events = state.store.events(record.id).await?;
+    let changes = state.store.preference_changes(record.id).await?;
     let status = match created {
         Created::New => StatusCode::CREATED,
         Created::Existing => StatusCode::OK,
     };
     let location = format!("/api/v1/shipments/{}", record.id);
-    let body = views::shipment_detail(&record, &events, &state.links, sees_access_code(&caller));
+    let body = views::shipment_detail(&record, &events, &changes, &state.links, sees_access_code(&caller));
     Ok((status, [(header::LOCATION, location)], Json(body)).into_response())
 }
 
@@ -78,8 +79,8 @@ async fn get_shipment(
     let id = parse_id(&id)?;
     let record = service::find(&*state.store, ShipmentKey::Id(id)).await?;
     authorize(&caller, Action::ReadShipment(&record))?;
-    let events = state.store.events(id).await?;
-    Ok(Json(views::shipment_detail(&record, &events, &state.links, sees_access_code(&caller))))
+    let (events, changes) = (state.store.events(id).await?, state.store.preference_changes(id).await?);
+    Ok(Json(views::shipment_detail(&record, &events, &changes, &state.links, sees_access_code(&caller))))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -174,8 +175,8 @@ async fn record_event(
     let now = now();
     let event = request.validate(now).map_err(ApiError::validation)?;
     let record = service::record_event(&*state.store, id, event, &caller.actor(), now).await?;
-    let events = state.store.events(id).await?;
-    Ok(Json(views::shipment_detail(&record, &events, &state.links, sees_access_code(&caller))))
+    let (events, changes) = (state.store.events(id).await?, state.store.preference_changes(id).await?);
+    Ok(Json(views::shipment_detail(&record, &events, &changes, &state.links, sees_access_code(&caller))))
 }
 
 /// What customers may choose from, for validating preferences.

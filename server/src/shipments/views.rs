@@ -1,10 +1,10 @@
 //! Records as staff and merchants see them: times local to the address, links made absolute.
 
-use todoke_shared::preferences::{Preferences, pod_requirements};
+use todoke_shared::preferences::{PreferenceChangeView, pod_requirements};
 use todoke_shared::shipment::{EventView, ShipmentDetail, ShipmentView};
 
 use crate::app::Links;
-use crate::store::{EventRecord, ShipmentRecord};
+use crate::store::{EventRecord, PreferenceChange, ShipmentRecord};
 
 /// `access_code`: whether the caller may read the customer's access code; otherwise it is masked.
 pub fn shipment_view(record: &ShipmentRecord, links: &Links, access_code: bool) -> ShipmentView {
@@ -19,7 +19,7 @@ pub fn shipment_view(record: &ShipmentRecord, links: &Links, access_code: bool) 
         promised: record.content.promised,
         parcels: record.content.parcels.clone(),
         tracking_url: links.customer_tracking_page(&record.tracking_number, record.id),
-        preferences: if access_code { record.content.preferences.clone() } else { masked(&record.content.preferences) },
+        preferences: if access_code { record.content.preferences.clone() } else { record.content.preferences.masked() },
         flags: record.content.flags,
         // Stored preferences passed these rules when they were chosen.
         pod_requirements: pod_requirements(&record.content.preferences.method, &record.content.flags)
@@ -32,6 +32,7 @@ pub fn shipment_view(record: &ShipmentRecord, links: &Links, access_code: bool) 
 pub fn shipment_detail(
     record: &ShipmentRecord,
     events: &[EventRecord],
+    changes: &[PreferenceChange],
     links: &Links,
     access_code: bool,
 ) -> ShipmentDetail {
@@ -47,15 +48,15 @@ pub fn shipment_detail(
             note: event.note.clone(),
         })
         .collect();
-    ShipmentDetail { shipment: shipment_view(record, links, access_code), events }
+    let preference_changes = changes
+        .iter()
+        .map(|change| PreferenceChangeView {
+            changed_at: address.local_time(change.changed_at),
+            actor: change.actor.clone(),
+            field: change.field.clone(),
+            old_value: change.old_value.clone(),
+            new_value: change.new_value.clone(),
+        })
+        .collect();
+    ShipmentDetail { shipment: shipment_view(record, links, access_code), events, preference_changes }
 }
-
-/// The preferences with the access code replaced by a mask, for whoever may only know that one is set.
-pub fn masked(preferences: &Preferences) -> Preferences {
-    Preferences {
-        access_code: preferences.access_code.as_ref().map(|_| ACCESS_CODE_MASK.to_string()),
-        ..preferences.clone()
-    }
-}
-
-pub const ACCESS_CODE_MASK: &str = "••••";

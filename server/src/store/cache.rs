@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use quick_cache::sync::Cache;
-use todoke_shared::preferences::{PickupPoint, Slot};
+use todoke_shared::preferences::{PickupPoint, Preferences, Slot};
 use todoke_shared::{ShipmentStatus, TrackingNumber};
 use uuid::Uuid;
 
-use super::{Backend, EventRecord, ShipmentKey, ShipmentQuery, ShipmentRecord, Store, StoreError};
+use super::{Backend, EventRecord, PreferenceChange, ShipmentKey, ShipmentQuery, ShipmentRecord, Store, StoreError};
 
 /// How many shipments (with their timelines) are kept in memory.
 const CAPACITY: usize = 50_000;
@@ -146,6 +146,25 @@ impl Store for CachedStore {
 
     async fn pickup_points(&self) -> Result<Vec<PickupPoint>, StoreError> {
         self.inner.pickup_points().await
+    }
+
+    async fn insert_pickup_point(&self, point: &PickupPoint) -> Result<(), StoreError> {
+        self.inner.insert_pickup_point(point).await
+    }
+
+    async fn update_preferences(
+        &self,
+        shipment_id: Uuid,
+        status: ShipmentStatus,
+        preferences: &Preferences,
+        changes: &[PreferenceChange],
+    ) -> Result<(), StoreError> {
+        let _evict = EvictOnDrop { cache: self, id: shipment_id };
+        self.inner.update_preferences(shipment_id, status, preferences, changes).await
+    }
+
+    async fn preference_changes(&self, shipment_id: Uuid) -> Result<Vec<PreferenceChange>, StoreError> {
+        self.inner.preference_changes(shipment_id).await
     }
 
     async fn append_transition(

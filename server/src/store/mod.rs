@@ -11,7 +11,7 @@ mod sql_accounts;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use todoke_shared::preferences::{PickupPoint, Slot};
+use todoke_shared::preferences::{PickupPoint, Preferences, Slot};
 use todoke_shared::shipment::{GeoPoint, NewShipment};
 use todoke_shared::{ReasonCode, ShipmentStatus, TrackingNumber};
 use uuid::Uuid;
@@ -44,6 +44,17 @@ pub struct EventRecord {
     pub location: Option<GeoPoint>,
     pub reason: Option<ReasonCode>,
     pub note: Option<String>,
+}
+
+/// One field of a shipment's preferences changed: by whom, when, from what to what (as shown to staff;
+/// access codes masked).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreferenceChange {
+    pub changed_at: DateTime<Utc>,
+    pub actor: String,
+    pub field: String,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
 }
 
 /// How to find one shipment.
@@ -116,6 +127,22 @@ pub trait Store: Send + Sync + 'static {
 
     /// The pickup points that take parcels.
     async fn pickup_points(&self) -> Result<Vec<PickupPoint>, StoreError>;
+
+    /// Adds a pickup point; [`StoreError::Duplicate`] when the id is taken.
+    async fn insert_pickup_point(&self, point: &PickupPoint) -> Result<(), StoreError>;
+
+    /// Replaces a shipment's preferences and records each change, atomically, provided the shipment
+    /// is still in `status` (else [`StoreError::Stale`]).
+    async fn update_preferences(
+        &self,
+        shipment_id: Uuid,
+        status: ShipmentStatus,
+        preferences: &Preferences,
+        changes: &[PreferenceChange],
+    ) -> Result<(), StoreError>;
+
+    /// The record of preference changes, oldest first.
+    async fn preference_changes(&self, shipment_id: Uuid) -> Result<Vec<PreferenceChange>, StoreError>;
 
     /// Moves a shipment from `from` to `event.status` and appends the event, atomically.
     /// [`StoreError::Stale`] when the shipment is no longer in `from`.

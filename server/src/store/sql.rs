@@ -9,9 +9,9 @@ use sqlx::{Database, Decode, Encode, Executor, FromRow, IntoArguments, Pool, Typ
 use uuid::Uuid;
 
 use super::rows::{EventRow, ParcelRow, PickupPointRow, ShipmentRow};
-use super::{Backend, EventRecord, ShipmentKey, ShipmentQuery, ShipmentRecord, Store, StoreError};
+use super::{Backend, EventRecord, PreferenceChange, ShipmentKey, ShipmentQuery, ShipmentRecord, Store, StoreError};
 use todoke_shared::ShipmentStatus;
-use todoke_shared::preferences::{PickupPoint, Slot};
+use todoke_shared::preferences::{PickupPoint, Preferences, Slot};
 
 /// Every shipment query reads the same columns in the same order as [`ShipmentRow`].
 macro_rules! select_shipments {
@@ -36,6 +36,24 @@ pub struct SqlStore<DB: Database> {
 impl<DB: Database> SqlStore<DB> {
     pub fn new(pool: Pool<DB>, backend: Backend) -> SqlStore<DB> {
         SqlStore { pool, backend }
+    }
+
+    /// On PostgreSQL, tells every server's cache that a shipment changed; delivered when (and only if)
+    /// the transaction commits.
+    async fn notify_change(&self, tx: &mut sqlx::Transaction<'static, DB>, shipment_id: Uuid) -> Result<(), StoreError>
+    where
+        DB::Arguments: IntoArguments<DB>,
+        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+        for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANGES_CHANNEL)
+                .bind(shipment_id.to_string().as_str())
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
     }
 }
 
@@ -64,6 +82,7 @@ where
     for<'r> (String, String, String): FromRow<'r, DB::Row>,
     for<'r> PickupPointRow: FromRow<'r, DB::Row>,
     for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'r> (DateTime<Utc>, String, String, Option<String>, Option<String>): FromRow<'r, DB::Row>,
 {
     fn backend(&self) -> Backend {
         self.backend
@@ -237,16 +256,87 @@ where
             return Err(StoreError::Stale);
         }
         insert_event(&mut *tx, shipment_id, event).await?;
-        if self.backend == Backend::Postgres {
-            // Delivered to every server's listener when (and only if) the transaction commits.
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANGES_CHANNEL)
-                .bind(shipment_id.to_string().as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
+        self.notify_change(&mut tx, shipment_id).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn insert_pickup_point(&self, point: &PickupPoint) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO pickup_points (id, name, address, lat, lon, opening_hours, active) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(point.id.as_str())
+        .bind(point.name.as_str())
+        .bind(point.address.as_str())
+        .bind(point.lat)
+        .bind(point.lon)
+        .bind(point.opening_hours.as_str())
+        .bind(true)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn update_preferences(
+        &self,
+        shipment_id: Uuid,
+        status: ShipmentStatus,
+        preferences: &Preferences,
+        changes: &[PreferenceChange],
+    ) -> Result<(), StoreError> {
+        let Some(changed_at) = changes.first().map(|c| c.changed_at) else { return Ok(()) };
+        let mut tx = self.pool.begin().await?;
+        // Compare-and-set on the status: a change judged before dispatch cannot land after it.
+        let updated = sqlx::query_as::<DB, (Uuid,)>(
+            "UPDATE shipments SET preferences = $1, updated_at = $2 WHERE id = $3 AND status = $4 RETURNING id",
+        )
+        .bind(to_json(preferences)?.as_str())
+        .bind(changed_at)
+        .bind(shipment_id)
+        .bind(status.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if updated.is_none() {
+            return Err(StoreError::Stale);
+        }
+        for change in changes {
+            sqlx::query(
+                "INSERT INTO preference_changes (shipment_id, changed_at, actor, field, old_value, new_value) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(shipment_id)
+            .bind(change.changed_at)
+            .bind(change.actor.as_str())
+            .bind(change.field.as_str())
+            .bind(change.old_value.as_deref())
+            .bind(change.new_value.as_deref())
+            .execute(&mut *tx)
+            .await?;
+        }
+        self.notify_change(&mut tx, shipment_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn preference_changes(&self, shipment_id: Uuid) -> Result<Vec<PreferenceChange>, StoreError> {
+        let rows = sqlx::query_as::<DB, (DateTime<Utc>, String, String, Option<String>, Option<String>)>(
+            "SELECT changed_at, actor, field, old_value, new_value FROM preference_changes \
+             WHERE shipment_id = $1 ORDER BY id",
+        )
+        .bind(shipment_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(changed_at, actor, field, old_value, new_value)| PreferenceChange {
+                changed_at,
+                actor,
+                field,
+                old_value,
+                new_value,
+            })
+            .collect())
     }
 }
 

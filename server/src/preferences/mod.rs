@@ -1,0 +1,170 @@
+//! Delivery preferences after checkout: the customer (with their link) or support staff read and change
+//! them; anyone may read the slots and pickup points to choose from; staff keep the pickup points.
+
+mod service;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use todoke_shared::TrackingNumber;
+use todoke_shared::ValidationErrors;
+use todoke_shared::preferences::{Context, PickupPoint, Preferences, PreferencesView, Slot, pod_requirements};
+use todoke_shared::validation::text;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use service::{Locked, changeable, judge};
+
+use crate::app::{AppState, now};
+use crate::auth::policy::{Action, authorize, may_change_preferences, sees_access_code};
+use crate::auth::{Authenticated, Caller};
+use crate::http::error::{ApiError, Problem};
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::shipments::{ShipmentError, choices};
+use crate::store::{ShipmentKey, ShipmentRecord, StoreError};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(read_preferences, change_preferences))
+        .routes(routes!(delivery_slots))
+        .routes(routes!(pickup_points, add_pickup_point))
+}
+
+/// The delivery slots a customer may choose.
+#[utoipa::path(get, path = "/api/v1/delivery-slots", tag = "preferences", responses((status = 200, body = Vec<Slot>)))]
+async fn delivery_slots(State(state): State<AppState>) -> Result<Json<Vec<Slot>>, ApiError> {
+    Ok(Json(state.store.delivery_slots().await?))
+}
+
+/// The pickup points and lockers a customer may choose.
+#[utoipa::path(get, path = "/api/v1/pickup-points", tag = "preferences", responses((status = 200, body = Vec<PickupPoint>)))]
+async fn pickup_points(State(state): State<AppState>) -> Result<Json<Vec<PickupPoint>>, ApiError> {
+    Ok(Json(state.store.pickup_points().await?))
+}
+
+/// Add a pickup point (admin, dispatcher).
+#[utoipa::path(post, path = "/api/v1/pickup-points", tag = "preferences", request_body = PickupPoint,
+    responses((status = 201, body = PickupPoint), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn add_pickup_point(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiJson(point): ApiJson<PickupPoint>,
+) -> Result<(StatusCode, Json<PickupPoint>), ApiError> {
+    authorize(&caller, Action::ManagePickupPoints)?;
+    let mut errors = ValidationErrors::new();
+    let id = errors.check("id", text(&point.id, 64));
+    if id.as_deref().is_some_and(|id| !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')) {
+        errors.add("id", "invalid_id", "use letters, digits, - and _ only, like lawson-marunouchi");
+    }
+    let name = errors.check("name", text(&point.name, 100));
+    let address = errors.check("address", text(&point.address, 200));
+    let opening_hours = errors.check("opening_hours", text(&point.opening_hours, 100));
+    if !(point.lat.is_finite() && (-90.0..=90.0).contains(&point.lat)) {
+        errors.add("lat", "out_of_range", "must be a number from -90 to 90");
+    }
+    if !(point.lon.is_finite() && (-180.0..=180.0).contains(&point.lon)) {
+        errors.add("lon", "out_of_range", "must be a number from -180 to 180");
+    }
+    let (Some(id), Some(name), Some(address), Some(opening_hours)) = (id, name, address, opening_hours) else {
+        return Err(ApiError::validation(errors));
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let point = PickupPoint { id, name, address, lat: point.lat, lon: point.lon, opening_hours };
+    match state.store.insert_pickup_point(&point).await {
+        Ok(()) => Ok((StatusCode::CREATED, Json(point))),
+        Err(StoreError::Duplicate(_)) => Err(ApiError::field(
+            StatusCode::CONFLICT,
+            "pickup_point_exists",
+            "id",
+            "a pickup point with this id exists",
+        )),
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn shipment_for(state: &AppState, caller: &Caller, number: &str) -> Result<ShipmentRecord, ApiError> {
+    let number = TrackingNumber::parse(number)?;
+    let shipment = state
+        .store
+        .find_shipment(ShipmentKey::TrackingNumber(&number))
+        .await?
+        .ok_or(ShipmentError::UnknownTrackingNumber)?;
+    may_change_preferences(caller, &shipment, now(), state.lifetimes.customer_link)?;
+    Ok(shipment)
+}
+
+fn view(shipment: &ShipmentRecord, caller: &Caller) -> PreferencesView {
+    let preferences = &shipment.content.preferences;
+    PreferencesView {
+        preferences: if sees_access_code(caller) { preferences.clone() } else { preferences.masked() },
+        pod_requirements: pod_requirements(&preferences.method, &shipment.content.flags).unwrap_or_default(),
+        changeable: changeable(shipment.status).into_iter().map(str::to_string).collect(),
+    }
+}
+
+/// The customer's delivery preferences (with the customer's link, or as support staff).
+#[utoipa::path(get, path = "/api/v1/track/{tracking_number}/preferences", tag = "preferences",
+    params(("tracking_number" = String, Path), ("k" = Option<String>, Query, description = "The customer's link token")),
+    responses((status = 200, body = PreferencesView), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+async fn read_preferences(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiPath(number): ApiPath<String>,
+) -> Result<Json<PreferencesView>, ApiError> {
+    let shipment = shipment_for(&state, &caller, &number).await?;
+    Ok(Json(view(&shipment, &caller)))
+}
+
+/// Change the delivery preferences. Method and window can change until the route is dispatched; the
+/// rest until delivery (409 `preferences_locked` says what still can). Send the access code back as
+/// `••••` to keep it.
+#[utoipa::path(put, path = "/api/v1/track/{tracking_number}/preferences", tag = "preferences", request_body = Preferences,
+    params(("tracking_number" = String, Path), ("k" = Option<String>, Query, description = "The customer's link token")),
+    responses((status = 200, body = PreferencesView), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn change_preferences(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiPath(number): ApiPath<String>,
+    ApiJson(wanted): ApiJson<Preferences>,
+) -> Result<Json<PreferencesView>, ApiError> {
+    let shipment = apply_change(&state, &caller, &number, wanted).await?;
+    Ok(Json(view(&shipment, &caller)))
+}
+
+/// Validates, judges against the cut-off, and stores a change of preferences; the page's form uses it
+/// too. Returns the shipment as it now is.
+pub async fn apply_change(
+    state: &AppState,
+    caller: &Caller,
+    number: &str,
+    wanted: Preferences,
+) -> Result<ShipmentRecord, ApiError> {
+    let mut shipment = shipment_for(state, caller, number).await?;
+    let (slots, points) = (state.store.delivery_slots().await?, state.store.pickup_points().await?);
+    let choices = choices(&slots, &points);
+    let context =
+        Context { flags: &shipment.content.flags, promised_date: shipment.content.promised.date, choices: &choices };
+    // A masked access code passes validation as text and is resolved by `judge`.
+    let wanted = wanted.validate(&context, "").map_err(ApiError::validation)?;
+    let events = state.store.events(shipment.id).await?;
+    let (preferences, changes) = judge(&shipment, &events, wanted, &caller.actor(), now())?;
+    match state.store.update_preferences(shipment.id, shipment.status, &preferences, &changes).await {
+        Ok(()) => {}
+        // Dispatched in the meantime: judge again against the new status.
+        Err(StoreError::Stale) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "concurrent_change",
+                "The shipment changed while this request was handled; read it again and retry.",
+            ));
+        }
+        Err(error) => return Err(error.into()),
+    }
+    shipment.content.preferences = preferences;
+    Ok(shipment)
+}
