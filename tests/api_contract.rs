@@ -219,6 +219,7 @@ const ROUTES: &[&str] = &[
     "POST /api/v1/pickup-points",
     "GET /api/v1/track/{tracking_number}/preferences",
     "PUT /api/v1/track/{tracking_number}/preferences",
+    "POST /t/{tracking_number}/preferences",
 ];
 
 #[tokio::test]

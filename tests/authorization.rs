@@ -34,6 +34,8 @@ const MATRIX: &[(&str, [&str; 10])] = &[
         ["200", "200+", "200+", "200+", "200", "200", "200+", "200", "200+", "200"],
     ),
     ("GET /t/{tracking_number}", ["200", "200+", "200+", "200+", "200", "200", "200+", "200", "200+", "200"]),
+    // The page's form; the sample's anti-forgery token is wrong, so even the allowed get 403.
+    ("POST /t/{tracking_number}/preferences", ["401", "403", "403", "403", "404", "404", "403", "404", "403", "404"]),
     ("GET /api/v1/delivery-slots", ["200", "200", "200", "200", "200", "200", "200", "200", "200", "200"]),
     ("GET /api/v1/pickup-points", ["200", "200", "200", "200", "200", "200", "200", "200", "200", "200"]),
     ("POST /api/v1/pickup-points", ["401", "201", "201", "403", "403", "403", "403", "403", "403", "403"]),
@@ -114,7 +116,11 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
             if let Some(token) = &credential.bearer {
                 request = request.bearer_auth(token);
             }
-            if let Some(body) = sample_body(route) {
+            if *route == "POST /t/{tracking_number}/preferences" {
+                request = request
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body("token=forged&method=hand_to_recipient");
+            } else if let Some(body) = sample_body(route) {
                 request = request.json(&body);
             }
             let response = request.send().await.unwrap();

@@ -246,3 +246,61 @@ async fn support_changes_preferences_on_the_customers_behalf_and_staff_keep_pick
             .await;
     assert!(staff["preference_changes"][0]["actor"].as_str().unwrap().starts_with("support:"));
 }
+
+/// The page's anti-forgery token, as a browser would find it in the form.
+fn form_token(html: &str) -> String {
+    let marker = r#"name="token" value=""#;
+    let from = html.find(marker).expect("the form has a token") + marker.len();
+    html[from..].split('"').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn the_page_form_saves_only_what_came_from_the_customers_page() {
+    let app = TestApp::spawn().await;
+    let shipment = app.create_shipment(&shipment_request()).await;
+    let link = shipment["tracking_url"].as_str().unwrap().to_string();
+    let number = shipment["tracking_number"].as_str().unwrap();
+    let k = link_of(&shipment);
+    let html = app.client.get(&link).send().await.unwrap().text().await.unwrap();
+    let token = form_token(&html);
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let post = |body: String| {
+        no_redirects
+            .post(app.url(&format!("/t/{number}/preferences?k={k}")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+
+    let forged = post("token=AAAAAAAAAAAAAAAAAAAAAA&method=hand_to_recipient&email_notices=yes".into()).await.unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert!(forged.text().await.unwrap().contains("did not come from your tracking page"));
+
+    let saved = post(format!(
+        "token={token}&method=neighbour&neighbour_name=%E4%BD%90%E8%97%A4&neighbour_door=302&window=&email_notices=yes"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let back = saved.headers()["location"].to_str().unwrap().to_string();
+    assert!(back.starts_with(&format!("/t/{number}?saved=1&k=")), "{back}");
+    let page = app.client.get(app.url(&back)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("変更を保存しました。"));
+    assert!(page.contains(r#"value="佐藤""#));
+
+    // A bad choice is explained on the page, in plain words, and nothing changes.
+    let bad = post(format!("token={token}&method=neighbour&neighbour_name=&neighbour_door=302&email_notices=yes"))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().await.unwrap().contains("must not be empty"));
+
+    // After dispatch the page shows the method instead of offering it.
+    app.record(&shipment, json!({"status": "at_depot"})).await;
+    app.record(&shipment, json!({"status": "out_for_delivery"})).await;
+    let page = app.client.get(&link).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("受け取り方法と日時は変更できません"));
+    assert!(!page.contains(r#"name="method""#));
+    let late = post(format!("token={token}&instructions=%E9%96%80%E3%81%AE%E5%89%8D&email_notices=yes")).await.unwrap();
+    assert_eq!(late.status(), StatusCode::SEE_OTHER, "instructions may still change");
+}

@@ -23,6 +23,16 @@ impl Browser {
     /// Starts ChromeDriver and a phone-sized headless Chromium, or `None` when they are not installed
     /// (outside CI, where they must be).
     pub async fn phone() -> Option<Browser> {
+        Browser::start(false).await
+    }
+
+    /// The same phone with scripts allowed: ChromeDriver needs them to wait for a form's navigation
+    /// (the pages themselves run none).
+    pub async fn phone_with_scripts() -> Option<Browser> {
+        Browser::start(true).await
+    }
+
+    async fn start(scripts: bool) -> Option<Browser> {
         if !Path::new(CHROMEDRIVER).exists() || !Path::new(CHROMIUM).exists() {
             assert!(std::env::var_os("CI").is_none(), "CI needs chromium and chromium-driver installed");
             eprintln!("skipping: install chromium and chromium-driver to run the browser tests");
@@ -53,7 +63,7 @@ impl Browser {
                          "--disable-component-update", "--disable-sync",
                          format!("--user-data-dir={}", profile.keep().display())],
                 "mobileEmulation": {"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0}},
-                "prefs": {"profile.managed_default_content_settings.javascript": 2}
+                "prefs": {"profile.managed_default_content_settings.javascript": if scripts { 1 } else { 2 }}
             }
         }}});
         let session: Value = client
@@ -114,6 +124,33 @@ impl Browser {
         let element = self.find(css).await;
         let href = self.command(reqwest::Method::GET, &format!("/element/{element}/property/href"), None).await;
         self.open(href.as_str().expect("a link")).await;
+    }
+
+    /// Waits (up to 10 s) until an element matching `css` is on the page, as after a form's navigation.
+    pub async fn wait_for(&self, css: &str) {
+        for _ in 0..100 {
+            let found = self
+                .command(reqwest::Method::POST, "/elements", Some(json!({"using": "css selector", "value": css})))
+                .await;
+            if found.as_array().is_some_and(|elements| !elements.is_empty()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} never appeared");
+    }
+
+    pub async fn click(&self, css: &str) {
+        let element = self.find(css).await;
+        self.command(reqwest::Method::POST, &format!("/element/{element}/click"), Some(json!({}))).await;
+    }
+
+    pub async fn is_selected(&self, css: &str) -> bool {
+        let element = self.find(css).await;
+        self.command(reqwest::Method::GET, &format!("/element/{element}/selected"), None)
+            .await
+            .as_bool()
+            .unwrap_or(false)
     }
 
     /// The size of an element's box as laid out: (x, width).

@@ -116,6 +116,9 @@ pub fn may_change_preferences(
     link_lifetime: chrono::Duration,
 ) -> Result<(), ApiError> {
     match caller {
+        Caller::Anonymous => {
+            Err(unauthorized("authentication_required", "Open the page from the link in your email to change this."))
+        }
         Caller::User { role: Role::Admin | Role::Support, .. } => Ok(()),
         Caller::Customer { shipment_id } if *shipment_id == shipment.id => {
             if sees_full_tracking(caller, shipment, now, link_lifetime) {

@@ -23,6 +23,7 @@ const AUDIENCE: &str = "todoke-api";
 /// The key generated on first start, shared by every server through the database.
 const GENERATED_KID: &str = "k1";
 const LINK_CONTEXT: &[u8] = b"todoke customer link v1\0";
+const FORM_CONTEXT: &[u8] = b"todoke preferences form v1\0";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
@@ -130,6 +131,23 @@ impl Keys {
         expected.update(shipment_id.as_bytes());
         expected.verify_truncated_left(mac).ok()?;
         (mac.len() >= 16).then_some(shipment_id)
+    }
+
+    /// The anti-forgery token of the preferences form of one shipment: only a page this server rendered
+    /// for that shipment carries it, and another site cannot read it.
+    pub fn form_token(&self, shipment_id: Uuid) -> String {
+        let mut mac = self.hmac(&self.current).expect("the current key exists");
+        mac.update(FORM_CONTEXT);
+        mac.update(shipment_id.as_bytes());
+        URL_SAFE_NO_PAD.encode(&mac.finalize().into_bytes()[..16])
+    }
+
+    pub fn verify_form_token(&self, shipment_id: Uuid, token: &str) -> bool {
+        let Ok(token) = URL_SAFE_NO_PAD.decode(token) else { return false };
+        let Some(mut mac) = self.hmac(&self.current) else { return false };
+        mac.update(FORM_CONTEXT);
+        mac.update(shipment_id.as_bytes());
+        token.len() == 16 && mac.verify_truncated_left(&token).is_ok()
     }
 
     fn link_mac(&self, kid: &str, shipment_id: Uuid) -> Option<Vec<u8>> {

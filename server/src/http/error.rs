@@ -101,6 +101,15 @@ impl ApiError {
         )
     }
 
+    pub fn detail(&self) -> &str {
+        &self.0.detail
+    }
+
+    /// The status, and each failing field's message, for a page to show.
+    pub fn summary(&self) -> (StatusCode, Vec<String>) {
+        (self.0.status, self.0.errors.iter().map(|e| e.message.clone()).collect())
+    }
+
     fn problem(&self) -> Problem {
         Problem {
             kind: format!("urn:todoke:problem:{}", self.0.code),

@@ -1,6 +1,7 @@
 //! Public tracking: what anyone holding a tracking number may see, as JSON and as a page for a phone.
 //! Only the city and country of the address are shown: no name, street, email or phone.
 
+mod form;
 mod page;
 
 use axum::Json;
@@ -25,14 +26,19 @@ use crate::shipments::ShipmentError;
 use crate::store::{EventRecord, ShipmentKey, ShipmentRecord, Store};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(track)).routes(routes!(page::tracking_page))
+    OpenApiRouter::new()
+        .routes(routes!(track))
+        .routes(routes!(page::tracking_page))
+        .routes(routes!(form::submit_preferences))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct TrackParams {
-    /// Language of the labels, `ja` or `en`. Defaults to the recipient's language.
+    /// Language of the labels, `ja` or `en`. Defaults to the customer's chosen language.
     lang: Option<String>,
+    /// Set after the page's form was saved, to say so.
+    saved: Option<String>,
 }
 
 impl TrackParams {
@@ -84,7 +90,7 @@ pub fn tracking_view(
     full: bool,
 ) -> PublicTracking {
     let content = &record.content;
-    let lang = lang.unwrap_or(content.recipient.language);
+    let lang = lang.or(content.preferences.language).unwrap_or(content.recipient.language);
     let address = &content.address;
     let (window_starts_at, window_ends_at) = content.promised.window_at(address.time_zone());
     PublicTracking {

@@ -11,6 +11,7 @@ use chrono::{DateTime, Datelike, FixedOffset};
 use todoke_shared::shipment::PublicTracking;
 use todoke_shared::{Language, TrackingNumber};
 
+use super::form::{FormParts, FormView, form_view};
 use super::{TrackParams, load, tracking_view};
 use crate::app::{AppState, now};
 use crate::auth::Caller;
@@ -20,16 +21,35 @@ use crate::http::extract::{ApiPath, ApiQuery};
 use crate::shipments::ShipmentError;
 
 /// The words of the page, in one language.
-struct Words {
-    title: &'static str,
-    tracking_number: &'static str,
-    expected: &'static str,
-    delivered_to_area: &'static str,
-    history: &'static str,
-    not_found: &'static str,
-    typo: &'static str,
-    check_number: &'static str,
-    recipient: &'static str,
+pub(super) struct Words {
+    pub(super) title: &'static str,
+    pub(super) tracking_number: &'static str,
+    pub(super) expected: &'static str,
+    pub(super) delivered_to_area: &'static str,
+    pub(super) history: &'static str,
+    pub(super) not_found: &'static str,
+    pub(super) typo: &'static str,
+    pub(super) check_number: &'static str,
+    pub(super) recipient: &'static str,
+    pub(super) how: &'static str,
+    pub(super) hand_over: &'static str,
+    pub(super) safe_place: &'static str,
+    pub(super) neighbour: &'static str,
+    pub(super) neighbour_name: &'static str,
+    pub(super) neighbour_door: &'static str,
+    pub(super) pickup_point: &'static str,
+    pub(super) place_description: &'static str,
+    pub(super) window: &'static str,
+    pub(super) promised_window: &'static str,
+    pub(super) instructions: &'static str,
+    pub(super) access_code: &'static str,
+    pub(super) access_code_hint: &'static str,
+    pub(super) language: &'static str,
+    pub(super) email_notices: &'static str,
+    pub(super) save: &'static str,
+    pub(super) saved: &'static str,
+    pub(super) locked_method: &'static str,
+    pub(super) not_saved: &'static str,
 }
 
 fn words(lang: Language) -> Words {
@@ -44,6 +64,25 @@ fn words(lang: Language) -> Words {
             typo: "お問い合わせ番号に誤りがあるようです",
             check_number: "お問い合わせ番号をもう一度ご確認ください。",
             recipient: "お受取人",
+            how: "受け取り方法",
+            hand_over: "対面で受け取る",
+            safe_place: "置き配（指定の場所に置く）",
+            neighbour: "近所の方に預ける",
+            neighbour_name: "お名前",
+            neighbour_door: "部屋番号・場所",
+            pickup_point: "受取場所・ロッカーで受け取る",
+            place_description: "置き場所の説明（その他の場合）",
+            window: "お届け日時",
+            promised_window: "当初のお届け予定のまま",
+            instructions: "ドライバーへの伝言",
+            access_code: "オートロック・暗証番号",
+            access_code_hint: "変更しない場合はそのまま",
+            language: "表示言語",
+            email_notices: "メールでお知らせを受け取る",
+            save: "変更を保存する",
+            saved: "変更を保存しました。",
+            locked_method: "配達が始まったため、受け取り方法と日時は変更できません。",
+            not_saved: "保存できませんでした",
         },
         Language::En => Words {
             title: "Parcel tracking",
@@ -55,6 +94,25 @@ fn words(lang: Language) -> Words {
             typo: "This tracking number has a typo",
             check_number: "Please check the tracking number again.",
             recipient: "Recipient",
+            how: "How you receive",
+            hand_over: "Hand it to me",
+            safe_place: "Leave it at a safe place",
+            neighbour: "Give it to a neighbour",
+            neighbour_name: "Their name",
+            neighbour_door: "Their door",
+            pickup_point: "I collect it at a pickup point or locker",
+            place_description: "Where exactly (for Other)",
+            window: "Delivery time",
+            promised_window: "Keep the promised time",
+            instructions: "Note for the driver",
+            access_code: "Gate or door code",
+            access_code_hint: "leave as it is to keep it",
+            language: "Language",
+            email_notices: "Email me about this parcel",
+            save: "Save changes",
+            saved: "Your changes are saved.",
+            locked_method: "The parcel is on its way: the method and time can no longer change.",
+            not_saved: "Not saved",
         },
     }
 }
@@ -81,6 +139,16 @@ struct TrackingPage {
     details: Option<Details>,
     /// Appended to the language links: the customer's `k`, or nothing.
     keep_link: String,
+    notice: Option<&'static str>,
+    problems: Vec<String>,
+    form: Option<FormView>,
+}
+
+/// How the last action went, for the page to say.
+pub(super) struct Outcome {
+    pub status: StatusCode,
+    pub notice: Option<&'static str>,
+    pub problems: Vec<String>,
 }
 
 /// What only the customer's own link shows.
@@ -119,34 +187,75 @@ pub(super) async fn tracking_page(
     }
     // A link that is not valid (or another credential) still shows what the number alone shows.
     let caller = caller.unwrap_or(Caller::Anonymous);
-    let link = match &caller {
-        Caller::Customer { shipment_id } => Some((*shipment_id, state.keys.customer_link(*shipment_id))),
-        _ => None,
-    };
-    let chosen = params.ok().and_then(|ApiQuery(p)| p.language());
-    let number = match TrackingNumber::parse(&number) {
+    let params = params.ok().map(|ApiQuery(p)| p);
+    let chosen = params.as_ref().and_then(TrackParams::language);
+    let saved = params.as_ref().is_some_and(|p| p.saved.is_some());
+    let outcome =
+        Outcome { status: StatusCode::OK, notice: saved.then_some(()).map(|()| "saved"), problems: Vec::new() };
+    render_tracking(&state, caller, &number, chosen, outcome).await
+}
+
+/// The page for `number` as `caller` may see it, saying how the last action went.
+pub(super) async fn render_tracking(
+    state: &AppState,
+    caller: Caller,
+    number: &str,
+    chosen: Option<Language>,
+    outcome: Outcome,
+) -> Response {
+    let number = match TrackingNumber::parse(number) {
         Ok(number) => number,
         Err(_) => return problem_page(StatusCode::BAD_REQUEST, chosen.unwrap_or_default()),
     };
-    match load(&*state.store, &number).await {
-        Ok((record, events)) => {
-            let full = sees_full_tracking(&caller, &record, now(), state.lifetimes.customer_link);
-            let view = tracking_view(&record, &events, chosen, full);
-            let tracking_url = state.links.tracking_page(&number);
-            // The language switch keeps the customer's link working.
-            let keep_link = match link {
-                Some((shipment_id, link)) if full && shipment_id == record.id => format!("&k={link}"),
-                _ => String::new(),
-            };
-            let mut response = render(StatusCode::OK, tracking(&view, &tracking_url, keep_link));
-            if full {
-                response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            }
-            response
+    let (record, events) = match load(&*state.store, &number).await {
+        Ok(loaded) => loaded,
+        Err(ShipmentError::UnknownTrackingNumber) => {
+            return problem_page(StatusCode::NOT_FOUND, chosen.unwrap_or_default());
         }
-        Err(ShipmentError::UnknownTrackingNumber) => problem_page(StatusCode::NOT_FOUND, chosen.unwrap_or_default()),
-        Err(error) => ApiError::from(error).into_response(),
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    let full = sees_full_tracking(&caller, &record, now(), state.lifetimes.customer_link);
+    let view = tracking_view(&record, &events, chosen, full);
+    let lang = view.language;
+    let link = match &caller {
+        Caller::Customer { shipment_id } if full && *shipment_id == record.id => {
+            Some(state.keys.customer_link(*shipment_id))
+        }
+        _ => None,
+    };
+    // The language switch and the form keep the customer's link working.
+    let keep_link = link.as_ref().map(|k| format!("&k={k}")).unwrap_or_default();
+    let form = match &link {
+        Some(k) => {
+            let (slots, points) = match (state.store.delivery_slots().await, state.store.pickup_points().await) {
+                (Ok(slots), Ok(points)) => (slots, points),
+                (Err(error), _) | (_, Err(error)) => return ApiError::from(error).into_response(),
+            };
+            let words = words(lang);
+            form_view(FormParts {
+                shipment: &record,
+                words: &words,
+                lang,
+                slots: &slots,
+                points: &points,
+                token: state.keys.form_token(record.id),
+                action: format!("/t/{number}/preferences?k={k}&lang={}", lang.code()),
+            })
+        }
+        None => None,
+    };
+    let words = words(lang);
+    let notice = outcome.notice.map(|_| words.saved);
+    let tracking_url = state.links.tracking_page(&number);
+    let mut page = tracking(&view, &tracking_url, keep_link);
+    page.notice = notice;
+    page.problems = outcome.problems;
+    page.form = form;
+    let mut response = render(outcome.status, page);
+    if full {
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
+    response
 }
 
 fn tracking(view: &PublicTracking, tracking_url: &str, keep_link: String) -> TrackingPage {
@@ -177,6 +286,9 @@ fn tracking(view: &PublicTracking, tracking_url: &str, keep_link: String) -> Tra
             address: format!("〒{} {}", details.address.postal_code, details.address.lines.join(" ")),
         }),
         keep_link,
+        notice: None,
+        problems: Vec::new(),
+        form: None,
     }
 }
 
@@ -194,7 +306,9 @@ fn render(status: StatusCode, page: impl Template) -> Response {
             response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
             response.headers_mut().insert(
                 header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src data:"),
+                HeaderValue::from_static(
+                    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'",
+                ),
             );
             response
         }

@@ -1,0 +1,295 @@
+//! The preferences form on the tracking page: plain HTML that works without JavaScript, posted with an
+//! anti-forgery token, answered by a redirect back to the page (post/redirect/get).
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use todoke_shared::preferences::{
+    ACCESS_CODE_MASK, DeliveryMethod, MAX_DAYS_LATER, PickupPoint, Preferences, SafePlace, Slot, WindowChoice,
+};
+use todoke_shared::{Language, TrackingNumber};
+
+use super::TrackParams;
+use super::page::{Outcome, Words, render_tracking};
+use crate::app::{AppState, now};
+use crate::auth::Caller;
+use crate::auth::policy::may_change_preferences;
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiPath, ApiQuery};
+use crate::preferences::{apply_change, changeable};
+use crate::store::{ShipmentKey, ShipmentRecord};
+
+/// An option of a radio group or a select.
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// What the form shows: the current choice, and what else may be chosen.
+pub struct FormView {
+    pub action: String,
+    pub token: String,
+    /// `false` after dispatch: method and window are then shown, not offered.
+    pub method_open: bool,
+    pub current_method: String,
+    pub methods: Vec<Choice>,
+    pub places: Vec<Choice>,
+    pub place_description: String,
+    pub neighbour_name: String,
+    pub neighbour_door: String,
+    pub points: Vec<Choice>,
+    pub windows: Vec<Choice>,
+    pub instructions: String,
+    pub access_code: String,
+    pub email_notices: bool,
+    pub languages: Vec<Choice>,
+}
+
+pub struct FormParts<'a> {
+    pub shipment: &'a ShipmentRecord,
+    pub words: &'a Words,
+    pub lang: Language,
+    pub slots: &'a [Slot],
+    pub points: &'a [PickupPoint],
+    pub token: String,
+    pub action: String,
+}
+
+/// The form for a shipment whose preferences may still change; `None` once nothing can.
+pub fn form_view(parts: FormParts<'_>) -> Option<FormView> {
+    let FormParts { shipment, words, lang, slots, points, token, action } = parts;
+    let open = changeable(shipment.status);
+    if open.is_empty() {
+        return None;
+    }
+    let current = &shipment.content.preferences;
+    let kind = match &current.method {
+        DeliveryMethod::HandToRecipient => "hand_to_recipient",
+        DeliveryMethod::SafePlace { .. } => "safe_place",
+        DeliveryMethod::Neighbour { .. } => "neighbour",
+        DeliveryMethod::PickupPoint { .. } => "pickup_point",
+    };
+    let choice =
+        |value: &str, label: &str, selected: bool| Choice { value: value.into(), label: label.into(), selected };
+    let methods = [
+        ("hand_to_recipient", words.hand_over),
+        ("safe_place", words.safe_place),
+        ("neighbour", words.neighbour),
+        ("pickup_point", words.pickup_point),
+    ]
+    .into_iter()
+    .map(|(value, label)| choice(value, label, value == kind))
+    .collect::<Vec<_>>();
+    let (place, description) = match &current.method {
+        DeliveryMethod::SafePlace { place, description } => (Some(*place), description.clone().unwrap_or_default()),
+        _ => (None, String::new()),
+    };
+    let (neighbour_name, neighbour_door) = match &current.method {
+        DeliveryMethod::Neighbour { name, door } => (name.clone(), door.clone()),
+        _ => (String::new(), String::new()),
+    };
+    let point_id = match &current.method {
+        DeliveryMethod::PickupPoint { point_id } => Some(point_id.as_str()),
+        _ => None,
+    };
+    let promised = shipment.content.promised.date;
+    let mut windows = vec![choice("", words.promised_window, current.window.is_none())];
+    for day in 0..=MAX_DAYS_LATER {
+        let date = promised + chrono::Duration::days(day);
+        for slot in slots {
+            let selected =
+                current.window.as_ref().is_some_and(|w| w.date == date && w.start == slot.start && w.end == slot.end);
+            let label = format!("{} {}–{}", date.format("%m/%d"), slot.start, slot.end);
+            windows.push(choice(&format!("{date}|{}|{}", slot.start, slot.end), &label, selected));
+        }
+    }
+    let current_method = methods.iter().find(|m| m.selected).map(|m| m.label.clone()).unwrap_or_default();
+    Some(FormView {
+        action,
+        token,
+        method_open: open.contains(&"method"),
+        current_method,
+        methods,
+        places: SafePlace::ALL
+            .into_iter()
+            .map(|p| Choice { value: to_code(p), label: p.label(lang).into(), selected: Some(p) == place })
+            .collect(),
+        place_description: description,
+        neighbour_name,
+        neighbour_door,
+        points: points
+            .iter()
+            .map(|p| Choice {
+                value: p.id.clone(),
+                label: format!("{} ({})", p.name, p.opening_hours),
+                selected: Some(p.id.as_str()) == point_id,
+            })
+            .collect(),
+        windows,
+        instructions: current.instructions.clone().unwrap_or_default(),
+        access_code: current.access_code.as_ref().map(|_| ACCESS_CODE_MASK.to_string()).unwrap_or_default(),
+        email_notices: current.email_notices,
+        languages: Language::ALL
+            .into_iter()
+            .map(|l| Choice {
+                value: l.code().into(),
+                label: l.pick("日本語", "English").into(),
+                selected: current.language.unwrap_or(shipment.content.recipient.language) == l,
+            })
+            .collect(),
+    })
+}
+
+fn to_code(place: SafePlace) -> String {
+    serde_json::to_value(place).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+/// The form as posted. Method and window are absent once they can no longer change.
+#[derive(Debug, Deserialize)]
+struct PostedForm {
+    token: String,
+    method: Option<String>,
+    place: Option<String>,
+    place_description: Option<String>,
+    neighbour_name: Option<String>,
+    neighbour_door: Option<String>,
+    point_id: Option<String>,
+    window: Option<String>,
+    instructions: Option<String>,
+    access_code: Option<String>,
+    language: Option<String>,
+    email_notices: Option<String>,
+}
+
+impl PostedForm {
+    /// The preferences the customer asked for; what the form does not carry stays as it is.
+    fn wanted(self, current: &Preferences) -> Result<Preferences, String> {
+        let method = match self.method.as_deref() {
+            None => current.method.clone(),
+            Some("hand_to_recipient") => DeliveryMethod::HandToRecipient,
+            Some("safe_place") => {
+                let place = self.place.as_deref().unwrap_or_default();
+                let place: SafePlace = serde_json::from_value(serde_json::Value::String(place.into()))
+                    .map_err(|_| "choose where the parcel may be left".to_string())?;
+                let description = self.place_description.filter(|d| !d.trim().is_empty());
+                DeliveryMethod::SafePlace { place, description }
+            }
+            Some("neighbour") => DeliveryMethod::Neighbour {
+                name: self.neighbour_name.unwrap_or_default(),
+                door: self.neighbour_door.unwrap_or_default(),
+            },
+            Some("pickup_point") => DeliveryMethod::PickupPoint { point_id: self.point_id.unwrap_or_default() },
+            Some(_) => return Err("choose how you want to receive the parcel".to_string()),
+        };
+        let window = match self.window.as_deref() {
+            None if self.method.is_none() => current.window.clone(),
+            None | Some("") => None,
+            Some(value) => {
+                let mut parts = value.splitn(3, '|');
+                let (date, start, end) = (parts.next(), parts.next(), parts.next());
+                let date = date.and_then(|d| d.parse().ok()).ok_or("choose a delivery time from the list")?;
+                Some(WindowChoice {
+                    date,
+                    start: start.unwrap_or_default().into(),
+                    end: end.unwrap_or_default().into(),
+                })
+            }
+        };
+        Ok(Preferences {
+            method,
+            window,
+            instructions: self.instructions.filter(|i| !i.trim().is_empty()),
+            access_code: self.access_code.filter(|c| !c.trim().is_empty()),
+            language: self.language.as_deref().and_then(Language::from_code),
+            // An unticked box is not sent at all.
+            email_notices: self.email_notices.is_some(),
+        })
+    }
+}
+
+/// Saves the preferences form, then sends the browser back to the page.
+#[utoipa::path(post, path = "/t/{tracking_number}/preferences", tag = "tracking",
+    params(("tracking_number" = String, Path), ("k" = String, Query, description = "The customer's link token")),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "The page's preferences form"),
+    responses(
+        (status = 303, description = "Saved; back to the page"),
+        (status = 403, description = "Not the customer's own link, or a forged form", content_type = "text/html"),
+        (status = 409, description = "Too late to change that", content_type = "text/html"),
+        (status = 422, description = "Not a valid choice", content_type = "text/html"),
+    ))]
+pub(super) async fn submit_preferences(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Result<Caller, ApiError>,
+    ApiPath(number): ApiPath<String>,
+    ApiQuery(params): ApiQuery<TrackParams>,
+    body: Bytes,
+) -> Response {
+    if let Err(limited) = state.limits.tracking.check(peer) {
+        return limited.into_response();
+    }
+    let caller = caller.unwrap_or(Caller::Anonymous);
+    let lang = params.language();
+    let failed = |status: StatusCode, problems: Vec<String>| Outcome { status, notice: None, problems };
+    let result = save(&state, &caller, &number, &body).await;
+    let outcome = match result {
+        Ok(()) => {
+            let mut location = format!("/t/{number}?saved=1");
+            if let Caller::Customer { shipment_id } = &caller {
+                location.push_str(&format!("&k={}", state.keys.customer_link(*shipment_id)));
+            }
+            if let Some(lang) = lang {
+                location.push_str(&format!("&lang={}", lang.code()));
+            }
+            return (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
+        }
+        Err(Problem::Form(message)) => failed(StatusCode::UNPROCESSABLE_ENTITY, vec![message]),
+        Err(Problem::Api(error)) => {
+            let (status, mut problems) = error.summary();
+            if problems.is_empty() {
+                problems.push(error.detail().to_string());
+            }
+            failed(status, problems)
+        }
+    };
+    render_tracking(&state, caller, &number, lang, outcome).await
+}
+
+enum Problem {
+    Form(String),
+    Api(ApiError),
+}
+
+impl From<ApiError> for Problem {
+    fn from(error: ApiError) -> Problem {
+        Problem::Api(error)
+    }
+}
+
+async fn save(state: &AppState, caller: &Caller, number: &str, body: &[u8]) -> Result<(), Problem> {
+    let tracking_number = TrackingNumber::parse(number).map_err(ApiError::from)?;
+    let shipment = state
+        .store
+        .find_shipment(ShipmentKey::TrackingNumber(&tracking_number))
+        .await
+        .map_err(ApiError::from)?
+        .ok_or_else(|| ApiError::from(crate::shipments::ShipmentError::UnknownTrackingNumber))?;
+    may_change_preferences(caller, &shipment, now(), state.lifetimes.customer_link)?;
+    let form: PostedForm = serde_urlencoded::from_bytes(body)
+        .map_err(|_| Problem::Form("The form could not be read. Please try again.".into()))?;
+    if !state.keys.verify_form_token(shipment.id, &form.token) {
+        return Err(Problem::Api(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "form_token_invalid",
+            "This form did not come from your tracking page. Please open the page again.",
+        )));
+    }
+    let wanted = form.wanted(&shipment.content.preferences).map_err(Problem::Form)?;
+    apply_change(state, caller, number, wanted).await?;
+    Ok(())
+}
