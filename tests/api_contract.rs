@@ -215,6 +215,7 @@ const ROUTES: &[&str] = &[
     "POST /api/v1/api-keys",
     "DELETE /api/v1/api-keys/{id}",
     "GET /api/v1/delivery-slots",
+    "PUT /api/v1/delivery-slots",
     "GET /api/v1/pickup-points",
     "POST /api/v1/pickup-points",
     "GET /api/v1/track/{tracking_number}/preferences",

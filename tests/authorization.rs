@@ -37,6 +37,7 @@ const MATRIX: &[(&str, [&str; 10])] = &[
     // The page's form; the sample's anti-forgery token is wrong, so even the allowed get 403.
     ("POST /t/{tracking_number}/preferences", ["401", "403", "403", "403", "404", "404", "403", "404", "403", "404"]),
     ("GET /api/v1/delivery-slots", ["200", "200", "200", "200", "200", "200", "200", "200", "200", "200"]),
+    ("PUT /api/v1/delivery-slots", ["401", "200", "200", "403", "403", "403", "403", "403", "403", "403"]),
     ("GET /api/v1/pickup-points", ["200", "200", "200", "200", "200", "200", "200", "200", "200", "200"]),
     ("POST /api/v1/pickup-points", ["401", "201", "201", "403", "403", "403", "403", "403", "403", "403"]),
     // The customer's (with the link) and support's to read and change.
@@ -157,6 +158,7 @@ fn sample_body(route: &str) -> Option<Value> {
                                                "lat": 35.68, "lon": 139.76, "opening_hours": "24時間"})
         }
         "PUT /api/v1/track/{tracking_number}/preferences" => json!({"method": {"kind": "hand_to_recipient"}}),
+        "PUT /api/v1/delivery-slots" => serde_json::to_value(todoke_shared::preferences::default_slots()).unwrap(),
         _ => return None,
     })
 }

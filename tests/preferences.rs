@@ -227,7 +227,31 @@ async fn support_changes_preferences_on_the_customers_behalf_and_staff_keep_pick
     let points = expect_json(app.public_get("/api/v1/pickup-points").await, StatusCode::OK).await;
     assert_eq!(points[0]["name"], "ローソン 丸の内店");
     let slots = expect_json(app.public_get("/api/v1/delivery-slots").await, StatusCode::OK).await;
-    assert_eq!(slots.as_array().unwrap().len(), 5);
+    assert_eq!(slots.as_array().unwrap().len(), 5, "the common Japanese slots by default");
+    // Staff offer an extra late slot; a customer may then choose it, and a nonsense slot is refused.
+    let mut more = slots.as_array().unwrap().clone();
+    more.push(json!({"id": "20-22", "start": "20:00", "end": "22:00"}));
+    let response = app
+        .client
+        .put(app.url("/api/v1/delivery-slots"))
+        .bearer_auth(&app.admin_token)
+        .json(&more)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect_json(response, StatusCode::OK).await.as_array().unwrap().len(), 6);
+    let backwards = json!([{"id": "x", "start": "22:00", "end": "20:00"}]);
+    let response = app
+        .client
+        .put(app.url("/api/v1/delivery-slots"))
+        .bearer_auth(&app.admin_token)
+        .json(&backwards)
+        .send()
+        .await
+        .unwrap();
+    expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let late = json!({"method": {"kind": "hand_to_recipient"}, "window": {"date": "2026-11-24", "start": "20:00", "end": "22:00"}});
+    expect_json(put_preferences(&app, &shipment, &late, None).await, StatusCode::OK).await;
 
     let support = app.user_token("support").await;
     let number = shipment["tracking_number"].as_str().unwrap();
@@ -244,7 +268,8 @@ async fn support_changes_preferences_on_the_customers_behalf_and_staff_keep_pick
     let staff =
         expect_json(app.get(&format!("/api/v1/shipments/{}", shipment["id"].as_str().unwrap())).await, StatusCode::OK)
             .await;
-    assert!(staff["preference_changes"][0]["actor"].as_str().unwrap().starts_with("support:"));
+    let latest = staff["preference_changes"].as_array().unwrap().last().unwrap().clone();
+    assert!(latest["actor"].as_str().unwrap().starts_with("support:"), "{latest}");
 }
 
 /// The page's anti-forgery token, as a browser would find it in the form.

@@ -27,6 +27,8 @@ pub struct AppState {
     pub lifetimes: Lifetimes,
     pub limits: Arc<Limits>,
     pub links: Arc<Links>,
+    /// How many days after the promised date a customer may move the delivery.
+    pub reschedule_days: i64,
 }
 
 /// Per-address rate limits.
@@ -107,6 +109,7 @@ impl Application {
                 tracking: RateLimit::per_minute(settings.track_rate_per_minute),
             }),
             links: Arc::new(Links { public_url, keys }),
+            reschedule_days: settings.reschedule_days.into(),
         };
         let router = crate::http::router(state.clone(), settings.max_body_bytes);
         Ok(Application { listener, router, state })

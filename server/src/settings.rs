@@ -77,6 +77,10 @@ pub struct SettingsLayer {
     /// Public tracking requests a minute per client address. [default: 600]
     #[arg(long, env = "TODOKE_TRACK_RATE_PER_MINUTE", value_name = "N")]
     pub track_rate_per_minute: Option<u32>,
+
+    /// How many days after the promised date a customer may move the delivery. [default: 7]
+    #[arg(long, env = "TODOKE_RESCHEDULE_DAYS", value_name = "DAYS")]
+    pub reschedule_days: Option<u32>,
 }
 
 impl SettingsLayer {
@@ -97,6 +101,7 @@ impl SettingsLayer {
             customer_link_days: self.customer_link_days.or(lower.customer_link_days),
             login_rate_per_minute: self.login_rate_per_minute.or(lower.login_rate_per_minute),
             track_rate_per_minute: self.track_rate_per_minute.or(lower.track_rate_per_minute),
+            reschedule_days: self.reschedule_days.or(lower.reschedule_days),
         }
     }
 }
@@ -117,6 +122,7 @@ pub struct Settings {
     pub customer_link_days: u32,
     pub login_rate_per_minute: u32,
     pub track_rate_per_minute: u32,
+    pub reschedule_days: u32,
 }
 
 impl Settings {
@@ -161,6 +167,7 @@ impl Settings {
             customer_link_days: layer.customer_link_days.unwrap_or(30).min(3650),
             login_rate_per_minute: layer.login_rate_per_minute.unwrap_or(10),
             track_rate_per_minute: layer.track_rate_per_minute.unwrap_or(600),
+            reschedule_days: layer.reschedule_days.unwrap_or(7).min(60),
         })
     }
 

@@ -247,9 +247,6 @@ impl Preferences {
     }
 }
 
-/// How many days after the promised date a customer may move the delivery.
-pub const MAX_DAYS_LATER: i64 = 7;
-
 /// A pickup point or locker that staff keep.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -19,6 +19,7 @@ pub enum Action<'a> {
     ReadShipment(&'a ShipmentRecord),
     RecordEvent(&'a ShipmentRecord),
     ManageAccounts,
+    /// Pickup points and delivery slots: what customers choose from.
     ManagePickupPoints,
 }
 

@@ -26,13 +26,47 @@ use crate::store::{ShipmentKey, ShipmentRecord, StoreError};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(read_preferences, change_preferences))
-        .routes(routes!(delivery_slots))
+        .routes(routes!(delivery_slots, configure_delivery_slots))
         .routes(routes!(pickup_points, add_pickup_point))
 }
 
 /// The delivery slots a customer may choose.
 #[utoipa::path(get, path = "/api/v1/delivery-slots", tag = "preferences", responses((status = 200, body = Vec<Slot>)))]
 async fn delivery_slots(State(state): State<AppState>) -> Result<Json<Vec<Slot>>, ApiError> {
+    Ok(Json(state.store.delivery_slots().await?))
+}
+
+/// Set the delivery slots customers may choose (admin, dispatcher). Windows already chosen stay.
+#[utoipa::path(put, path = "/api/v1/delivery-slots", tag = "preferences", request_body = Vec<Slot>,
+    responses((status = 200, body = Vec<Slot>), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 422, body = Problem)))]
+async fn configure_delivery_slots(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiJson(slots): ApiJson<Vec<Slot>>,
+) -> Result<Json<Vec<Slot>>, ApiError> {
+    authorize(&caller, Action::ManagePickupPoints)?;
+    let mut errors = ValidationErrors::new();
+    if slots.is_empty() || slots.len() > 24 {
+        errors.add("slots", "invalid_length", "give 1 to 24 slots");
+    }
+    for (i, slot) in slots.iter().enumerate() {
+        let id_ok = !slot.id.is_empty()
+            && slot.id.len() <= 16
+            && slot.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !id_ok || slots[..i].iter().any(|other| other.id == slot.id) {
+            errors.add(format!("[{i}].id"), "invalid_id", "give each slot its own short id, like 14-16");
+        }
+        let time = |t: &str| chrono::NaiveTime::parse_from_str(t, "%H:%M").ok().filter(|_| t.len() == 5);
+        match (time(&slot.start), time(&slot.end)) {
+            (Some(start), Some(end)) if start < end => {}
+            _ => errors.add(format!("[{i}]"), "invalid_window", "give start and end as HH:MM, the end after the start"),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    state.store.replace_delivery_slots(&slots).await?;
     Ok(Json(state.store.delivery_slots().await?))
 }
 
@@ -146,7 +180,7 @@ pub async fn apply_change(
 ) -> Result<ShipmentRecord, ApiError> {
     let mut shipment = shipment_for(state, caller, number).await?;
     let (slots, points) = (state.store.delivery_slots().await?, state.store.pickup_points().await?);
-    let choices = choices(&slots, &points);
+    let choices = choices(&slots, &points, state.reschedule_days);
     let context =
         Context { flags: &shipment.content.flags, promised_date: shipment.content.promised.date, choices: &choices };
     // A masked access code passes validation as text and is resolved by `judge`.

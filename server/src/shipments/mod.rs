@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use todoke_shared::ShipmentStatus;
-use todoke_shared::preferences::{Choices, MAX_DAYS_LATER, PickupPoint, Slot};
+use todoke_shared::preferences::{Choices, PickupPoint, Slot};
 use todoke_shared::shipment::{NewEventRequest, NewShipmentRequest, ShipmentDetail, ShipmentPage};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -51,7 +51,7 @@ async fn create_shipment(
 ) -> Result<Response, ApiError> {
     authorize(&caller, Action::CreateShipment)?;
     let (slots, points) = (state.store.delivery_slots().await?, state.store.pickup_points().await?);
-    let content = request.validate(&choices(&slots, &points)).map_err(ApiError::validation)?;
+    let content = request.validate(&choices(&slots, &points, state.reschedule_days)).map_err(ApiError::validation)?;
     let merchant = match &caller {
         Caller::Merchant { merchant, .. } => Some(merchant.as_str()),
         _ => None,
@@ -180,8 +180,8 @@ async fn record_event(
 }
 
 /// What customers may choose from, for validating preferences.
-pub fn choices<'a>(slots: &'a [Slot], points: &'a [PickupPoint]) -> Choices<'a> {
-    Choices { slots, max_days_later: MAX_DAYS_LATER, pickup_points: points }
+pub fn choices<'a>(slots: &'a [Slot], points: &'a [PickupPoint], reschedule_days: i64) -> Choices<'a> {
+    Choices { slots, max_days_later: reschedule_days, pickup_points: points }
 }
 
 /// An id that is not a UUID names no shipment.

@@ -144,6 +144,10 @@ impl Store for CachedStore {
         self.inner.delivery_slots().await
     }
 
+    async fn replace_delivery_slots(&self, slots: &[Slot]) -> Result<(), StoreError> {
+        self.inner.replace_delivery_slots(slots).await
+    }
+
     async fn pickup_points(&self) -> Result<Vec<PickupPoint>, StoreError> {
         self.inner.pickup_points().await
     }

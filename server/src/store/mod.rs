@@ -125,6 +125,9 @@ pub trait Store: Send + Sync + 'static {
     /// The delivery slots customers may choose, in time order.
     async fn delivery_slots(&self) -> Result<Vec<Slot>, StoreError>;
 
+    /// Replaces the delivery slots customers may choose.
+    async fn replace_delivery_slots(&self, slots: &[Slot]) -> Result<(), StoreError>;
+
     /// The pickup points that take parcels.
     async fn pickup_points(&self) -> Result<Vec<PickupPoint>, StoreError>;
 

@@ -212,6 +212,21 @@ where
         Ok(rows.into_iter().map(|(id, start, end)| Slot { id, start, end }).collect())
     }
 
+    async fn replace_delivery_slots(&self, slots: &[Slot]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM delivery_slots").execute(&mut *tx).await?;
+        for slot in slots {
+            sqlx::query("INSERT INTO delivery_slots (id, start_time, end_time) VALUES ($1, $2, $3)")
+                .bind(slot.id.as_str())
+                .bind(slot.start.as_str())
+                .bind(slot.end.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn pickup_points(&self) -> Result<Vec<PickupPoint>, StoreError> {
         let rows = sqlx::query_as::<DB, PickupPointRow>(
             "SELECT id, name, address, lat, lon, opening_hours FROM pickup_points WHERE active = $1 ORDER BY id",

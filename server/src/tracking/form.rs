@@ -9,7 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use todoke_shared::preferences::{
-    ACCESS_CODE_MASK, DeliveryMethod, MAX_DAYS_LATER, PickupPoint, Preferences, SafePlace, Slot, WindowChoice,
+    ACCESS_CODE_MASK, DeliveryMethod, PickupPoint, Preferences, SafePlace, Slot, WindowChoice,
 };
 use todoke_shared::{Language, TrackingNumber};
 
@@ -52,6 +52,7 @@ pub struct FormView {
 
 pub struct FormParts<'a> {
     pub shipment: &'a ShipmentRecord,
+    pub reschedule_days: i64,
     pub words: &'a Words,
     pub lang: Language,
     pub slots: &'a [Slot],
@@ -62,7 +63,7 @@ pub struct FormParts<'a> {
 
 /// The form for a shipment whose preferences may still change; `None` once nothing can.
 pub fn form_view(parts: FormParts<'_>) -> Option<FormView> {
-    let FormParts { shipment, words, lang, slots, points, token, action } = parts;
+    let FormParts { shipment, reschedule_days, words, lang, slots, points, token, action } = parts;
     let open = changeable(shipment.status);
     if open.is_empty() {
         return None;
@@ -99,7 +100,7 @@ pub fn form_view(parts: FormParts<'_>) -> Option<FormView> {
     };
     let promised = shipment.content.promised.date;
     let mut windows = vec![choice("", words.promised_window, current.window.is_none())];
-    for day in 0..=MAX_DAYS_LATER {
+    for day in 0..=reschedule_days {
         let date = promised + chrono::Duration::days(day);
         for slot in slots {
             let selected =

@@ -234,6 +234,7 @@ pub(super) async fn render_tracking(
             let words = words(lang);
             form_view(FormParts {
                 shipment: &record,
+                reschedule_days: state.reschedule_days,
                 words: &words,
                 lang,
                 slots: &slots,
