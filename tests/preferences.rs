@@ -329,3 +329,66 @@ async fn the_page_form_saves_only_what_came_from_the_customers_page() {
     let late = post(format!("token={token}&instructions=%E9%96%80%E3%81%AE%E5%89%8D&email_notices=yes")).await.unwrap();
     assert_eq!(late.status(), StatusCode::SEE_OTHER, "instructions may still change");
 }
+
+#[tokio::test]
+async fn what_the_customer_changed_stays_theirs() {
+    let app = TestApp::spawn().await;
+    let key = app.api_key("shop-a").await;
+    let mut body = shipment_request();
+    body["preferences"] = documented_preferences();
+    let shipment =
+        expect_json(app.post_json_as("/api/v1/shipments", &body, Some(&key)).await, StatusCode::CREATED).await;
+    let k = link_of(&shipment);
+
+    // The customer picks a new door code; the merchant's retry of the order is still the same order,
+    // and learns nothing about the new code.
+    let mut mine = documented_preferences();
+    mine["access_code"] = json!("9999");
+    expect_json(put_preferences(&app, &shipment, &mine, Some(&k)).await, StatusCode::OK).await;
+    let retry = expect_json(app.post_json_as("/api/v1/shipments", &body, Some(&key)).await, StatusCode::OK).await;
+    assert_eq!(retry["id"], shipment["id"]);
+    assert_eq!(retry["preferences"]["access_code"], "••••");
+
+    // Staff stop offering the chosen slot: the customer can still change their note, and keeps the slot.
+    let fewer = json!([{"id": "08-12", "start": "08:00", "end": "12:00"}]);
+    let response = app
+        .client
+        .put(app.url("/api/v1/delivery-slots"))
+        .bearer_auth(&app.admin_token)
+        .json(&fewer)
+        .send()
+        .await
+        .unwrap();
+    expect_json(response, StatusCode::OK).await;
+    let mut note = mine.clone();
+    note["access_code"] = json!("••••");
+    note["instructions"] = json!("ボックスの暗証番号は別途");
+    let changed = expect_json(put_preferences(&app, &shipment, &note, Some(&k)).await, StatusCode::OK).await;
+    assert_eq!(changed["preferences"]["window"]["start"], "18:00");
+    let staff =
+        expect_json(app.get(&format!("/api/v1/shipments/{}", shipment["id"].as_str().unwrap())).await, StatusCode::OK)
+            .await;
+    let fields: Vec<&str> =
+        staff["preference_changes"].as_array().unwrap().iter().map(|c| c["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["access_code", "instructions"], "only what changed is recorded");
+}
+
+#[tokio::test]
+async fn a_change_judged_on_preferences_that_changed_meanwhile_is_refused_by_the_store() {
+    let app = TestApp::spawn().await;
+    let shipment = app.create_shipment(&shipment_request()).await;
+    let id = shipment["id"].as_str().unwrap().parse().unwrap();
+    let stale: todoke_shared::preferences::Preferences =
+        serde_json::from_value(json!({"method": {"kind": "neighbour", "name": "佐藤", "door": "302"}})).unwrap();
+    let wanted = todoke_shared::preferences::Preferences::default();
+    let change = todoke_server::store::PreferenceChange {
+        changed_at: chrono::Utc::now(),
+        actor: "test".into(),
+        field: "method".into(),
+        old_value: None,
+        new_value: None,
+    };
+    let result =
+        app.store.update_preferences(id, todoke_shared::ShipmentStatus::InfoReceived, &stale, &wanted, &[change]).await;
+    assert!(matches!(result, Err(todoke_server::store::StoreError::Stale)), "{result:?}");
+}

@@ -4,6 +4,7 @@ CREATE TABLE shipments (
     tracking_number TEXT NOT NULL UNIQUE,
     merchant        TEXT NOT NULL DEFAULT '',   -- '' when staff created it; else the API key's merchant
     external_ref    TEXT NOT NULL,
+    request_digest  TEXT NOT NULL,              -- SHA-256 of the create request as first received
     status          TEXT NOT NULL,
     recipient_name  TEXT NOT NULL,
     recipient_email TEXT NOT NULL,

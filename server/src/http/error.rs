@@ -107,7 +107,7 @@ impl ApiError {
 
     /// The status, and each failing field's message, for a page to show.
     pub fn summary(&self) -> (StatusCode, Vec<String>) {
-        (self.0.status, self.0.errors.iter().map(|e| e.message.clone()).collect())
+        (self.0.status, self.0.errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect())
     }
 
     fn problem(&self) -> Problem {

@@ -8,7 +8,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use todoke_shared::TrackingNumber;
 use todoke_shared::ValidationErrors;
-use todoke_shared::preferences::{Context, PickupPoint, Preferences, PreferencesView, Slot, pod_requirements};
+use todoke_shared::preferences::{
+    Choices, Context, DeliveryMethod, PickupPoint, Preferences, PreferencesView, Slot, pod_requirements,
+};
 use todoke_shared::validation::text;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -178,27 +180,54 @@ pub async fn apply_change(
     number: &str,
     wanted: Preferences,
 ) -> Result<ShipmentRecord, ApiError> {
-    let mut shipment = shipment_for(state, caller, number).await?;
+    let found = shipment_for(state, caller, number).await?;
     let (slots, points) = (state.store.delivery_slots().await?, state.store.pickup_points().await?);
     let choices = choices(&slots, &points, state.reschedule_days);
-    let context =
-        Context { flags: &shipment.content.flags, promised_date: shipment.content.promised.date, choices: &choices };
-    // A masked access code passes validation as text and is resolved by `judge`.
-    let wanted = wanted.validate(&context, "").map_err(ApiError::validation)?;
-    let events = state.store.events(shipment.id).await?;
-    let (preferences, changes) = judge(&shipment, &events, wanted, &caller.actor(), now())?;
-    match state.store.update_preferences(shipment.id, shipment.status, &preferences, &changes).await {
-        Ok(()) => {}
-        // Dispatched in the meantime: judge again against the new status.
-        Err(StoreError::Stale) => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "concurrent_change",
-                "The shipment changed while this request was handled; read it again and retry.",
-            ));
+    for _ in 0..3 {
+        // Judged on the shipment as stored (lookups by id are never answered from the cache).
+        let mut shipment =
+            state.store.find_shipment(ShipmentKey::Id(found.id)).await?.ok_or(ShipmentError::NotFound)?;
+        let valid = validate_changed(&shipment, wanted.clone(), &choices)?;
+        let events = state.store.events(shipment.id).await?;
+        let previous = shipment.content.preferences.clone();
+        let (preferences, changes) = judge(&shipment, &events, valid, &caller.actor(), now())?;
+        match state.store.update_preferences(shipment.id, shipment.status, &previous, &preferences, &changes).await {
+            Ok(()) => {
+                shipment.content.preferences = preferences;
+                return Ok(shipment);
+            }
+            // Dispatched or changed in the meantime: judge again against what is stored now.
+            Err(StoreError::Stale) => continue,
+            Err(error) => return Err(error.into()),
         }
-        Err(error) => return Err(error.into()),
     }
-    shipment.content.preferences = preferences;
-    Ok(shipment)
+    Err(StoreError::Stale.into())
+}
+
+/// Validates what the customer changes. What stays as it is passes even if it would not be chosen today
+/// (a slot staff have since removed, a pickup point closed since), so it never blocks other changes.
+fn validate_changed(
+    shipment: &ShipmentRecord,
+    wanted: Preferences,
+    choices: &Choices<'_>,
+) -> Result<Preferences, ApiError> {
+    let current = &shipment.content.preferences;
+    let (keep_method, keep_window) = (wanted.method == current.method, wanted.window == current.window);
+    let mut probe = wanted.clone();
+    if keep_method {
+        probe.method = DeliveryMethod::HandToRecipient;
+    }
+    if keep_window {
+        probe.window = None;
+    }
+    let context = Context { flags: &shipment.content.flags, promised_date: shipment.content.promised.date, choices };
+    // A masked access code passes validation as text and is resolved by `judge`.
+    let mut valid = probe.validate(&context, "").map_err(ApiError::validation)?;
+    if keep_method {
+        valid.method = wanted.method;
+    }
+    if keep_window {
+        valid.window = wanted.window;
+    }
+    Ok(valid)
 }

@@ -37,24 +37,24 @@ pub fn judge(
     if wanted.access_code.as_deref() == Some(ACCESS_CODE_MASK) {
         wanted.access_code = current.access_code.clone();
     }
-    let before = current.describe();
-    let after = wanted.describe();
-    // The access code is compared in clear; both sides are recorded masked.
-    let changed: Vec<&'static str> = FIELDS
-        .iter()
-        .zip(before.iter().zip(after.iter()))
-        .filter(
-            |(field, (old, new))| {
-                if **field == "access_code" { current.access_code != wanted.access_code } else { old.1 != new.1 }
-            },
-        )
-        .map(|(field, _)| *field)
-        .collect();
+    // Compared as values; the descriptions below are only what the record shows.
+    let differs = [
+        current.method != wanted.method,
+        current.window != wanted.window,
+        current.instructions != wanted.instructions,
+        current.access_code != wanted.access_code,
+        current.language != wanted.language,
+        current.email_notices != wanted.email_notices,
+    ];
+    let changed: Vec<&'static str> =
+        FIELDS.iter().zip(differs).filter(|(_, differs)| *differs).map(|(field, _)| *field).collect();
+    let (before, after) = (current.describe(), wanted.describe());
     let allowed = changeable(shipment.status);
     if changed.iter().any(|field| !allowed.contains(field)) {
+        // The cut-off passed with the first step beyond the depot: dispatch, or an exception before it.
         let cutoff_at = events
             .iter()
-            .find(|e| e.status == ShipmentStatus::OutForDelivery || e.status.is_final())
+            .find(|e| !matches!(e.status, ShipmentStatus::InfoReceived | ShipmentStatus::AtDepot))
             .map(|e| e.occurred_at);
         return Err(Locked { cutoff_at, changeable: allowed });
     }

@@ -40,15 +40,17 @@ pub async fn create(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<(Created, ShipmentRecord), ShipmentError> {
+    let digest = request_digest(&content);
     let order = ShipmentKey::ExternalRef { merchant, external_ref: &content.external_ref };
     if let Some(existing) = store.find_shipment(order).await? {
-        return same_order(existing, &content);
+        return same_order(existing, &digest, &content.external_ref);
     }
     for _ in 0..ATTEMPTS {
         let record = ShipmentRecord {
             id: Uuid::now_v7(),
             tracking_number: TrackingNumber::from_random_bits(rand::random()),
             merchant: merchant.map(str::to_string),
+            request_digest: digest.clone(),
             status: ShipmentStatus::InfoReceived,
             content: content.clone(),
             created_at: now,
@@ -69,7 +71,7 @@ pub async fn create(
             Err(StoreError::Duplicate(_)) => {
                 let order = ShipmentKey::ExternalRef { merchant, external_ref: &content.external_ref };
                 if let Some(existing) = store.find_shipment(order).await? {
-                    return same_order(existing, &content);
+                    return same_order(existing, &digest, &content.external_ref);
                 }
             }
             Err(error) => return Err(error.into()),
@@ -78,12 +80,23 @@ pub async fn create(
     Err(StoreError::Stale.into())
 }
 
-fn same_order(existing: ShipmentRecord, content: &NewShipment) -> Result<(Created, ShipmentRecord), ShipmentError> {
-    if existing.content == *content {
+/// A retry of an order matches what was first sent, not what the shipment became: comparing with the
+/// current content would answer 409 once the customer changed anything, and would let the merchant test
+/// guesses of the customer's new access code.
+fn same_order(
+    existing: ShipmentRecord,
+    digest: &str,
+    external_ref: &str,
+) -> Result<(Created, ShipmentRecord), ShipmentError> {
+    if existing.request_digest == digest {
         Ok((Created::Existing, existing))
     } else {
-        Err(ShipmentError::ExternalRefTaken(content.external_ref.clone()))
+        Err(ShipmentError::ExternalRefTaken(external_ref.to_string()))
     }
+}
+
+fn request_digest(content: &NewShipment) -> String {
+    crate::auth::tokens::digest(&serde_json::to_string(content).unwrap_or_default())
 }
 
 pub async fn find(store: &dyn Store, key: ShipmentKey<'_>) -> Result<ShipmentRecord, ShipmentError> {

@@ -160,11 +160,12 @@ impl Store for CachedStore {
         &self,
         shipment_id: Uuid,
         status: ShipmentStatus,
+        previous: &Preferences,
         preferences: &Preferences,
         changes: &[PreferenceChange],
     ) -> Result<(), StoreError> {
         let _evict = EvictOnDrop { cache: self, id: shipment_id };
-        self.inner.update_preferences(shipment_id, status, preferences, changes).await
+        self.inner.update_preferences(shipment_id, status, previous, preferences, changes).await
     }
 
     async fn preference_changes(&self, shipment_id: Uuid) -> Result<Vec<PreferenceChange>, StoreError> {

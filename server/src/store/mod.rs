@@ -28,6 +28,9 @@ pub struct ShipmentRecord {
     pub tracking_number: TrackingNumber,
     /// The merchant whose API key created it; `None` when staff did.
     pub merchant: Option<String>,
+    /// Digest of the create request as first received: a retry of the same order must match it, however
+    /// the shipment changed since (its preferences, say).
+    pub request_digest: String,
     pub status: ShipmentStatus,
     pub content: NewShipment,
     pub created_at: DateTime<Utc>,
@@ -135,11 +138,12 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_pickup_point(&self, point: &PickupPoint) -> Result<(), StoreError>;
 
     /// Replaces a shipment's preferences and records each change, atomically, provided the shipment
-    /// is still in `status` (else [`StoreError::Stale`]).
+    /// is still in `status` with the `previous` preferences (else [`StoreError::Stale`]).
     async fn update_preferences(
         &self,
         shipment_id: Uuid,
         status: ShipmentStatus,
+        previous: &Preferences,
         preferences: &Preferences,
         changes: &[PreferenceChange],
     ) -> Result<(), StoreError>;

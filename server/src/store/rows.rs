@@ -15,6 +15,7 @@ pub(super) struct ShipmentRow {
     pub tracking_number: String,
     pub merchant: String,
     pub external_ref: String,
+    pub request_digest: String,
     pub status: String,
     pub recipient_name: String,
     pub recipient_email: String,
@@ -56,8 +57,9 @@ pub(super) struct EventRow {
     pub note: Option<String>,
 }
 
+/// A stored value that cannot be read. Only its length is told: stored text may be personal.
 fn corrupt(what: &str, value: &str) -> StoreError {
-    StoreError::Corrupt(format!("{what} {value:?}"))
+    StoreError::Corrupt(format!("{what} ({} bytes)", value.len()))
 }
 
 pub(super) fn parse_status(text: &str) -> Result<ShipmentStatus, StoreError> {
@@ -81,6 +83,7 @@ impl ShipmentRow {
             tracking_number: TrackingNumber::parse(&self.tracking_number)
                 .map_err(|_| corrupt("tracking_number", &self.tracking_number))?,
             merchant: Some(self.merchant).filter(|m| !m.is_empty()),
+            request_digest: self.request_digest,
             status: parse_status(&self.status)?,
             content: NewShipment {
                 external_ref: self.external_ref,

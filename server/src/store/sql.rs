@@ -17,7 +17,7 @@ use todoke_shared::preferences::{PickupPoint, Preferences, Slot};
 macro_rules! select_shipments {
     ($($rest:literal),*) => {
         concat!(
-            "SELECT id, tracking_number, merchant, external_ref, status, recipient_name, recipient_email, recipient_phone, \
+            "SELECT id, tracking_number, merchant, external_ref, request_digest, status, recipient_name, recipient_email, recipient_phone, \
              language, address_lines, postal_code, city, region, country, lat, lon, timezone, promised_date, \
              window_start, window_end, preferences, flags, created_at, updated_at FROM shipments ",
             $($rest),*
@@ -101,16 +101,17 @@ where
         let flags = to_json(&content.flags)?;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO shipments (id, tracking_number, merchant, external_ref, status, recipient_name, recipient_email, \
+            "INSERT INTO shipments (id, tracking_number, merchant, external_ref, request_digest, status, recipient_name, recipient_email, \
              recipient_phone, language, address_lines, postal_code, city, region, country, lat, lon, timezone, \
              promised_date, window_start, window_end, preferences, flags, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
-             $22, $23, $24)",
+             $22, $23, $24, $25)",
         )
         .bind(shipment.id)
         .bind(shipment.tracking_number.as_str())
         .bind(shipment.merchant.as_deref().unwrap_or_default())
         .bind(content.external_ref.as_str())
+        .bind(shipment.request_digest.as_str())
         .bind(shipment.status.as_str())
         .bind(recipient.name.as_str())
         .bind(recipient.email.as_str())
@@ -297,19 +298,23 @@ where
         &self,
         shipment_id: Uuid,
         status: ShipmentStatus,
+        previous: &Preferences,
         preferences: &Preferences,
         changes: &[PreferenceChange],
     ) -> Result<(), StoreError> {
         let Some(changed_at) = changes.first().map(|c| c.changed_at) else { return Ok(()) };
         let mut tx = self.pool.begin().await?;
-        // Compare-and-set on the status: a change judged before dispatch cannot land after it.
+        // Compare-and-set on the status and the preferences judged: a change judged before dispatch
+        // cannot land after it, and of two changes made at once neither silently undoes the other.
         let updated = sqlx::query_as::<DB, (Uuid,)>(
-            "UPDATE shipments SET preferences = $1, updated_at = $2 WHERE id = $3 AND status = $4 RETURNING id",
+            "UPDATE shipments SET preferences = $1, updated_at = $2 \
+             WHERE id = $3 AND status = $4 AND preferences = $5 RETURNING id",
         )
         .bind(to_json(preferences)?.as_str())
         .bind(changed_at)
         .bind(shipment_id)
         .bind(status.as_str())
+        .bind(to_json(previous)?.as_str())
         .fetch_optional(&mut *tx)
         .await?;
         if updated.is_none() {

@@ -109,6 +109,13 @@ pub fn form_view(parts: FormParts<'_>) -> Option<FormView> {
             windows.push(choice(&format!("{date}|{}|{}", slot.start, slot.end), &label, selected));
         }
     }
+    // The current window is always offered, even if staff no longer offer its slot.
+    if let Some(window) = &current.window
+        && !windows.iter().any(|w| w.selected)
+    {
+        let label = format!("{} {}–{}", window.date.format("%m/%d"), window.start, window.end);
+        windows.push(choice(&format!("{}|{}|{}", window.date, window.start, window.end), &label, true));
+    }
     let current_method = methods.iter().find(|m| m.selected).map(|m| m.label.clone()).unwrap_or_default();
     Some(FormView {
         action,
@@ -169,7 +176,7 @@ struct PostedForm {
 
 impl PostedForm {
     /// The preferences the customer asked for; what the form does not carry stays as it is.
-    fn wanted(self, current: &Preferences) -> Result<Preferences, String> {
+    fn wanted(self, current: &Preferences, default_language: Language) -> Result<Preferences, String> {
         let method = match self.method.as_deref() {
             None => current.method.clone(),
             Some("hand_to_recipient") => DeliveryMethod::HandToRecipient,
@@ -201,12 +208,16 @@ impl PostedForm {
                 })
             }
         };
+        // The form always shows a language; choosing the one already in use is no choice at all.
+        let language = self.language.as_deref().and_then(Language::from_code);
+        let language = if current.language.is_none() && language == Some(default_language) { None } else { language };
         Ok(Preferences {
             method,
             window,
-            instructions: self.instructions.filter(|i| !i.trim().is_empty()),
+            // A text area allows line breaks; the driver's screen reads them as spaces.
+            instructions: self.instructions.map(|i| i.replace(['\r', '\n'], " ")).filter(|i| !i.trim().is_empty()),
             access_code: self.access_code.filter(|c| !c.trim().is_empty()),
-            language: self.language.as_deref().and_then(Language::from_code),
+            language,
             // An unticked box is not sent at all.
             email_notices: self.email_notices.is_some(),
         })
@@ -290,7 +301,8 @@ async fn save(state: &AppState, caller: &Caller, number: &str, body: &[u8]) -> R
             "This form did not come from your tracking page. Please open the page again.",
         )));
     }
-    let wanted = form.wanted(&shipment.content.preferences).map_err(Problem::Form)?;
+    let wanted =
+        form.wanted(&shipment.content.preferences, shipment.content.recipient.language).map_err(Problem::Form)?;
     apply_change(state, caller, number, wanted).await?;
     Ok(())
 }
