@@ -205,6 +205,7 @@ const ROUTES: &[&str] = &[
     "POST /api/v1/shipments",
     "GET /api/v1/shipments/{id}",
     "POST /api/v1/shipments/{id}/events",
+    "GET /api/v1/shipments/{id}/notifications",
     "GET /api/v1/track/{tracking_number}",
     "GET /t/{tracking_number}",
     "POST /api/v1/auth/login",

@@ -26,6 +26,10 @@ const MATRIX: &[(&str, [&str; 10])] = &[
     ("DELETE /api/v1/api-keys/{id}", ["401", "404", "403", "403", "403", "403", "403", "403", "403", "403"]),
     ("GET /api/v1/shipments", ["401", "200", "200", "200", "403", "403", "200", "200", "403", "403"]),
     ("POST /api/v1/shipments", ["401", "201", "201", "403", "403", "403", "201", "201", "403", "403"]),
+    (
+        "GET /api/v1/shipments/{id}/notifications",
+        ["401", "200", "200", "200", "404", "404", "200", "404", "403", "404"],
+    ),
     ("GET /api/v1/shipments/{id}", ["401", "200", "200", "200", "404", "404", "200", "404", "403", "404"]),
     // The sample change is refused by the lifecycle (422) once a caller may make changes at all.
     ("POST /api/v1/shipments/{id}/events", ["401", "422", "422", "403", "404", "404", "403", "404", "403", "404"]),

@@ -388,7 +388,9 @@ async fn a_change_judged_on_preferences_that_changed_meanwhile_is_refused_by_the
         old_value: None,
         new_value: None,
     };
-    let result =
-        app.store.update_preferences(id, todoke_shared::ShipmentStatus::InfoReceived, &stale, &wanted, &[change]).await;
+    let result = app
+        .store
+        .update_preferences(id, todoke_shared::ShipmentStatus::InfoReceived, &stale, &wanted, &[change], &[])
+        .await;
     assert!(matches!(result, Err(todoke_server::store::StoreError::Stale)), "{result:?}");
 }

@@ -286,8 +286,9 @@ async fn a_change_judged_on_a_stale_status_is_refused_by_the_store() {
         note: None,
     };
     // Two servers both read `info_received` and decide on different changes.
-    app.store.append_transition(id, ShipmentStatus::InfoReceived, &event(ShipmentStatus::AtDepot)).await.unwrap();
-    let late = app.store.append_transition(id, ShipmentStatus::InfoReceived, &event(ShipmentStatus::Cancelled)).await;
+    app.store.append_transition(id, ShipmentStatus::InfoReceived, &event(ShipmentStatus::AtDepot), &[]).await.unwrap();
+    let late =
+        app.store.append_transition(id, ShipmentStatus::InfoReceived, &event(ShipmentStatus::Cancelled), &[]).await;
     assert!(matches!(late, Err(StoreError::Stale)), "{late:?}");
     let events = app.store.events(id).await.unwrap();
     assert_eq!(

@@ -15,6 +15,8 @@ use uuid::Uuid;
 use crate::auth::tokens::Keys;
 use crate::auth::{Lifetimes, ensure_admin};
 use crate::http::rate_limit::RateLimit;
+use crate::notify::Mail;
+use crate::notify::transport::{Files, Smtp, Transport};
 use crate::settings::{Secret, Settings};
 use crate::store::{self, AccountStore, Store};
 
@@ -29,6 +31,7 @@ pub struct AppState {
     pub links: Arc<Links>,
     /// How many days after the promised date a customer may move the delivery.
     pub reschedule_days: i64,
+    pub mail: Arc<Mail>,
 }
 
 /// Per-address rate limits.
@@ -64,6 +67,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    notice_worker: bool,
 }
 
 impl Application {
@@ -110,9 +114,10 @@ impl Application {
             }),
             links: Arc::new(Links { public_url, keys }),
             reschedule_days: settings.reschedule_days.into(),
+            mail: Arc::new(mail(settings)?),
         };
         let router = crate::http::router(state.clone(), settings.max_body_bytes);
-        Ok(Application { listener, router, state })
+        Ok(Application { listener, router, state, notice_worker: settings.notice_worker })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -123,11 +128,33 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    /// Serves (and sends queued notices) until `shutdown` completes, then finishes the requests and the
+    /// notice in flight.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = self.notice_worker.then(|| tokio::spawn(crate::notify::worker::run(self.state.clone(), stopped)));
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await.context("serving HTTP")
+        let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await.context("serving HTTP");
+        let _ = stop.send(true);
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
+        served
     }
+}
+
+/// The notices' sender and transport, from the settings.
+fn mail(settings: &Settings) -> anyhow::Result<Mail> {
+    let from: lettre::message::Mailbox = settings
+        .mail_from
+        .parse()
+        .with_context(|| format!("TODOKE_MAIL_FROM {:?} is not a mailbox", settings.mail_from))?;
+    let domain = from.email.domain().to_string();
+    let transport: Arc<dyn Transport> = match &settings.smtp_url {
+        Some(url) => Arc::new(Smtp::from_url(url.expose())?),
+        None => Arc::new(Files::new(settings.data_dir.join("outbox"))?),
+    };
+    Ok(Mail { from, domain, transport, max_age: chrono::Duration::hours(settings.notice_max_age_hours.into()) })
 }
 
 /// The current time, to the millisecond: both databases keep that much, so what a write answers is

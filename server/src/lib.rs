@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 pub mod health;
 pub mod http;
+pub mod notify;
 pub mod preferences;
 pub mod settings;
 pub mod shipments;

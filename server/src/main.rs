@@ -72,6 +72,7 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!("listening on http://{addr}");
     tracing::info!("database: {} at {}", app.state().store.backend().name(), settings.database_url);
     tracing::info!("tracking page: {}/t/<tracking number>", links.public_url());
+    tracing::info!("email notices: {}", app.state().mail.transport.describe());
     tracing::info!("API description: http://{addr}/api/v1/openapi.json");
     app.run(shutdown_signal()).await
 }

@@ -81,6 +81,24 @@ pub struct SettingsLayer {
     /// How many days after the promised date a customer may move the delivery. [default: 7]
     #[arg(long, env = "TODOKE_RESCHEDULE_DAYS", value_name = "DAYS")]
     pub reschedule_days: Option<u32>,
+
+    /// SMTP server for email notices: smtp://host:port (STARTTLS when offered) or smtps://host (TLS),
+    /// with user:password@ for AUTH. [default: none: notices are written as .eml files under
+    /// <data dir>/outbox]
+    #[arg(long, env = "TODOKE_SMTP_URL", value_name = "URL", hide_env_values = true)]
+    pub smtp_url: Option<Secret>,
+
+    /// Sender of email notices. [default: Todoke <no-reply@todoke.local>]
+    #[arg(long, env = "TODOKE_MAIL_FROM", value_name = "MAILBOX")]
+    pub mail_from: Option<String>,
+
+    /// Hours a notice may wait for delivery before it is given up as expired. [default: 24]
+    #[arg(long, env = "TODOKE_NOTICE_MAX_AGE_HOURS", value_name = "HOURS")]
+    pub notice_max_age_hours: Option<u32>,
+
+    /// Whether this server sends the queued notices (another process may do it). [default: true]
+    #[arg(long, env = "TODOKE_NOTICE_WORKER", value_name = "BOOL")]
+    pub notice_worker: Option<bool>,
 }
 
 impl SettingsLayer {
@@ -102,6 +120,10 @@ impl SettingsLayer {
             login_rate_per_minute: self.login_rate_per_minute.or(lower.login_rate_per_minute),
             track_rate_per_minute: self.track_rate_per_minute.or(lower.track_rate_per_minute),
             reschedule_days: self.reschedule_days.or(lower.reschedule_days),
+            smtp_url: self.smtp_url.or(lower.smtp_url),
+            mail_from: self.mail_from.or(lower.mail_from),
+            notice_max_age_hours: self.notice_max_age_hours.or(lower.notice_max_age_hours),
+            notice_worker: self.notice_worker.or(lower.notice_worker),
         }
     }
 }
@@ -123,6 +145,10 @@ pub struct Settings {
     pub login_rate_per_minute: u32,
     pub track_rate_per_minute: u32,
     pub reschedule_days: u32,
+    pub smtp_url: Option<Secret>,
+    pub mail_from: String,
+    pub notice_max_age_hours: u32,
+    pub notice_worker: bool,
 }
 
 impl Settings {
@@ -168,6 +194,10 @@ impl Settings {
             login_rate_per_minute: layer.login_rate_per_minute.unwrap_or(10),
             track_rate_per_minute: layer.track_rate_per_minute.unwrap_or(600),
             reschedule_days: layer.reschedule_days.unwrap_or(7).min(60),
+            smtp_url: layer.smtp_url,
+            mail_from: layer.mail_from.unwrap_or_else(|| "Todoke <no-reply@todoke.local>".to_string()),
+            notice_max_age_hours: layer.notice_max_age_hours.unwrap_or(24).clamp(1, 24 * 30),
+            notice_worker: layer.notice_worker.unwrap_or(true),
         })
     }
 

@@ -40,6 +40,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(crate::shipments::router())
         .merge(crate::tracking::router())
         .merge(crate::preferences::router())
+        .merge(crate::notify::router())
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {

@@ -191,7 +191,14 @@ pub async fn apply_change(
         let events = state.store.events(shipment.id).await?;
         let previous = shipment.content.preferences.clone();
         let (preferences, changes) = judge(&shipment, &events, valid, &caller.actor(), now())?;
-        match state.store.update_preferences(shipment.id, shipment.status, &previous, &preferences, &changes).await {
+        let mut changed = shipment.clone();
+        changed.content.preferences = preferences.clone();
+        let notices = if changes.is_empty() { Vec::new() } else { state.mail.for_preferences(&changed) };
+        match state
+            .store
+            .update_preferences(shipment.id, shipment.status, &previous, &preferences, &changes, &notices)
+            .await
+        {
             Ok(()) => {
                 shipment.content.preferences = preferences;
                 return Ok(shipment);

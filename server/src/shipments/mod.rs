@@ -174,7 +174,7 @@ async fn record_event(
     authorize(&caller, Action::RecordEvent(&shipment))?;
     let now = now();
     let event = request.validate(now).map_err(ApiError::validation)?;
-    let record = service::record_event(&*state.store, id, event, &caller.actor(), now).await?;
+    let record = service::record_event(&*state.store, &state.mail, id, event, &caller.actor(), now).await?;
     let (events, changes) = (state.store.events(id).await?, state.store.preference_changes(id).await?);
     Ok(Json(views::shipment_detail(&record, &events, &changes, &state.links, sees_access_code(&caller))))
 }

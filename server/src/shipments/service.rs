@@ -6,6 +6,7 @@ use todoke_shared::shipment::{NewEvent, NewShipment};
 use todoke_shared::{ShipmentStatus, TrackingNumber, TransitionError};
 use uuid::Uuid;
 
+use crate::notify::Mail;
 use crate::store::{EventRecord, ShipmentKey, ShipmentRecord, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +107,7 @@ pub async fn find(store: &dyn Store, key: ShipmentKey<'_>) -> Result<ShipmentRec
 /// Applies a status change through the lifecycle rules and appends it to the timeline.
 pub async fn record_event(
     store: &dyn Store,
+    mail: &Mail,
     id: Uuid,
     event: NewEvent,
     actor: &str,
@@ -123,7 +125,8 @@ pub async fn record_event(
             reason: event.change.reason(),
             note: event.note.clone(),
         };
-        match store.append_transition(id, shipment.status, &record).await {
+        let notices = mail.for_transition(&shipment, next, event.change.reason());
+        match store.append_transition(id, shipment.status, &record, &notices).await {
             Ok(()) => {
                 shipment.status = next;
                 shipment.updated_at = now;

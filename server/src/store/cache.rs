@@ -6,12 +6,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use quick_cache::sync::Cache;
 use todoke_shared::preferences::{PickupPoint, Preferences, Slot};
 use todoke_shared::{ShipmentStatus, TrackingNumber};
 use uuid::Uuid;
 
-use super::{Backend, EventRecord, PreferenceChange, ShipmentKey, ShipmentQuery, ShipmentRecord, Store, StoreError};
+use super::{
+    Backend, EventRecord, NewNotice, NoticeOutcome, NoticeRecord, PreferenceChange, ShipmentKey, ShipmentQuery,
+    ShipmentRecord, Store, StoreError,
+};
 
 /// How many shipments (with their timelines) are kept in memory.
 const CAPACITY: usize = 50_000;
@@ -140,6 +144,23 @@ impl Store for CachedStore {
         Ok(events)
     }
 
+    async fn claim_notices(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<NoticeRecord>, StoreError> {
+        self.inner.claim_notices(now, lease_until, limit).await
+    }
+
+    async fn finish_notice(&self, id: Uuid, outcome: &NoticeOutcome) -> Result<(), StoreError> {
+        self.inner.finish_notice(id, outcome).await
+    }
+
+    async fn notices(&self, shipment_id: Uuid) -> Result<Vec<NoticeRecord>, StoreError> {
+        self.inner.notices(shipment_id).await
+    }
+
     async fn delivery_slots(&self) -> Result<Vec<Slot>, StoreError> {
         self.inner.delivery_slots().await
     }
@@ -163,9 +184,10 @@ impl Store for CachedStore {
         previous: &Preferences,
         preferences: &Preferences,
         changes: &[PreferenceChange],
+        notices: &[NewNotice],
     ) -> Result<(), StoreError> {
         let _evict = EvictOnDrop { cache: self, id: shipment_id };
-        self.inner.update_preferences(shipment_id, status, previous, preferences, changes).await
+        self.inner.update_preferences(shipment_id, status, previous, preferences, changes, notices).await
     }
 
     async fn preference_changes(&self, shipment_id: Uuid) -> Result<Vec<PreferenceChange>, StoreError> {
@@ -177,11 +199,12 @@ impl Store for CachedStore {
         shipment_id: Uuid,
         from: ShipmentStatus,
         event: &EventRecord,
+        notices: &[NewNotice],
     ) -> Result<(), StoreError> {
         // Evicts however this ends: on failure (a stale status means another server changed it) and
         // when the request is dropped midway, perhaps after the commit.
         let _evict = EvictOnDrop { cache: self, id: shipment_id };
-        self.inner.append_transition(shipment_id, from, event).await
+        self.inner.append_transition(shipment_id, from, event, notices).await
     }
 }
 

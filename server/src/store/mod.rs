@@ -5,6 +5,7 @@
 pub mod accounts;
 mod cache;
 mod connect;
+pub mod notices;
 mod rows;
 mod sql;
 mod sql_accounts;
@@ -19,6 +20,7 @@ use uuid::Uuid;
 pub use accounts::AccountStore;
 pub use cache::CachedStore;
 pub use connect::{Backend, Stores, connect};
+pub use notices::{NewNotice, NoticeOutcome, NoticeRecord};
 pub use sql::SqlStore;
 
 /// A stored shipment: its validated content plus what the server assigned.
@@ -146,17 +148,34 @@ pub trait Store: Send + Sync + 'static {
         previous: &Preferences,
         preferences: &Preferences,
         changes: &[PreferenceChange],
+        notices: &[NewNotice],
     ) -> Result<(), StoreError>;
 
     /// The record of preference changes, oldest first.
     async fn preference_changes(&self, shipment_id: Uuid) -> Result<Vec<PreferenceChange>, StoreError>;
 
-    /// Moves a shipment from `from` to `event.status` and appends the event, atomically.
+    /// Moves a shipment from `from` to `event.status` and appends the event and the notices it causes,
+    /// atomically.
     /// [`StoreError::Stale`] when the shipment is no longer in `from`.
     async fn append_transition(
         &self,
         shipment_id: Uuid,
         from: ShipmentStatus,
         event: &EventRecord,
+        notices: &[NewNotice],
     ) -> Result<(), StoreError>;
+
+    /// Claims up to `limit` notices that are due (or whose worker's lease ran out) until `lease_until`,
+    /// counting an attempt for each. Several servers may claim at once; none gets another's.
+    async fn claim_notices(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<NoticeRecord>, StoreError>;
+
+    async fn finish_notice(&self, id: Uuid, outcome: &NoticeOutcome) -> Result<(), StoreError>;
+
+    /// A shipment's notices, oldest first.
+    async fn notices(&self, shipment_id: Uuid) -> Result<Vec<NoticeRecord>, StoreError>;
 }

@@ -9,7 +9,10 @@ use sqlx::{Database, Decode, Encode, Executor, FromRow, IntoArguments, Pool, Typ
 use uuid::Uuid;
 
 use super::rows::{EventRow, ParcelRow, PickupPointRow, ShipmentRow};
-use super::{Backend, EventRecord, PreferenceChange, ShipmentKey, ShipmentQuery, ShipmentRecord, Store, StoreError};
+use super::{
+    Backend, EventRecord, NewNotice, NoticeOutcome, NoticeRecord, PreferenceChange, ShipmentKey, ShipmentQuery,
+    ShipmentRecord, Store, StoreError,
+};
 use todoke_shared::ShipmentStatus;
 use todoke_shared::preferences::{PickupPoint, Preferences, Slot};
 
@@ -25,6 +28,22 @@ macro_rules! select_shipments {
     };
 }
 
+/// The columns of [`NoticeRecord`], in its order.
+macro_rules! notice_columns {
+    () => {
+        "id, shipment_id, kind, sequence, recipient, language, message_id, status, attempts, next_attempt_at, \
+         last_error, payload, created_at, sent_at"
+    };
+}
+
+/// Claims due notices, and those whose worker's lease ran out (it crashed or hung), for a new lease.
+const CLAIM_NOTICES: &str = concat!(
+    "UPDATE notices SET status = 'sending', claimed_until = $2, attempts = attempts + 1 WHERE id IN (\
+     SELECT id FROM notices WHERE (status = 'pending' AND next_attempt_at <= $1) \
+     OR (status = 'sending' AND claimed_until < $1) ORDER BY next_attempt_at LIMIT $3 {lock}) RETURNING ",
+    notice_columns!()
+);
+
 /// The PostgreSQL notification channel that carries the ids of changed shipments.
 pub const CHANGES_CHANNEL: &str = "todoke_shipment_changed";
 
@@ -36,6 +55,55 @@ pub struct SqlStore<DB: Database> {
 impl<DB: Database> SqlStore<DB> {
     pub fn new(pool: Pool<DB>, backend: Backend) -> SqlStore<DB> {
         SqlStore { pool, backend }
+    }
+
+    /// Writes the notices a change causes, in its transaction, numbering them per shipment and kind so
+    /// that each has a stable `Message-ID`.
+    async fn insert_notices(
+        &self,
+        tx: &mut sqlx::Transaction<'static, DB>,
+        shipment_id: Uuid,
+        notices: &[NewNotice],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>
+    where
+        DB::Arguments: IntoArguments<DB>,
+        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+        for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+        for<'q> Uuid: Encode<'q, DB> + Type<DB>,
+        for<'q> i64: Encode<'q, DB> + Type<DB>,
+        for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+        for<'r> (i64,): FromRow<'r, DB::Row>,
+    {
+        for notice in notices {
+            let (last,) = sqlx::query_as::<DB, (i64,)>(
+                "SELECT COALESCE(MAX(sequence), 0) FROM notices WHERE shipment_id = $1 AND kind = $2",
+            )
+            .bind(shipment_id)
+            .bind(notice.kind.as_str())
+            .fetch_one(&mut **tx)
+            .await?;
+            let sequence = last + 1;
+            let message_id = format!("<{shipment_id}.{}.{sequence}@{}>", notice.kind, notice.domain);
+            let status = if notice.suppressed { "suppressed" } else { "pending" };
+            sqlx::query(
+                "INSERT INTO notices (id, shipment_id, kind, sequence, recipient, language, message_id, status, \
+                 attempts, next_attempt_at, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $9)",
+            )
+            .bind(Uuid::now_v7())
+            .bind(shipment_id)
+            .bind(notice.kind.as_str())
+            .bind(sequence)
+            .bind(notice.recipient.as_str())
+            .bind(notice.language.as_str())
+            .bind(message_id.as_str())
+            .bind(status)
+            .bind(now)
+            .bind(notice.payload.as_str())
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
     }
 
     /// On PostgreSQL, tells every server's cache that a shipment changed; delivered when (and only if)
@@ -83,6 +151,9 @@ where
     for<'r> PickupPointRow: FromRow<'r, DB::Row>,
     for<'q> bool: Encode<'q, DB> + Type<DB>,
     for<'r> (DateTime<Utc>, String, String, Option<String>, Option<String>): FromRow<'r, DB::Row>,
+    for<'r> NoticeRecord: FromRow<'r, DB::Row>,
+    for<'r> (i64,): FromRow<'r, DB::Row>,
+    for<'q> Option<DateTime<Utc>>: Encode<'q, DB> + Type<DB>,
 {
     fn backend(&self) -> Backend {
         self.backend
@@ -256,6 +327,7 @@ where
         shipment_id: Uuid,
         from: ShipmentStatus,
         event: &EventRecord,
+        notices: &[NewNotice],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         // Compare-and-set on the status: two servers changing one shipment at once cannot both win.
@@ -272,6 +344,7 @@ where
             return Err(StoreError::Stale);
         }
         insert_event(&mut *tx, shipment_id, event).await?;
+        self.insert_notices(&mut tx, shipment_id, notices, event.recorded_at).await?;
         self.notify_change(&mut tx, shipment_id).await?;
         tx.commit().await?;
         Ok(())
@@ -301,6 +374,7 @@ where
         previous: &Preferences,
         preferences: &Preferences,
         changes: &[PreferenceChange],
+        notices: &[NewNotice],
     ) -> Result<(), StoreError> {
         let Some(changed_at) = changes.first().map(|c| c.changed_at) else { return Ok(()) };
         let mut tx = self.pool.begin().await?;
@@ -334,9 +408,61 @@ where
             .execute(&mut *tx)
             .await?;
         }
+        self.insert_notices(&mut tx, shipment_id, notices, changed_at).await?;
         self.notify_change(&mut tx, shipment_id).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn claim_notices(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<NoticeRecord>, StoreError> {
+        // PostgreSQL lets concurrent claimers skip each other's rows; SQLite has one writer at a time.
+        let sql = match self.backend {
+            Backend::Postgres => sqlx::AssertSqlSafe(CLAIM_NOTICES.replace("{lock}", "FOR UPDATE SKIP LOCKED")),
+            Backend::Sqlite => sqlx::AssertSqlSafe(CLAIM_NOTICES.replace("{lock}", "")),
+        };
+        Ok(sqlx::query_as::<DB, NoticeRecord>(sql)
+            .bind(now)
+            .bind(lease_until)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn finish_notice(&self, id: Uuid, outcome: &NoticeOutcome) -> Result<(), StoreError> {
+        let (status, sent_at, retry_at, error) = match outcome {
+            NoticeOutcome::Sent { at } => ("sent", Some(*at), None, None),
+            NoticeOutcome::Retry { at, error } => ("pending", None, Some(*at), Some(error.as_str())),
+            NoticeOutcome::Failed { error } => ("failed", None, None, Some(error.as_str())),
+            NoticeOutcome::Expired { error } => ("expired", None, None, Some(error.as_str())),
+        };
+        sqlx::query(
+            "UPDATE notices SET status = $2, sent_at = $3, next_attempt_at = COALESCE($4, next_attempt_at), \
+             last_error = $5, claimed_until = NULL WHERE id = $1",
+        )
+        .bind(id)
+        .bind(status)
+        .bind(sent_at)
+        .bind(retry_at)
+        .bind(error)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn notices(&self, shipment_id: Uuid) -> Result<Vec<NoticeRecord>, StoreError> {
+        Ok(sqlx::query_as::<DB, NoticeRecord>(concat!(
+            "SELECT ",
+            notice_columns!(),
+            " FROM notices WHERE shipment_id = $1 ORDER BY created_at, kind, sequence"
+        ))
+        .bind(shipment_id)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     async fn preference_changes(&self, shipment_id: Uuid) -> Result<Vec<PreferenceChange>, StoreError> {

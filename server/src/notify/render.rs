@@ -1,0 +1,182 @@
+//! What a notice says: a subject, plain text and HTML (inline styles, no remote images), in the
+//! customer's language, with the stable `Message-ID` and a `List-Unsubscribe` to their page.
+
+use lettre::Message;
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use todoke_shared::preferences::{DeliveryMethod, Preferences};
+use todoke_shared::{Language, ReasonCode};
+
+use super::Mail;
+use crate::app::Links;
+use crate::store::{NoticeRecord, ShipmentRecord};
+
+/// The parts of a notice before they become a message.
+struct Text {
+    subject: String,
+    paragraphs: Vec<String>,
+    link_label: &'static str,
+}
+
+pub fn message(
+    mail: &Mail,
+    notice: &NoticeRecord,
+    shipment: &ShipmentRecord,
+    links: &Links,
+) -> anyhow::Result<Message> {
+    let lang = Language::from_code(&notice.language).unwrap_or_default();
+    let link = links.customer_tracking_page(&shipment.tracking_number, shipment.id);
+    let text = words(notice, shipment, lang)?;
+    let to = Mailbox::new(Some(shipment.content.recipient.name.clone()), notice.recipient.parse()?);
+    let plain = format!("{}\n\n{}: {link}\n", text.paragraphs.join("\n\n"), text.link_label);
+    let html = html(&text, &link);
+    Ok(Message::builder()
+        .from(mail.from.clone())
+        .to(to)
+        .subject(text.subject)
+        .message_id(Some(notice.message_id.clone()))
+        .header(ListUnsubscribe(format!("<{link}>")))
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(plain))
+                .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html)),
+        )?)
+}
+
+fn words(notice: &NoticeRecord, shipment: &ShipmentRecord, lang: Language) -> anyhow::Result<Text> {
+    let content = &shipment.content;
+    let number = shipment.tracking_number;
+    let greeting = lang.pick("様", "").to_string();
+    let dear = match lang {
+        Language::Ja => format!("{} {greeting}", content.recipient.name),
+        Language::En => format!("Dear {},", content.recipient.name),
+    };
+    let window = window(&content.preferences, shipment, lang);
+    let method = method(&content.preferences.method, lang);
+    let link_label = lang.pick("配達状況の確認・受け取り方法の変更", "Track the parcel or change how you receive it");
+    let text = match notice.kind.as_str() {
+        "dispatched" => Text {
+            subject: match lang {
+                Language::Ja => format!("本日お荷物をお届けします（{number}）"),
+                Language::En => format!("Your parcel is out for delivery today ({number})"),
+            },
+            paragraphs: vec![
+                dear,
+                lang.pick("お荷物が営業所を出発しました。", "Your parcel has left our depot.").to_string(),
+                format!("{}: {window}", lang.pick("お届け予定", "Expected")),
+                format!("{}: {method}", lang.pick("受け取り方法", "Delivery")),
+                lang.pick(
+                    "ドライバーへの伝言は、お届けまで下のリンクから変更できます。",
+                    "You can still change your note for the driver from the link below until delivery.",
+                )
+                .to_string(),
+            ],
+            link_label,
+        },
+        "attempt_failed" => {
+            let payload: serde_json::Value = serde_json::from_str(&notice.payload)?;
+            let reason = payload["reason"].as_str().and_then(ReasonCode::parse).unwrap_or(ReasonCode::Other);
+            Text {
+                subject: match lang {
+                    Language::Ja => format!("お荷物をお届けできませんでした（{number}）"),
+                    Language::En => format!("We could not deliver your parcel ({number})"),
+                },
+                paragraphs: vec![
+                    dear,
+                    format!("{}: {}", lang.pick("理由", "Why"), reason.label(lang)),
+                    lang.pick(
+                        "次の配達日に改めてお届けします。ご都合のよい日時や受取場所は、下のリンクからお選びいただけます。",
+                        "We will try again on the next delivery day. You can choose a time that suits you, or a pickup point, from the link below.",
+                    )
+                    .to_string(),
+                ],
+                link_label,
+            }
+        }
+        "preferences_changed" => Text {
+            subject: match lang {
+                Language::Ja => format!("受け取り方法の変更を承りました（{number}）"),
+                Language::En => format!("Your delivery choice is updated ({number})"),
+            },
+            paragraphs: vec![
+                dear,
+                format!("{}: {method}", lang.pick("受け取り方法", "Delivery")),
+                format!("{}: {window}", lang.pick("お届け日時", "When")),
+                lang.pick(
+                    "お心当たりのない変更は、下のリンクから元に戻せます。",
+                    "If you did not make this change, you can undo it from the link below.",
+                )
+                .to_string(),
+            ],
+            link_label,
+        },
+        other => anyhow::bail!("no text for notices of kind {other}"),
+    };
+    Ok(text)
+}
+
+fn window(preferences: &Preferences, shipment: &ShipmentRecord, lang: Language) -> String {
+    let (date, start, end) = match &preferences.window {
+        Some(w) => (w.date, w.start.clone(), w.end.clone()),
+        None => {
+            let promised = &shipment.content.promised;
+            (
+                promised.date,
+                promised.window.start.format("%H:%M").to_string(),
+                promised.window.end.format("%H:%M").to_string(),
+            )
+        }
+    };
+    match lang {
+        Language::Ja => format!("{} {start}〜{end}", date.format("%Y年%m月%d日")),
+        Language::En => format!("{} {start}–{end}", date.format("%-d %b %Y")),
+    }
+}
+
+fn method(method: &DeliveryMethod, lang: Language) -> String {
+    match method {
+        DeliveryMethod::HandToRecipient => lang.pick("対面でお渡し", "Handed to you").to_string(),
+        DeliveryMethod::SafePlace { place, .. } => format!("{}: {}", lang.pick("置き配", "Left at"), place.label(lang)),
+        DeliveryMethod::Neighbour { name, .. } => {
+            format!("{}: {name}", lang.pick("近所の方にお渡し", "Given to your neighbour"))
+        }
+        DeliveryMethod::PickupPoint { point_id } => format!("{}: {point_id}", lang.pick("受取場所", "Pickup point")),
+    }
+}
+
+/// Readable on a phone, with inline styles only (mail clients drop style sheets), and no remote images.
+fn html(text: &Text, link: &str) -> String {
+    let paragraphs: String =
+        text.paragraphs.iter().map(|p| format!(r#"<p style="margin:0 0 12px">{}</p>"#, escape(p))).collect();
+    format!(
+        r#"<!doctype html><html><body style="margin:0;padding:16px;font-family:sans-serif;font-size:16px;line-height:1.6;color:#222">
+<div style="max-width:560px;margin:0 auto">
+<p style="font-weight:bold;color:#0b6e4f;margin:0 0 16px">Todoke 届け</p>
+{paragraphs}<p style="margin:24px 0"><a href="{link}" style="display:inline-block;padding:12px 16px;background:#0b6e4f;color:#fff;text-decoration:none;border-radius:8px">{label}</a></p>
+</div></body></html>"#,
+        link = escape(link),
+        label = escape(text.link_label),
+    )
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// `List-Unsubscribe`: where the customer turns notices off (their page's preferences).
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+
+    fn parse(text: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(text.to_string()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}

@@ -1,0 +1,94 @@
+//! The worker that drains the outbox: claims due notices, renders, sends, and records the outcome,
+//! with exponential backoff and jitter for temporary failures. Several servers may run it at once.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use rand::Rng;
+use tokio::sync::watch;
+
+use super::render;
+use super::transport::SendError;
+use crate::app::{AppState, now};
+use crate::store::{NoticeOutcome, NoticeRecord, ShipmentKey};
+
+const BATCH: u32 = 32;
+/// How long a claim holds; a worker that dies mid-send frees its notices after this.
+const LEASE: chrono::Duration = chrono::Duration::minutes(2);
+
+/// Sends one batch of due notices; returns how many were handled. Tests call this instead of waiting.
+pub async fn run_pending(state: &AppState) -> anyhow::Result<usize> {
+    let claimed = state.store.claim_notices(now(), now() + LEASE, BATCH).await?;
+    let count = claimed.len();
+    for notice in claimed {
+        let outcome = attempt(state, &notice).await;
+        state.store.finish_notice(notice.id, &outcome).await?;
+    }
+    Ok(count)
+}
+
+/// Sends until nothing is due.
+pub async fn drain(state: &AppState) -> anyhow::Result<usize> {
+    let mut total = 0;
+    loop {
+        match run_pending(state).await? {
+            0 => return Ok(total),
+            sent => total += sent,
+        }
+    }
+}
+
+async fn attempt(state: &AppState, notice: &NoticeRecord) -> NoticeOutcome {
+    let mail = &state.mail;
+    if notice.created_at + mail.max_age < now() {
+        return NoticeOutcome::Expired {
+            error: notice.last_error.clone().unwrap_or_else(|| "not sent in time".into()),
+        };
+    }
+    let shipment = match state.store.find_shipment(ShipmentKey::Id(notice.shipment_id)).await {
+        Ok(Some(shipment)) => shipment,
+        Ok(None) => return NoticeOutcome::Failed { error: "the shipment is gone".into() },
+        Err(error) => return retry(notice, error.to_string()),
+    };
+    let message = match render::message(mail, notice, &shipment, &state.links) {
+        Ok(message) => message,
+        // An address that cannot be written into a message will never be one.
+        Err(error) => return NoticeOutcome::Failed { error: error.to_string() },
+    };
+    match mail.transport.send(message).await {
+        Ok(()) => NoticeOutcome::Sent { at: now() },
+        Err(SendError::Permanent(error)) => NoticeOutcome::Failed { error },
+        Err(SendError::Temporary(error)) => retry(notice, error),
+    }
+}
+
+/// Next try after 10 s, 20 s, 40 s … up to an hour, each ±20 % so that retries from many notices spread.
+fn retry(notice: &NoticeRecord, error: String) -> NoticeOutcome {
+    let exponent = u32::try_from(notice.attempts.saturating_sub(1)).unwrap_or(u32::MAX).min(12);
+    let base = (10_i64 << exponent).min(3600);
+    let jitter = rand::rng().random_range(0.8..1.2);
+    let delay = chrono::Duration::milliseconds((base as f64 * 1000.0 * jitter) as i64);
+    NoticeOutcome::Retry { at: Utc::now() + delay, error }
+}
+
+/// Runs the worker until `stop` says so.
+pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        let idle = match run_pending(&state).await {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(error) => {
+                tracing::warn!(%error, "sending notices failed; trying again shortly");
+                true
+            }
+        };
+        if idle {
+            tokio::select! {
+                _ = stop.changed() => return,
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        } else if *stop.borrow() {
+            return;
+        }
+    }
+}
