@@ -82,9 +82,9 @@ pub struct SettingsLayer {
     #[arg(long, env = "TODOKE_RESCHEDULE_DAYS", value_name = "DAYS")]
     pub reschedule_days: Option<u32>,
 
-    /// SMTP server for email notices: smtp://host:port (STARTTLS when offered) or smtps://host (TLS),
-    /// with user:password@ for AUTH. [default: none: notices are written as .eml files under
-    /// <data dir>/outbox]
+    /// SMTP server for email notices: smtps://host (TLS), smtp://host:587?tls=required (STARTTLS), or
+    /// smtp://host:port (plain, for a local relay); with user:password@ for AUTH. [default: none:
+    /// notices are written as .eml files under <data dir>/outbox]
     #[arg(long, env = "TODOKE_SMTP_URL", value_name = "URL", hide_env_values = true)]
     pub smtp_url: Option<Secret>,
 

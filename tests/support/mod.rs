@@ -5,6 +5,7 @@
 //! own database.
 
 pub mod browser;
+pub mod smtp;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 use sqlx::Connection;
+use todoke_server::app::AppState;
 use todoke_server::store::{Backend, Store};
 use todoke_server::{Application, Settings};
 use tokio::sync::oneshot;
@@ -26,6 +28,8 @@ pub struct TestApp {
     pub admin_token: String,
     /// The server's own storage, for the few checks that HTTP cannot make.
     pub store: Arc<dyn Store>,
+    /// The server's state, to drive its background work from a test without waiting.
+    pub state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
     database: Arc<TestDatabase>,
     adjust: Arc<Adjust>,
@@ -80,6 +84,7 @@ impl TestApp {
         let app = Application::build(&settings).await?;
         let base = format!("http://{}", app.local_addr());
         let store = app.state().store.clone();
+        let state = app.state().clone();
         let (shutdown, stopped) = oneshot::channel();
         tokio::spawn(app.run(async move {
             let _ = stopped.await;
@@ -89,7 +94,7 @@ impl TestApp {
             .as_str()
             .expect("the administrator logs in")
             .to_string();
-        Ok(TestApp { base, client, admin_token, store, shutdown: Some(shutdown), database, adjust })
+        Ok(TestApp { base, client, admin_token, store, state, shutdown: Some(shutdown), database, adjust })
     }
 
     pub fn backend(&self) -> Backend {

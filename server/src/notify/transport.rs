@@ -29,7 +29,8 @@ pub struct Smtp {
 }
 
 impl Smtp {
-    /// `smtp://host:port` (STARTTLS when offered), `smtps://host` (TLS), with `user:password@` for AUTH.
+    /// `smtps://host` (TLS), `smtp://host:587?tls=required` (STARTTLS), `smtp://host:port` (plain, for a
+    /// local relay); `user:password@` for AUTH.
     pub fn from_url(url: &str) -> anyhow::Result<Smtp> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| anyhow::anyhow!("TODOKE_SMTP_URL is not a valid SMTP URL: {e}"))?

@@ -18,7 +18,12 @@ const LEASE: chrono::Duration = chrono::Duration::minutes(2);
 
 /// Sends one batch of due notices; returns how many were handled. Tests call this instead of waiting.
 pub async fn run_pending(state: &AppState) -> anyhow::Result<usize> {
-    let claimed = state.store.claim_notices(now(), now() + LEASE, BATCH).await?;
+    run_due_by(state, now()).await
+}
+
+/// Sends one batch of notices due by `moment`: tests jump past a retry's backoff with it.
+pub async fn run_due_by(state: &AppState, moment: chrono::DateTime<Utc>) -> anyhow::Result<usize> {
+    let claimed = state.store.claim_notices(moment, now() + LEASE, BATCH).await?;
     let count = claimed.len();
     for notice in claimed {
         let outcome = attempt(state, &notice).await;
@@ -27,11 +32,11 @@ pub async fn run_pending(state: &AppState) -> anyhow::Result<usize> {
     Ok(count)
 }
 
-/// Sends until nothing is due.
-pub async fn drain(state: &AppState) -> anyhow::Result<usize> {
+/// Sends until nothing is due by `moment`.
+pub async fn drain(state: &AppState, moment: chrono::DateTime<Utc>) -> anyhow::Result<usize> {
     let mut total = 0;
     loop {
-        match run_pending(state).await? {
+        match run_due_by(state, moment).await? {
             0 => return Ok(total),
             sent => total += sent,
         }

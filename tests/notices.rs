@@ -1,0 +1,108 @@
+//! The customer hears from us at the moments that matter, by real email; nothing is lost or sent twice
+//! when the mail server is away.
+
+use chrono::Utc;
+use reqwest::StatusCode;
+use serde_json::json;
+use todoke_e2e::smtp::SmtpServer;
+use todoke_e2e::{TestApp, expect_json, shipment_request, tracking_number};
+use todoke_server::notify::worker;
+
+async fn app_sending_to(smtp: &SmtpServer) -> TestApp {
+    let url = smtp.url();
+    TestApp::spawn_with(move |settings| {
+        settings.smtp_url = Some(url.parse().unwrap());
+        settings.mail_from = "Todoke <notices@todoke.example>".into();
+        // The test drives the outbox itself.
+        settings.notice_worker = false;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn the_customer_hears_when_the_parcel_leaves_the_depot() {
+    let Some(smtp) = SmtpServer::start() else { return };
+    let app = app_sending_to(&smtp).await;
+    let shipment = app.create_shipment(&shipment_request()).await;
+    app.record(&shipment, json!({"status": "at_depot"})).await;
+    app.record(&shipment, json!({"status": "out_for_delivery"})).await;
+    assert_eq!(worker::drain(&app.state, Utc::now()).await.unwrap(), 1);
+
+    let received = smtp.messages();
+    assert_eq!(received.len(), 1, "{received:?}");
+    let mail = &received[0];
+    let number = tracking_number(&shipment);
+    assert_eq!(mail.subject, format!("本日お荷物をお届けします（{number}）"));
+    assert_eq!(mail.from, "Todoke <notices@todoke.example>");
+    assert!(mail.to.contains("hanako@example.jp"), "{}", mail.to);
+    assert_eq!(mail.content_type, "multipart/alternative");
+    let link = shipment["tracking_url"].as_str().unwrap();
+    assert!(mail.text.contains(link), "the customer's own link: {}", mail.text);
+    assert!(mail.text.contains("2026年11月24日 14:00〜16:00"), "{}", mail.text);
+    assert!(mail.html.contains("<a href=") && mail.html.contains("配達状況の確認"), "{}", mail.html);
+    assert!(!mail.html.contains("<img"), "no remote images");
+    assert_eq!(mail.list_unsubscribe.as_deref(), Some(format!("<{link}>").as_str()));
+
+    let notices = expect_json(
+        app.get(&format!("/api/v1/shipments/{}/notifications", shipment["id"].as_str().unwrap())).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(notices[0]["kind"], "dispatched");
+    assert_eq!(notices[0]["status"], "sent");
+    assert_eq!(notices[0]["message_id"], mail.message_id);
+}
+
+#[tokio::test]
+async fn a_customer_who_opted_out_gets_no_email_and_the_record_says_so() {
+    let Some(smtp) = SmtpServer::start() else { return };
+    let app = app_sending_to(&smtp).await;
+    let mut body = shipment_request();
+    body["recipient"]["language"] = json!("en");
+    body["preferences"] = json!({"method": {"kind": "hand_to_recipient"}, "email_notices": false});
+    let shipment = app.create_shipment(&body).await;
+    app.record(&shipment, json!({"status": "at_depot"})).await;
+    app.record(&shipment, json!({"status": "out_for_delivery"})).await;
+    worker::drain(&app.state, Utc::now()).await.unwrap();
+    assert!(smtp.messages().is_empty());
+    let notices = expect_json(
+        app.get(&format!("/api/v1/shipments/{}/notifications", shipment["id"].as_str().unwrap())).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(notices[0]["status"], "suppressed");
+}
+
+#[tokio::test]
+async fn notices_wait_out_an_outage_and_each_arrives_once() {
+    let Some(mut smtp) = SmtpServer::start() else { return };
+    let app = app_sending_to(&smtp).await;
+    smtp.stop();
+    let mut shipments = Vec::new();
+    for _ in 0..100 {
+        let shipment = app.create_shipment(&shipment_request()).await;
+        app.record(&shipment, json!({"status": "at_depot"})).await;
+        app.record(&shipment, json!({"status": "out_for_delivery"})).await;
+        shipments.push(shipment);
+    }
+    // Every attempt fails, temporarily; the notices wait, and the server keeps answering.
+    assert_eq!(worker::drain(&app.state, Utc::now()).await.unwrap(), 100);
+    let waiting = expect_json(
+        app.get(&format!("/api/v1/shipments/{}/notifications", shipments[0]["id"].as_str().unwrap())).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(waiting[0]["status"], "pending");
+    assert_eq!(waiting[0]["attempts"], 1);
+    assert!(waiting[0]["last_error"].is_string());
+    assert_eq!(app.public_get("/readyz").await.status(), StatusCode::OK);
+
+    smtp.resume();
+    // Past the backoff, everything goes out once.
+    let later = Utc::now() + chrono::Duration::hours(2);
+    assert_eq!(worker::drain(&app.state, later).await.unwrap(), 100);
+    let received = smtp.messages();
+    let ids: std::collections::BTreeSet<_> = received.iter().map(|m| m.message_id.clone()).collect();
+    assert_eq!((received.len(), ids.len()), (100, 100));
+    assert_eq!(worker::drain(&app.state, later).await.unwrap(), 0, "nothing left");
+}
