@@ -206,6 +206,7 @@ const ROUTES: &[&str] = &[
     "GET /api/v1/shipments/{id}",
     "POST /api/v1/shipments/{id}/events",
     "GET /api/v1/shipments/{id}/notifications",
+    "POST /api/v1/shipments/{id}/delays",
     "GET /api/v1/track/{tracking_number}",
     "GET /t/{tracking_number}",
     "POST /api/v1/auth/login",

@@ -30,6 +30,7 @@ const MATRIX: &[(&str, [&str; 10])] = &[
         "GET /api/v1/shipments/{id}/notifications",
         ["401", "200", "200", "200", "404", "404", "200", "404", "403", "404"],
     ),
+    ("POST /api/v1/shipments/{id}/delays", ["401", "202", "202", "403", "404", "404", "403", "404", "403", "404"]),
     ("GET /api/v1/shipments/{id}", ["401", "200", "200", "200", "404", "404", "200", "404", "403", "404"]),
     // The sample change is refused by the lifecycle (422) once a caller may make changes at all.
     ("POST /api/v1/shipments/{id}/events", ["401", "422", "422", "403", "404", "404", "403", "404", "403", "404"]),
@@ -157,6 +158,7 @@ fn sample_body(route: &str) -> Option<Value> {
         "POST /api/v1/api-keys" => json!({"merchant": "shop-c", "name": "test"}),
         "POST /api/v1/shipments" => shipment_request(),
         "POST /api/v1/shipments/{id}/events" => json!({"status": "info_received"}),
+        "POST /api/v1/shipments/{id}/delays" => json!({"date": "2026-11-24", "start": "18:00", "end": "20:00"}),
         "POST /api/v1/pickup-points" => {
             json!({"id": order_ref().to_lowercase(), "name": "ローソン", "address": "丸の内1-1",
                                                "lat": 35.68, "lon": 139.76, "opening_hours": "24時間"})

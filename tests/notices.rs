@@ -106,3 +106,45 @@ async fn notices_wait_out_an_outage_and_each_arrives_once() {
     assert_eq!((received.len(), ids.len()), (100, 100));
     assert_eq!(worker::drain(&app.state, later).await.unwrap(), 0, "nothing left");
 }
+
+#[tokio::test]
+async fn delays_failed_attempts_and_deliveries_are_told_in_the_customers_language() {
+    let Some(smtp) = SmtpServer::start() else { return };
+    let app = app_sending_to(&smtp).await;
+    let mut body = shipment_request();
+    body["recipient"]["language"] = json!("en");
+    let shipment = app.create_shipment(&body).await;
+    let id = shipment["id"].as_str().unwrap();
+    let number = tracking_number(&shipment);
+    app.record(&shipment, json!({"status": "at_depot"})).await;
+    app.record(&shipment, json!({"status": "out_for_delivery"})).await;
+    let delay = json!({"date": "2026-11-24", "start": "18:00", "end": "20:00"});
+    assert_eq!(app.post_json(&format!("/api/v1/shipments/{id}/delays"), &delay).await.status(), StatusCode::ACCEPTED);
+    app.record(&shipment, json!({"status": "attempt_failed", "reason": "recipient_not_home"})).await;
+    app.record(&shipment, json!({"status": "out_for_delivery"})).await;
+    app.record(&shipment, json!({"status": "delivered"})).await;
+    assert_eq!(worker::drain(&app.state, Utc::now()).await.unwrap(), 5);
+
+    let subjects: std::collections::BTreeSet<String> = smtp.messages().into_iter().map(|m| m.subject).collect();
+    let expected: std::collections::BTreeSet<String> = [
+        format!("Your parcel is out for delivery today ({number})"),
+        format!("Your parcel is running late ({number})"),
+        format!("We could not deliver your parcel ({number})"),
+        format!("Your parcel was delivered ({number})"),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(subjects, expected, "two dispatch notices share a subject, each with its own Message-ID");
+    let late = smtp.messages().into_iter().find(|m| m.subject.contains("running late")).unwrap();
+    assert!(late.text.contains("New expected time: 24 Nov 2026 18:00–20:00"), "{}", late.text);
+    let failed = smtp.messages().into_iter().find(|m| m.subject.contains("could not deliver")).unwrap();
+    assert!(failed.text.contains("Nobody was home"), "{}", failed.text);
+
+    // The customer's own view lists the emails.
+    let k = shipment["tracking_url"].as_str().unwrap().split("?k=").nth(1).unwrap();
+    let view = expect_json(app.public_get(&format!("/api/v1/track/{number}?k={k}")).await, StatusCode::OK).await;
+    let kinds: Vec<&str> =
+        view["details"]["emails"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds.len(), 5, "{kinds:?}");
+    assert!(view["details"]["emails"].as_array().unwrap().iter().all(|e| e["status"] == "sent"));
+}

@@ -553,6 +553,20 @@ pub struct CustomerDetails {
     pub recipient: Recipient,
     pub address: Address,
     pub parcels: Vec<Parcel>,
+    /// The emails about this parcel, oldest first; `suppressed` ones were not sent because the
+    /// customer opted out.
+    pub emails: Vec<EmailNotice>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmailNotice {
+    /// `dispatched`, `delayed`, `delivered`, `attempt_failed`, `preferences_changed`.
+    pub kind: String,
+    /// `pending`, `sending`, `sent`, `failed`, `expired`, `suppressed`.
+    pub status: String,
+    pub queued_at: DateTime<FixedOffset>,
+    pub sent_at: Option<DateTime<FixedOffset>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -19,7 +19,7 @@ use crate::app::AppState;
 use crate::auth::Authenticated;
 use crate::auth::policy::{Action, authorize};
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::ApiPath;
+use crate::http::extract::{ApiJson, ApiPath};
 use crate::shipments::ShipmentError;
 use crate::store::{NewNotice, NoticeRecord, ShipmentKey, ShipmentRecord};
 use transport::Transport;
@@ -46,10 +46,16 @@ impl Mail {
         let kind = match next {
             ShipmentStatus::OutForDelivery => "dispatched",
             ShipmentStatus::AttemptFailed => "attempt_failed",
+            ShipmentStatus::Delivered => "delivered",
             _ => return Vec::new(),
         };
         let payload = serde_json::json!({"reason": reason}).to_string();
         vec![self.notice(shipment, kind, payload)]
+    }
+
+    /// The apology for a delay, with the new expected window (the ETA work sends these).
+    pub fn for_delay(&self, shipment: &ShipmentRecord, delay: &Delay) -> Vec<NewNotice> {
+        vec![self.notice(shipment, "delayed", serde_json::to_string(delay).unwrap_or_default())]
     }
 
     /// The confirmation of a change of preferences.
@@ -70,8 +76,54 @@ impl Mail {
     }
 }
 
+/// A new expected window, local to the address.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Delay {
+    #[schema(value_type = String, format = Date)]
+    pub date: chrono::NaiveDate,
+    /// `HH:MM`
+    pub start: String,
+    pub end: String,
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(shipment_notifications))
+    OpenApiRouter::new().routes(routes!(shipment_notifications)).routes(routes!(announce_delay))
+}
+
+/// Tell the customer their parcel will be late, with the new expected window (dispatcher, admin). The ETA
+/// work calls the same on its own; this is for staff who know first.
+#[utoipa::path(post, path = "/api/v1/shipments/{id}/delays", tag = "shipments", request_body = Delay,
+    params(("id" = Uuid, Path, description = "Shipment id")),
+    responses((status = 202, description = "The notice is queued"), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn announce_delay(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(delay): ApiJson<Delay>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    let id = Uuid::try_parse(&id).map_err(|_| ShipmentError::NotFound)?;
+    let shipment = state.store.find_shipment(ShipmentKey::Id(id)).await?.ok_or(ShipmentError::NotFound)?;
+    authorize(&caller, Action::RecordEvent(&shipment))?;
+    let time = |t: &str| chrono::NaiveTime::parse_from_str(t, "%H:%M").ok();
+    if !matches!((time(&delay.start), time(&delay.end)), (Some(start), Some(end)) if start < end) {
+        return Err(ApiError::field(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_window",
+            "start",
+            "give start and end as HH:MM, the end after the start",
+        ));
+    }
+    if shipment.status.is_final() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "shipment_closed",
+            "The shipment is delivered, returned or cancelled.",
+        ));
+    }
+    state.store.enqueue_notices(id, &state.mail.for_delay(&shipment, &delay), crate::app::now()).await?;
+    Ok(axum::http::StatusCode::ACCEPTED)
 }
 
 /// One notice, as staff and the shipment's merchant see it.

@@ -93,6 +93,51 @@ fn words(notice: &NoticeRecord, shipment: &ShipmentRecord, lang: Language) -> an
                 link_label,
             }
         }
+        "delayed" => {
+            let delay: super::Delay = serde_json::from_str(&notice.payload)?;
+            let when = match lang {
+                Language::Ja => format!("{} {}〜{}", delay.date.format("%Y年%m月%d日"), delay.start, delay.end),
+                Language::En => format!("{} {}–{}", delay.date.format("%-d %b %Y"), delay.start, delay.end),
+            };
+            Text {
+                subject: match lang {
+                    Language::Ja => format!("お届けが遅れています（{number}）"),
+                    Language::En => format!("Your parcel is running late ({number})"),
+                },
+                paragraphs: vec![
+                    dear,
+                    lang.pick(
+                        "お届けが予定より遅れております。申し訳ございません。",
+                        "We are sorry: your parcel is running late.",
+                    )
+                    .to_string(),
+                    format!("{}: {when}", lang.pick("新しいお届け予定", "New expected time")),
+                    lang.pick(
+                        "ご都合が合わない場合は、下のリンクから別の日時や受取場所をお選びいただけます。",
+                        "If that does not suit you, choose a later time or a pickup point from the link below.",
+                    )
+                    .to_string(),
+                ],
+                link_label,
+            }
+        }
+        "delivered" => Text {
+            subject: match lang {
+                Language::Ja => format!("お荷物をお届けしました（{number}）"),
+                Language::En => format!("Your parcel was delivered ({number})"),
+            },
+            paragraphs: vec![
+                dear,
+                format!("{}: {}", lang.pick("お届け日時", "Delivered"), delivered_at(shipment, lang)),
+                format!("{}: {method}", lang.pick("受け取り方法", "How")),
+                lang.pick(
+                    "配達の記録（写真・サイン）は下のリンクからご確認いただけます。",
+                    "The proof of delivery (photo, signature) is at the link below.",
+                )
+                .to_string(),
+            ],
+            link_label,
+        },
         "preferences_changed" => Text {
             subject: match lang {
                 Language::Ja => format!("受け取り方法の変更を承りました（{number}）"),
@@ -113,6 +158,14 @@ fn words(notice: &NoticeRecord, shipment: &ShipmentRecord, lang: Language) -> an
         other => anyhow::bail!("no text for notices of kind {other}"),
     };
     Ok(text)
+}
+
+fn delivered_at(shipment: &ShipmentRecord, lang: Language) -> String {
+    let at = shipment.content.address.local_time(shipment.updated_at);
+    match lang {
+        Language::Ja => at.format("%Y年%m月%d日 %H:%M").to_string(),
+        Language::En => at.format("%-d %b %Y %H:%M").to_string(),
+    }
 }
 
 fn window(preferences: &Preferences, shipment: &ShipmentRecord, lang: Language) -> String {

@@ -144,6 +144,15 @@ impl Store for CachedStore {
         Ok(events)
     }
 
+    async fn enqueue_notices(
+        &self,
+        shipment_id: Uuid,
+        notices: &[NewNotice],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.inner.enqueue_notices(shipment_id, notices, now).await
+    }
+
     async fn claim_notices(
         &self,
         now: DateTime<Utc>,

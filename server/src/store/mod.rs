@@ -165,6 +165,14 @@ pub trait Store: Send + Sync + 'static {
         notices: &[NewNotice],
     ) -> Result<(), StoreError>;
 
+    /// Queues notices that no other change causes (a delay announced by the ETA work or by staff).
+    async fn enqueue_notices(
+        &self,
+        shipment_id: Uuid,
+        notices: &[NewNotice],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
     /// Claims up to `limit` notices that are due (or whose worker's lease ran out) until `lease_until`,
     /// counting an attempt for each. Several servers may claim at once; none gets another's.
     async fn claim_notices(

@@ -414,6 +414,18 @@ where
         Ok(())
     }
 
+    async fn enqueue_notices(
+        &self,
+        shipment_id: Uuid,
+        notices: &[NewNotice],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        self.insert_notices(&mut tx, shipment_id, notices, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn claim_notices(
         &self,
         now: DateTime<Utc>,

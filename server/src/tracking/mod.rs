@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
 use serde::Deserialize;
-use todoke_shared::shipment::{CustomerDetails, PublicEvent, PublicPromise, PublicTracking};
+use todoke_shared::shipment::{CustomerDetails, EmailNotice, PublicEvent, PublicPromise, PublicTracking};
 use todoke_shared::{Language, TrackingNumber};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -23,7 +23,7 @@ use crate::auth::policy::sees_full_tracking;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::shipments::ShipmentError;
-use crate::store::{EventRecord, ShipmentKey, ShipmentRecord, Store};
+use crate::store::{EventRecord, NoticeRecord, ShipmentKey, ShipmentRecord, Store};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -69,7 +69,8 @@ async fn track(
     let number = TrackingNumber::parse(&number)?;
     let (record, events) = load(&*state.store, &number).await?;
     let full = sees_full_tracking(&caller, &record, now(), state.lifetimes.customer_link);
-    let view = Json(tracking_view(&record, &events, params.language(), full));
+    let notices = if full { state.store.notices(record.id).await? } else { Vec::new() };
+    let view = Json(tracking_view(&record, &events, &notices, params.language(), full));
     // Personal details must not linger in shared caches.
     let cache = if full { "no-store" } else { "no-cache" };
     Ok(([(header::CACHE_CONTROL, cache)], view))
@@ -86,6 +87,7 @@ async fn load(store: &dyn Store, number: &TrackingNumber) -> Result<(ShipmentRec
 pub fn tracking_view(
     record: &ShipmentRecord,
     events: &[EventRecord],
+    notices: &[NoticeRecord],
     lang: Option<Language>,
     full: bool,
 ) -> PublicTracking {
@@ -120,6 +122,15 @@ pub fn tracking_view(
             recipient: content.recipient.clone(),
             address: content.address.clone(),
             parcels: content.parcels.clone(),
+            emails: notices
+                .iter()
+                .map(|n| EmailNotice {
+                    kind: n.kind.clone(),
+                    status: n.status.clone(),
+                    queued_at: address.local_time(n.created_at),
+                    sent_at: n.sent_at.map(|at| address.local_time(at)),
+                })
+                .collect(),
         }),
     }
 }

@@ -215,7 +215,15 @@ pub(super) async fn render_tracking(
         Err(error) => return ApiError::from(error).into_response(),
     };
     let full = sees_full_tracking(&caller, &record, now(), state.lifetimes.customer_link);
-    let view = tracking_view(&record, &events, chosen, full);
+    let notices = if full {
+        match state.store.notices(record.id).await {
+            Ok(notices) => notices,
+            Err(error) => return ApiError::from(error).into_response(),
+        }
+    } else {
+        Vec::new()
+    };
+    let view = tracking_view(&record, &events, &notices, chosen, full);
     let lang = view.language;
     let link = match &caller {
         Caller::Customer { shipment_id } if full && *shipment_id == record.id => {
