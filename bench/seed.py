@@ -6,6 +6,8 @@ import random
 import sys
 
 host, port, count, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+# "dispatch": every shipment goes out for delivery (one notice each); otherwise a mix of statuses.
+dispatch_all = len(sys.argv) > 5 and sys.argv[5] == "dispatch"
 conn = http.client.HTTPConnection(host, port)
 conn.request("POST", "/api/v1/auth/login", json.dumps({"email": "bench@example.jp", "password": "bench password long"}),
              {"content-type": "application/json"})
@@ -29,7 +31,7 @@ for i in range(count):
         sys.exit(f"create failed: {shipment}")
     numbers.append(shipment["tracking_number"])
     # Most parcels have moved on by the time customers look.
-    for status in ["at_depot", "out_for_delivery"][: i % 3]:
+    for status in ["at_depot", "out_for_delivery"][: 2 if dispatch_all else i % 3]:
         conn.request("POST", f"/api/v1/shipments/{shipment['id']}/events", json.dumps({"status": status}), headers)
         conn.getresponse().read()
 with open(out, "w") as f:

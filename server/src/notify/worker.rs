@@ -25,9 +25,17 @@ pub async fn run_pending(state: &AppState) -> anyhow::Result<usize> {
 pub async fn run_due_by(state: &AppState, moment: chrono::DateTime<Utc>) -> anyhow::Result<usize> {
     let claimed = state.store.claim_notices(moment, now() + LEASE, BATCH).await?;
     let count = claimed.len();
+    // A batch goes out at once, over the transport's pool of connections.
+    let mut sending = tokio::task::JoinSet::new();
     for notice in claimed {
-        let outcome = attempt(state, &notice).await;
-        state.store.finish_notice(notice.id, &outcome).await?;
+        let state = state.clone();
+        sending.spawn(async move {
+            let outcome = attempt(&state, &notice).await;
+            state.store.finish_notice(notice.id, &outcome).await
+        });
+    }
+    while let Some(finished) = sending.join_next().await {
+        finished??;
     }
     Ok(count)
 }
