@@ -154,7 +154,13 @@ fn mail(settings: &Settings) -> anyhow::Result<Mail> {
         Some(url) => Arc::new(Smtp::from_url(url.expose())?),
         None => Arc::new(Files::new(settings.data_dir.join("outbox"))?),
     };
-    Ok(Mail { from, domain, transport, max_age: chrono::Duration::hours(settings.notice_max_age_hours.into()) })
+    Ok(Mail {
+        from,
+        domain,
+        transport,
+        max_age: chrono::Duration::hours(settings.notice_max_age_hours.into()),
+        lease: chrono::Duration::seconds(settings.notice_lease_seconds.into()),
+    })
 }
 
 /// The current time, to the millisecond: both databases keep that much, so what a write answers is

@@ -99,6 +99,11 @@ pub struct SettingsLayer {
     /// Whether this server sends the queued notices (another process may do it). [default: true]
     #[arg(long, env = "TODOKE_NOTICE_WORKER", value_name = "BOOL")]
     pub notice_worker: Option<bool>,
+
+    /// Seconds a worker holds the notices it claimed; if it dies, others send them after this.
+    /// [default: 120]
+    #[arg(long, env = "TODOKE_NOTICE_LEASE_SECONDS", value_name = "SECONDS")]
+    pub notice_lease_seconds: Option<u32>,
 }
 
 impl SettingsLayer {
@@ -124,6 +129,7 @@ impl SettingsLayer {
             mail_from: self.mail_from.or(lower.mail_from),
             notice_max_age_hours: self.notice_max_age_hours.or(lower.notice_max_age_hours),
             notice_worker: self.notice_worker.or(lower.notice_worker),
+            notice_lease_seconds: self.notice_lease_seconds.or(lower.notice_lease_seconds),
         }
     }
 }
@@ -149,6 +155,7 @@ pub struct Settings {
     pub mail_from: String,
     pub notice_max_age_hours: u32,
     pub notice_worker: bool,
+    pub notice_lease_seconds: u32,
 }
 
 impl Settings {
@@ -198,6 +205,7 @@ impl Settings {
             mail_from: layer.mail_from.unwrap_or_else(|| "Todoke <no-reply@todoke.local>".to_string()),
             notice_max_age_hours: layer.notice_max_age_hours.unwrap_or(24).clamp(1, 24 * 30),
             notice_worker: layer.notice_worker.unwrap_or(true),
+            notice_lease_seconds: layer.notice_lease_seconds.unwrap_or(120).clamp(1, 3600),
         })
     }
 

@@ -32,6 +32,8 @@ pub struct Mail {
     pub transport: Arc<dyn Transport>,
     /// A notice not sent within this time is given up as expired.
     pub max_age: chrono::Duration,
+    /// How long a worker holds the notices it claimed.
+    pub lease: chrono::Duration,
 }
 
 impl Mail {

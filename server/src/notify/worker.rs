@@ -13,8 +13,6 @@ use crate::app::{AppState, now};
 use crate::store::{NoticeOutcome, NoticeRecord, ShipmentKey};
 
 const BATCH: u32 = 32;
-/// How long a claim holds; a worker that dies mid-send frees its notices after this.
-const LEASE: chrono::Duration = chrono::Duration::minutes(2);
 
 /// Sends one batch of due notices; returns how many were handled. Tests call this instead of waiting.
 pub async fn run_pending(state: &AppState) -> anyhow::Result<usize> {
@@ -23,7 +21,7 @@ pub async fn run_pending(state: &AppState) -> anyhow::Result<usize> {
 
 /// Sends one batch of notices due by `moment`: tests jump past a retry's backoff with it.
 pub async fn run_due_by(state: &AppState, moment: chrono::DateTime<Utc>) -> anyhow::Result<usize> {
-    let claimed = state.store.claim_notices(moment, now() + LEASE, BATCH).await?;
+    let claimed = state.store.claim_notices(moment, now() + state.mail.lease, BATCH).await?;
     let count = claimed.len();
     // A batch goes out at once, over the transport's pool of connections.
     let mut sending = tokio::task::JoinSet::new();
