@@ -148,3 +148,29 @@ async fn delays_failed_attempts_and_deliveries_are_told_in_the_customers_languag
     assert_eq!(kinds.len(), 5, "{kinds:?}");
     assert!(view["details"]["emails"].as_array().unwrap().iter().all(|e| e["status"] == "sent"));
 }
+
+#[tokio::test]
+async fn without_a_mail_server_notices_are_written_as_eml_files() {
+    let app = TestApp::spawn_with(|settings| settings.notice_worker = false).await;
+    let shipment = app.create_shipment(&shipment_request()).await;
+    app.record(&shipment, json!({"status": "at_depot"})).await;
+    app.record(&shipment, json!({"status": "out_for_delivery"})).await;
+    assert_eq!(worker::drain(&app.state, Utc::now()).await.unwrap(), 1);
+    // Sent again (as after a crash), it is the same file.
+    let files: Vec<_> = std::fs::read_dir(app.data_dir().join("outbox")).unwrap().filter_map(Result::ok).collect();
+    assert_eq!(files.len(), 1);
+    let bytes = std::fs::read(files[0].path()).unwrap();
+    let mail = mailparse::parse_mail(&bytes).unwrap();
+    use mailparse::MailHeaderMap;
+    assert_eq!(
+        mail.headers.get_first_value("Subject").unwrap(),
+        format!("本日お荷物をお届けします（{}）", tracking_number(&shipment))
+    );
+    let notices = expect_json(
+        app.get(&format!("/api/v1/shipments/{}/notifications", shipment["id"].as_str().unwrap())).await,
+        StatusCode::OK,
+    )
+    .await;
+    let id = notices[0]["message_id"].as_str().unwrap().trim_matches(['<', '>']);
+    assert_eq!(files[0].file_name().to_string_lossy(), format!("{id}.eml"));
+}

@@ -97,6 +97,11 @@ impl TestApp {
         Ok(TestApp { base, client, admin_token, store, state, shutdown: Some(shutdown), database, adjust })
     }
 
+    /// The server's data folder (SQLite file, `.eml` outbox).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.database.dir.path()
+    }
+
     pub fn backend(&self) -> Backend {
         self.store.backend()
     }
