@@ -174,3 +174,43 @@ async fn without_a_mail_server_notices_are_written_as_eml_files() {
     let id = notices[0]["message_id"].as_str().unwrap().trim_matches(['<', '>']);
     assert_eq!(files[0].file_name().to_string_lossy(), format!("{id}.eml"));
 }
+
+#[tokio::test]
+async fn a_refused_address_fails_for_good_and_staff_see_why() {
+    let Some(smtp) = SmtpServer::refusing() else { return };
+    let app = app_sending_to(&smtp).await;
+    let shipment = app.create_shipment(&shipment_request()).await;
+    app.record(&shipment, json!({"status": "at_depot"})).await;
+    app.record(&shipment, json!({"status": "out_for_delivery"})).await;
+    assert_eq!(worker::drain(&app.state, Utc::now()).await.unwrap(), 1);
+    let later = Utc::now() + chrono::Duration::hours(2);
+    assert_eq!(worker::drain(&app.state, later).await.unwrap(), 0, "no retry after a permanent refusal");
+    let notices = expect_json(
+        app.get(&format!("/api/v1/shipments/{}/notifications", shipment["id"].as_str().unwrap())).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(notices[0]["status"], "failed");
+    assert_eq!(notices[0]["attempts"], 1);
+    assert!(notices[0]["last_error"].as_str().unwrap().contains("No such user"), "{}", notices[0]);
+}
+
+#[tokio::test]
+async fn a_notice_that_cannot_go_out_in_time_expires() {
+    let Some(mut smtp) = SmtpServer::start() else { return };
+    let app = app_sending_to(&smtp).await;
+    smtp.stop();
+    let shipment = app.create_shipment(&shipment_request()).await;
+    app.record(&shipment, json!({"status": "at_depot"})).await;
+    app.record(&shipment, json!({"status": "out_for_delivery"})).await;
+    worker::drain(&app.state, Utc::now()).await.unwrap();
+    // A day later (the default limit), still undelivered: given up, not retried forever.
+    worker::drain(&app.state, Utc::now() + chrono::Duration::hours(25)).await.unwrap();
+    let notices = expect_json(
+        app.get(&format!("/api/v1/shipments/{}/notifications", shipment["id"].as_str().unwrap())).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(notices[0]["status"], "expired");
+    assert!(notices[0]["last_error"].is_string());
+}

@@ -10,10 +10,15 @@ use mailparse::{MailHeaderMap, ParsedMail};
 
 const PYTHON: &str = "/usr/bin/python3";
 
+/// An aiosmtpd handler that refuses every recipient permanently.
+const REFUSE: &str = "class Refuse:\n    async def handle_RCPT(self, server, session, envelope, address, options):\n        return '550 5.1.1 No such user here'\n";
+
 pub struct SmtpServer {
     process: Option<Child>,
     pub port: u16,
     maildir: PathBuf,
+    /// The folder of a custom handler module, when this server refuses mail.
+    handler: Option<PathBuf>,
     _dir: tempfile::TempDir,
 }
 
@@ -35,6 +40,15 @@ impl SmtpServer {
     /// Starts a server on a free loopback port, or `None` when aiosmtpd is not installed (outside CI,
     /// where it must be).
     pub fn start() -> Option<SmtpServer> {
+        SmtpServer::start_with(None)
+    }
+
+    /// A server that refuses every recipient with `550`, as for an address that does not exist.
+    pub fn refusing() -> Option<SmtpServer> {
+        SmtpServer::start_with(Some(REFUSE))
+    }
+
+    fn start_with(handler: Option<&str>) -> Option<SmtpServer> {
         let installed = Command::new(PYTHON).args(["-c", "import aiosmtpd"]).status().is_ok_and(|s| s.success());
         if !installed {
             assert!(std::env::var_os("CI").is_none(), "CI needs python3-aiosmtpd installed");
@@ -44,7 +58,11 @@ impl SmtpServer {
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
         let dir = tempfile::tempdir().expect("a folder");
         let maildir = dir.path().join("maildir");
-        let mut server = SmtpServer { process: None, port, maildir, _dir: dir };
+        let handler = handler.map(|code| {
+            std::fs::write(dir.path().join("refuse.py"), code).expect("the handler is written");
+            dir.path().to_path_buf()
+        });
+        let mut server = SmtpServer { process: None, port, maildir, handler, _dir: dir };
         server.resume();
         Some(server)
     }
@@ -59,21 +77,13 @@ impl SmtpServer {
 
     /// Starts again on the same port and Maildir.
     pub fn resume(&mut self) {
-        let process = Command::new(PYTHON)
-            .args([
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{}", self.port),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
-            .arg(&self.maildir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("aiosmtpd starts");
+        let mut command = Command::new(PYTHON);
+        command.args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{}", self.port), "-c"]);
+        match &self.handler {
+            Some(folder) => command.arg("refuse.Refuse").env("PYTHONPATH", folder),
+            None => command.arg("aiosmtpd.handlers.Mailbox").arg(&self.maildir),
+        };
+        let process = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("aiosmtpd starts");
         self.process = Some(process);
         for _ in 0..100 {
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {

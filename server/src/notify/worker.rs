@@ -28,7 +28,7 @@ pub async fn run_due_by(state: &AppState, moment: chrono::DateTime<Utc>) -> anyh
     for notice in claimed {
         let state = state.clone();
         sending.spawn(async move {
-            let outcome = attempt(&state, &notice).await;
+            let outcome = attempt(&state, &notice, moment).await;
             state.store.finish_notice(notice.id, &outcome).await
         });
     }
@@ -49,9 +49,10 @@ pub async fn drain(state: &AppState, moment: chrono::DateTime<Utc>) -> anyhow::R
     }
 }
 
-async fn attempt(state: &AppState, notice: &NoticeRecord) -> NoticeOutcome {
+/// One try at sending `notice`, judged as of `moment` (now, except in tests).
+async fn attempt(state: &AppState, notice: &NoticeRecord, moment: chrono::DateTime<Utc>) -> NoticeOutcome {
     let mail = &state.mail;
-    if notice.created_at + mail.max_age < now() {
+    if notice.created_at + mail.max_age < moment {
         return NoticeOutcome::Expired {
             error: notice.last_error.clone().unwrap_or_else(|| "not sent in time".into()),
         };
