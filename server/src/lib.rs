@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod dispatch;
 pub mod health;
 pub mod http;
 pub mod notify;

@@ -2,6 +2,7 @@
 //! rules that validate input. Pure code without I/O, so every client applies the same rules offline.
 
 pub mod auth;
+pub mod dispatch;
 pub mod language;
 pub mod preferences;
 pub mod shipment;

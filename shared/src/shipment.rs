@@ -347,7 +347,7 @@ fn to_ascii_digit(c: char) -> char {
     }
 }
 
-fn coordinate(value: f64, limit: f64) -> Check<f64> {
+pub(crate) fn coordinate(value: f64, limit: f64) -> Check<f64> {
     if value.is_finite() && (-limit..=limit).contains(&value) {
         Ok(value)
     } else {
@@ -355,7 +355,7 @@ fn coordinate(value: f64, limit: f64) -> Check<f64> {
     }
 }
 
-fn timezone(value: Option<&str>) -> Check<String> {
+pub(crate) fn timezone(value: Option<&str>) -> Check<String> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(DEFAULT_TIME_ZONE.name().to_string()),
         Some(name) => name
@@ -372,7 +372,7 @@ fn date(value: &str) -> Check<NaiveDate> {
         .ok_or(("invalid_date", "give a date as YYYY-MM-DD, like 2026-11-24".into()))
 }
 
-fn time_of_day(value: &str) -> Check<NaiveTime> {
+pub(crate) fn time_of_day(value: &str) -> Check<NaiveTime> {
     NaiveTime::parse_from_str(value.trim(), "%H:%M")
         .map_err(|_| ("invalid_time", "give a time as HH:MM from 00:00 to 23:59, like 14:00".into()))
 }

@@ -215,6 +215,12 @@ impl Store for CachedStore {
         let _evict = EvictOnDrop { cache: self, id: shipment_id };
         self.inner.append_transition(shipment_id, from, event, notices).await
     }
+
+    fn forget(&self, shipment_ids: &[Uuid]) {
+        for id in shipment_ids {
+            self.evict(*id);
+        }
+    }
 }
 
 struct EvictOnDrop<'a> {

@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::sql::CHANGES_CHANNEL;
-use super::{AccountStore, CachedStore, SqlStore, Store};
+use super::{AccountStore, CachedStore, DispatchStore, SqlStore, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -45,6 +45,7 @@ impl Backend {
 pub struct Stores {
     pub shipments: Arc<dyn Store>,
     pub accounts: Arc<dyn AccountStore>,
+    pub dispatch: Arc<dyn DispatchStore>,
 }
 
 /// Connects to `url`, creating a SQLite file (and its folder) when missing, and applies migrations.
@@ -76,7 +77,11 @@ async fn connect_sqlite(url: &str) -> anyhow::Result<Stores> {
         .context("opening the SQLite database")?;
     sqlx::migrate!("../migrations/sqlite").run(&pool).await.context("migrating the SQLite database")?;
     let store = Arc::new(SqlStore::new(pool, Backend::Sqlite));
-    Ok(Stores { shipments: Arc::new(CachedStore::new(store.clone(), true, Box::new(lock))), accounts: store })
+    Ok(Stores {
+        shipments: Arc::new(CachedStore::new(store.clone(), true, Box::new(lock))),
+        accounts: store.clone(),
+        dispatch: store,
+    })
 }
 
 /// One server process per SQLite file: its cache must see every write.
@@ -111,7 +116,7 @@ async fn connect_postgres(url: &str) -> anyhow::Result<Stores> {
     let (stop, stopped) = oneshot::channel::<()>();
     let cache = Arc::new(CachedStore::new(store.clone(), false, Box::new(stop)));
     tokio::spawn(follow_changes(pool, Arc::downgrade(&cache), stopped));
-    Ok(Stores { shipments: cache, accounts: store })
+    Ok(Stores { shipments: cache, accounts: store.clone(), dispatch: store })
 }
 
 /// Evicts what other servers change, as PostgreSQL notifies it, until the cache is dropped. While not

@@ -5,10 +5,12 @@
 pub mod accounts;
 mod cache;
 mod connect;
+pub mod dispatch;
 pub mod notices;
 mod rows;
 mod sql;
 mod sql_accounts;
+mod sql_dispatch;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -20,6 +22,7 @@ use uuid::Uuid;
 pub use accounts::AccountStore;
 pub use cache::CachedStore;
 pub use connect::{Backend, Stores, connect};
+pub use dispatch::DispatchStore;
 pub use notices::{NewNotice, NoticeOutcome, NoticeRecord};
 pub use sql::SqlStore;
 
@@ -186,4 +189,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// A shipment's notices, oldest first.
     async fn notices(&self, shipment_id: Uuid) -> Result<Vec<NoticeRecord>, StoreError>;
+
+    /// Forgets anything kept in memory about these shipments, after another interface changed them.
+    fn forget(&self, _shipment_ids: &[Uuid]) {}
 }

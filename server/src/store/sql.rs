@@ -106,6 +106,46 @@ impl<DB: Database> SqlStore<DB> {
         Ok(())
     }
 
+    /// Moves a shipment from `from` to `event.status` within `tx`, with its event and notices.
+    /// Compare-and-set on the status: two servers changing one shipment at once cannot both win.
+    pub(super) async fn transition_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, DB>,
+        shipment_id: Uuid,
+        from: ShipmentStatus,
+        event: &EventRecord,
+        notices: &[NewNotice],
+    ) -> Result<(), StoreError>
+    where
+        DB::Arguments: IntoArguments<DB>,
+        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+        for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+        for<'q> Uuid: Encode<'q, DB> + Type<DB>,
+        for<'q> i64: Encode<'q, DB> + Type<DB>,
+        for<'q> f64: Encode<'q, DB> + Type<DB>,
+        for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+        for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+        for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
+        for<'r> (Uuid,): FromRow<'r, DB::Row>,
+        for<'r> (i64,): FromRow<'r, DB::Row>,
+    {
+        let updated = sqlx::query_as::<DB, (Uuid,)>(
+            "UPDATE shipments SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4 RETURNING id",
+        )
+        .bind(event.status.as_str())
+        .bind(event.recorded_at)
+        .bind(shipment_id)
+        .bind(from.as_str())
+        .fetch_optional(&mut **tx)
+        .await?;
+        if updated.is_none() {
+            return Err(StoreError::Stale);
+        }
+        insert_event(&mut **tx, shipment_id, event).await?;
+        self.insert_notices(tx, shipment_id, notices, event.recorded_at).await?;
+        self.notify_change(tx, shipment_id).await
+    }
+
     /// On PostgreSQL, tells every server's cache that a shipment changed; delivered when (and only if)
     /// the transaction commits.
     async fn notify_change(&self, tx: &mut sqlx::Transaction<'static, DB>, shipment_id: Uuid) -> Result<(), StoreError>
@@ -330,22 +370,7 @@ where
         notices: &[NewNotice],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        // Compare-and-set on the status: two servers changing one shipment at once cannot both win.
-        let updated = sqlx::query_as::<DB, (Uuid,)>(
-            "UPDATE shipments SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4 RETURNING id",
-        )
-        .bind(event.status.as_str())
-        .bind(event.recorded_at)
-        .bind(shipment_id)
-        .bind(from.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        if updated.is_none() {
-            return Err(StoreError::Stale);
-        }
-        insert_event(&mut *tx, shipment_id, event).await?;
-        self.insert_notices(&mut tx, shipment_id, notices, event.recorded_at).await?;
-        self.notify_change(&mut tx, shipment_id).await?;
+        self.transition_in(&mut tx, shipment_id, from, event, notices).await?;
         tx.commit().await?;
         Ok(())
     }
