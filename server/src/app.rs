@@ -13,12 +13,15 @@ use tokio::net::TcpListener;
 use uuid::Uuid;
 
 use crate::auth::tokens::Keys;
+use crate::dispatch::plan::SpeedModel;
+use crate::dispatch::service::Planner;
+use crate::dispatch::solver::Effort;
 use crate::auth::{Lifetimes, ensure_admin};
 use crate::http::rate_limit::RateLimit;
 use crate::notify::Mail;
 use crate::notify::transport::{Files, Smtp, Transport};
 use crate::settings::{Secret, Settings};
-use crate::store::{self, AccountStore, Store};
+use crate::store::{self, AccountStore, DispatchStore, Store};
 
 /// What every handler may use.
 #[derive(Clone)]
@@ -32,6 +35,8 @@ pub struct AppState {
     /// How many days after the promised date a customer may move the delivery.
     pub reschedule_days: i64,
     pub mail: Arc<Mail>,
+    pub dispatch: Arc<dyn DispatchStore>,
+    pub planner: Planner,
 }
 
 /// Per-address rate limits.
@@ -114,6 +119,18 @@ impl Application {
             }),
             links: Arc::new(Links { public_url, keys }),
             reschedule_days: settings.reschedule_days.into(),
+            dispatch: stores.dispatch,
+            planner: Planner {
+                speed: SpeedModel {
+                    speed_kmh: f64::from(settings.route_speed_kmh),
+                    service_seconds: settings.stop_service_seconds.into(),
+                    ..SpeedModel::default()
+                },
+                effort: Effort {
+                    time: std::time::Duration::from_millis(settings.planner_millis.into()),
+                    ..Effort::default()
+                },
+            },
             mail: Arc::new(mail(settings)?),
         };
         let router = crate::http::router(state.clone(), settings.max_body_bytes);

@@ -82,6 +82,20 @@ pub struct SettingsLayer {
     #[arg(long, env = "TODOKE_RESCHEDULE_DAYS", value_name = "DAYS")]
     pub reschedule_days: Option<u32>,
 
+    /// Average driving speed of the route planner's model, in km/h (streets 1.3 times the straight line).
+    /// [default: 20]
+    #[arg(long, env = "TODOKE_ROUTE_SPEED_KMH", value_name = "KMH")]
+    pub route_speed_kmh: Option<u32>,
+
+    /// Time planned at each stop, in seconds (plus 30 s for each further parcel). [default: 180]
+    #[arg(long, env = "TODOKE_STOP_SERVICE_SECONDS", value_name = "SECONDS")]
+    pub stop_service_seconds: Option<u32>,
+
+    /// How long the route solver may search when building or sequencing routes, in milliseconds.
+    /// [default: 2000]
+    #[arg(long, env = "TODOKE_PLANNER_MILLIS", value_name = "MS")]
+    pub planner_millis: Option<u32>,
+
     /// SMTP server for email notices: smtps://host (TLS), smtp://host:587?tls=required (STARTTLS), or
     /// smtp://host:port (plain, for a local relay); with user:password@ for AUTH. [default: none:
     /// notices are written as .eml files under <data dir>/outbox]
@@ -125,6 +139,9 @@ impl SettingsLayer {
             login_rate_per_minute: self.login_rate_per_minute.or(lower.login_rate_per_minute),
             track_rate_per_minute: self.track_rate_per_minute.or(lower.track_rate_per_minute),
             reschedule_days: self.reschedule_days.or(lower.reschedule_days),
+            route_speed_kmh: self.route_speed_kmh.or(lower.route_speed_kmh),
+            stop_service_seconds: self.stop_service_seconds.or(lower.stop_service_seconds),
+            planner_millis: self.planner_millis.or(lower.planner_millis),
             smtp_url: self.smtp_url.or(lower.smtp_url),
             mail_from: self.mail_from.or(lower.mail_from),
             notice_max_age_hours: self.notice_max_age_hours.or(lower.notice_max_age_hours),
@@ -151,6 +168,9 @@ pub struct Settings {
     pub login_rate_per_minute: u32,
     pub track_rate_per_minute: u32,
     pub reschedule_days: u32,
+    pub route_speed_kmh: u32,
+    pub stop_service_seconds: u32,
+    pub planner_millis: u32,
     pub smtp_url: Option<Secret>,
     pub mail_from: String,
     pub notice_max_age_hours: u32,
@@ -201,6 +221,9 @@ impl Settings {
             login_rate_per_minute: layer.login_rate_per_minute.unwrap_or(10),
             track_rate_per_minute: layer.track_rate_per_minute.unwrap_or(600),
             reschedule_days: layer.reschedule_days.unwrap_or(7).min(60),
+            route_speed_kmh: layer.route_speed_kmh.unwrap_or(20).clamp(1, 200),
+            stop_service_seconds: layer.stop_service_seconds.unwrap_or(180).min(3600),
+            planner_millis: layer.planner_millis.unwrap_or(2000).clamp(10, 600_000),
             smtp_url: layer.smtp_url,
             mail_from: layer.mail_from.unwrap_or_else(|| "Todoke <no-reply@todoke.local>".to_string()),
             notice_max_age_hours: layer.notice_max_age_hours.unwrap_or(24).clamp(1, 24 * 30),

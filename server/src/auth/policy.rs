@@ -21,6 +21,10 @@ pub enum Action<'a> {
     ManageAccounts,
     /// Pickup points and delivery slots: what customers choose from.
     ManagePickupPoints,
+    /// Depots, zones, drivers' profiles, receiving, building and dispatching routes.
+    Dispatch,
+    /// Reading depots, zones, drivers and routes.
+    ViewDispatch,
 }
 
 /// Which shipments a caller may list.
@@ -41,7 +45,8 @@ pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), ApiError> {
             true
         }
         (Caller::User { role: Admin, .. }, Action::ManageAccounts) => true,
-        (Caller::User { role: Admin | Dispatcher, .. }, Action::ManagePickupPoints) => true,
+        (Caller::User { role: Admin | Dispatcher, .. }, Action::ManagePickupPoints | Action::Dispatch) => true,
+        (Caller::User { role: Admin | Dispatcher | Support, .. }, Action::ViewDispatch) => true,
         (Caller::Merchant { .. }, Action::CreateShipment | Action::ListShipments) => true,
         (Caller::Merchant { merchant, .. }, Action::ReadShipment(shipment)) => {
             return if shipment.merchant.as_deref() == Some(merchant) {

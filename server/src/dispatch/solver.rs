@@ -41,7 +41,7 @@ pub struct Assignment {
 
 #[derive(Debug, thiserror::Error)]
 #[error("the route solver failed: {0}")]
-pub struct SolverError(String);
+pub struct SolverError(pub String);
 
 impl From<GenericError> for SolverError {
     fn from(error: GenericError) -> SolverError {

@@ -7,6 +7,7 @@ use serde::Serialize;
 use todoke_shared::{FieldError, ShipmentStatus, TrackingNumberError, ValidationErrors};
 
 use crate::auth::AccountError;
+use crate::dispatch::DispatchError;
 use crate::http::rate_limit::too_many_requests;
 use crate::preferences::Locked;
 use crate::shipments::ShipmentError;
@@ -172,6 +173,29 @@ impl From<ShipmentError> for ApiError {
                 api
             }
             ShipmentError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<DispatchError> for ApiError {
+    fn from(error: DispatchError) -> ApiError {
+        let detail = error.to_string();
+        match error {
+            DispatchError::DepotNotFound => ApiError::not_found("depot_not_found", detail),
+            DispatchError::RouteNotFound => ApiError::not_found("route_not_found", detail),
+            DispatchError::StopNotFound => ApiError::not_found("stop_not_found", detail),
+            DispatchError::NotADriver => ApiError::not_found("driver_not_found", detail),
+            DispatchError::Invalid(field, message) => {
+                ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_value", field, message)
+            }
+            DispatchError::AlreadyDispatched => ApiError::new(StatusCode::CONFLICT, "route_already_dispatched", detail),
+            DispatchError::NotAtDepot(..) => ApiError::new(StatusCode::CONFLICT, "shipment_not_at_depot", detail),
+            DispatchError::AlreadyRouted(_) => ApiError::new(StatusCode::CONFLICT, "already_routed", detail),
+            DispatchError::Solver(solver) => {
+                tracing::error!(error = %solver, "route planning failed");
+                ApiError::internal()
+            }
+            DispatchError::Store(store) => store.into(),
         }
     }
 }

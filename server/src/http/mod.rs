@@ -41,6 +41,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(crate::tracking::router())
         .merge(crate::preferences::router())
         .merge(crate::notify::router())
+        .merge(crate::dispatch::router())
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {

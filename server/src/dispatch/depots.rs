@@ -1,0 +1,199 @@
+//! Depots, the zones drawn for them, and the drivers who start there (staff).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use todoke_shared::dispatch::{DepotView, DriverProfileRequest, DriverView, NewDepotRequest, NewZoneRequest, ZoneView};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::DispatchError;
+use super::zones::parse_area;
+use crate::app::{AppState, now};
+use crate::auth::Authenticated;
+use crate::auth::policy::{Action, authorize};
+use crate::http::error::{ApiError, Problem};
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::store::StoreError;
+use crate::store::dispatch::{DepotRecord, DriverRecord, ZoneRecord};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_depots, create_depot))
+        .routes(routes!(list_zones, create_zone))
+        .routes(routes!(list_drivers))
+        .routes(routes!(save_driver))
+}
+
+fn view(depot: DepotRecord) -> DepotView {
+    DepotView { id: depot.id, name: depot.name, address: depot.address, location: depot.location, timezone: depot.timezone }
+}
+
+fn zone_view(zone: ZoneRecord) -> ZoneView {
+    ZoneView {
+        id: zone.id,
+        depot_id: zone.depot_id,
+        name: zone.name,
+        area: serde_json::from_str(&zone.area).unwrap_or(serde_json::Value::Null),
+    }
+}
+
+fn driver_view(driver: DriverRecord) -> DriverView {
+    DriverView {
+        user_id: driver.user_id,
+        name: driver.name,
+        email: driver.email,
+        depot_id: driver.depot_id,
+        capacity: driver.capacity,
+        shift: todoke_shared::shipment::TimeWindow { start: driver.shift_start, end: driver.shift_end },
+        zones: driver.zones,
+    }
+}
+
+/// The depot named in a path, or 404.
+pub(super) async fn depot(state: &AppState, id: &str) -> Result<DepotRecord, DispatchError> {
+    let id = Uuid::try_parse(id).map_err(|_| DispatchError::DepotNotFound)?;
+    state.dispatch.depot(id).await?.ok_or(DispatchError::DepotNotFound)
+}
+
+/// The depots (staff).
+#[utoipa::path(get, path = "/api/v1/depots", tag = "dispatch",
+    responses((status = 200, body = Vec<DepotView>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn list_depots(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+) -> Result<Json<Vec<DepotView>>, ApiError> {
+    authorize(&caller, Action::ViewDispatch)?;
+    Ok(Json(state.dispatch.depots().await?.into_iter().map(view).collect()))
+}
+
+/// Add a depot (admin, dispatcher).
+#[utoipa::path(post, path = "/api/v1/depots", tag = "dispatch", request_body = NewDepotRequest,
+    responses((status = 201, body = DepotView), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_depot(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiJson(request): ApiJson<NewDepotRequest>,
+) -> Result<(StatusCode, Json<DepotView>), ApiError> {
+    authorize(&caller, Action::Dispatch)?;
+    let depot = request.validate().map_err(ApiError::validation)?;
+    let record = DepotRecord {
+        id: Uuid::now_v7(),
+        name: depot.name,
+        address: depot.address,
+        location: depot.location,
+        timezone: depot.timezone,
+        created_at: now(),
+    };
+    match state.dispatch.insert_depot(&record).await {
+        Err(StoreError::Duplicate(_)) => {
+            Err(ApiError::field(StatusCode::CONFLICT, "depot_name_taken", "name", "another depot has this name"))
+        }
+        result => {
+            result?;
+            Ok((StatusCode::CREATED, Json(view(record))))
+        }
+    }
+}
+
+/// A depot's delivery zones (staff).
+#[utoipa::path(get, path = "/api/v1/depots/{id}/zones", tag = "dispatch",
+    params(("id" = Uuid, Path, description = "Depot id")),
+    responses((status = 200, body = Vec<ZoneView>), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+async fn list_zones(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Vec<ZoneView>>, ApiError> {
+    authorize(&caller, Action::ViewDispatch)?;
+    let depot = depot(&state, &id).await?;
+    Ok(Json(state.dispatch.zones(depot.id).await?.into_iter().map(zone_view).collect()))
+}
+
+/// Draw a delivery zone for a depot: a GeoJSON polygon (admin, dispatcher).
+#[utoipa::path(post, path = "/api/v1/depots/{id}/zones", tag = "dispatch", request_body = NewZoneRequest,
+    params(("id" = Uuid, Path, description = "Depot id")),
+    responses((status = 201, body = ZoneView), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_zone(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(request): ApiJson<NewZoneRequest>,
+) -> Result<(StatusCode, Json<ZoneView>), ApiError> {
+    authorize(&caller, Action::Dispatch)?;
+    let depot = depot(&state, &id).await?;
+    let name = todoke_shared::validation::text(&request.name, 100)
+        .map_err(|(code, message)| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, code, "name", message))?;
+    parse_area(&request.area).map_err(|message| DispatchError::Invalid("area", message))?;
+    let record =
+        ZoneRecord { id: Uuid::now_v7(), depot_id: depot.id, name, area: request.area.to_string(), created_at: now() };
+    match state.dispatch.insert_zone(&record).await {
+        Err(StoreError::Duplicate(_)) => {
+            Err(ApiError::field(StatusCode::CONFLICT, "zone_name_taken", "name", "this depot has a zone of this name"))
+        }
+        result => {
+            result?;
+            Ok((StatusCode::CREATED, Json(zone_view(record))))
+        }
+    }
+}
+
+/// The drivers who start at a depot (staff).
+#[utoipa::path(get, path = "/api/v1/depots/{id}/drivers", tag = "dispatch",
+    params(("id" = Uuid, Path, description = "Depot id")),
+    responses((status = 200, body = Vec<DriverView>), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+async fn list_drivers(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Vec<DriverView>>, ApiError> {
+    authorize(&caller, Action::ViewDispatch)?;
+    let depot = depot(&state, &id).await?;
+    Ok(Json(state.dispatch.drivers(depot.id).await?.into_iter().map(driver_view).collect()))
+}
+
+/// Set a driver's depot, vehicle capacity, shift and zones (admin, dispatcher). The account must have
+/// the driver role.
+#[utoipa::path(put, path = "/api/v1/drivers/{id}", tag = "dispatch", request_body = DriverProfileRequest,
+    params(("id" = Uuid, Path, description = "The driver's user id")),
+    responses((status = 200, body = DriverView), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn save_driver(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(request): ApiJson<DriverProfileRequest>,
+) -> Result<Json<DriverView>, ApiError> {
+    authorize(&caller, Action::Dispatch)?;
+    let user = match Uuid::try_parse(&id) {
+        Ok(id) => state.accounts.user_by_id(id).await?,
+        Err(_) => None,
+    };
+    let user = user.filter(|u| u.role == "driver").ok_or(DispatchError::NotADriver)?;
+    request.check().map_err(ApiError::validation)?;
+    let depot = depot(&state, &request.depot_id.to_string())
+        .await
+        .map_err(|_| DispatchError::Invalid("depot_id", "no depot has this id".to_string()))?;
+    let zones = state.dispatch.zones(depot.id).await?;
+    if let Some(stray) = request.zones.iter().find(|z| !zones.iter().any(|zone| zone.id == **z)) {
+        return Err(DispatchError::Invalid("zones", format!("zone {stray} is not one of this depot's zones")).into());
+    }
+    let record = DriverRecord {
+        user_id: user.id,
+        name: user.name,
+        email: user.email,
+        depot_id: depot.id,
+        capacity: request.capacity,
+        shift_start: request.shift.start,
+        shift_end: request.shift.end,
+        zones: request.zones,
+        updated_at: now(),
+    };
+    state.dispatch.save_driver(&record).await?;
+    Ok(Json(driver_view(record)))
+}

@@ -1,0 +1,124 @@
+//! Receiving at the depot: staff scan parcel barcodes; each shipment moves to `at_depot` and is placed in
+//! the depot's zone that holds its address. Unknown and repeated barcodes are reported, never fatal.
+
+use std::collections::HashSet;
+
+use axum::Json;
+use axum::extract::State;
+use todoke_shared::dispatch::{ReceiveReport, ReceiveRequest, Received, Refused};
+use todoke_shared::{ShipmentStatus, StatusChange};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::DispatchError;
+use super::depots::depot;
+use super::service::destination;
+use super::zones::{Area, parse_area, zone_of};
+use crate::app::{AppState, now};
+use crate::auth::Authenticated;
+use crate::auth::policy::{Action, authorize};
+use crate::http::error::{ApiError, Problem};
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::store::dispatch::Transition;
+use crate::store::{EventRecord, StoreError};
+
+/// Scans per request: a trolley's worth.
+const MAX_BARCODES: usize = 1000;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(receive))
+}
+
+/// Receive scanned parcels at a depot (admin, dispatcher). Each barcode's shipment moves to `at_depot`;
+/// the report tells what happened to every barcode.
+#[utoipa::path(post, path = "/api/v1/depots/{id}/receive", tag = "dispatch", request_body = ReceiveRequest,
+    params(("id" = Uuid, Path, description = "Depot id")),
+    responses((status = 200, body = ReceiveReport), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn receive(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(request): ApiJson<ReceiveRequest>,
+) -> Result<Json<ReceiveReport>, ApiError> {
+    authorize(&caller, Action::Dispatch)?;
+    let depot = depot(&state, &id).await?;
+    if request.barcodes.is_empty() || request.barcodes.len() > MAX_BARCODES {
+        return Err(DispatchError::Invalid("barcodes", format!("give 1 to {MAX_BARCODES} barcodes")).into());
+    }
+    let zones = state.dispatch.zones(depot.id).await?;
+    let areas: Vec<Area> =
+        zones.iter().filter_map(|z| Some(Area::new(z.id, parse_area(&serde_json::from_str(&z.area).ok()?).ok()?))).collect();
+    let pickup_points = state.store.pickup_points().await?;
+
+    let mut report = ReceiveReport::default();
+    let mut seen = HashSet::new();
+    let mut received_shipments = HashSet::new();
+    for raw in &request.barcodes {
+        let barcode = raw.trim().to_string();
+        if !seen.insert(barcode.clone()) {
+            report.duplicates.push(barcode);
+            continue;
+        }
+        let found = state.dispatch.shipments_by_barcode(std::slice::from_ref(&barcode)).await?;
+        let Some((_, placed)) = found.into_iter().next() else {
+            report.unknown.push(barcode);
+            continue;
+        };
+        let shipment = &placed.shipment;
+        // Another parcel of a shipment already received in this batch, or a second scan of one
+        // received here before.
+        if received_shipments.contains(&shipment.id)
+            || (shipment.status == ShipmentStatus::AtDepot && placed.depot_id == Some(depot.id))
+        {
+            report.duplicates.push(barcode);
+            continue;
+        }
+        let Ok(next) = shipment.status.apply(StatusChange::AtDepot) else {
+            report.refused.push(Refused {
+                barcode,
+                tracking_number: shipment.tracking_number,
+                status: shipment.status,
+            });
+            continue;
+        };
+        let at = now();
+        let zone = zone_of(destination(shipment, &pickup_points), &areas);
+        let transition = Transition {
+            shipment_id: shipment.id,
+            from: shipment.status,
+            event: EventRecord {
+                status: next,
+                occurred_at: at,
+                recorded_at: at,
+                actor: caller.actor(),
+                location: Some(depot.location),
+                reason: None,
+                note: Some(format!("received at {}", depot.name)),
+            },
+            notices: state.mail.for_transition(shipment, next, None),
+        };
+        let result = state.dispatch.receive(&transition, depot.id, zone).await;
+        state.store.forget(&[shipment.id]);
+        match result {
+            // Someone else changed it a moment ago: report it as it now stands.
+            Err(StoreError::Stale) => report.refused.push(Refused {
+                barcode,
+                tracking_number: shipment.tracking_number,
+                status: shipment.status,
+            }),
+            Err(error) => return Err(error.into()),
+            Ok(()) => {
+                received_shipments.insert(shipment.id);
+                report.received.push(Received {
+                    barcode,
+                    shipment_id: shipment.id,
+                    tracking_number: shipment.tracking_number,
+                    zone: zone.and_then(|id| zones.iter().find(|z| z.id == id)).map(|z| z.name.clone()),
+                    outside_zones: zone.is_none(),
+                });
+            }
+        }
+    }
+    Ok(Json(report))
+}

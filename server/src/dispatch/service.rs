@@ -1,0 +1,225 @@
+//! From stored shipments and drivers to planning problems and back: a shipment's day, window and place
+//! on the depot's clock, routes built from a solved plan, and planned times kept true after changes.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
+use todoke_shared::dispatch::{RouteChangeView, RouteDriver, RouteStatus, RouteView, StopView};
+use todoke_shared::preferences::{DeliveryMethod, PickupPoint};
+use todoke_shared::shipment::{GeoPoint, Promise, TimeWindow};
+use uuid::Uuid;
+
+use super::plan::{DaySeconds, GreatCircle, Problem, SpeedModel, TravelModel, Vehicle, Visit, Window, schedule};
+use super::solver::Effort;
+use crate::store::ShipmentRecord;
+use crate::store::dispatch::{
+    DepotRecord, DriverRecord, PlacedShipment, RouteChangeRecord, RouteRecord, StopRecord,
+};
+
+/// How routes are planned: the speed model and how long the solver may look.
+#[derive(Debug, Clone, Copy)]
+pub struct Planner {
+    pub speed: SpeedModel,
+    pub effort: Effort,
+}
+
+impl Planner {
+    pub fn travel(&self) -> impl TravelModel + use<> {
+        GreatCircle { speed: self.speed }
+    }
+}
+
+/// The day a shipment is due and its window: the customer's chosen window, else the promised one.
+pub fn due(shipment: &ShipmentRecord) -> (NaiveDate, DateTime<Utc>, DateTime<Utc>) {
+    let content = &shipment.content;
+    let chosen = content.preferences.window.as_ref().and_then(|w| {
+        let time = |t: &str| NaiveTime::parse_from_str(t, "%H:%M").ok();
+        Some(Promise { date: w.date, window: TimeWindow { start: time(&w.start)?, end: time(&w.end)? } })
+    });
+    let promise = chosen.unwrap_or_else(|| content.promised.clone());
+    let (start, end) = promise.window_at(content.address.time_zone());
+    (promise.date, start.with_timezone(&Utc), end.with_timezone(&Utc))
+}
+
+/// Where the driver takes it: the chosen pickup point, else the address.
+pub fn destination(shipment: &ShipmentRecord, pickup_points: &[PickupPoint]) -> GeoPoint {
+    let address = &shipment.content.address;
+    if let DeliveryMethod::PickupPoint { point_id } = &shipment.content.preferences.method
+        && let Some(point) = pickup_points.iter().find(|p| &p.id == point_id)
+    {
+        return GeoPoint { lat: point.lat, lon: point.lon };
+    }
+    GeoPoint { lat: address.lat, lon: address.lon }
+}
+
+/// A depot's day: its clock's midnight, from which plans count seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct DepotDay {
+    pub midnight: DateTime<Utc>,
+    pub tz: chrono_tz::Tz,
+}
+
+impl DepotDay {
+    pub fn new(depot: &DepotRecord, date: NaiveDate) -> DepotDay {
+        let tz: chrono_tz::Tz = depot.timezone.parse().unwrap_or(chrono_tz::Asia::Tokyo);
+        let local = date.and_time(NaiveTime::MIN);
+        let midnight = tz.from_local_datetime(&local).earliest().map_or(local.and_utc(), |t| t.with_timezone(&Utc));
+        DepotDay { midnight, tz }
+    }
+
+    pub fn seconds(&self, at: DateTime<Utc>) -> DaySeconds {
+        (at - self.midnight).num_seconds()
+    }
+
+    pub fn at(&self, seconds: DaySeconds) -> DateTime<Utc> {
+        self.midnight + chrono::Duration::seconds(seconds)
+    }
+
+    pub fn time_of_day(&self, time: NaiveTime) -> DaySeconds {
+        i64::from(time.num_seconds_from_midnight())
+    }
+}
+
+pub fn visit(placed: &PlacedShipment, day: &DepotDay, speed: &SpeedModel, pickup_points: &[PickupPoint]) -> Visit {
+    let shipment = &placed.shipment;
+    let (_, start, end) = due(shipment);
+    let parcels = shipment.content.parcels.len() as u32;
+    Visit {
+        location: destination(shipment, pickup_points),
+        parcels,
+        service: speed.service(parcels),
+        window: Window { start: day.seconds(start), end: day.seconds(end) },
+        zone: placed.zone_id,
+    }
+}
+
+pub fn vehicle(driver: &DriverRecord, day: &DepotDay) -> Vehicle {
+    Vehicle {
+        capacity: driver.capacity,
+        shift: Window { start: day.time_of_day(driver.shift_start), end: day.time_of_day(driver.shift_end) },
+        zones: driver.zones.clone(),
+    }
+}
+
+/// Sets a route's planned times and distances for its stops in their current order, the driver
+/// leaving the depot at the start of the shift. `problem` holds the route's stops as visits, in order.
+pub fn replan(route: &mut RouteRecord, problem: &Problem, day: &DepotDay, shift_start: DaySeconds, planner: &Planner) {
+    let matrix = planner.travel().matrix(&problem.places());
+    let order: Vec<usize> = (0..problem.visits.len()).collect();
+    let plan = schedule(problem, &matrix, shift_start, &order);
+    for (stop, planned) in route.stops.iter_mut().zip(&plan.visits) {
+        stop.planned_arrival = day.at(planned.arrival);
+        stop.planned_departure = day.at(planned.departure);
+        stop.late = planned.late;
+        stop.metres_from_previous = planned.metres_from_previous;
+    }
+    route.metres = plan.metres;
+}
+
+/// A new route for `driver`, with stops for `shipments` (planned times to be set by [`replan`]).
+pub fn new_route(depot: Uuid, date: NaiveDate, driver: Uuid, shipments: &[Uuid], now: DateTime<Utc>) -> RouteRecord {
+    RouteRecord {
+        id: Uuid::now_v7(),
+        depot_id: depot,
+        driver_id: driver,
+        date,
+        status: RouteStatus::Planned,
+        version: 1,
+        metres: 0.0,
+        created_at: now,
+        dispatched_at: None,
+        stops: shipments
+            .iter()
+            .map(|&shipment_id| StopRecord {
+                id: Uuid::now_v7(),
+                shipment_id,
+                planned_arrival: now,
+                planned_departure: now,
+                late: false,
+                metres_from_previous: 0.0,
+            })
+            .collect(),
+    }
+}
+
+/// The planning problem of one route's stops, in their order.
+pub fn route_problem(
+    route: &RouteRecord,
+    depot: &DepotRecord,
+    driver: &DriverRecord,
+    shipments: &HashMap<Uuid, PlacedShipment>,
+    pickup_points: &[PickupPoint],
+    planner: &Planner,
+) -> Problem {
+    let day = DepotDay::new(depot, route.date);
+    Problem {
+        depot: depot.location,
+        visits: route
+            .stops
+            .iter()
+            .filter_map(|stop| shipments.get(&stop.shipment_id))
+            .map(|placed| visit(placed, &day, &planner.speed, pickup_points))
+            .collect(),
+        vehicles: vec![vehicle(driver, &day)],
+    }
+}
+
+pub fn route_view(
+    route: &RouteRecord,
+    driver_name: &str,
+    shipments: &HashMap<Uuid, PlacedShipment>,
+    changes: &[RouteChangeRecord],
+    depot: &DepotRecord,
+    pickup_points: &[PickupPoint],
+    planner: &Planner,
+) -> RouteView {
+    let day = DepotDay::new(depot, route.date);
+    let local = |at: DateTime<Utc>| at.with_timezone(&day.tz).fixed_offset();
+    let stops: Vec<StopView> = route
+        .stops
+        .iter()
+        .enumerate()
+        .filter_map(|(index, stop)| {
+            let placed = shipments.get(&stop.shipment_id)?;
+            let shipment = &placed.shipment;
+            let (_, window_start, window_end) = due(shipment);
+            Some(StopView {
+                id: stop.id,
+                position: index + 1,
+                shipment_id: shipment.id,
+                tracking_number: shipment.tracking_number,
+                status: shipment.status,
+                location: destination(shipment, pickup_points),
+                parcels: shipment.content.parcels.len() as u32,
+                window_start: local(window_start),
+                window_end: local(window_end),
+                planned_arrival: local(stop.planned_arrival),
+                planned_departure: local(stop.planned_departure),
+                late: stop.late,
+                outside_zones: placed.zone_id.is_none(),
+            })
+        })
+        .collect();
+    // Leaving the depot and coming back: the legs at either end, driven at the planned speed.
+    let driving = |metres: f64| chrono::Duration::seconds((metres / (planner.speed.speed_kmh / 3.6)).round() as i64);
+    let last_leg = route.metres - route.stops.iter().map(|s| s.metres_from_previous).sum::<f64>();
+    let start = route.stops.first().map_or(day.midnight, |s| s.planned_arrival - driving(s.metres_from_previous));
+    let end = route.stops.last().map_or(start, |s| s.planned_departure + driving(last_leg));
+    RouteView {
+        id: route.id,
+        depot_id: route.depot_id,
+        driver: RouteDriver { id: route.driver_id, name: driver_name.to_string() },
+        date: route.date,
+        status: route.status,
+        version: route.version,
+        distance_km: (route.metres / 10.0).round() / 100.0,
+        planned_start: local(start),
+        planned_end: local(end),
+        late_stops: route.stops.iter().filter(|s| s.late).count(),
+        stops,
+        changes: changes
+            .iter()
+            .map(|c| RouteChangeView { changed_at: local(c.changed_at), actor: c.actor.clone(), change: c.change.clone() })
+            .collect(),
+    }
+}
