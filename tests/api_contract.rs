@@ -223,6 +223,22 @@ const ROUTES: &[&str] = &[
     "GET /api/v1/track/{tracking_number}/preferences",
     "PUT /api/v1/track/{tracking_number}/preferences",
     "POST /t/{tracking_number}/preferences",
+    "GET /api/v1/depots",
+    "POST /api/v1/depots",
+    "GET /api/v1/depots/{id}/zones",
+    "POST /api/v1/depots/{id}/zones",
+    "GET /api/v1/depots/{id}/drivers",
+    "PUT /api/v1/drivers/{id}",
+    "POST /api/v1/depots/{id}/receive",
+    "GET /api/v1/routes",
+    "POST /api/v1/routes",
+    "POST /api/v1/routes/build",
+    "GET /api/v1/routes/{id}",
+    "POST /api/v1/routes/{id}/dispatch",
+    "POST /api/v1/routes/{id}/stops",
+    "PUT /api/v1/routes/{id}/stops",
+    "DELETE /api/v1/routes/{id}/stops/{stop_id}",
+    "POST /api/v1/routes/{id}/sequence",
 ];
 
 #[tokio::test]
@@ -243,6 +259,7 @@ async fn the_openapi_document_describes_every_route() {
     // Each documented operation is served: the router knows it, whatever the answer.
     let sample = |path: &str| {
         path.replace("{id}", "0190a7e2-0000-7000-8000-000000000000").replace("{tracking_number}", "0000-0000-0000-0000")
+            .replace("{stop_id}", "0190a7e2-0000-7000-8000-000000000001")
     };
     for route in ROUTES {
         let (method, path) = route.split_once(' ').unwrap();

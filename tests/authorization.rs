@@ -54,7 +54,30 @@ const MATRIX: &[(&str, [&str; 10])] = &[
         "PUT /api/v1/track/{tracking_number}/preferences",
         ["401", "200", "403", "200", "404", "404", "403", "404", "200", "404"],
     ),
+    // Dispatch is staff work: support reads, admins and dispatchers act. The sample ids name no depot or route.
+    ("GET /api/v1/depots", ["401", "200", "200", "200", "403", "403", "403", "403", "403", "403"]),
+    ("POST /api/v1/depots", ["401", "201", "201", "403", "403", "403", "403", "403", "403", "403"]),
+    ("GET /api/v1/depots/{id}/zones", ["401", "404", "404", "404", "403", "403", "403", "403", "403", "403"]),
+    ("POST /api/v1/depots/{id}/zones", ["401", "404", "404", "403", "403", "403", "403", "403", "403", "403"]),
+    ("GET /api/v1/depots/{id}/drivers", ["401", "404", "404", "404", "403", "403", "403", "403", "403", "403"]),
+    ("PUT /api/v1/drivers/{id}", ["401", "404", "404", "403", "403", "403", "403", "403", "403", "403"]),
+    ("POST /api/v1/depots/{id}/receive", ["401", "404", "404", "403", "403", "403", "403", "403", "403", "403"]),
+    ("GET /api/v1/routes", ["401", "404", "404", "404", "403", "403", "403", "403", "403", "403"]),
+    ("POST /api/v1/routes", ["401", "404", "404", "403", "403", "403", "403", "403", "403", "403"]),
+    ("POST /api/v1/routes/build", ["401", "404", "404", "403", "403", "403", "403", "403", "403", "403"]),
+    ("GET /api/v1/routes/{id}", ["401", "404", "404", "404", "403", "403", "403", "403", "403", "403"]),
+    ("POST /api/v1/routes/{id}/dispatch", ["401", "404", "404", "403", "403", "403", "403", "403", "403", "403"]),
+    ("POST /api/v1/routes/{id}/stops", ["401", "404", "404", "403", "403", "403", "403", "403", "403", "403"]),
+    ("PUT /api/v1/routes/{id}/stops", ["401", "404", "404", "403", "403", "403", "403", "403", "403", "403"]),
+    (
+        "DELETE /api/v1/routes/{id}/stops/{stop_id}",
+        ["401", "404", "404", "403", "403", "403", "403", "403", "403", "403"],
+    ),
+    ("POST /api/v1/routes/{id}/sequence", ["401", "404", "404", "403", "403", "403", "403", "403", "403", "403"]),
 ];
+
+/// An id that names nothing.
+const NOWHERE: &str = "0190a7e2-0000-7000-8000-000000000001";
 
 struct Credential {
     bearer: Option<String>,
@@ -114,8 +137,12 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
                     },
                 )
                 .replace("{tracking_number}", tracking_number(&x));
+            let path = match *route {
+                "GET /api/v1/routes" => format!("{path}?depot={NOWHERE}&date=2026-11-24"),
+                _ => path.replace("{stop_id}", NOWHERE),
+            };
             let url = match &credential.link {
-                Some(k) => format!("{}{path}?k={k}", app.base),
+                Some(k) => format!("{}{path}{}k={k}", app.base, if path.contains('?') { '&' } else { '?' }),
                 None => app.url(&path),
             };
             let mut request = app.client.request(method.parse().unwrap(), url);
@@ -157,6 +184,18 @@ fn sample_body(route: &str) -> Option<Value> {
                                        "password": "a long enough password", "role": "support", "name": "S"}),
         "POST /api/v1/api-keys" => json!({"merchant": "shop-c", "name": "test"}),
         "POST /api/v1/shipments" => shipment_request(),
+        "POST /api/v1/depots" => json!({"name": format!("Depot {}", order_ref()), "address": "東京都江東区",
+                                        "location": {"lat": 35.65, "lon": 139.79}}),
+        "POST /api/v1/depots/{id}/zones" => json!({"name": "Koto", "area": {"type": "Polygon",
+            "coordinates": [[[139.7, 35.6], [139.8, 35.6], [139.8, 35.7], [139.7, 35.6]]]}}),
+        "PUT /api/v1/drivers/{id}" => json!({"depot_id": NOWHERE, "capacity": 80,
+                                             "shift": {"start": "08:00", "end": "18:00"}}),
+        "POST /api/v1/depots/{id}/receive" => json!({"barcodes": ["JP0000000001"]}),
+        "POST /api/v1/routes/build" => json!({"depot_id": NOWHERE, "date": "2026-11-24"}),
+        "POST /api/v1/routes" => json!({"depot_id": NOWHERE, "date": "2026-11-24", "driver_id": NOWHERE,
+                                        "shipments": ["0000-0000-0000-0000"]}),
+        "POST /api/v1/routes/{id}/stops" => json!({"tracking_number": "0000-0000-0000-0000"}),
+        "PUT /api/v1/routes/{id}/stops" => json!({"stops": []}),
         "POST /api/v1/shipments/{id}/events" => json!({"status": "info_received"}),
         "POST /api/v1/shipments/{id}/delays" => json!({"date": "2026-11-24", "start": "18:00", "end": "20:00"}),
         "POST /api/v1/pickup-points" => {

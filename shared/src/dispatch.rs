@@ -312,7 +312,6 @@ pub struct RoutePlanReport {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
-#[serde(deny_unknown_fields)]
 pub struct RouteQuery {
     pub depot: Uuid,
     #[cfg_attr(feature = "openapi", param(value_type = String, format = Date))]

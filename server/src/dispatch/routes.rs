@@ -383,6 +383,7 @@ async fn add_stop(
     ApiJson(request): ApiJson<AddStopRequest>,
 ) -> Result<Json<RouteView>, ApiError> {
     authorize(&caller, Action::Dispatch)?;
+    find_route(&state, &id).await?;
     let found = waiting_shipments(&state, std::slice::from_ref(&request.tracking_number), "tracking_number").await?;
     let placed = found.into_iter().next().ok_or(DispatchError::RouteNotFound)?;
     change_route(&state, &caller, &id, |route, context| {

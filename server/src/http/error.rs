@@ -182,7 +182,7 @@ impl From<DispatchError> for ApiError {
         let detail = error.to_string();
         match error {
             DispatchError::DepotNotFound => ApiError::not_found("depot_not_found", detail),
-            DispatchError::RouteNotFound => ApiError::not_found("route_not_found", detail),
+            DispatchError::RouteNotFound => ApiError::not_found("route_unknown", detail),
             DispatchError::StopNotFound => ApiError::not_found("stop_not_found", detail),
             DispatchError::NotADriver => ApiError::not_found("driver_not_found", detail),
             DispatchError::Invalid(field, message) => {
