@@ -258,7 +258,8 @@ async fn the_openapi_document_describes_every_route() {
 
     // Each documented operation is served: the router knows it, whatever the answer.
     let sample = |path: &str| {
-        path.replace("{id}", "0190a7e2-0000-7000-8000-000000000000").replace("{tracking_number}", "0000-0000-0000-0000")
+        path.replace("{id}", "0190a7e2-0000-7000-8000-000000000000")
+            .replace("{tracking_number}", "0000-0000-0000-0000")
             .replace("{stop_id}", "0190a7e2-0000-7000-8000-000000000001")
     };
     for route in ROUTES {

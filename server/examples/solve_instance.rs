@@ -67,12 +67,20 @@ fn main() -> anyhow::Result<()> {
         vehicles: instance
             .vehicles
             .iter()
-            .map(|v| Vehicle { capacity: v.capacity, shift: Window { start: v.shift.0, end: v.shift.1 }, zones: Vec::new() })
+            .map(|v| Vehicle {
+                capacity: v.capacity,
+                shift: Window { start: v.shift.0, end: v.shift.1 },
+                zones: Vec::new(),
+            })
             .collect(),
     };
 
     let started = Instant::now();
-    let effort = Effort { time: Duration::from_secs_f64(seconds), generations: usize::MAX, repeatable: std::env::var_os("RANDOM_SEED").is_none() };
+    let effort = Effort {
+        time: Duration::from_secs_f64(seconds),
+        generations: usize::MAX,
+        repeatable: std::env::var_os("RANDOM_SEED").is_none(),
+    };
     let assignment = solve(&problem, &matrix, effort)?;
     let elapsed = started.elapsed().as_secs_f64();
 

@@ -13,10 +13,10 @@ use tokio::net::TcpListener;
 use uuid::Uuid;
 
 use crate::auth::tokens::Keys;
+use crate::auth::{Lifetimes, ensure_admin};
 use crate::dispatch::plan::SpeedModel;
 use crate::dispatch::service::Planner;
 use crate::dispatch::solver::Effort;
-use crate::auth::{Lifetimes, ensure_admin};
 use crate::http::rate_limit::RateLimit;
 use crate::notify::Mail;
 use crate::notify::transport::{Files, Smtp, Transport};

@@ -27,7 +27,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 fn view(depot: DepotRecord) -> DepotView {
-    DepotView { id: depot.id, name: depot.name, address: depot.address, location: depot.location, timezone: depot.timezone }
+    DepotView {
+        id: depot.id,
+        name: depot.name,
+        address: depot.address,
+        location: depot.location,
+        timezone: depot.timezone,
+    }
 }
 
 fn zone_view(zone: ZoneRecord) -> ZoneView {

@@ -47,8 +47,10 @@ async fn receive(
         return Err(DispatchError::Invalid("barcodes", format!("give 1 to {MAX_BARCODES} barcodes")).into());
     }
     let zones = state.dispatch.zones(depot.id).await?;
-    let areas: Vec<Area> =
-        zones.iter().filter_map(|z| Some(Area::new(z.id, parse_area(&serde_json::from_str(&z.area).ok()?).ok()?))).collect();
+    let areas: Vec<Area> = zones
+        .iter()
+        .filter_map(|z| Some(Area::new(z.id, parse_area(&serde_json::from_str(&z.area).ok()?).ok()?)))
+        .collect();
     let pickup_points = state.store.pickup_points().await?;
 
     let mut report = ReceiveReport::default();

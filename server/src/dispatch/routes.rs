@@ -223,9 +223,8 @@ async fn waiting_shipments(
     let mut found = Vec::with_capacity(numbers.len());
     for (index, text) in numbers.iter().enumerate() {
         let at = || format!("{field}[{index}]");
-        let number = TrackingNumber::parse(text).map_err(|e| {
-            ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, e.code(), &at(), e.to_string())
-        })?;
+        let number = TrackingNumber::parse(text)
+            .map_err(|e| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, e.code(), &at(), e.to_string()))?;
         let shipment = state.store.find_shipment(ShipmentKey::TrackingNumber(&number)).await?.ok_or_else(|| {
             ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "tracking_number_unknown", &at(), "no shipment has it")
         })?;
@@ -275,7 +274,11 @@ async fn create_route(
             let taken = context.shipments.values().next().map(|p| p.shipment.tracking_number);
             return Err(match taken {
                 Some(number) if ids.len() == 1 => DispatchError::AlreadyRouted(number).into(),
-                _ => ApiError::new(StatusCode::CONFLICT, "already_routed", "Some of these shipments are on a route that day."),
+                _ => ApiError::new(
+                    StatusCode::CONFLICT,
+                    "already_routed",
+                    "Some of these shipments are on a route that day.",
+                ),
             });
         }
         result => result?,
@@ -294,7 +297,13 @@ fn ready(placed: &PlacedShipment, depot: &DepotRecord) -> Result<(), DispatchErr
 
 /// The status change (and the customer's notices) for a shipment joining or leaving a route that is
 /// out for delivery.
-fn transition(state: &AppState, caller: &Caller, placed: &PlacedShipment, change: StatusChange, note: &str) -> Transition {
+fn transition(
+    state: &AppState,
+    caller: &Caller,
+    placed: &PlacedShipment,
+    change: StatusChange,
+    note: &str,
+) -> Transition {
     let shipment = &placed.shipment;
     let next = shipment.status.apply(change).unwrap_or(shipment.status);
     let at = now();
@@ -478,8 +487,14 @@ async fn sequence_route(
     authorize(&caller, Action::Dispatch)?;
     let route = find_route(&state, &id).await?;
     let context = context(&state, &route).await?;
-    let mut problem =
-        route_problem(&route, &context.depot, &context.driver, &context.shipments, &context.pickup_points, &state.planner);
+    let mut problem = route_problem(
+        &route,
+        &context.depot,
+        &context.driver,
+        &context.shipments,
+        &context.pickup_points,
+        &state.planner,
+    );
     // One vehicle with room for all: only the order is in question.
     problem.vehicles[0].capacity = u32::MAX / 2;
     problem.vehicles[0].zones.clear();

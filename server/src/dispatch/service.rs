@@ -12,9 +12,7 @@ use uuid::Uuid;
 use super::plan::{DaySeconds, GreatCircle, Problem, SpeedModel, TravelModel, Vehicle, Visit, Window, schedule};
 use super::solver::Effort;
 use crate::store::ShipmentRecord;
-use crate::store::dispatch::{
-    DepotRecord, DriverRecord, PlacedShipment, RouteChangeRecord, RouteRecord, StopRecord,
-};
+use crate::store::dispatch::{DepotRecord, DriverRecord, PlacedShipment, RouteChangeRecord, RouteRecord, StopRecord};
 
 /// How routes are planned: the speed model and how long the solver may look.
 #[derive(Debug, Clone, Copy)]
@@ -36,7 +34,7 @@ pub fn due(shipment: &ShipmentRecord) -> (NaiveDate, DateTime<Utc>, DateTime<Utc
         let time = |t: &str| NaiveTime::parse_from_str(t, "%H:%M").ok();
         Some(Promise { date: w.date, window: TimeWindow { start: time(&w.start)?, end: time(&w.end)? } })
     });
-    let promise = chosen.unwrap_or_else(|| content.promised.clone());
+    let promise = chosen.unwrap_or(content.promised);
     let (start, end) = promise.window_at(content.address.time_zone());
     (promise.date, start.with_timezone(&Utc), end.with_timezone(&Utc))
 }
@@ -219,7 +217,11 @@ pub fn route_view(
         stops,
         changes: changes
             .iter()
-            .map(|c| RouteChangeView { changed_at: local(c.changed_at), actor: c.actor.clone(), change: c.change.clone() })
+            .map(|c| RouteChangeView {
+                changed_at: local(c.changed_at),
+                actor: c.actor.clone(),
+                change: c.change.clone(),
+            })
             .collect(),
     }
 }

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use vrp_core::rosomaxa::evolution::TelemetryMode;
-use vrp_core::rosomaxa::utils::{Parallelism, TimeQuota};
 use vrp_core::construction::features::{JobSkills, JobSkillsDimension, VehicleSkillsDimension, create_skills_feature};
 use vrp_core::models::common::TimeWindow;
 use vrp_core::models::problem::{JobIdDimension, VehicleIdDimension};
 use vrp_core::prelude::*;
+use vrp_core::rosomaxa::evolution::TelemetryMode;
+use vrp_core::rosomaxa::utils::{Parallelism, TimeQuota};
 
 use super::plan::{Problem, TravelMatrix, schedule};
 
@@ -186,8 +186,8 @@ fn place_late(problem: &Problem, matrix: &TravelMatrix, assignment: &mut Assignm
             for position in 0..=route.len() {
                 let before = if position == 0 { 0 } else { route[position - 1] + 1 };
                 let after = route.get(position).map_or(0, |v| v + 1);
-                let added = matrix.metres(before, visit + 1) + matrix.metres(visit + 1, after)
-                    - matrix.metres(before, after);
+                let added =
+                    matrix.metres(before, visit + 1) + matrix.metres(visit + 1, after) - matrix.metres(before, after);
                 if best.is_none_or(|(cost, _, _)| added < cost) {
                     best = Some((added, index, position));
                 }

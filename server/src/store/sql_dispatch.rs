@@ -288,14 +288,17 @@ where
 
     async fn drivers(&self, depot_id: Uuid) -> Result<Vec<DriverRecord>, StoreError> {
         let query = format!("{SELECT_DRIVERS} WHERE d.depot_id = $1 ORDER BY u.name, d.user_id");
-        let rows = sqlx::query_as::<DB, DriverRow>(sqlx::AssertSqlSafe(query)).bind(depot_id).fetch_all(&self.pool).await?;
+        let rows =
+            sqlx::query_as::<DB, DriverRow>(sqlx::AssertSqlSafe(query)).bind(depot_id).fetch_all(&self.pool).await?;
         rows.into_iter().map(DriverRecord::try_from).collect()
     }
 
     async fn driver(&self, user_id: Uuid) -> Result<Option<DriverRecord>, StoreError> {
         let query = format!("{SELECT_DRIVERS} WHERE d.user_id = $1");
-        let row =
-            sqlx::query_as::<DB, DriverRow>(sqlx::AssertSqlSafe(query)).bind(user_id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query_as::<DB, DriverRow>(sqlx::AssertSqlSafe(query))
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(DriverRecord::try_from).transpose()
     }
 
@@ -379,11 +382,12 @@ where
         for stop in stops {
             by_route.entry(stop.route_id).or_default().push(stop.into());
         }
-        rows.into_iter().map(|row| {
-            let stops = by_route.remove(&row.id).unwrap_or_default();
-            row.into_record(stops)
-        })
-        .collect()
+        rows.into_iter()
+            .map(|row| {
+                let stops = by_route.remove(&row.id).unwrap_or_default();
+                row.into_record(stops)
+            })
+            .collect()
     }
 
     async fn route(&self, id: Uuid) -> Result<Option<RouteRecord>, StoreError> {
@@ -405,7 +409,10 @@ where
         .bind(route_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(|(changed_at, actor, change)| RouteChangeRecord { changed_at, actor, change }).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(changed_at, actor, change)| RouteChangeRecord { changed_at, actor, change })
+            .collect())
     }
 
     async fn update_route(
@@ -442,8 +449,14 @@ where
                 .await?;
         }
         for transition in transitions {
-            self.transition_in(&mut tx, transition.shipment_id, transition.from, &transition.event, &transition.notices)
-                .await?;
+            self.transition_in(
+                &mut tx,
+                transition.shipment_id,
+                transition.from,
+                &transition.event,
+                &transition.notices,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -486,10 +499,7 @@ where
                 .bind(barcode.clone())
                 .fetch_all(pool)
                 .await?,
-            sqlx::query_as::<DB, ParcelRow>(sqlx::AssertSqlSafe(parcels))
-                .bind(barcode)
-                .fetch_all(pool)
-                .await?,
+            sqlx::query_as::<DB, ParcelRow>(sqlx::AssertSqlSafe(parcels)).bind(barcode).fetch_all(pool).await?,
         ),
     };
     let mut by_shipment: HashMap<Uuid, Vec<ParcelRow>> = HashMap::new();
@@ -499,7 +509,11 @@ where
     rows.into_iter()
         .map(|row| {
             let own = by_shipment.remove(&row.shipment.id).unwrap_or_default();
-            Ok(PlacedShipment { shipment: row.shipment.into_record(own)?, depot_id: row.depot_id, zone_id: row.zone_id })
+            Ok(PlacedShipment {
+                shipment: row.shipment.into_record(own)?,
+                depot_id: row.depot_id,
+                zone_id: row.zone_id,
+            })
         })
         .collect()
 }
