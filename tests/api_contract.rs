@@ -203,6 +203,7 @@ const ROUTES: &[&str] = &[
     "GET /readyz",
     "GET /api/v1/shipments",
     "POST /api/v1/shipments",
+    "POST /api/v1/shipments/import",
     "GET /api/v1/shipments/{id}",
     "POST /api/v1/shipments/{id}/events",
     "GET /api/v1/shipments/{id}/notifications",

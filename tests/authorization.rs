@@ -26,6 +26,8 @@ const MATRIX: &[(&str, [&str; 10])] = &[
     ("DELETE /api/v1/api-keys/{id}", ["401", "404", "403", "403", "403", "403", "403", "403", "403", "403"]),
     ("GET /api/v1/shipments", ["401", "200", "200", "200", "403", "403", "200", "200", "403", "403"]),
     ("POST /api/v1/shipments", ["401", "201", "201", "403", "403", "403", "201", "201", "403", "403"]),
+    // The sample file has a header only: allowed callers get an empty report.
+    ("POST /api/v1/shipments/import", ["401", "200", "200", "403", "403", "403", "200", "200", "403", "403"]),
     (
         "GET /api/v1/shipments/{id}/notifications",
         ["401", "200", "200", "200", "404", "404", "200", "404", "403", "404"],
@@ -153,6 +155,8 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
                 request = request
                     .header("content-type", "application/x-www-form-urlencoded")
                     .body("token=forged&method=hand_to_recipient");
+            } else if *route == "POST /api/v1/shipments/import" {
+                request = request.header("content-type", "text/csv").body(IMPORT_HEADER);
             } else if let Some(body) = sample_body(route) {
                 request = request.json(&body);
             }
@@ -172,6 +176,9 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
+
+const IMPORT_HEADER: &str = "external_ref,recipient_name,recipient_email,postal_code,city,address_line1,country,lat,lon,\
+                             promised_date,window_start,window_end,parcels\n";
 
 fn sample_body(route: &str) -> Option<Value> {
     Some(match route {

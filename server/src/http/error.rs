@@ -10,7 +10,7 @@ use crate::auth::AccountError;
 use crate::dispatch::DispatchError;
 use crate::http::rate_limit::too_many_requests;
 use crate::preferences::Locked;
-use crate::shipments::ShipmentError;
+use crate::shipments::{ImportError, ShipmentError};
 use crate::store::StoreError;
 
 /// An error as the client will see it. Boxed: it travels through every handler's `Result`.
@@ -173,6 +173,43 @@ impl From<ShipmentError> for ApiError {
                 api
             }
             ShipmentError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<ImportError> for ApiError {
+    fn from(error: ImportError) -> ApiError {
+        let detail = error.to_string();
+        match error {
+            ImportError::Empty => ApiError::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "empty_file",
+                "header",
+                "the file is empty; start it with the header line of the documented columns",
+            ),
+            ImportError::Header(errors) => {
+                let mut api = ApiError::validation(errors);
+                api.0.code = "invalid_header";
+                api
+            }
+            ImportError::Unreadable { error, report } => {
+                let done = format!(
+                    "{} lines were taken before that ({} created, {} duplicates, {} failed); lines sent again are \
+                     reported as duplicates, so the rest can follow in another file.",
+                    report.lines.len(),
+                    report.created,
+                    report.duplicates,
+                    report.failed
+                );
+                if error.kind() == std::io::ErrorKind::FileTooLarge {
+                    let limit = crate::http::extract::MAX_CSV_BYTES / (1024 * 1024);
+                    let detail = format!("The file is larger than {limit} MiB. {done}");
+                    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "file_too_large", detail)
+                } else {
+                    ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", format!("{detail}. {done}"))
+                }
+            }
+            ImportError::Shipment(error) => error.into(),
         }
     }
 }

@@ -1,11 +1,17 @@
 //! Extractors that turn every kind of bad input into a problem with a field and a stable code.
 
+use std::io;
+use std::pin::Pin;
+
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
+use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
+use tokio::io::AsyncRead;
+use tokio_util::io::StreamReader;
 
 use super::error::ApiError;
 
@@ -28,12 +34,49 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// The largest CSV file taken in one request: some 100,000 lines.
+pub const MAX_CSV_BYTES: usize = 32 * 1024 * 1024;
+
+/// A CSV body (`Content-Type: text/csv`), read as it arrives rather than held in memory. Past
+/// [`MAX_CSV_BYTES`] the reader fails with [`io::ErrorKind::FileTooLarge`].
+pub struct CsvBody(pub Pin<Box<dyn AsyncRead + Send>>);
+
+impl<S: Send + Sync> FromRequest<S> for CsvBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        if !has_essence(req.headers().get(header::CONTENT_TYPE), |essence| essence == "text/csv") {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send the file as CSV with the header Content-Type: text/csv (UTF-8, with or without a byte order mark).",
+            ));
+        }
+        let mut seen = 0;
+        let chunks = req.into_body().into_data_stream().map(move |chunk| {
+            let chunk = chunk.map_err(io::Error::other)?;
+            seen += chunk.len();
+            if seen > MAX_CSV_BYTES {
+                return Err(io::Error::new(io::ErrorKind::FileTooLarge, "the file is larger than the limit"));
+            }
+            Ok(chunk)
+        });
+        Ok(CsvBody(Box::pin(StreamReader::new(chunks))))
+    }
+}
+
 fn is_json(content_type: Option<&header::HeaderValue>) -> bool {
+    has_essence(content_type, |essence| {
+        essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    })
+}
+
+/// Whether the media type, without parameters and case, passes `accepts`.
+fn has_essence(content_type: Option<&header::HeaderValue>, accepts: impl Fn(&str) -> bool) -> bool {
     let Some(essence) = content_type.and_then(|v| v.to_str().ok()).and_then(|v| v.split(';').next()) else {
         return false;
     };
-    let essence = essence.trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    accepts(&essence.trim().to_ascii_lowercase())
 }
 
 fn body_error(rejection: BytesRejection) -> ApiError {

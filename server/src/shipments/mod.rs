@@ -1,5 +1,6 @@
 //! Shipments over HTTP: create, read, list, and record status changes.
 
+mod import;
 mod service;
 mod views;
 
@@ -10,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use todoke_shared::ShipmentStatus;
+use todoke_shared::import::ImportReport;
 use todoke_shared::preferences::{Choices, PickupPoint, Slot};
 use todoke_shared::shipment::{NewEventRequest, NewShipmentRequest, ShipmentDetail, ShipmentPage};
 use utoipa::IntoParams;
@@ -21,8 +23,9 @@ use crate::app::{AppState, now};
 use crate::auth::policy::{Action, Scope, authorize, list_scope, sees_access_code};
 use crate::auth::{Authenticated, Caller};
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, CsvBody};
 use crate::store::{ShipmentKey, ShipmentQuery};
+pub use import::ImportError;
 pub use service::{Created, ShipmentError};
 
 const DEFAULT_PAGE: u32 = 50;
@@ -31,6 +34,7 @@ const MAX_PAGE: u32 = 200;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_shipment, list_shipments))
+        .routes(routes!(import_shipments))
         .routes(routes!(get_shipment))
         .routes(routes!(record_event))
 }
@@ -52,11 +56,7 @@ async fn create_shipment(
     authorize(&caller, Action::CreateShipment)?;
     let (slots, points) = (state.store.delivery_slots().await?, state.store.pickup_points().await?);
     let content = request.validate(&choices(&slots, &points, state.reschedule_days)).map_err(ApiError::validation)?;
-    let merchant = match &caller {
-        Caller::Merchant { merchant, .. } => Some(merchant.as_str()),
-        _ => None,
-    };
-    let (created, record) = service::create(&*state.store, content, merchant, &caller.actor(), now()).await?;
+    let (created, record) = service::create(&*state.store, content, merchant(&caller), &caller.actor(), now()).await?;
     let events = state.store.events(record.id).await?;
     let changes = state.store.preference_changes(record.id).await?;
     let status = match created {
@@ -66,6 +66,34 @@ async fn create_shipment(
     let location = format!("/api/v1/shipments/{}", record.id);
     let body = views::shipment_detail(&record, &events, &changes, &state.links, sees_access_code(&caller));
     Ok((status, [(header::LOCATION, location)], Json(body)).into_response())
+}
+
+/// Create shipments from a CSV file (docs/IMPORT.md has the columns). Each line is created on its own:
+/// the report says, line by line, what was created, what was already there, and what is wrong with
+/// which column. Good lines are kept even when others fail; sending a file again is harmless.
+#[utoipa::path(post, path = "/api/v1/shipments/import", tag = "shipments",
+    request_body(content = String, content_type = "text/csv", description = "UTF-8, with or without a BOM"),
+    responses(
+        (status = 200, description = "Every line's outcome", body = ImportReport),
+        (status = 413, description = "Larger than 32 MiB; the lines before the limit were taken", body = Problem),
+        (status = 415, body = Problem),
+        (status = 422, description = "The header is not as documented; nothing was taken", body = Problem),
+    ))]
+async fn import_shipments(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    CsvBody(file): CsvBody,
+) -> Result<Json<ImportReport>, ApiError> {
+    authorize(&caller, Action::CreateShipment)?;
+    let (slots, points) = (state.store.delivery_slots().await?, state.store.pickup_points().await?);
+    let importer = import::Importer {
+        store: &*state.store,
+        choices: choices(&slots, &points, state.reschedule_days),
+        merchant: merchant(&caller),
+        actor: &caller.actor(),
+        now: now(),
+    };
+    Ok(Json(importer.import(file).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/shipments/{id}", tag = "shipments",
@@ -182,6 +210,14 @@ async fn record_event(
 /// What customers may choose from, for validating preferences.
 pub fn choices<'a>(slots: &'a [Slot], points: &'a [PickupPoint], reschedule_days: i64) -> Choices<'a> {
     Choices { slots, max_days_later: reschedule_days, pickup_points: points }
+}
+
+/// The merchant whose shipments these become: the API key's, or none for staff.
+fn merchant(caller: &Caller) -> Option<&str> {
+    match caller {
+        Caller::Merchant { merchant, .. } => Some(merchant.as_str()),
+        _ => None,
+    }
 }
 
 /// An id that is not a UUID names no shipment.

@@ -1,0 +1,152 @@
+//! Shipments from a shop's CSV file, in one pass over the file as it arrives: each line is checked and
+//! created on its own, so a bad line is reported without holding back the good ones, and a file sent
+//! again only reports its lines as duplicates.
+
+use std::io;
+
+use chrono::{DateTime, Utc};
+use csv_async::{AsyncReaderBuilder, ByteRecord, Terminator};
+use todoke_shared::import::{Header, ImportLine, ImportReport, ImportResult, LineError};
+use todoke_shared::preferences::Choices;
+use tokio::io::AsyncRead;
+
+use super::service::{Created, ShipmentError, create};
+use crate::store::Store;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("the file has no header line")]
+    Empty,
+    #[error("the header line is not as documented")]
+    Header(todoke_shared::ValidationErrors),
+    /// The file stopped being readable (too large, or the upload broke off) after `report` was made.
+    #[error("the file could not be read to the end: {error}")]
+    Unreadable { error: io::Error, report: Box<ImportReport> },
+    #[error(transparent)]
+    Shipment(#[from] ShipmentError),
+}
+
+/// Who imports, and what their lines may choose from.
+pub struct Importer<'a> {
+    pub store: &'a dyn Store,
+    pub choices: Choices<'a>,
+    pub merchant: Option<&'a str>,
+    pub actor: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+impl Importer<'_> {
+    pub async fn import(&self, file: impl AsyncRead + Unpin + Send) -> Result<ImportReport, ImportError> {
+        // Lines end at LF; the CR of a CRLF stays on the last field, where trimming drops it. (With CRLF
+        // as the terminator, csv counts a line late and every reported line number would be one short.)
+        let mut reader = AsyncReaderBuilder::new()
+            .flexible(true)
+            .has_headers(false)
+            .terminator(Terminator::Any(b'\n'))
+            .create_reader(file);
+        let mut record = ByteRecord::new();
+        let mut report = ImportReport { created: 0, duplicates: 0, failed: 0, lines: Vec::new() };
+        let header = match reader.read_byte_record(&mut record).await {
+            Ok(true) => header(&record)?,
+            Ok(false) => return Err(ImportError::Empty),
+            Err(error) => return Err(unreadable(error, report)),
+        };
+        loop {
+            match reader.read_byte_record(&mut record).await {
+                Ok(true) => {}
+                Ok(false) => return Ok(report),
+                Err(error) => return Err(unreadable(error, report)),
+            }
+            // Spreadsheets save empty rows as a line of commas.
+            if record.iter().all(|field| field.trim_ascii().is_empty()) {
+                continue;
+            }
+            let line = record.position().map_or(0, |p| p.line());
+            let outcome = self.line(&header, &record, line).await?;
+            match outcome.result {
+                ImportResult::Created => report.created += 1,
+                ImportResult::Duplicate => report.duplicates += 1,
+                ImportResult::Error => report.failed += 1,
+            }
+            report.lines.push(outcome);
+        }
+    }
+
+    async fn line(&self, header: &Header, record: &ByteRecord, line: u64) -> Result<ImportLine, ImportError> {
+        let failed = |external_ref: Option<String>, errors: Vec<LineError>| ImportLine {
+            line,
+            result: ImportResult::Error,
+            external_ref,
+            shipment_id: None,
+            tracking_number: None,
+            errors,
+        };
+        let fields = match utf8_fields(header, record) {
+            Ok(fields) => fields,
+            Err(error) => return Ok(failed(None, vec![error])),
+        };
+        let external_ref = header.field(&fields, "external_ref").map(str::to_string);
+        let content = match header.shipment(&fields, &self.choices) {
+            Ok(content) => content,
+            Err(errors) => return Ok(failed(external_ref, errors)),
+        };
+        match create(self.store, content, self.merchant, self.actor, self.now).await {
+            Ok((created, record)) => Ok(ImportLine {
+                line,
+                result: match created {
+                    Created::New => ImportResult::Created,
+                    Created::Existing => ImportResult::Duplicate,
+                },
+                external_ref,
+                shipment_id: Some(record.id),
+                tracking_number: Some(record.tracking_number),
+                errors: Vec::new(),
+            }),
+            Err(error @ ShipmentError::ExternalRefTaken(_)) => Ok(failed(
+                external_ref,
+                vec![LineError {
+                    field: "external_ref".into(),
+                    code: "external_ref_taken".into(),
+                    message: error.to_string(),
+                }],
+            )),
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+fn header(record: &ByteRecord) -> Result<Header, ImportError> {
+    let names: Vec<&str> = record.iter().map(std::str::from_utf8).collect::<Result<_, _>>().map_err(|_| {
+        ImportError::Header(todoke_shared::ValidationErrors::single(
+            "header",
+            "not_utf8",
+            "the header is not UTF-8; save the file as CSV UTF-8",
+        ))
+    })?;
+    if names.iter().all(|name| name.trim_start_matches('\u{feff}').trim().is_empty()) {
+        return Err(ImportError::Empty);
+    }
+    Header::parse(names).map_err(ImportError::Header)
+}
+
+fn utf8_fields<'r>(header: &Header, record: &'r ByteRecord) -> Result<Vec<&'r str>, LineError> {
+    record
+        .iter()
+        .enumerate()
+        .map(|(index, field)| {
+            std::str::from_utf8(field).map_err(|_| LineError {
+                field: header.column(index).to_string(),
+                code: "not_utf8".into(),
+                message: "this field is not UTF-8 text; save the file as CSV UTF-8 (Shift_JIS is not read)".into(),
+            })
+        })
+        .collect()
+}
+
+fn unreadable(error: csv_async::Error, report: ImportReport) -> ImportError {
+    let error = match error.into_kind() {
+        csv_async::ErrorKind::Io(error) => error,
+        other => io::Error::other(format!("{other:?}")),
+    };
+    ImportError::Unreadable { error, report: Box::new(report) }
+}
