@@ -165,8 +165,8 @@ async fn a_file_over_the_limit_keeps_the_lines_before_it_and_says_so() {
             order_ref()
         )
     };
-    // One good line, then a line whose instructions alone outgrow the 32 MiB limit.
-    let file = format!("{header}\n{}\n{}\n", row("ok"), row(&"x".repeat(33 * 1024 * 1024)));
+    // One good line, then a line whose instructions alone outgrow the 8 MiB limit.
+    let file = format!("{header}\n{}\n{}\n", row("ok"), row(&"x".repeat(9 * 1024 * 1024)));
     let problem =
         expect_problem(upload(&app, file, &app.admin_token).await, StatusCode::PAYLOAD_TOO_LARGE, "file_too_large")
             .await;

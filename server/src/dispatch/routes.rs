@@ -18,9 +18,9 @@ use uuid::Uuid;
 
 use super::DispatchError;
 use super::depots::depot;
-use super::plan::{Problem, TravelModel};
+use super::plan::Problem;
 use super::service::{DepotDay, Planner, due, new_route, replan, route_problem, route_view, vehicle, visit};
-use super::solver::{Assignment, solve};
+use super::solver::{Assignment, plan};
 use crate::app::{AppState, now};
 use crate::auth::policy::{Action, authorize};
 use crate::auth::{Authenticated, Caller};
@@ -85,12 +85,9 @@ fn with_times(mut route: RouteRecord, context: &Context, planner: &Planner) -> R
 
 /// Runs the solver off the async runtime: it is CPU work for seconds.
 async fn solve_off_runtime(problem: Problem, planner: Planner) -> Result<Assignment, DispatchError> {
-    let solved = tokio::task::spawn_blocking(move || {
-        let matrix = planner.travel().matrix(&problem.places());
-        solve(&problem, &matrix, planner.effort)
-    })
-    .await
-    .map_err(|e| super::solver::SolverError(e.to_string()))?;
+    let solved = tokio::task::spawn_blocking(move || plan(&problem, &planner.travel(), planner.effort))
+        .await
+        .map_err(|e| super::solver::SolverError(e.to_string()))?;
     Ok(solved?)
 }
 

@@ -3,6 +3,7 @@
 //! placed (where it costs least) and reported late; only what no vehicle has room for is left out.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use vrp_core::construction::features::{JobSkills, JobSkillsDimension, VehicleSkillsDimension, create_skills_feature};
@@ -12,7 +13,14 @@ use vrp_core::prelude::*;
 use vrp_core::rosomaxa::evolution::TelemetryMode;
 use vrp_core::rosomaxa::utils::{Parallelism, TimeQuota};
 
-use super::plan::{Problem, TravelMatrix, schedule};
+use super::partition::{Part, partition};
+use super::plan::{Problem, TravelMatrix, TravelModel, schedule};
+
+/// A day with more visits than this is planned in parts (see [`partition`]): the solver's first
+/// construction alone grows with the cube of the visits, and one matrix of the day with the square.
+const WHOLE_DAY_VISITS: usize = 500;
+/// About one driver's day: parts this small are solved well in a fraction of a second each.
+const PART_VISITS: usize = 150;
 
 /// How hard to look for a better plan.
 #[derive(Debug, Clone, Copy)]
@@ -49,18 +57,80 @@ impl From<GenericError> for SolverError {
     }
 }
 
+/// Plans a day: whole when it is small, else part by part, as many parts at once as there are cores,
+/// each part given its share of the time by its size.
+pub fn plan(problem: &Problem, travel: &dyn TravelModel, effort: Effort) -> Result<Assignment, SolverError> {
+    if problem.visits.len() <= WHOLE_DAY_VISITS {
+        return solve(problem, &travel.matrix(&problem.places()), effort);
+    }
+    let parts = partition(problem, PART_VISITS);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(parts.len());
+    let total = problem.visits.len().max(1) as f64;
+    let next = AtomicUsize::new(0);
+    let solve_part = |part: &Part| {
+        let sub = Problem {
+            depot: problem.depot,
+            visits: part.visits.iter().map(|&v| problem.visits[v].clone()).collect(),
+            vehicles: part.vehicles.iter().map(|&v| problem.vehicles[v].clone()).collect(),
+        };
+        let share = part.visits.len() as f64 / total * workers as f64;
+        solve_on(&sub, &travel.matrix(&sub.places()), Effort { time: effort.time.mul_f64(share), ..effort }, 1)
+    };
+    // One part per core at a time, each solve on one thread: small solves scale better so than alone on all.
+    let solved: Vec<Result<(usize, Assignment), SolverError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(part) = parts.get(index) else { return done };
+                        done.push(solve_part(part).map(|plan| (index, plan)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                worker.join().unwrap_or_else(|_| vec![Err(SolverError("a part of the plan failed".into()))])
+            })
+            .collect()
+    });
+    let mut assignment = Assignment { routes: vec![Vec::new(); problem.vehicles.len()], unplaced: Vec::new() };
+    for result in solved {
+        let (index, part_plan) = result?;
+        let part = &parts[index];
+        for (vehicle, route) in part.vehicles.iter().zip(part_plan.routes) {
+            assignment.routes[*vehicle] = route.into_iter().map(|v| part.visits[v]).collect();
+        }
+        assignment.unplaced.extend(part_plan.unplaced.into_iter().map(|v| part.visits[v]));
+    }
+    Ok(assignment)
+}
+
 /// Plans `problem` on `matrix` (place 0 the depot, visit `i` place `i + 1`).
 pub fn solve(problem: &Problem, matrix: &TravelMatrix, effort: Effort) -> Result<Assignment, SolverError> {
+    solve_on(problem, matrix, effort, std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// [`solve`] with at most `cores` threads.
+fn solve_on(problem: &Problem, matrix: &TravelMatrix, effort: Effort, cores: usize) -> Result<Assignment, SolverError> {
     let mut assignment = if problem.visits.is_empty() || problem.vehicles.is_empty() {
         Assignment { routes: vec![Vec::new(); problem.vehicles.len()], unplaced: (0..problem.visits.len()).collect() }
     } else {
-        run_vrp_core(problem, matrix, effort)?
+        run_vrp_core(problem, matrix, effort, cores)?
     };
     place_late(problem, matrix, &mut assignment);
     Ok(assignment)
 }
 
-fn run_vrp_core(problem: &Problem, matrix: &TravelMatrix, effort: Effort) -> Result<Assignment, SolverError> {
+fn run_vrp_core(
+    problem: &Problem,
+    matrix: &TravelMatrix,
+    effort: Effort,
+    cores: usize,
+) -> Result<Assignment, SolverError> {
     let (durations, distances) = matrix.clone().into_parts();
     let transport: Arc<dyn TransportCost> = Arc::new(SimpleTransportCost::new(durations, distances)?);
     let goal = GoalContextBuilder::with_features(&[
@@ -125,6 +195,7 @@ fn run_vrp_core(problem: &Problem, matrix: &TravelMatrix, effort: Effort) -> Res
             .add_vehicles(vehicles.into_iter())
             .with_goal(goal)
             .with_transport_cost(transport)
+            .with_logger(solver_log())
             .build()?,
     );
 
@@ -133,8 +204,8 @@ fn run_vrp_core(problem: &Problem, matrix: &TravelMatrix, effort: Effort) -> Res
     let environment = Arc::new(Environment::new(
         random,
         Some(Arc::new(TimeQuota::new(effort.time.as_secs_f64()))),
-        Parallelism::default(),
-        Arc::new(|_: &str| {}),
+        Parallelism::new_with_cpus(cores),
+        solver_log(),
         false,
     ));
     let config = VrpConfigBuilder::new(vrp.clone())
@@ -161,18 +232,28 @@ fn run_vrp_core(problem: &Problem, matrix: &TravelMatrix, effort: Effort) -> Res
     Ok(Assignment { routes, unplaced })
 }
 
+/// The solver's progress notes go to the debug log, not to standard output.
+fn solver_log() -> InfoLogger {
+    Arc::new(|message: &str| tracing::debug!(target: "todoke_server::dispatch::solver", "{message}"))
+}
+
 /// Whether some vehicle covers `zone`; a zone nobody covers is left to anyone.
 fn covered(problem: &Problem, zone: uuid::Uuid) -> bool {
     problem.vehicles.iter().any(|vehicle| vehicle.zones.contains(&zone))
 }
 
-/// Puts each unplaced visit where it adds the least distance on a vehicle that has room (and covers
-/// its zone); the schedule then reports it late. A late parcel beats a parcel left at the depot.
+/// Puts each unplaced visit on a vehicle that has room (and covers its zone), where it makes the
+/// fewest stops late and then adds the least distance: late at the end of a route rather than making
+/// every later stop late. A late parcel beats a parcel left at the depot.
 fn place_late(problem: &Problem, matrix: &TravelMatrix, assignment: &mut Assignment) {
+    let late = |vehicle: usize, order: &[usize]| {
+        let plan = schedule(problem, matrix, problem.vehicles[vehicle].shift.start, order);
+        (plan.visits.iter().filter(|v| v.late).count(), plan.metres)
+    };
     let mut still_unplaced = Vec::new();
     for visit in std::mem::take(&mut assignment.unplaced) {
         let target = &problem.visits[visit];
-        let mut best: Option<(f64, usize, usize)> = None;
+        let mut best: Option<((usize, f64), usize, usize)> = None;
         for (index, vehicle) in problem.vehicles.iter().enumerate() {
             let route = &assignment.routes[index];
             let load: u32 = route.iter().map(|&v| problem.visits[v].parcels).sum();
@@ -183,13 +264,17 @@ fn place_late(problem: &Problem, matrix: &TravelMatrix, assignment: &mut Assignm
             if load + target.parcels > vehicle.capacity || !zone_ok {
                 continue;
             }
+            let (late_before, metres_before) = late(index, route);
+            let mut order = route.clone();
             for position in 0..=route.len() {
-                let before = if position == 0 { 0 } else { route[position - 1] + 1 };
-                let after = route.get(position).map_or(0, |v| v + 1);
-                let added =
-                    matrix.metres(before, visit + 1) + matrix.metres(visit + 1, after) - matrix.metres(before, after);
-                if best.is_none_or(|(cost, _, _)| added < cost) {
-                    best = Some((added, index, position));
+                order.insert(position, visit);
+                let (late_after, metres_after) = late(index, &order);
+                order.remove(position);
+                let cost = (late_after - late_before, metres_after - metres_before);
+                if best.is_none_or(|(best_cost, _, _)| {
+                    cost.0 < best_cost.0 || (cost.0 == best_cost.0 && cost.1 < best_cost.1)
+                }) {
+                    best = Some((cost, index, position));
                 }
             }
         }
@@ -284,6 +369,52 @@ mod tests {
         let plan = solve(&problem, &matrix, quick()).unwrap();
         assert_eq!(plan.routes[0].len(), 2);
         assert_eq!(judge(&problem, &matrix, &plan).0, 1);
+    }
+
+    #[test]
+    fn a_visit_that_fits_nowhere_goes_where_it_makes_no_other_stop_late() {
+        // Three stops in windows without slack, one after another, and a fourth beside the first whose
+        // window closed before the shift began. Right after the first it adds the least distance, but
+        // it would make the next stops late; before or after them only it is late.
+        let mut visits = vec![
+            visit(35.690, 139.76, (9, 9)),
+            visit(35.700, 139.76, (9, 9)),
+            visit(35.710, 139.76, (9, 9)),
+            visit(35.6905, 139.76, (7, 7)),
+        ];
+        for (i, v) in visits.iter_mut().take(3).enumerate() {
+            v.window = Window { start: 9 * HOUR + 600 * i as i64, end: 9 * HOUR + 600 * i as i64 };
+        }
+        let problem = problem(visits, vec![vehicle(10)]);
+        let matrix = GreatCircle::default().matrix(&problem.places());
+        let mut plan = Assignment { routes: vec![vec![0, 1, 2]], unplaced: vec![3] };
+        assert_eq!(judge(&problem, &matrix, &plan).0, 0);
+        place_late(&problem, &matrix, &mut plan);
+        assert_eq!(judge(&problem, &matrix, &plan).0, 1, "{plan:?}");
+        assert_eq!(plan.routes[0].len(), 4);
+    }
+
+    #[test]
+    fn a_big_day_is_planned_in_parts_without_losing_or_doubling_a_visit() {
+        let visits: Vec<Visit> = (0..520)
+            .map(|i| {
+                let angle = i as f64 * 2.399;
+                let r = 0.03 * ((i % 97) as f64 / 97.0).sqrt();
+                visit(35.68 + r * angle.sin(), 139.76 + r * angle.cos(), (8, 21))
+            })
+            .collect();
+        let problem = problem(visits, vec![vehicle(140); 4]);
+        let effort = Effort { time: Duration::from_millis(800), generations: 50, repeatable: true };
+        let plan = plan(&problem, &GreatCircle::default(), effort).unwrap();
+        let mut seen: Vec<usize> = plan.routes.concat();
+        seen.sort();
+        assert_eq!(seen, (0..520).collect::<Vec<_>>());
+        assert!(plan.unplaced.is_empty());
+        assert!(
+            plan.routes.iter().all(|route| (100..=140).contains(&route.len())),
+            "{:?}",
+            plan.routes.iter().map(Vec::len).collect::<Vec<_>>()
+        );
     }
 
     #[test]

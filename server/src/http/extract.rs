@@ -34,8 +34,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// The largest CSV file taken in one request: some 100,000 lines.
-pub const MAX_CSV_BYTES: usize = 32 * 1024 * 1024;
+/// The largest CSV file taken in one request: some 40,000 lines, which import within
+/// [`super::LONG_REQUEST`] (docs/BENCHMARKS.md).
+pub const MAX_CSV_BYTES: usize = 8 * 1024 * 1024;
 
 /// A CSV body (`Content-Type: text/csv`), read as it arrives rather than held in memory. Past
 /// [`MAX_CSV_BYTES`] the reader fails with [`io::ErrorKind::FileTooLarge`].

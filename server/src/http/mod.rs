@@ -70,9 +70,14 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .layer(axum::middleware::from_fn(time_limit))
 }
 
-/// No request holds the server longer than this; the caller gets a problem saying so.
+/// How long a request may hold the server; the caller gets a problem saying so.
+const REQUEST_TIME_LIMIT: Duration = Duration::from_secs(30);
+/// A CSV import streams and works line by line for as long as the file lasts.
+pub const LONG_REQUEST: Duration = Duration::from_secs(120);
+
 async fn time_limit(request: Request<Body>, next: Next) -> Response {
-    match tokio::time::timeout(Duration::from_secs(30), next.run(request)).await {
+    let limit = if request.uri().path() == "/api/v1/shipments/import" { LONG_REQUEST } else { REQUEST_TIME_LIMIT };
+    match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

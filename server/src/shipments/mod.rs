@@ -75,7 +75,7 @@ async fn create_shipment(
     request_body(content = String, content_type = "text/csv", description = "UTF-8, with or without a BOM"),
     responses(
         (status = 200, description = "Every line's outcome", body = ImportReport),
-        (status = 413, description = "Larger than 32 MiB; the lines before the limit were taken", body = Problem),
+        (status = 413, description = "Larger than 8 MiB; the lines before the limit were taken", body = Problem),
         (status = 415, body = Problem),
         (status = 422, description = "The header is not as documented; nothing was taken", body = Problem),
     ))]
