@@ -12,15 +12,14 @@ use utoipa_axum::routes;
 
 use super::DispatchError;
 use super::depots::depot;
-use super::service::destination;
+use super::service::{destination, transition};
 use super::zones::{Area, parse_area, zone_of};
-use crate::app::{AppState, now};
+use crate::app::AppState;
 use crate::auth::Authenticated;
 use crate::auth::policy::{Action, authorize};
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ApiJson, ApiPath};
-use crate::store::dispatch::Transition;
-use crate::store::{EventRecord, StoreError};
+use crate::store::StoreError;
 
 /// Scans per request: a trolley's worth.
 const MAX_BARCODES: usize = 1000;
@@ -84,22 +83,9 @@ async fn receive(
             });
             continue;
         };
-        let at = now();
         let zone = zone_of(destination(shipment, &pickup_points), &areas);
-        let transition = Transition {
-            shipment_id: shipment.id,
-            from: shipment.status,
-            event: EventRecord {
-                status: next,
-                occurred_at: at,
-                recorded_at: at,
-                actor: caller.actor(),
-                location: Some(depot.location),
-                reason: None,
-                note: Some(format!("received at {}", depot.name)),
-            },
-            notices: state.mail.for_transition(shipment, next, None),
-        };
+        let note = format!("received at {}", depot.name);
+        let transition = transition(&state.mail, caller.actor(), shipment, next, Some(depot.location), note);
         let result = state.dispatch.receive(&transition, depot.id, zone).await;
         state.store.forget(&[shipment.id]);
         match result {

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::DispatchError;
 use super::depots::depot;
 use super::plan::Problem;
-use super::service::{DepotDay, Planner, due, new_route, replan, route_problem, route_view, vehicle, visit};
+use super::service::{self, DepotDay, Planner, due, new_route, replan, route_problem, route_view, vehicle, visit};
 use super::solver::{Assignment, plan};
 use crate::app::{AppState, now};
 use crate::auth::policy::{Action, authorize};
@@ -27,7 +27,7 @@ use crate::auth::{Authenticated, Caller};
 use crate::http::error::{ApiError, Problem as ProblemBody};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::store::dispatch::{DepotRecord, DriverRecord, PlacedShipment, RouteChangeRecord, RouteRecord, Transition};
-use crate::store::{EventRecord, ShipmentKey, StoreError};
+use crate::store::{ShipmentKey, StoreError};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -303,21 +303,7 @@ fn transition(
 ) -> Transition {
     let shipment = &placed.shipment;
     let next = shipment.status.apply(change).unwrap_or(shipment.status);
-    let at = now();
-    Transition {
-        shipment_id: shipment.id,
-        from: shipment.status,
-        event: EventRecord {
-            status: next,
-            occurred_at: at,
-            recorded_at: at,
-            actor: caller.actor(),
-            location: None,
-            reason: None,
-            note: Some(note.to_string()),
-        },
-        notices: state.mail.for_transition(shipment, next, None),
-    }
+    service::transition(&state.mail, caller.actor(), shipment, next, None, note.to_string())
 }
 
 /// Applies a change to a route: `edit` rearranges the stops and says what it did; planned times are

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
+use todoke_shared::ShipmentStatus;
 use todoke_shared::dispatch::{RouteChangeView, RouteDriver, RouteStatus, RouteView, StopView};
 use todoke_shared::preferences::{DeliveryMethod, PickupPoint};
 use todoke_shared::shipment::{GeoPoint, Promise, TimeWindow};
@@ -11,8 +12,12 @@ use uuid::Uuid;
 
 use super::plan::{DaySeconds, GreatCircle, Problem, SpeedModel, TravelModel, Vehicle, Visit, Window, schedule};
 use super::solver::Effort;
-use crate::store::ShipmentRecord;
-use crate::store::dispatch::{DepotRecord, DriverRecord, PlacedShipment, RouteChangeRecord, RouteRecord, StopRecord};
+use crate::app::now;
+use crate::notify::Mail;
+use crate::store::dispatch::{
+    DepotRecord, DriverRecord, PlacedShipment, RouteChangeRecord, RouteRecord, StopRecord, Transition,
+};
+use crate::store::{EventRecord, ShipmentRecord};
 
 /// How routes are planned: the speed model and how long the solver may look.
 #[derive(Debug, Clone, Copy)]
@@ -37,6 +42,33 @@ pub fn due(shipment: &ShipmentRecord) -> (NaiveDate, DateTime<Utc>, DateTime<Utc
     let promise = chosen.unwrap_or(content.promised);
     let (start, end) = promise.window_at(content.address.time_zone());
     (promise.date, start.with_timezone(&Utc), end.with_timezone(&Utc))
+}
+
+/// A shipment's move to `next` by staff work (receiving, dispatch), with the notices it sends: ready to
+/// be stored as one compare-and-set on its current status.
+pub fn transition(
+    mail: &Mail,
+    actor: String,
+    shipment: &ShipmentRecord,
+    next: ShipmentStatus,
+    location: Option<GeoPoint>,
+    note: String,
+) -> Transition {
+    let at = now();
+    Transition {
+        shipment_id: shipment.id,
+        from: shipment.status,
+        event: EventRecord {
+            status: next,
+            occurred_at: at,
+            recorded_at: at,
+            actor,
+            location,
+            reason: None,
+            note: Some(note),
+        },
+        notices: mail.for_transition(shipment, next, None),
+    }
 }
 
 /// Where the driver takes it: the chosen pickup point, else the address.
