@@ -4,6 +4,7 @@
 mod depots;
 pub mod partition;
 pub mod plan;
+mod polish;
 mod receiving;
 mod routes;
 pub mod service;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use uuid::Uuid;
 
-use super::plan::{Problem, Visit};
+use super::plan::Problem;
 
 /// Some visits and the vehicles that make them, by index into the whole problem.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -30,7 +30,7 @@ pub fn partition(problem: &Problem, max_visits: usize) -> Vec<Part> {
     for (index, visit) in problem.visits.iter().enumerate() {
         // The eligible team with the most room left, relative to its size.
         let chosen = (0..teams.len())
-            .filter(|&t| may_visit(problem, &teams[t], visit))
+            .filter(|&t| problem.may_carry(&problem.vehicles[teams[t][0]], visit))
             .min_by(|&a, &b| {
                 let share = |t: usize| load[t] as f64 / capacity[t].max(1) as f64;
                 share(a).total_cmp(&share(b))
@@ -51,15 +51,6 @@ fn teams(problem: &Problem) -> Vec<Vec<usize>> {
         teams.entry(zones).or_default().push(index);
     }
     teams.into_values().collect()
-}
-
-/// The solver's rule: a zone that some vehicle covers goes to those vehicles only.
-fn may_visit(problem: &Problem, team: &[usize], visit: &Visit) -> bool {
-    let zones = &problem.vehicles[team[0]].zones;
-    match visit.zone {
-        Some(zone) if problem.vehicles.iter().any(|v| v.zones.contains(&zone)) => zones.contains(&zone),
-        _ => true,
-    }
 }
 
 /// Cuts one team's visits into sectors by bearing from the depot, starting at the widest empty gap
@@ -126,7 +117,7 @@ mod tests {
     use todoke_shared::shipment::GeoPoint;
 
     use super::*;
-    use crate::dispatch::plan::{Vehicle, Window};
+    use crate::dispatch::plan::{Vehicle, Visit, Window};
 
     fn visit(lat: f64, lon: f64, zone: Option<Uuid>) -> Visit {
         Visit {

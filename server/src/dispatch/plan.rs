@@ -142,6 +142,20 @@ impl Problem {
     pub fn places(&self) -> Vec<GeoPoint> {
         std::iter::once(self.depot).chain(self.visits.iter().map(|v| v.location)).collect()
     }
+
+    /// Whether some vehicle covers `zone`.
+    pub fn is_covered(&self, zone: Uuid) -> bool {
+        self.vehicles.iter().any(|vehicle| vehicle.zones.contains(&zone))
+    }
+
+    /// The zone rule: a visit in a zone that some vehicle covers goes to those vehicles only; a zone
+    /// nobody covers, or no zone, is left to anyone.
+    pub fn may_carry(&self, vehicle: &Vehicle, visit: &Visit) -> bool {
+        match visit.zone {
+            Some(zone) if self.is_covered(zone) => vehicle.zones.contains(&zone),
+            _ => true,
+        }
+    }
 }
 
 /// A visit as planned: when the driver gets there and leaves, and whether that misses the window.

@@ -1,0 +1,341 @@
+//! A local search after the solver: moves a stop, or a run of up to three, to a better place next to
+//! one of its nearest neighbours, on its own route or another, and reverses stretches of a route,
+//! while any move shortens the day without making a stop late or a van overfull. The solver searches
+//! widely; this makes sure no single such move is left on the table.
+
+use std::time::Instant;
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+
+use super::plan::{Problem, TravelMatrix, schedule};
+use super::solver::Assignment;
+
+/// How many nearest neighbours of a stop are tried as its new neighbour.
+const NEIGHBOURS: usize = 12;
+/// The longest run of consecutive stops moved as one.
+const LONGEST_RUN: usize = 3;
+/// The most stops taken off and put back at once.
+const RUIN: usize = 10;
+
+/// What a route costs: its late stops first, then its metres.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Cost {
+    late: usize,
+    metres: f64,
+}
+
+impl Cost {
+    fn plus(self, other: Cost) -> Cost {
+        Cost { late: self.late + other.late, metres: self.metres + other.metres }
+    }
+
+    /// Better by more than rounding noise.
+    fn better_than(self, other: Cost) -> bool {
+        self.late < other.late || (self.late == other.late && self.metres < other.metres - 0.5)
+    }
+}
+
+struct Search<'a> {
+    problem: &'a Problem,
+    matrix: &'a TravelMatrix,
+    routes: Vec<Vec<usize>>,
+    costs: Vec<Cost>,
+}
+
+impl Search<'_> {
+    fn cost(&self, vehicle: usize, route: &[usize]) -> Cost {
+        if route.is_empty() {
+            return Cost { late: 0, metres: 0.0 };
+        }
+        let plan = schedule(self.problem, self.matrix, self.problem.vehicles[vehicle].shift.start, route);
+        Cost { late: plan.visits.iter().filter(|v| v.late).count(), metres: plan.metres }
+    }
+
+    fn may_carry(&self, vehicle: usize, visit: usize) -> bool {
+        self.problem.may_carry(&self.problem.vehicles[vehicle], &self.problem.visits[visit])
+    }
+
+    fn load(&self, route: &[usize]) -> u32 {
+        route.iter().map(|&v| self.problem.visits[v].parcels).sum()
+    }
+
+    /// Moves `run` consecutive stops starting at `from` on `source` to just before or after `anchor`
+    /// (a stop on `target`), if that is better; says whether it moved them.
+    fn try_move(&mut self, source: usize, from: usize, run: usize, target: usize, anchor: usize) -> bool {
+        let moved: Vec<usize> = self.routes[source][from..from + run].to_vec();
+        if moved.contains(&anchor) {
+            return false;
+        }
+        let mut shortened = self.routes[source].clone();
+        shortened.drain(from..from + run);
+        let mut base = if source == target { shortened.clone() } else { self.routes[target].clone() };
+        if source != target
+            && (self.load(&base) + self.load(&moved) > self.problem.vehicles[target].capacity
+                || moved.iter().any(|&v| !self.may_carry(target, v)))
+        {
+            return false;
+        }
+        let Some(at) = base.iter().position(|&v| v == anchor) else { return false };
+        let before = if source == target { self.costs[source] } else { self.costs[source].plus(self.costs[target]) };
+        for (position, reversed) in [(at, false), (at + 1, false), (at, true), (at + 1, true)] {
+            let mut run_order = moved.clone();
+            if reversed {
+                if run == 1 {
+                    continue;
+                }
+                run_order.reverse();
+            }
+            let mut candidate = base.clone();
+            candidate.splice(position..position, run_order);
+            let after = if source == target {
+                self.cost(target, &candidate)
+            } else {
+                let source_cost = self.cost(source, &shortened);
+                source_cost.plus(self.cost(target, &candidate))
+            };
+            if after.better_than(before) {
+                if source == target {
+                    self.costs[target] = after;
+                } else {
+                    self.costs[source] = self.cost(source, &shortened);
+                    self.routes[source] = shortened;
+                    self.costs[target] = self.cost(target, &candidate);
+                }
+                self.routes[target] = candidate;
+                return true;
+            }
+            base = if source == target { shortened.clone() } else { self.routes[target].clone() };
+        }
+        false
+    }
+
+    /// Applies a change of two routes if it is better: a swap of stops or of route tails.
+    fn try_pair(&mut self, a: usize, b: usize, route_a: Vec<usize>, route_b: Vec<usize>) -> bool {
+        if self.load(&route_a) > self.problem.vehicles[a].capacity
+            || self.load(&route_b) > self.problem.vehicles[b].capacity
+            || route_a.iter().any(|&v| !self.may_carry(a, v))
+            || route_b.iter().any(|&v| !self.may_carry(b, v))
+        {
+            return false;
+        }
+        let (cost_a, cost_b) = (self.cost(a, &route_a), self.cost(b, &route_b));
+        if cost_a.plus(cost_b).better_than(self.costs[a].plus(self.costs[b])) {
+            (self.routes[a], self.routes[b]) = (route_a, route_b);
+            (self.costs[a], self.costs[b]) = (cost_a, cost_b);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Exchanges the stop at `i` of route `a` with the stop at `j` of route `b`.
+    fn try_swap(&mut self, a: usize, i: usize, b: usize, j: usize) -> bool {
+        let (mut route_a, mut route_b) = (self.routes[a].clone(), self.routes[b].clone());
+        std::mem::swap(&mut route_a[i], &mut route_b[j]);
+        self.try_pair(a, b, route_a, route_b)
+    }
+
+    /// Route `a` continues after its stop `i` with route `b`'s stops after `j`, and the other way round.
+    fn try_tails(&mut self, a: usize, i: usize, b: usize, j: usize) -> bool {
+        let (head_a, tail_a) = self.routes[a].split_at(i + 1);
+        let (head_b, tail_b) = self.routes[b].split_at(j + 1);
+        let route_a = [head_a, tail_b].concat();
+        let route_b = [head_b, tail_a].concat();
+        self.try_pair(a, b, route_a, route_b)
+    }
+
+    /// Reverses the stretch between two stops of one route, if that is better.
+    fn try_reverse(&mut self, vehicle: usize, from: usize, to: usize) -> bool {
+        let mut candidate = self.routes[vehicle].clone();
+        candidate[from..=to].reverse();
+        let after = self.cost(vehicle, &candidate);
+        if after.better_than(self.costs[vehicle]) {
+            self.routes[vehicle] = candidate;
+            self.costs[vehicle] = after;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+impl Search<'_> {
+    fn total(&self) -> Cost {
+        self.costs.iter().fold(Cost { late: 0, metres: 0.0 }, |sum, cost| sum.plus(*cost))
+    }
+
+    fn locate(&self, visit: usize) -> Option<(usize, usize)> {
+        self.routes.iter().enumerate().find_map(|(r, route)| route.iter().position(|&v| v == visit).map(|i| (r, i)))
+    }
+
+    /// Applies single moves until none helps or the deadline passes.
+    fn descend(&mut self, nearest: &[Vec<usize>], deadline: Instant) {
+        let mut improved = true;
+        while improved && Instant::now() < deadline {
+            improved = false;
+            for (visit, neighbours) in nearest.iter().enumerate() {
+                for run in 1..=LONGEST_RUN {
+                    let Some((source, from)) = self.locate(visit) else { continue };
+                    if from + run > self.routes[source].len() {
+                        continue;
+                    }
+                    for &anchor in neighbours {
+                        let Some((target, at)) = self.locate(anchor) else { continue };
+                        if self.try_move(source, from, run, target, anchor) {
+                            improved = true;
+                            break;
+                        }
+                        let changed = if source == target {
+                            let (low, high) = if at < from { (at + 1, from) } else { (from, at.saturating_sub(1)) };
+                            low < high && self.try_reverse(source, low, high)
+                        } else {
+                            run == 1
+                                && (self.try_swap(source, from, target, at)
+                                    || self.try_tails(source, from, target, at)
+                                    || (from > 0 && at > 0 && self.try_tails(source, from - 1, target, at - 1)))
+                        };
+                        if changed {
+                            improved = true;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Takes `visits` off their routes and puts each back where it costs least; false when one no
+    /// longer fits anywhere (the caller goes back to the plan before).
+    fn ruin_and_recreate(&mut self, visits: &[usize]) -> bool {
+        for route in &mut self.routes {
+            route.retain(|v| !visits.contains(v));
+        }
+        for vehicle in 0..self.routes.len() {
+            self.costs[vehicle] = self.cost(vehicle, &self.routes[vehicle]);
+        }
+        for &visit in visits {
+            let parcels = self.problem.visits[visit].parcels;
+            let mut best: Option<(Cost, usize, usize)> = None;
+            for vehicle in 0..self.routes.len() {
+                if self.load(&self.routes[vehicle]) + parcels > self.problem.vehicles[vehicle].capacity
+                    || !self.may_carry(vehicle, visit)
+                {
+                    continue;
+                }
+                let mut candidate = self.routes[vehicle].clone();
+                for position in 0..=candidate.len() {
+                    candidate.insert(position, visit);
+                    let cost = self.cost(vehicle, &candidate);
+                    candidate.remove(position);
+                    let added = Cost {
+                        late: cost.late.saturating_sub(self.costs[vehicle].late),
+                        metres: cost.metres - self.costs[vehicle].metres,
+                    };
+                    if best.is_none_or(|(b, _, _)| added.better_than(b)) {
+                        best = Some((added, vehicle, position));
+                    }
+                }
+            }
+            let Some((_, vehicle, position)) = best else { return false };
+            self.routes[vehicle].insert(position, visit);
+            self.costs[vehicle] = self.cost(vehicle, &self.routes[vehicle]);
+        }
+        true
+    }
+}
+
+/// Improves `assignment` until `deadline`: single moves until none helps, then again and again from the
+/// best plan with a neighbourhood of stops taken off and put back (ruin and recreate), kept when better.
+/// Stops early when many tries in a row found nothing better: a small day is done in moments.
+pub fn polish(problem: &Problem, matrix: &TravelMatrix, assignment: &mut Assignment, deadline: Instant) {
+    let visits = problem.visits.len();
+    let placed: Vec<usize> = assignment.routes.concat();
+    let nearest: Vec<Vec<usize>> = (0..visits)
+        .map(|v| {
+            let mut others: Vec<usize> = placed.iter().copied().filter(|&o| o != v).collect();
+            others.sort_by(|&a, &b| matrix.metres(v + 1, a + 1).total_cmp(&matrix.metres(v + 1, b + 1)));
+            others.truncate(NEIGHBOURS);
+            others
+        })
+        .collect();
+    let mut search = Search { problem, matrix, routes: std::mem::take(&mut assignment.routes), costs: Vec::new() };
+    search.costs = (0..search.routes.len()).map(|v| search.cost(v, &search.routes[v])).collect();
+    search.descend(&nearest, deadline);
+    let mut best = (search.routes.clone(), search.costs.clone());
+    let mut rng = StdRng::seed_from_u64(placed.len() as u64);
+    let patience = 20 * placed.len().max(10);
+    let mut fruitless = 0;
+    while Instant::now() < deadline && placed.len() > 3 && fruitless < patience {
+        let centre = placed[rng.random_range(0..placed.len())];
+        let size = rng.random_range(3..=RUIN.min(placed.len()));
+        let mut ruined: Vec<usize> =
+            std::iter::once(centre).chain(nearest[centre].iter().copied()).take(size).collect();
+        ruined.shuffle(&mut rng);
+        let best_total = best.1.iter().fold(Cost { late: 0, metres: 0.0 }, |sum, cost| sum.plus(*cost));
+        let recreated = search.ruin_and_recreate(&ruined);
+        if recreated {
+            search.descend(&nearest, deadline);
+        }
+        if recreated && search.total().better_than(best_total) {
+            best = (search.routes.clone(), search.costs.clone());
+            fruitless = 0;
+        } else {
+            (search.routes, search.costs) = best.clone();
+            fruitless += 1;
+        }
+    }
+    assignment.routes = best.0;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use todoke_shared::shipment::GeoPoint;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::dispatch::plan::{GreatCircle, TravelModel, Vehicle, Visit, Window};
+    use crate::dispatch::solver::judge;
+
+    fn visit(lat: f64, lon: f64, zone: Option<Uuid>) -> Visit {
+        let window = Window { start: 8 * 3600, end: 21 * 3600 };
+        Visit { location: GeoPoint { lat, lon }, parcels: 1, service: 180, window, zone }
+    }
+
+    fn vehicle(capacity: u32, zones: Vec<Uuid>) -> Vehicle {
+        Vehicle { capacity, shift: Window { start: 8 * 3600, end: 21 * 3600 }, zones }
+    }
+
+    #[test]
+    fn two_vans_crossing_town_are_untangled_without_breaking_a_rule() {
+        // Ten stops in the west and ten in the east; each van was sent to both sides, in a zigzag.
+        let west = Uuid::now_v7();
+        let mut visits: Vec<Visit> = (0..10).map(|i| visit(35.68 + 0.002 * i as f64, 139.70, None)).collect();
+        visits.extend((0..10).map(|i| visit(35.68 + 0.002 * i as f64, 139.80, None)));
+        // One western stop lies in a zone only the first van covers.
+        visits[3].zone = Some(west);
+        let problem = Problem {
+            depot: GeoPoint { lat: 35.68, lon: 139.75 },
+            visits,
+            vehicles: vec![vehicle(10, vec![west]), vehicle(10, vec![])],
+        };
+        let matrix = GreatCircle::default().matrix(&problem.places());
+        let zigzag = vec![vec![0, 11, 3, 13, 4, 15, 6, 17, 8, 19], vec![10, 1, 12, 2, 14, 5, 16, 7, 18, 9]];
+        let mut plan = Assignment { routes: zigzag, unplaced: Vec::new() };
+        let before = judge(&problem, &matrix, &plan);
+
+        polish(&problem, &matrix, &mut plan, Instant::now() + Duration::from_millis(300));
+
+        let after = judge(&problem, &matrix, &plan);
+        assert!(after.1 < before.1 * 0.8, "{before:?} -> {after:?}");
+        assert_eq!(after.0, 0);
+        assert!(plan.routes.iter().all(|route| route.len() <= 10));
+        assert!(plan.routes[0].contains(&3), "the zoned stop stays with the van that covers it");
+        let mut all = plan.routes.concat();
+        all.sort();
+        assert_eq!(all, (0..20).collect::<Vec<_>>());
+    }
+}
