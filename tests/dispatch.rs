@@ -169,6 +169,35 @@ async fn parcels_are_received_routed_in_window_order_dispatched_and_changed() {
     assert_eq!(changes.len(), 3, "{changes:?}");
     assert!(changes[1].starts_with("removed") && changes[2].starts_with("added"), "{changes:?}");
     assert!(changed["version"].as_i64().unwrap() > dispatched["version"].as_i64().unwrap());
+
+    // The driver is told to take the stops the other way round, then the planner sequences them again:
+    // the times follow each order, the route stays out for delivery, and both are recorded.
+    let mut reversed: Vec<Value> = stops.iter().map(|s| s["id"].clone()).collect();
+    reversed.reverse();
+    let response = app
+        .client
+        .put(app.url(&format!("{route_path}/stops")))
+        .bearer_auth(&app.admin_token)
+        .json(&json!({"stops": reversed}))
+        .send()
+        .await
+        .unwrap();
+    let by_hand = expect_json(response, StatusCode::OK).await;
+    let order = |route: &Value| route["stops"].as_array().unwrap().iter().map(|s| s["id"].clone()).collect::<Vec<_>>();
+    assert_eq!(order(&by_hand), reversed);
+    assert_ne!(by_hand["stops"][0]["planned_arrival"], changed["stops"][0]["planned_arrival"]);
+    let sequenced =
+        expect_json(app.post_json(&format!("{route_path}/sequence"), &json!({})).await, StatusCode::OK).await;
+    assert_eq!(sequenced["status"], "dispatched");
+    let arrivals: Vec<&str> =
+        sequenced["stops"].as_array().unwrap().iter().map(|s| s["planned_arrival"].as_str().unwrap()).collect();
+    assert!(arrivals.windows(2).all(|pair| pair[0] < pair[1]), "{arrivals:?}");
+    let changes: Vec<&str> =
+        sequenced["changes"].as_array().unwrap().iter().map(|c| c["change"].as_str().unwrap()).collect();
+    assert_eq!(changes[3..], ["resequenced by hand", "sequenced by the planner"], "{changes:?}");
+    for stop in sequenced["stops"].as_array().unwrap() {
+        assert_eq!(stop["status"], "out_for_delivery");
+    }
 }
 
 #[tokio::test]
