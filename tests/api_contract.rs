@@ -205,6 +205,7 @@ const ROUTES: &[&str] = &[
     "POST /api/v1/shipments",
     "POST /api/v1/shipments/import",
     "GET /api/v1/shipments/{id}",
+    "GET /api/v1/driver/manifest",
     "POST /api/v1/shipments/{id}/events",
     "GET /api/v1/shipments/{id}/notifications",
     "POST /api/v1/shipments/{id}/delays",

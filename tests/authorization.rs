@@ -28,6 +28,8 @@ const MATRIX: &[(&str, [&str; 10])] = &[
     ("POST /api/v1/shipments", ["401", "201", "201", "403", "403", "403", "201", "201", "403", "403"]),
     // The sample file has a header only: allowed callers get an empty report.
     ("POST /api/v1/shipments/import", ["401", "200", "200", "403", "403", "403", "200", "200", "403", "403"]),
+    // A driver's own day (empty for drivers without routes); nobody else has one.
+    ("GET /api/v1/driver/manifest", ["401", "403", "403", "403", "200", "200", "403", "403", "403", "403"]),
     (
         "GET /api/v1/shipments/{id}/notifications",
         ["401", "200", "200", "200", "404", "404", "200", "404", "403", "404"],

@@ -3,57 +3,11 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use todoke_e2e::{ADMIN_PASSWORD, TestApp, expect_json, expect_problem, order_ref, shipment_request, tracking_number};
-
-const DAY: &str = "2026-11-24";
+use todoke_e2e::warehouse::{DAY, depot_with_zone, driver, parcel, receive};
+use todoke_e2e::{TestApp, expect_json, expect_problem, tracking_number};
 
 async fn spawn() -> TestApp {
     TestApp::spawn_with(|settings| settings.planner_millis = 300).await
-}
-
-/// A depot in Koto with one zone over central Tokyo (Chiyoda, Chuo, Minato).
-async fn depot_with_zone(app: &TestApp) -> (Value, Value) {
-    let depot = expect_json(
-        app.post_json(
-            "/api/v1/depots",
-            &json!({"name": format!("Koto {}", order_ref()), "address": "東京都江東区新砂3-4-31",
-                    "location": {"lat": 35.6717, "lon": 139.8333}}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let zone = json!({"name": "Central", "area": {"type": "Polygon", "coordinates": [[
-        [139.73, 35.64], [139.80, 35.64], [139.80, 35.70], [139.73, 35.70], [139.73, 35.64]]]}});
-    let path = format!("/api/v1/depots/{}/zones", depot["id"].as_str().unwrap());
-    let zone = expect_json(app.post_json(&path, &zone).await, StatusCode::CREATED).await;
-    (depot, zone)
-}
-
-async fn driver(app: &TestApp, depot: &Value, capacity: u32) -> Value {
-    let email = format!("driver-{}@example.jp", order_ref().to_lowercase());
-    let body = json!({"email": email, "password": ADMIN_PASSWORD, "role": "driver", "name": "佐藤 ドライバー"});
-    let user = expect_json(app.post_json("/api/v1/users", &body).await, StatusCode::CREATED).await;
-    let profile = json!({"depot_id": depot["id"], "capacity": capacity, "shift": {"start": "08:00", "end": "20:00"}});
-    let path = format!("/api/v1/drivers/{}", user["id"].as_str().unwrap());
-    let response = app.client.put(app.url(&path)).bearer_auth(&app.admin_token).json(&profile).send().await.unwrap();
-    expect_json(response, StatusCode::OK).await
-}
-
-/// A shipment for the day near (lat, lon), wanting `window`, with its own barcode.
-async fn parcel(app: &TestApp, lat: f64, lon: f64, window: (&str, &str)) -> (Value, String) {
-    let mut request = shipment_request();
-    let barcode = format!("JP{}", order_ref());
-    request["address"]["lat"] = json!(lat);
-    request["address"]["lon"] = json!(lon);
-    request["promised"] = json!({"date": DAY, "window": {"start": window.0, "end": window.1}});
-    request["parcels"] = json!([{"barcode": barcode, "weight_g": 800}]);
-    (app.create_shipment(&request).await, barcode)
-}
-
-async fn receive(app: &TestApp, depot: &Value, barcodes: &[&str]) -> Value {
-    let path = format!("/api/v1/depots/{}/receive", depot["id"].as_str().unwrap());
-    expect_json(app.post_json(&path, &json!({"barcodes": barcodes})).await, StatusCode::OK).await
 }
 
 async fn status(app: &TestApp, shipment: &Value) -> String {

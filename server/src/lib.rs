@@ -6,6 +6,7 @@
 pub mod app;
 pub mod auth;
 pub mod dispatch;
+pub mod driver;
 pub mod health;
 pub mod http;
 pub mod notify;

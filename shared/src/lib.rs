@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod dispatch;
+pub mod driver;
 pub mod import;
 pub mod language;
 pub mod preferences;

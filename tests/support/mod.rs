@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod smtp;
+pub mod warehouse;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

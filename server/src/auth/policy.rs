@@ -25,6 +25,8 @@ pub enum Action<'a> {
     Dispatch,
     /// Reading depots, zones, drivers and routes.
     ViewDispatch,
+    /// A driver's own day: the manifest and the stops of their routes.
+    DriveRoutes,
 }
 
 /// Which shipments a caller may list.
@@ -47,6 +49,7 @@ pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), ApiError> {
         (Caller::User { role: Admin, .. }, Action::ManageAccounts) => true,
         (Caller::User { role: Admin | Dispatcher, .. }, Action::ManagePickupPoints | Action::Dispatch) => true,
         (Caller::User { role: Admin | Dispatcher | Support, .. }, Action::ViewDispatch) => true,
+        (Caller::User { role: Driver, .. }, Action::DriveRoutes) => true,
         (Caller::Merchant { .. }, Action::CreateShipment | Action::ListShipments) => true,
         (Caller::Merchant { merchant, .. }, Action::ReadShipment(shipment)) => {
             return if shipment.merchant.as_deref() == Some(merchant) {

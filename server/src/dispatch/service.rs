@@ -82,6 +82,10 @@ pub fn destination(shipment: &ShipmentRecord, pickup_points: &[PickupPoint]) -> 
     GeoPoint { lat: address.lat, lon: address.lon }
 }
 
+fn depot_clock(depot: &DepotRecord) -> chrono_tz::Tz {
+    depot.timezone.parse().unwrap_or(chrono_tz::Asia::Tokyo)
+}
+
 /// A depot's day: its clock's midnight, from which plans count seconds.
 #[derive(Debug, Clone, Copy)]
 pub struct DepotDay {
@@ -91,10 +95,15 @@ pub struct DepotDay {
 
 impl DepotDay {
     pub fn new(depot: &DepotRecord, date: NaiveDate) -> DepotDay {
-        let tz: chrono_tz::Tz = depot.timezone.parse().unwrap_or(chrono_tz::Asia::Tokyo);
+        let tz = depot_clock(depot);
         let local = date.and_time(NaiveTime::MIN);
         let midnight = tz.from_local_datetime(&local).earliest().map_or(local.and_utc(), |t| t.with_timezone(&Utc));
         DepotDay { midnight, tz }
+    }
+
+    /// Today, on the depot's clock.
+    pub fn today(depot: &DepotRecord) -> NaiveDate {
+        Utc::now().with_timezone(&depot_clock(depot)).date_naive()
     }
 
     pub fn seconds(&self, at: DateTime<Utc>) -> DaySeconds {

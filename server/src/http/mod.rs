@@ -42,6 +42,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(crate::preferences::router())
         .merge(crate::notify::router())
         .merge(crate::dispatch::router())
+        .merge(crate::driver::router())
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {

@@ -1,0 +1,125 @@
+//! The driver's side of the day, over HTTP: the manifest of the calling driver's routes.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{NaiveDate, Utc};
+use serde::Deserialize;
+use todoke_shared::driver::{Manifest, ManifestRoute, ManifestStop};
+use todoke_shared::preferences::pod_requirements;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::auth::policy::{Action, authorize};
+use crate::auth::tokens::digest;
+use crate::auth::{Authenticated, Caller};
+use crate::dispatch::DispatchError;
+use crate::dispatch::service::{DepotDay, route_view};
+use crate::http::error::{ApiError, Problem};
+use crate::http::extract::ApiQuery;
+use crate::store::dispatch::PlacedShipment;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(manifest))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ManifestQuery {
+    /// The day (YYYY-MM-DD); today at the driver's depot when absent.
+    date: Option<NaiveDate>,
+}
+
+/// The calling driver's routes for a day, stops in order with planned times and everything needed at
+/// each door (drivers only). Answers `ETag`; with a matching `If-None-Match` it is 304 and no body.
+#[utoipa::path(get, path = "/api/v1/driver/manifest", tag = "driver", params(ManifestQuery),
+    responses((status = 200, body = Manifest), (status = 304, description = "Unchanged since the ETag sent"),
+              (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn manifest(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiQuery(query): ApiQuery<ManifestQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorize(&caller, Action::DriveRoutes)?;
+    let Caller::User { id, .. } = caller else { return Err(DispatchError::NotADriver.into()) };
+    let manifest = driver_manifest(&state, id, query.date).await?;
+    let body = serde_json::to_string(&manifest).map_err(|_| ApiError::internal())?;
+    let etag = format!("\"{}\"", &digest(&body)[..32]);
+    let etag_header = HeaderValue::from_str(&etag).map_err(|_| ApiError::internal())?;
+    // The phone revalidates every time; an unchanged day costs a 304.
+    let cache = (header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    let matches = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|tag| tag.trim() == etag || tag.trim() == "*");
+    if matches {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag_header), cache]).into_response());
+    }
+    let json = (header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok((StatusCode::OK, [(header::ETAG, etag_header), cache, json], body).into_response())
+}
+
+async fn driver_manifest(state: &AppState, driver: Uuid, date: Option<NaiveDate>) -> Result<Manifest, DispatchError> {
+    // A driver without a depot yet has no routes: an empty day, not an error, for the app's first start.
+    let Some(profile) = state.dispatch.driver(driver).await? else {
+        return Ok(Manifest { date: date.unwrap_or_else(|| Utc::now().date_naive()), routes: Vec::new() });
+    };
+    let depot = state.dispatch.depot(profile.depot_id).await?.ok_or(DispatchError::DepotNotFound)?;
+    let date = date.unwrap_or_else(|| DepotDay::today(&depot));
+    let pickup_points = state.store.pickup_points().await?;
+    let mut routes = Vec::new();
+    for route in state.dispatch.routes(depot.id, date).await?.into_iter().filter(|r| r.driver_id == driver) {
+        let ids: Vec<Uuid> = route.stops.iter().map(|s| s.shipment_id).collect();
+        let shipments: HashMap<Uuid, PlacedShipment> =
+            state.dispatch.placed_shipments(&ids).await?.into_iter().map(|p| (p.shipment.id, p)).collect();
+        let view = route_view(&route, &profile.name, &shipments, &[], &depot, &pickup_points, &state.planner);
+        let stops = view
+            .stops
+            .into_iter()
+            .filter_map(|stop| {
+                let shipment = &shipments.get(&stop.shipment_id)?.shipment;
+                let content = &shipment.content;
+                Some(ManifestStop {
+                    id: stop.id,
+                    position: stop.position,
+                    planned_arrival: stop.planned_arrival,
+                    planned_departure: stop.planned_departure,
+                    window_start: stop.window_start,
+                    window_end: stop.window_end,
+                    location: stop.location,
+                    shipment_id: shipment.id,
+                    tracking_number: shipment.tracking_number,
+                    status: shipment.status,
+                    recipient_name: content.recipient.name.clone(),
+                    recipient_phone: content.recipient.phone.clone(),
+                    address: content.address.clone(),
+                    preferences: content.preferences.clone(),
+                    flags: content.flags,
+                    // Stored preferences passed these rules when they were chosen.
+                    pod_requirements: pod_requirements(&content.preferences.method, &content.flags).unwrap_or_default(),
+                    parcels: content.parcels.iter().map(|p| p.barcode.clone()).collect(),
+                })
+            })
+            .collect();
+        routes.push(ManifestRoute {
+            id: view.id,
+            depot_id: view.depot_id,
+            status: view.status,
+            version: view.version,
+            distance_km: view.distance_km,
+            planned_start: view.planned_start,
+            planned_end: view.planned_end,
+            stops,
+        });
+    }
+    routes.sort_by_key(|r| r.planned_start);
+    Ok(Manifest { date, routes })
+}

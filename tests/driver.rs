@@ -1,0 +1,91 @@
+//! A driver starts the day: the phone fetches the manifest of the driver's own routes, with what is
+//! needed at each door, and fetches it again for nothing while nothing changed.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use todoke_e2e::warehouse::{DAY, depot_with_zone, driver, parcel, parcel_with_preferences, receive};
+use todoke_e2e::{ADMIN_PASSWORD, TestApp, expect_json, expect_problem, login, tracking_number};
+
+async fn token(app: &TestApp, driver: &Value) -> String {
+    let email = driver["email"].as_str().unwrap();
+    login(&app.client, &app.base, email, ADMIN_PASSWORD).await["access_token"].as_str().unwrap().to_string()
+}
+
+async fn manifest(app: &TestApp, token: &str, etag: Option<&str>) -> reqwest::Response {
+    let mut request = app.client.get(app.url(&format!("/api/v1/driver/manifest?date={DAY}"))).bearer_auth(token);
+    if let Some(etag) = etag {
+        request = request.header("if-none-match", etag);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_driver_gets_the_day_in_stop_order_and_only_their_own() {
+    let app = TestApp::spawn_with(|settings| settings.planner_millis = 300).await;
+    let (depot, _zone) = depot_with_zone(&app).await;
+    let (sato, suzuki) = (driver(&app, &depot, 20).await, driver(&app, &depot, 20).await);
+    let (evening, evening_code) = parcel(&app, 35.6581, 139.7414, ("18:00", "20:00")).await;
+    // The morning customer gave a door code and instructions at checkout.
+    let preferences = json!({"method": {"kind": "hand_to_recipient"}, "access_code": "2580#",
+                             "instructions": "インターホンは101"});
+    let (morning, morning_code) =
+        parcel_with_preferences(&app, 35.6940, 139.7536, ("08:00", "12:00"), Some(preferences)).await;
+    receive(&app, &depot, &[&evening_code, &morning_code]).await;
+    let body = json!({"depot_id": depot["id"], "date": DAY, "drivers": [sato["user_id"]]});
+    let built = expect_json(app.post_json("/api/v1/routes/build", &body).await, StatusCode::CREATED).await;
+    let route_id = built["routes"][0]["id"].as_str().unwrap().to_string();
+    expect_json(app.post_json(&format!("/api/v1/routes/{route_id}/dispatch"), &json!({})).await, StatusCode::OK).await;
+
+    let sato_token = token(&app, &sato).await;
+    let response = manifest(&app, &sato_token, None).await;
+    let etag = response.headers()["etag"].to_str().unwrap().to_string();
+    let day = expect_json(response, StatusCode::OK).await;
+    assert_eq!(day["date"], DAY);
+    let routes = day["routes"].as_array().unwrap();
+    assert_eq!(routes.len(), 1);
+    assert_eq!(routes[0]["status"], "dispatched");
+    let stops = routes[0]["stops"].as_array().unwrap();
+    let order: Vec<&str> = stops.iter().map(|s| s["tracking_number"].as_str().unwrap()).collect();
+    assert_eq!(order, vec![tracking_number(&morning), tracking_number(&evening)]);
+    let first = &stops[0];
+    assert_eq!(first["position"], 1);
+    assert_eq!(first["status"], "out_for_delivery");
+    assert_eq!(first["recipient_name"], "山田 花子");
+    assert_eq!(first["recipient_phone"], "+81 90-1234-5678");
+    assert_eq!(first["address"]["lines"][0], "丸の内1-9-1");
+    assert_eq!(first["parcels"], json!([morning_code]));
+    // The door code, which merchants and customers only see masked, is the driver's to use.
+    assert_eq!(first["preferences"]["access_code"], "2580#");
+    assert_eq!(first["preferences"]["instructions"], "インターホンは101");
+    assert_eq!(first["pod_requirements"], json!(["signature", "recipient_name"]));
+    assert!(first["planned_arrival"].as_str().unwrap().starts_with(DAY), "{first}");
+    assert!(first["planned_arrival"].as_str().unwrap() < stops[1]["planned_arrival"].as_str().unwrap());
+    // Nothing beyond the door: no email address, no other customer's details.
+    assert!(first.get("recipient_email").is_none() && !first.to_string().contains("hanako@example.jp"), "{first}");
+
+    // Asking again with the ETag costs nothing while the day is unchanged.
+    let again = manifest(&app, &sato_token, Some(&etag)).await;
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert!(again.text().await.unwrap().is_empty());
+
+    // Dispatch takes a stop off the route: the manifest changes, and so does its ETag.
+    let stop = stops[1]["id"].as_str().unwrap();
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/v1/routes/{route_id}/stops/{stop}")))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap();
+    expect_json(response, StatusCode::OK).await;
+    let changed = manifest(&app, &sato_token, Some(&etag)).await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
+    let changed = changed.json::<Value>().await.unwrap();
+    assert_eq!(changed["routes"][0]["stops"].as_array().unwrap().len(), 1);
+
+    // Another driver of the same depot sees none of it; staff are not drivers.
+    let other = expect_json(manifest(&app, &token(&app, &suzuki).await, None).await, StatusCode::OK).await;
+    assert_eq!(other["routes"], json!([]));
+    expect_problem(manifest(&app, &app.admin_token, None).await, StatusCode::FORBIDDEN, "forbidden").await;
+}
