@@ -206,6 +206,7 @@ const ROUTES: &[&str] = &[
     "POST /api/v1/shipments/import",
     "GET /api/v1/shipments/{id}",
     "GET /api/v1/driver/manifest",
+    "POST /api/v1/driver/locations",
     "POST /api/v1/shipments/{id}/events",
     "GET /api/v1/shipments/{id}/notifications",
     "POST /api/v1/shipments/{id}/delays",

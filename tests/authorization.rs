@@ -30,6 +30,7 @@ const MATRIX: &[(&str, [&str; 10])] = &[
     ("POST /api/v1/shipments/import", ["401", "200", "200", "403", "403", "403", "200", "200", "403", "403"]),
     // A driver's own day (empty for drivers without routes); nobody else has one.
     ("GET /api/v1/driver/manifest", ["401", "403", "403", "403", "200", "200", "403", "403", "403", "403"]),
+    ("POST /api/v1/driver/locations", ["401", "403", "403", "403", "200", "200", "403", "403", "403", "403"]),
     (
         "GET /api/v1/shipments/{id}/notifications",
         ["401", "200", "200", "200", "404", "404", "200", "404", "403", "404"],
@@ -206,6 +207,9 @@ fn sample_body(route: &str) -> Option<Value> {
         "POST /api/v1/routes/{id}/stops" => json!({"tracking_number": "0000-0000-0000-0000"}),
         "PUT /api/v1/routes/{id}/stops" => json!({"stops": []}),
         "POST /api/v1/shipments/{id}/events" => json!({"status": "info_received"}),
+        "POST /api/v1/driver/locations" => {
+            json!({"points": [{"at": "2026-11-23T09:00:00+09:00", "lat": 35.68, "lon": 139.76}]})
+        }
         "POST /api/v1/shipments/{id}/delays" => json!({"date": "2026-11-24", "start": "18:00", "end": "20:00"}),
         "POST /api/v1/pickup-points" => {
             json!({"id": order_ref().to_lowercase(), "name": "ローソン", "address": "丸の内1-1",

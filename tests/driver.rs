@@ -1,10 +1,13 @@
 //! A driver starts the day: the phone fetches the manifest of the driver's own routes, with what is
 //! needed at each door, and fetches it again for nothing while nothing changed.
 
+use chrono::{Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use sqlx::Connection;
 use todoke_e2e::warehouse::{DAY, depot_with_zone, driver, parcel, parcel_with_preferences, receive};
 use todoke_e2e::{ADMIN_PASSWORD, TestApp, expect_json, expect_problem, login, tracking_number};
+use todoke_server::store::Backend;
 
 async fn token(app: &TestApp, driver: &Value) -> String {
     let email = driver["email"].as_str().unwrap();
@@ -88,4 +91,73 @@ async fn a_driver_gets_the_day_in_stop_order_and_only_their_own() {
     let other = expect_json(manifest(&app, &token(&app, &suzuki).await, None).await, StatusCode::OK).await;
     assert_eq!(other["routes"], json!([]));
     expect_problem(manifest(&app, &app.admin_token, None).await, StatusCode::FORBIDDEN, "forbidden").await;
+}
+
+/// How many location points the database holds: the one check no endpoint answers.
+async fn stored_points(app: &TestApp) -> i64 {
+    let count = "SELECT COUNT(*) FROM driver_locations";
+    match app.backend() {
+        Backend::Sqlite => {
+            let mut db = sqlx::SqliteConnection::connect(app.database_url()).await.unwrap();
+            sqlx::query_scalar(count).fetch_one(&mut db).await.unwrap()
+        }
+        Backend::Postgres => {
+            let mut db = sqlx::PgConnection::connect(app.database_url()).await.unwrap();
+            sqlx::query_scalar(count).fetch_one(&mut db).await.unwrap()
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_phone_sends_its_points_in_batches_and_old_ones_are_let_go() {
+    let app = TestApp::spawn_with(|settings| settings.location_retention_days = 7).await;
+    let (depot, _zone) = depot_with_zone(&app).await;
+    let profile = driver(&app, &depot, 20).await;
+    let sato = token(&app, &profile).await;
+    let send = |points: Value| {
+        let request = app.client.post(app.url("/api/v1/driver/locations")).bearer_auth(&sato);
+        request.json(&json!({"points": points})).send()
+    };
+    let at = |minutes_ago: i64| (Utc::now() - Duration::minutes(minutes_ago)).to_rfc3339();
+
+    // Back in coverage after a tunnel: three points at once, not in order; and one from last month.
+    let batch = json!([
+        {"at": at(2), "lat": 35.6812, "lon": 139.7671, "accuracy_m": 8.0, "speed_mps": 4.2, "heading_deg": 90.0},
+        {"at": at(1), "lat": 35.6815, "lon": 139.7690, "accuracy_m": 6.5},
+        {"at": at(3), "lat": 35.6810, "lon": 139.7650},
+        {"at": at(60 * 24 * 30), "lat": 35.60, "lon": 139.70},
+    ]);
+    let receipt = expect_json(send(batch).await.unwrap(), StatusCode::OK).await;
+    assert_eq!(receipt["accepted"], 4);
+    let newest = receipt["latest"].as_str().unwrap().to_string();
+    // The month-old point was taken, then let go with the retention of 7 days.
+    assert_eq!(stored_points(&app).await, 3);
+
+    // A late, older batch does not move the driver's position back.
+    let older =
+        expect_json(send(json!([{"at": at(10), "lat": 35.67, "lon": 139.76}])).await.unwrap(), StatusCode::OK).await;
+    assert_eq!(older["latest"].as_str().unwrap(), newest);
+    let position = app
+        .state
+        .dispatch
+        .driver_position(profile["user_id"].as_str().unwrap().parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((position.lat, position.lon, position.accuracy_m), (35.6815, 139.7690, Some(6.5)));
+
+    // Bad points are named, and nothing of the batch is stored.
+    let problem = expect_problem(
+        send(json!([{"at": at(1), "lat": 35.6, "lon": 139.7}, {"at": at(-60), "lat": 95.0, "lon": 139.7, "speed_mps": -1.0}]))
+            .await
+            .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let fields: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, vec!["points[1].lat", "points[1].speed_mps", "points[1].at"]);
+    assert_eq!(stored_points(&app).await, 4);
+    expect_problem(send(json!([])).await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
 }

@@ -34,6 +34,8 @@ pub struct AppState {
     pub links: Arc<Links>,
     /// How many days after the promised date a customer may move the delivery.
     pub reschedule_days: i64,
+    /// How long drivers' location points are kept.
+    pub location_retention: chrono::Duration,
     pub mail: Arc<Mail>,
     pub dispatch: Arc<dyn DispatchStore>,
     pub planner: Planner,
@@ -119,6 +121,7 @@ impl Application {
             }),
             links: Arc::new(Links { public_url, keys }),
             reschedule_days: settings.reschedule_days.into(),
+            location_retention: chrono::Duration::days(settings.location_retention_days.into()),
             dispatch: stores.dispatch,
             planner: Planner {
                 speed: SpeedModel {

@@ -96,6 +96,11 @@ pub struct SettingsLayer {
     #[arg(long, env = "TODOKE_PLANNER_MILLIS", value_name = "MS")]
     pub planner_millis: Option<u32>,
 
+    /// How long drivers' location points are kept, in days; the latest point of each driver is kept
+    /// regardless. [default: 30]
+    #[arg(long, env = "TODOKE_LOCATION_RETENTION_DAYS", value_name = "DAYS")]
+    pub location_retention_days: Option<u32>,
+
     /// SMTP server for email notices: smtps://host (TLS), smtp://host:587?tls=required (STARTTLS), or
     /// smtp://host:port (plain, for a local relay); with user:password@ for AUTH. [default: none:
     /// notices are written as .eml files under <data dir>/outbox]
@@ -142,6 +147,7 @@ impl SettingsLayer {
             route_speed_kmh: self.route_speed_kmh.or(lower.route_speed_kmh),
             stop_service_seconds: self.stop_service_seconds.or(lower.stop_service_seconds),
             planner_millis: self.planner_millis.or(lower.planner_millis),
+            location_retention_days: self.location_retention_days.or(lower.location_retention_days),
             smtp_url: self.smtp_url.or(lower.smtp_url),
             mail_from: self.mail_from.or(lower.mail_from),
             notice_max_age_hours: self.notice_max_age_hours.or(lower.notice_max_age_hours),
@@ -171,6 +177,7 @@ pub struct Settings {
     pub route_speed_kmh: u32,
     pub stop_service_seconds: u32,
     pub planner_millis: u32,
+    pub location_retention_days: u32,
     pub smtp_url: Option<Secret>,
     pub mail_from: String,
     pub notice_max_age_hours: u32,
@@ -224,6 +231,7 @@ impl Settings {
             route_speed_kmh: layer.route_speed_kmh.unwrap_or(20).clamp(1, 200),
             stop_service_seconds: layer.stop_service_seconds.unwrap_or(180).min(3600),
             planner_millis: layer.planner_millis.unwrap_or(2000).clamp(10, 600_000),
+            location_retention_days: layer.location_retention_days.unwrap_or(30).clamp(1, 3650),
             smtp_url: layer.smtp_url,
             mail_from: layer.mail_from.unwrap_or_else(|| "Todoke <no-reply@todoke.local>".to_string()),
             notice_max_age_hours: layer.notice_max_age_hours.unwrap_or(24).clamp(1, 24 * 30),

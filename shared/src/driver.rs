@@ -8,9 +8,10 @@ use uuid::Uuid;
 
 use crate::dispatch::RouteStatus;
 use crate::preferences::{Preferences, Proof, ShipmentFlags};
-use crate::shipment::{Address, GeoPoint};
+use crate::shipment::{Address, GeoPoint, coordinate};
 use crate::status::ShipmentStatus;
 use crate::tracking_number::TrackingNumber;
+use crate::validation::ValidationErrors;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -64,4 +65,69 @@ pub struct ManifestStop {
     pub pod_requirements: Vec<Proof>,
     /// The barcodes to scan, one per parcel.
     pub parcels: Vec<String>,
+}
+
+/// The most points in one batch: an hour of a point every few seconds.
+pub const MAX_POINTS: usize = 1000;
+
+/// Points as the phone collected them, sent together (after a stretch offline, all at once).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LocationBatch {
+    pub points: Vec<LocationPoint>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LocationPoint {
+    /// When the phone measured it.
+    pub at: DateTime<FixedOffset>,
+    pub lat: f64,
+    pub lon: f64,
+    #[serde(default)]
+    pub accuracy_m: Option<f64>,
+    #[serde(default)]
+    pub speed_mps: Option<f64>,
+    /// Degrees clockwise from north.
+    #[serde(default)]
+    pub heading_deg: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LocationReceipt {
+    pub accepted: usize,
+    /// The newest point the server holds for this driver now.
+    pub latest: Option<DateTime<FixedOffset>>,
+}
+
+impl LocationBatch {
+    /// Checks every point; `now` bounds the times, which may not lie in the future.
+    pub fn validate(&self, now: DateTime<chrono::Utc>) -> Result<(), ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        if self.points.is_empty() || self.points.len() > MAX_POINTS {
+            errors.add("points", "invalid_length", format!("send 1 to {MAX_POINTS} points; split longer batches"));
+        }
+        for (i, point) in self.points.iter().enumerate() {
+            let field = |name: &str| format!("points[{i}].{name}");
+            errors.check(&field("lat"), coordinate(point.lat, 90.0));
+            errors.check(&field("lon"), coordinate(point.lon, 180.0));
+            let ranges = [
+                ("accuracy_m", point.accuracy_m, 100_000.0),
+                ("speed_mps", point.speed_mps, 100.0),
+                ("heading_deg", point.heading_deg, 360.0),
+            ];
+            for (name, value, max) in ranges {
+                if value.is_some_and(|v| !(0.0..=max).contains(&v)) {
+                    errors.add(field(name), "out_of_range", format!("give a number from 0 to {max}, or leave it out"));
+                }
+            }
+            if point.at > now + chrono::Duration::minutes(5) {
+                errors.add(field("at"), "in_future", "must not lie in the future; check the phone's clock");
+            }
+        }
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
 }

@@ -103,6 +103,11 @@ impl TestApp {
         self.database.dir.path()
     }
 
+    /// The database the server uses, for the few checks that only its tables can show.
+    pub fn database_url(&self) -> &str {
+        &self.database.url
+    }
+
     pub fn backend(&self) -> Backend {
         self.store.backend()
     }

@@ -1,31 +1,33 @@
-//! The driver's side of the day, over HTTP: the manifest of the calling driver's routes.
+//! The driver's side of the day, over HTTP: the manifest of the calling driver's routes, and the
+//! points the phone collects on the way.
 
 use std::collections::HashMap;
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
-use todoke_shared::driver::{Manifest, ManifestRoute, ManifestStop};
+use todoke_shared::driver::{LocationBatch, LocationReceipt, Manifest, ManifestRoute, ManifestStop};
 use todoke_shared::preferences::pod_requirements;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::app::{AppState, now};
 use crate::auth::policy::{Action, authorize};
 use crate::auth::tokens::digest;
 use crate::auth::{Authenticated, Caller};
 use crate::dispatch::DispatchError;
 use crate::dispatch::service::{DepotDay, route_view};
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::ApiQuery;
-use crate::store::dispatch::PlacedShipment;
+use crate::http::extract::{ApiJson, ApiQuery};
+use crate::store::dispatch::{LocationRecord, PlacedShipment};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(manifest))
+    OpenApiRouter::new().routes(routes!(manifest)).routes(routes!(record_locations))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -65,6 +67,42 @@ async fn manifest(
     }
     let json = (header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Ok((StatusCode::OK, [(header::ETAG, etag_header), cache, json], body).into_response())
+}
+
+/// Where the calling driver has been: a batch of points as the phone collected them (drivers only).
+/// Stored in one transaction; the newest point becomes the driver's position for ETAs; points older
+/// than `TODOKE_LOCATION_RETENTION_DAYS` are dropped.
+#[utoipa::path(post, path = "/api/v1/driver/locations", tag = "driver", request_body = LocationBatch,
+    responses((status = 200, body = LocationReceipt), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 422, body = Problem)))]
+async fn record_locations(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiJson(batch): ApiJson<LocationBatch>,
+) -> Result<Json<LocationReceipt>, ApiError> {
+    authorize(&caller, Action::DriveRoutes)?;
+    let Caller::User { id, .. } = caller else { return Err(DispatchError::NotADriver.into()) };
+    let now = now();
+    batch.validate(now).map_err(ApiError::validation)?;
+    let points: Vec<LocationRecord> = batch
+        .points
+        .iter()
+        .map(|p| LocationRecord {
+            recorded_at: p.at.with_timezone(&Utc),
+            lat: p.lat,
+            lon: p.lon,
+            accuracy_m: p.accuracy_m,
+            speed_mps: p.speed_mps,
+            heading_deg: p.heading_deg,
+        })
+        .collect();
+    state
+        .dispatch
+        .record_locations(id, &points, now, now - state.location_retention)
+        .await
+        .map_err(DispatchError::from)?;
+    let latest = state.dispatch.driver_position(id).await.map_err(DispatchError::from)?;
+    Ok(Json(LocationReceipt { accepted: points.len(), latest: latest.map(|p| p.recorded_at.fixed_offset()) }))
 }
 
 async fn driver_manifest(state: &AppState, driver: Uuid, date: Option<NaiveDate>) -> Result<Manifest, DispatchError> {

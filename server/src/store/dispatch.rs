@@ -50,6 +50,17 @@ pub struct PlacedShipment {
     pub zone_id: Option<Uuid>,
 }
 
+/// Where a driver was at a moment, as the phone measured it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LocationRecord {
+    pub recorded_at: DateTime<Utc>,
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: Option<f64>,
+    pub speed_mps: Option<f64>,
+    pub heading_deg: Option<f64>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RouteRecord {
     pub id: Uuid,
@@ -127,6 +138,19 @@ pub trait DispatchStore: Send + Sync + 'static {
     async fn routes(&self, depot_id: Uuid, date: NaiveDate) -> Result<Vec<RouteRecord>, StoreError>;
     async fn route(&self, id: Uuid) -> Result<Option<RouteRecord>, StoreError>;
     async fn route_changes(&self, route_id: Uuid) -> Result<Vec<RouteChangeRecord>, StoreError>;
+
+    /// Stores a batch of a driver's points in one transaction, moves the driver's latest position on
+    /// when a point is newer, and drops that driver's points recorded before `prune_before`.
+    async fn record_locations(
+        &self,
+        driver_id: Uuid,
+        points: &[LocationRecord],
+        received_at: DateTime<Utc>,
+        prune_before: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// The newest point a driver sent, for ETAs.
+    async fn driver_position(&self, driver_id: Uuid) -> Result<Option<LocationRecord>, StoreError>;
 
     /// Replaces a route (status, distance, stops) if it is still at `route.version - 1`, with the
     /// change recorded and the shipments' transitions applied, all in one transaction.
