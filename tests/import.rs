@@ -105,7 +105,8 @@ async fn a_file_without_a_byte_order_mark_and_with_a_shift_jis_line_is_read_line
         order_ref()
     );
     file.extend_from_slice(good.as_bytes());
-    // 山田 in Shift_JIS, as an older export would write it.
+    // An empty line, then 山田 in Shift_JIS, as an older export would write it.
+    file.extend_from_slice(b"\n");
     file.extend_from_slice(format!("{},", order_ref()).as_bytes());
     file.extend_from_slice(&[0x8e, 0x52, 0x93, 0x63]);
     file.extend_from_slice(
@@ -114,12 +115,27 @@ async fn a_file_without_a_byte_order_mark_and_with_a_shift_jis_line_is_read_line
 
     let report = expect_json(upload(&app, file, &app.admin_token).await, StatusCode::OK).await;
     assert_eq!(line(&report, 2)["result"], "created", "{report}");
-    let sjis = line(&report, 3);
+    let sjis = line(&report, 4);
     assert_eq!(
         (sjis["errors"][0]["field"].as_str(), sjis["errors"][0]["code"].as_str()),
         (Some("recipient_name"), Some("not_utf8")),
         "{sjis}"
     );
+}
+
+#[tokio::test]
+async fn a_file_with_every_header_quoted_after_a_byte_order_mark_is_read() {
+    // PowerShell's Export-Csv -Encoding UTF8 writes a byte order mark and quotes every field.
+    let app = TestApp::spawn().await;
+    let header = HEADER.split(',').map(|name| format!("\"{name}\"")).collect::<Vec<_>>().join(",");
+    let row = format!(
+        "\"{}\",\"山田 花子\",\"hanako@example.jp\",\"\",\"ja\",\"135-0061\",\"東京都\",\"江東区\",\"豊洲3-3-3\",\"\",\"JP\",\"35.6544\",\"139.7964\",\"2026-11-24\",\"14:00\",\"16:00\",\"JP-H-1:1200\",\"\",\"false\"",
+        order_ref()
+    );
+    let report =
+        expect_json(upload(&app, format!("\u{feff}{header}\r\n{row}\r\n"), &app.admin_token).await, StatusCode::OK)
+            .await;
+    assert_eq!(line(&report, 2)["result"], "created", "{report}");
 }
 
 #[tokio::test]

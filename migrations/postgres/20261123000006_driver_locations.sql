@@ -10,7 +10,10 @@ CREATE TABLE driver_locations (
     heading_deg DOUBLE PRECISION,
     received_at TIMESTAMPTZ NOT NULL
 );
-CREATE INDEX driver_locations_by_time ON driver_locations (driver_id, recorded_at);
+-- A batch the phone sends again (its answer was lost) adds nothing.
+CREATE UNIQUE INDEX driver_locations_by_driver ON driver_locations (driver_id, recorded_at);
+-- For letting go of everyone's old points.
+CREATE INDEX driver_locations_by_time ON driver_locations (recorded_at);
 
 CREATE TABLE driver_positions (
     driver_id   UUID PRIMARY KEY REFERENCES users (id),

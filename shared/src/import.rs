@@ -116,17 +116,14 @@ impl Header {
     pub fn shipment(&self, fields: &[&str], choices: &Choices<'_>) -> Result<NewShipment, Vec<LineError>> {
         let (request, unreadable) = self.request(fields).map_err(|error| vec![in_columns(error)])?;
         let mut errors: Vec<LineError> = unreadable.into_errors().into_iter().map(in_columns).collect();
+        let unreadable_columns: Vec<String> = errors.iter().map(|e| e.field.clone()).collect();
         match request.validate(choices) {
             Ok(shipment) if errors.is_empty() => return Ok(shipment),
             Ok(_) => {}
             // A column that could not be read has a placeholder, whose own complaint would only confuse.
-            Err(invalid) => {
-                for error in invalid.into_errors().into_iter().map(in_columns) {
-                    if !errors.iter().any(|e| e.field == error.field) {
-                        errors.push(error);
-                    }
-                }
-            }
+            Err(invalid) => errors.extend(
+                invalid.into_errors().into_iter().map(in_columns).filter(|e| !unreadable_columns.contains(&e.field)),
+            ),
         }
         errors.sort_by_key(|e| known_columns().position(|c| c == e.field).unwrap_or(usize::MAX));
         Err(errors)
@@ -378,6 +375,16 @@ mod tests {
             .unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["recipient_email", "lat", "parcels"]);
+        // Each bad parcel is named, not only the first.
+        let errors = header()
+            .shipment(
+                &line("A-1,山田,h@example.jp,135-0061,江東区,豊洲,JP,35.65,139.79,2026-11-24,14:00,16:00,JP1:0;JP2:0"),
+                &choices,
+            )
+            .unwrap_err();
+        let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].starts_with("parcel 1") && messages[1].starts_with("parcel 2"), "{messages:?}");
         let short = header().shipment(&["A-1", "山田"], &choices).unwrap_err();
         assert_eq!(short[0].code, "wrong_field_count");
     }

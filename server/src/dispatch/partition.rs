@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use uuid::Uuid;
 
-use super::plan::Problem;
+use super::plan::{Problem, Visit};
 
 /// Some visits and the vehicles that make them, by index into the whole problem.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -27,10 +27,18 @@ pub fn partition(problem: &Problem, max_visits: usize) -> Vec<Part> {
     let mut load = vec![0u64; teams.len()];
     let capacity: Vec<u64> =
         teams.iter().map(|team| team.iter().map(|&v| u64::from(problem.vehicles[v].capacity)).sum()).collect();
-    for (index, visit) in problem.visits.iter().enumerate() {
+    // Visits only few teams may make are given out first, so that the free ones cannot fill the room a
+    // zone's team needs for its own.
+    let eligible = |visit: &Visit| -> Vec<usize> {
+        (0..teams.len()).filter(|&t| problem.may_carry(&problem.vehicles[teams[t][0]], visit)).collect()
+    };
+    let mut order: Vec<usize> = (0..problem.visits.len()).collect();
+    order.sort_by_key(|&v| eligible(&problem.visits[v]).len());
+    for index in order {
+        let visit = &problem.visits[index];
         // The eligible team with the most room left, relative to its size.
-        let chosen = (0..teams.len())
-            .filter(|&t| problem.may_carry(&problem.vehicles[teams[t][0]], visit))
+        let chosen = eligible(visit)
+            .into_iter()
             .min_by(|&a, &b| {
                 let share = |t: usize| load[t] as f64 / capacity[t].max(1) as f64;
                 share(a).total_cmp(&share(b))
@@ -117,7 +125,7 @@ mod tests {
     use todoke_shared::shipment::GeoPoint;
 
     use super::*;
-    use crate::dispatch::plan::{Vehicle, Visit, Window};
+    use crate::dispatch::plan::{Vehicle, Window};
 
     fn visit(lat: f64, lon: f64, zone: Option<Uuid>) -> Visit {
         Visit {
@@ -181,6 +189,26 @@ mod tests {
             sorted.sort();
             let jumps = sorted.windows(2).filter(|w| w[1] - w[0] > 1).count();
             assert!(jumps <= 1, "{sorted:?}");
+        }
+    }
+
+    #[test]
+    fn the_room_a_zones_team_needs_is_kept_for_it() {
+        // 300 visits anyone may make come first in the list, then 300 only the zone's team may make;
+        // both teams have room for 300.
+        let zone = Uuid::now_v7();
+        let mut visits = ring(300, None);
+        visits.extend(ring(300, Some(zone)));
+        let mut vehicles = vec![vehicle(vec![zone]), vehicle(vec![zone]), vehicle(vec![]), vehicle(vec![])];
+        for v in &mut vehicles {
+            v.capacity = 150;
+        }
+        let problem = Problem { depot: GeoPoint { lat: 35.68, lon: 139.76 }, visits, vehicles };
+        let parts = partition(&problem, 1000);
+        covers_everything_once(&problem, &parts);
+        for part in &parts {
+            let room: u32 = part.vehicles.iter().map(|&v| problem.vehicles[v].capacity).sum();
+            assert!(part.visits.len() as u32 <= room, "{} visits for room {room}", part.visits.len());
         }
     }
 

@@ -251,12 +251,12 @@ fn solver_log() -> InfoLogger {
 fn place_late(problem: &Problem, matrix: &TravelMatrix, assignment: &mut Assignment) {
     let late = |vehicle: usize, order: &[usize]| {
         let plan = schedule(problem, matrix, problem.vehicles[vehicle].shift.start, order);
-        (plan.visits.iter().filter(|v| v.late).count(), plan.metres)
+        (plan.visits.iter().filter(|v| v.late).count() as i64, plan.metres)
     };
     let mut still_unplaced = Vec::new();
     for visit in std::mem::take(&mut assignment.unplaced) {
         let target = &problem.visits[visit];
-        let mut best: Option<((usize, f64), usize, usize)> = None;
+        let mut best: Option<((i64, f64), usize, usize)> = None;
         for (index, vehicle) in problem.vehicles.iter().enumerate() {
             let route = &assignment.routes[index];
             let load: u32 = route.iter().map(|&v| problem.visits[v].parcels).sum();

@@ -61,7 +61,9 @@ async fn manifest(
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|tag| tag.trim() == etag || tag.trim() == "*");
+        // A proxy that compresses may weaken the tag; the body it stands for is the same.
+        .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| tag == etag || tag == "*");
     if matches {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag_header), cache]).into_response());
     }
@@ -84,9 +86,12 @@ async fn record_locations(
     let Caller::User { id, .. } = caller else { return Err(DispatchError::NotADriver.into()) };
     let now = now();
     batch.validate(now).map_err(ApiError::validation)?;
+    let keep_from = now - state.location_retention;
+    // A point older than the retention would be let go at once; it is not kept, nor taken as the position.
     let points: Vec<LocationRecord> = batch
         .points
         .iter()
+        .filter(|p| p.at.with_timezone(&Utc) >= keep_from)
         .map(|p| LocationRecord {
             recorded_at: p.at.with_timezone(&Utc),
             lat: p.lat,

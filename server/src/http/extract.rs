@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
-use tokio::io::AsyncRead;
+use tokio::io::AsyncBufRead;
 use tokio_util::io::StreamReader;
 
 use super::error::ApiError;
@@ -40,7 +40,7 @@ pub const MAX_CSV_BYTES: usize = 8 * 1024 * 1024;
 
 /// A CSV body (`Content-Type: text/csv`), read as it arrives rather than held in memory. Past
 /// [`MAX_CSV_BYTES`] the reader fails with [`io::ErrorKind::FileTooLarge`].
-pub struct CsvBody(pub Pin<Box<dyn AsyncRead + Send>>);
+pub struct CsvBody(pub Pin<Box<dyn AsyncBufRead + Send>>);
 
 impl<S: Send + Sync> FromRequest<S> for CsvBody {
     type Rejection = ApiError;

@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use csv_async::{AsyncReaderBuilder, ByteRecord, Terminator};
 use todoke_shared::import::{Header, ImportLine, ImportReport, ImportResult, LineError};
 use todoke_shared::preferences::Choices;
-use tokio::io::AsyncRead;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+
+const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
 
 use super::service::{Created, ShipmentError, create};
 use crate::store::Store;
@@ -36,7 +38,14 @@ pub struct Importer<'a> {
 }
 
 impl Importer<'_> {
-    pub async fn import(&self, file: impl AsyncRead + Unpin + Send) -> Result<ImportReport, ImportError> {
+    pub async fn import(&self, mut file: impl AsyncBufRead + Unpin + Send) -> Result<ImportReport, ImportError> {
+        let mut report = ImportReport { created: 0, duplicates: 0, failed: 0, lines: Vec::new() };
+        // A byte order mark goes before csv sees it: a quoted first name after one would keep its quotes.
+        match file.fill_buf().await {
+            Ok(head) if head.starts_with(BYTE_ORDER_MARK) => file.consume(BYTE_ORDER_MARK.len()),
+            Ok(_) => {}
+            Err(error) => return Err(ImportError::Unreadable { error, report: Box::new(report) }),
+        }
         // Lines end at LF; the CR of a CRLF stays on the last field, where trimming drops it. (With CRLF
         // as the terminator, csv counts a line late and every reported line number would be one short.)
         let mut reader = AsyncReaderBuilder::new()
@@ -45,7 +54,6 @@ impl Importer<'_> {
             .terminator(Terminator::Any(b'\n'))
             .create_reader(file);
         let mut record = ByteRecord::new();
-        let mut report = ImportReport { created: 0, duplicates: 0, failed: 0, lines: Vec::new() };
         let header = match reader.read_byte_record(&mut record).await {
             Ok(true) => header(&record)?,
             Ok(false) => return Err(ImportError::Empty),
@@ -61,7 +69,11 @@ impl Importer<'_> {
             if record.iter().all(|field| field.trim_ascii().is_empty()) {
                 continue;
             }
-            let line = record.position().map_or(0, |p| p.line());
+            // csv dates a record from before the empty lines it skipped; its end, less the line breaks
+            // inside it, is where it began (one line late only for a last line without a line end).
+            let inner_breaks = record.iter().map(|f| f.iter().filter(|&&b| b == b'\n').count() as u64).sum::<u64>();
+            let started = record.position().map_or(0, |p| p.line());
+            let line = started.max(reader.position().line().saturating_sub(inner_breaks + 1));
             let outcome = self.line(&header, &record, line).await?;
             match outcome.result {
                 ImportResult::Created => report.created += 1,

@@ -139,8 +139,9 @@ pub trait DispatchStore: Send + Sync + 'static {
     async fn route(&self, id: Uuid) -> Result<Option<RouteRecord>, StoreError>;
     async fn route_changes(&self, route_id: Uuid) -> Result<Vec<RouteChangeRecord>, StoreError>;
 
-    /// Stores a batch of a driver's points in one transaction, moves the driver's latest position on
-    /// when a point is newer, and drops that driver's points recorded before `prune_before`.
+    /// Stores a batch of a driver's points in one transaction (a point already stored is skipped), moves
+    /// the driver's latest position on when a point is newer, and drops every driver's points recorded
+    /// before `prune_before`.
     async fn record_locations(
         &self,
         driver_id: Uuid,

@@ -403,7 +403,7 @@ where
                 .collect();
             let statement = format!(
                 "INSERT INTO driver_locations (driver_id, recorded_at, lat, lon, accuracy_m, speed_mps, heading_deg, \
-                 received_at) VALUES {}",
+                 received_at) VALUES {} ON CONFLICT (driver_id, recorded_at) DO NOTHING",
                 rows.join(", ")
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(statement));
@@ -438,11 +438,7 @@ where
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("DELETE FROM driver_locations WHERE driver_id = $1 AND recorded_at < $2")
-            .bind(driver_id)
-            .bind(prune_before)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("DELETE FROM driver_locations WHERE recorded_at < $1").bind(prune_before).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
