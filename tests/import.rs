@@ -189,4 +189,15 @@ async fn a_file_over_the_limit_keeps_the_lines_before_it_and_says_so() {
     assert!(problem["detail"].as_str().unwrap().contains("1 lines were taken"), "{problem}");
     let stored = expect_json(app.get("/api/v1/shipments?limit=200").await, StatusCode::OK).await;
     assert_eq!(stored["items"].as_array().unwrap().len(), 1);
+
+    // A small file of very many tiny lines, each an error, would make a report a hundred times its
+    // size; past 50,000 lines the answer says so instead, and a header of a million columns gets one short error.
+    let tiny = format!("{header}\n{}", "x\n".repeat(50_001));
+    let problem =
+        expect_problem(upload(&app, tiny, &app.admin_token).await, StatusCode::PAYLOAD_TOO_LARGE, "too_many_lines")
+            .await;
+    assert!(problem["detail"].as_str().unwrap().contains("50000 lines were taken"), "{problem}");
+    let wide = format!("{}\n", "a,".repeat(1_000_000));
+    expect_problem(upload(&app, wide, &app.admin_token).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid_header")
+        .await;
 }

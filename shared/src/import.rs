@@ -37,6 +37,9 @@ pub const COLUMNS: [Column; 21] = [
     Column::optional("age_check"),
 ];
 
+/// The widest header read: the documented columns with room for a few mistakes.
+pub const MAX_COLUMNS: usize = 64;
+
 /// Beyond [`COLUMNS`]: the declared value, in yen.
 const DECLARED_VALUE: &str = "declared_value_jpy";
 
@@ -70,6 +73,15 @@ impl Header {
     /// Checks the header: every required column present, none unknown or repeated. A UTF-8 byte
     /// order mark before the first name (as spreadsheet programs write) is ignored.
     pub fn parse<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Header, ValidationErrors> {
+        let names: Vec<&str> = names.into_iter().take(MAX_COLUMNS + 1).collect();
+        if names.len() > MAX_COLUMNS {
+            // One error, not one per column: a hostile header of a million columns gets a short answer.
+            return Err(ValidationErrors::single(
+                "header",
+                "too_many_columns",
+                format!("the header has more than {MAX_COLUMNS} columns; use the documented ones: {}", column_list()),
+            ));
+        }
         let mut errors = ValidationErrors::new();
         let mut found: Vec<&'static str> = Vec::new();
         for (index, raw) in names.into_iter().enumerate() {
@@ -361,6 +373,8 @@ mod tests {
         assert!(codes.contains(&("header", "unknown_column")), "{codes:?}");
         assert!(codes.contains(&("external_ref", "duplicate_column")), "{codes:?}");
         assert!(codes.contains(&("recipient_email", "missing_column")), "{codes:?}");
+        let wide = Header::parse(std::iter::repeat_n("", 1_000_000)).unwrap_err().into_errors();
+        assert_eq!((wide.len(), wide[0].code), (1, "too_many_columns"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use todoke_shared::import::ImportReport;
 use todoke_shared::{FieldError, ShipmentStatus, TrackingNumberError, ValidationErrors};
 
 use crate::auth::AccountError;
@@ -193,25 +194,38 @@ impl From<ImportError> for ApiError {
                 api
             }
             ImportError::Unreadable { error, report } => {
-                let done = format!(
-                    "{} lines were taken before that ({} created, {} duplicates, {} failed); lines sent again are \
-                     reported as duplicates, so the rest can follow in another file.",
-                    report.lines.len(),
-                    report.created,
-                    report.duplicates,
-                    report.failed
-                );
                 if error.kind() == std::io::ErrorKind::FileTooLarge {
                     let limit = crate::http::extract::MAX_CSV_BYTES / (1024 * 1024);
-                    let detail = format!("The file is larger than {limit} MiB. {done}");
+                    let detail = format!("The file is larger than {limit} MiB. {}", lines_taken(&report));
                     ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "file_too_large", detail)
                 } else {
-                    ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", format!("{detail}. {done}"))
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "unreadable_body",
+                        format!("{detail}. {}", lines_taken(&report)),
+                    )
                 }
             }
+            ImportError::TooManyLines { report } => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_many_lines",
+                format!("{detail}. {}", lines_taken(&report)),
+            ),
             ImportError::Shipment(error) => error.into(),
         }
     }
+}
+
+/// What an import cut short had done, and how to go on.
+fn lines_taken(report: &ImportReport) -> String {
+    format!(
+        "{} lines were taken before that ({} created, {} duplicates, {} failed); lines sent again are reported as \
+         duplicates, so the rest can follow in another file.",
+        report.lines.len(),
+        report.created,
+        report.duplicates,
+        report.failed
+    )
 }
 
 impl From<DispatchError> for ApiError {

@@ -24,9 +24,16 @@ pub enum ImportError {
     /// The file stopped being readable (too large, or the upload broke off) after `report` was made.
     #[error("the file could not be read to the end: {error}")]
     Unreadable { error: io::Error, report: Box<ImportReport> },
+    /// More lines than one import takes; those before the limit are in `report`.
+    #[error("the file has more than {MAX_LINES} lines")]
+    TooManyLines { report: Box<ImportReport> },
     #[error(transparent)]
     Shipment(#[from] ShipmentError),
 }
+
+/// The most lines one import takes: with the report kept small, a file of tiny bad lines cannot
+/// make an answer a hundred times its size.
+pub const MAX_LINES: usize = 50_000;
 
 /// Who imports, and what their lines may choose from.
 pub struct Importer<'a> {
@@ -74,6 +81,9 @@ impl Importer<'_> {
             let inner_breaks = record.iter().map(|f| f.iter().filter(|&&b| b == b'\n').count() as u64).sum::<u64>();
             let started = record.position().map_or(0, |p| p.line());
             let line = started.max(reader.position().line().saturating_sub(inner_breaks + 1));
+            if report.lines.len() == MAX_LINES {
+                return Err(ImportError::TooManyLines { report: Box::new(report) });
+            }
             let outcome = self.line(&header, &record, line).await?;
             match outcome.result {
                 ImportResult::Created => report.created += 1,
