@@ -6,6 +6,7 @@ pub mod dispatch;
 pub mod driver;
 pub mod import;
 pub mod language;
+pub mod pod;
 pub mod preferences;
 pub mod shipment;
 pub mod status;
