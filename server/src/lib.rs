@@ -10,6 +10,7 @@ pub mod driver;
 pub mod health;
 pub mod http;
 pub mod notify;
+pub mod pod;
 pub mod preferences;
 pub mod settings;
 pub mod shipments;

@@ -1,0 +1,2 @@
+//! Proof of delivery: photos and signatures made safe to store and show to customers.
+pub mod photo;
