@@ -31,6 +31,26 @@ const MATRIX: &[(&str, [&str; 10])] = &[
     // A driver's own day (empty for drivers without routes); nobody else has one.
     ("GET /api/v1/driver/manifest", ["401", "403", "403", "403", "200", "200", "403", "403", "403", "403"]),
     ("POST /api/v1/driver/locations", ["401", "403", "403", "403", "200", "200", "403", "403", "403", "403"]),
+    // Stop actions are drivers' only; the sample stop is on nobody's route.
+    (
+        "POST /api/v1/driver/stops/{stop_id}/arrive",
+        ["401", "403", "403", "403", "404", "404", "403", "403", "403", "403"],
+    ),
+    (
+        "POST /api/v1/driver/stops/{stop_id}/deliver",
+        ["401", "403", "403", "403", "404", "404", "403", "403", "403", "403"],
+    ),
+    (
+        "POST /api/v1/driver/stops/{stop_id}/fail",
+        ["401", "403", "403", "403", "404", "404", "403", "403", "403", "403"],
+    ),
+    // The proof: staff, the merchant's key and the customer's link (X has no proof yet: an empty list).
+    ("GET /api/v1/shipments/{id}/pod", ["401", "200", "200", "200", "404", "404", "200", "404", "200", "404"]),
+    // The sample file name belongs to no proof: those who may look learn that it is not there.
+    (
+        "GET /api/v1/shipments/{id}/pod/files/{name}",
+        ["401", "404", "404", "404", "404", "404", "404", "404", "404", "404"],
+    ),
     (
         "GET /api/v1/shipments/{id}/notifications",
         ["401", "200", "200", "200", "404", "404", "200", "404", "403", "404"],
@@ -144,7 +164,7 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
                 .replace("{tracking_number}", tracking_number(&x));
             let path = match *route {
                 "GET /api/v1/routes" => format!("{path}?depot={NOWHERE}&date=2026-11-24"),
-                _ => path.replace("{stop_id}", NOWHERE),
+                _ => path.replace("{stop_id}", NOWHERE).replace("{name}", &format!("{}.jpg", "0".repeat(64))),
             };
             let url = match &credential.link {
                 Some(k) => format!("{}{path}{}k={k}", app.base, if path.contains('?') { '&' } else { '?' }),
@@ -158,10 +178,17 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
                 request = request
                     .header("content-type", "application/x-www-form-urlencoded")
                     .body("token=forged&method=hand_to_recipient");
+            } else if route.ends_with("/deliver") || route.ends_with("/fail") {
+                let report = stop_report(route);
+                let form = reqwest::multipart::Form::new().text("report", report.to_string());
+                request = request.header("idempotency-key", "matrix").multipart(form);
             } else if *route == "POST /api/v1/shipments/import" {
                 request = request.header("content-type", "text/csv").body(IMPORT_HEADER);
             } else if let Some(body) = sample_body(route) {
                 request = request.json(&body);
+            }
+            if route.contains("{stop_id}") {
+                request = request.header("idempotency-key", "matrix");
             }
             let response = request.send().await.unwrap();
             let status = response.status();
@@ -182,6 +209,18 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
 
 const IMPORT_HEADER: &str = "external_ref,recipient_name,recipient_email,postal_code,city,address_line1,country,lat,lon,\
                              promised_date,window_start,window_end,parcels\n";
+
+/// A well-formed report, so that drivers get as far as finding the stop.
+fn stop_report(route: &str) -> Value {
+    let at = json!({"captured_at": "2026-11-23T09:00:00+09:00", "location": {"lat": 35.68, "lon": 139.76}});
+    let mut report = at.clone();
+    if route.ends_with("/deliver") {
+        report["method"] = json!({"kind": "hand_to_recipient"});
+    } else {
+        report["reason"] = json!("recipient_not_home");
+    }
+    report
+}
 
 fn sample_body(route: &str) -> Option<Value> {
     Some(match route {
@@ -209,6 +248,9 @@ fn sample_body(route: &str) -> Option<Value> {
         "POST /api/v1/shipments/{id}/events" => json!({"status": "info_received"}),
         "POST /api/v1/driver/locations" => {
             json!({"points": [{"at": "2026-11-23T09:00:00+09:00", "lat": 35.68, "lon": 139.76}]})
+        }
+        "POST /api/v1/driver/stops/{stop_id}/arrive" => {
+            json!({"captured_at": "2026-11-23T09:00:00+09:00", "location": {"lat": 35.68, "lon": 139.76}})
         }
         "POST /api/v1/shipments/{id}/delays" => json!({"date": "2026-11-24", "start": "18:00", "end": "20:00"}),
         "POST /api/v1/pickup-points" => {

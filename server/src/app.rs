@@ -20,6 +20,10 @@ use crate::dispatch::solver::Effort;
 use crate::http::rate_limit::RateLimit;
 use crate::notify::Mail;
 use crate::notify::transport::{Files, Smtp, Transport};
+use crate::pod::Pod;
+use crate::pod::files::ProofFiles;
+use crate::pod::geofence::Geofence;
+use crate::pod::photo::{PhotoLimits, PhotoPipeline};
 use crate::settings::{Secret, Settings};
 use crate::store::{self, AccountStore, DispatchStore, Store};
 
@@ -39,6 +43,7 @@ pub struct AppState {
     pub mail: Arc<Mail>,
     pub dispatch: Arc<dyn DispatchStore>,
     pub planner: Planner,
+    pub pod: Arc<Pod>,
 }
 
 /// Per-address rate limits.
@@ -135,6 +140,16 @@ impl Application {
                 },
             },
             mail: Arc::new(mail(settings)?),
+            pod: Arc::new(Pod {
+                store: stores.pod,
+                files: ProofFiles::open(settings.data_dir.join("proofs"))
+                    .with_context(|| format!("opening {}", settings.data_dir.join("proofs").display()))?,
+                photos: PhotoPipeline::new(
+                    PhotoLimits { keep_original: settings.keep_original_photos, ..PhotoLimits::default() },
+                    std::thread::available_parallelism().map_or(2, usize::from),
+                ),
+                geofence: Geofence { radius_m: f64::from(settings.geofence_metres) },
+            }),
         };
         let router = crate::http::router(state.clone(), settings.max_body_bytes);
         Ok(Application { listener, router, state, notice_worker: settings.notice_worker })

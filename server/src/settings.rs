@@ -101,6 +101,16 @@ pub struct SettingsLayer {
     #[arg(long, env = "TODOKE_LOCATION_RETENTION_DAYS", value_name = "DAYS")]
     pub location_retention_days: Option<u32>,
 
+    /// Proof of delivery captured farther than this from the address, in metres, is accepted but
+    /// flagged for staff review. [default: 150]
+    #[arg(long, env = "TODOKE_GEOFENCE_METRES", value_name = "METRES")]
+    pub geofence_metres: Option<u32>,
+
+    /// Keep each proof photo as uploaded, beside the display size and thumbnail. Originals keep the
+    /// phone's metadata (GPS included) and are shown to staff only. [default: false]
+    #[arg(long, env = "TODOKE_KEEP_ORIGINAL_PHOTOS", value_name = "BOOL")]
+    pub keep_original_photos: Option<bool>,
+
     /// SMTP server for email notices: smtps://host (TLS), smtp://host:587?tls=required (STARTTLS), or
     /// smtp://host:port (plain, for a local relay); with user:password@ for AUTH. [default: none:
     /// notices are written as .eml files under <data dir>/outbox]
@@ -148,6 +158,8 @@ impl SettingsLayer {
             stop_service_seconds: self.stop_service_seconds.or(lower.stop_service_seconds),
             planner_millis: self.planner_millis.or(lower.planner_millis),
             location_retention_days: self.location_retention_days.or(lower.location_retention_days),
+            geofence_metres: self.geofence_metres.or(lower.geofence_metres),
+            keep_original_photos: self.keep_original_photos.or(lower.keep_original_photos),
             smtp_url: self.smtp_url.or(lower.smtp_url),
             mail_from: self.mail_from.or(lower.mail_from),
             notice_max_age_hours: self.notice_max_age_hours.or(lower.notice_max_age_hours),
@@ -178,6 +190,8 @@ pub struct Settings {
     pub stop_service_seconds: u32,
     pub planner_millis: u32,
     pub location_retention_days: u32,
+    pub geofence_metres: u32,
+    pub keep_original_photos: bool,
     pub smtp_url: Option<Secret>,
     pub mail_from: String,
     pub notice_max_age_hours: u32,
@@ -232,6 +246,8 @@ impl Settings {
             stop_service_seconds: layer.stop_service_seconds.unwrap_or(180).min(3600),
             planner_millis: layer.planner_millis.unwrap_or(2000).clamp(10, 600_000),
             location_retention_days: layer.location_retention_days.unwrap_or(30).clamp(1, 3650),
+            geofence_metres: layer.geofence_metres.unwrap_or(150).clamp(10, 100_000),
+            keep_original_photos: layer.keep_original_photos.unwrap_or(false),
             smtp_url: layer.smtp_url,
             mail_from: layer.mail_from.unwrap_or_else(|| "Todoke <no-reply@todoke.local>".to_string()),
             notice_max_age_hours: layer.notice_max_age_hours.unwrap_or(24).clamp(1, 24 * 30),

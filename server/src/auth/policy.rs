@@ -130,15 +130,7 @@ pub fn may_change_preferences(
         }
         Caller::User { role: Role::Admin | Role::Support, .. } => Ok(()),
         Caller::Customer { shipment_id } if *shipment_id == shipment.id => {
-            if sees_full_tracking(caller, shipment, now, link_lifetime) {
-                Ok(())
-            } else {
-                Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "link_expired",
-                    "This link has expired: the parcel was delivered a while ago.",
-                ))
-            }
+            link_still_open(caller, shipment, now, link_lifetime)
         }
         Caller::Merchant { merchant, .. } if shipment.merchant.as_deref() == Some(merchant) => {
             Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Preferences are the customer's to change."))
@@ -147,5 +139,50 @@ pub fn may_change_preferences(
             Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Your role does not allow this."))
         }
         _ => Err(ShipmentError::NotFound.into()),
+    }
+}
+
+/// Who may see a shipment's proof of delivery and its photos: staff, the merchant's key, and the
+/// customer's link while it lasts. Drivers see their own day in the manifest, not proofs afterwards.
+pub fn may_read_proof(
+    caller: &Caller,
+    shipment: &ShipmentRecord,
+    now: DateTime<Utc>,
+    link_lifetime: chrono::Duration,
+) -> Result<(), ApiError> {
+    match caller {
+        Caller::Anonymous => Err(unauthorized(
+            "authentication_required",
+            "Open the proof from the link in your email, or log in, to see it.",
+        )),
+        Caller::User { role: Role::Admin | Role::Dispatcher | Role::Support, .. } => Ok(()),
+        Caller::Merchant { merchant, .. } if shipment.merchant.as_deref() == Some(merchant) => Ok(()),
+        Caller::Customer { shipment_id } if *shipment_id == shipment.id => {
+            link_still_open(caller, shipment, now, link_lifetime)
+        }
+        _ => Err(ShipmentError::NotFound.into()),
+    }
+}
+
+/// Whether the caller sees staff's side of a proof: the integrity check and the original photos, which
+/// keep the phone's metadata.
+pub fn sees_proof_integrity(caller: &Caller) -> bool {
+    matches!(caller, Caller::User { role: Role::Admin | Role::Dispatcher | Role::Support, .. })
+}
+
+fn link_still_open(
+    caller: &Caller,
+    shipment: &ShipmentRecord,
+    now: DateTime<Utc>,
+    link_lifetime: chrono::Duration,
+) -> Result<(), ApiError> {
+    if sees_full_tracking(caller, shipment, now, link_lifetime) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "link_expired",
+            "This link has expired: the parcel was delivered a while ago.",
+        ))
     }
 }

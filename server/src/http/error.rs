@@ -5,11 +5,14 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use todoke_shared::import::ImportReport;
+use todoke_shared::preferences::Proof;
 use todoke_shared::{FieldError, ShipmentStatus, TrackingNumberError, ValidationErrors};
 
 use crate::auth::AccountError;
 use crate::dispatch::DispatchError;
 use crate::http::rate_limit::too_many_requests;
+use crate::pod::PodError;
+use crate::pod::photo::PhotoError;
 use crate::preferences::Locked;
 use crate::shipments::{ImportError, ShipmentError};
 use crate::store::StoreError;
@@ -248,6 +251,78 @@ impl From<DispatchError> for ApiError {
             }
             DispatchError::Store(store) => store.into(),
         }
+    }
+}
+
+impl From<PodError> for ApiError {
+    fn from(error: PodError) -> ApiError {
+        let detail = error.to_string();
+        let conflict = |code| ApiError::new(StatusCode::CONFLICT, code, detail.clone());
+        match error {
+            PodError::KeyReused => {
+                ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", "Idempotency-Key", detail)
+            }
+            PodError::InProgress => conflict("request_in_progress").with_header(header::RETRY_AFTER, "2"),
+            PodError::StopNotFound => ApiError::not_found("stop_not_found", detail),
+            PodError::NotYourStop => conflict("stop_reassigned"),
+            PodError::NotDispatched => conflict("route_not_dispatched"),
+            PodError::StopClosed(status) => {
+                let mut api = conflict("stop_closed");
+                api.0.allowed = Some(status.allowed_next());
+                api
+            }
+            PodError::Invalid(errors) => ApiError::validation(errors),
+            PodError::Unreadable(api) => api,
+            PodError::MethodNotAllowed => {
+                ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "method_not_allowed", "method", detail)
+            }
+            PodError::Incomplete(problems) => {
+                let mut errors = ValidationErrors::new();
+                for proof in &problems.missing {
+                    let (field, message) = missing_proof(*proof);
+                    errors.add(field, "required", message);
+                }
+                for barcode in &problems.wrong_parcels {
+                    errors.add("scanned", "wrong_parcel", format!("{barcode} is not a parcel of this shipment"));
+                }
+                for barcode in &problems.unscanned_parcels {
+                    errors.add("scanned", "not_scanned", format!("scan parcel {barcode} too"));
+                }
+                let mut api = ApiError::validation(errors);
+                api.0.code = "proof_incomplete";
+                api.0.detail = format!("The proof is not complete: {}", api.summary().1.join("; "));
+                api
+            }
+            PodError::Photo { index, error } => {
+                let status = match error {
+                    PhotoError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                    _ => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                ApiError::field(status, error.code(), &format!("photo[{index}]"), error.to_string())
+            }
+            PodError::Signature(error) => {
+                ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, error.code(), "signature", error.to_string())
+            }
+            PodError::Files(io) => {
+                tracing::error!(error = %io, "writing proof files failed");
+                ApiError::internal()
+            }
+            PodError::Store(store) => store.into(),
+        }
+    }
+}
+
+/// Where a missing proof goes in the request, and what the driver should do.
+fn missing_proof(proof: Proof) -> (&'static str, &'static str) {
+    match proof {
+        Proof::Signature => ("signature", "the recipient's signature is required"),
+        Proof::RecipientName => ("recipient_name", "write down who took the parcel"),
+        Proof::Photo => ("photo", "take a photo of the parcel where it was left"),
+        Proof::NeighbourName => ("method.name", "write down the neighbour's name"),
+        Proof::NeighbourDoor => ("method.door", "write down the neighbour's door or room number"),
+        Proof::PickupPointId => ("method.point_id", "name the pickup point"),
+        Proof::Scan => ("scanned", "scan the parcels at the pickup point"),
+        Proof::AgeCheck => ("age_checked", "check the recipient's age against an ID"),
     }
 }
 

@@ -43,6 +43,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(crate::notify::router())
         .merge(crate::dispatch::router())
         .merge(crate::driver::router())
+        .merge(crate::pod::router())
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
@@ -73,11 +74,16 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
 
 /// How long a request may hold the server; the caller gets a problem saying so.
 const REQUEST_TIME_LIMIT: Duration = Duration::from_secs(30);
-/// A CSV import streams and works line by line for as long as the file lasts.
+/// For requests that stream a large body for as long as it lasts.
 pub const LONG_REQUEST: Duration = Duration::from_secs(120);
 
+/// A CSV import, and a driver's photos coming up over a phone's connection.
+fn takes_long(path: &str) -> bool {
+    path == "/api/v1/shipments/import" || path.starts_with("/api/v1/driver/stops/")
+}
+
 async fn time_limit(request: Request<Body>, next: Next) -> Response {
-    let limit = if request.uri().path() == "/api/v1/shipments/import" { LONG_REQUEST } else { REQUEST_TIME_LIMIT };
+    let limit = if takes_long(request.uri().path()) { LONG_REQUEST } else { REQUEST_TIME_LIMIT };
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::new(

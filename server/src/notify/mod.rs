@@ -55,6 +55,22 @@ impl Mail {
         vec![self.notice(shipment, kind, payload)]
     }
 
+    /// The notice of a delivery or failed attempt the driver proved: the delivery slip or what happens
+    /// next, which read the proof (its photo, signature) when they are written.
+    pub fn for_proof(
+        &self,
+        shipment: &ShipmentRecord,
+        next: ShipmentStatus,
+        reason: Option<ReasonCode>,
+        proof_id: Uuid,
+    ) -> Vec<NewNotice> {
+        let mut notices = self.for_transition(shipment, next, reason);
+        for notice in &mut notices {
+            notice.payload = serde_json::json!({"reason": reason, "proof_id": proof_id}).to_string();
+        }
+        notices
+    }
+
     /// The apology for a delay, with the new expected window (the ETA work sends these).
     pub fn for_delay(&self, shipment: &ShipmentRecord, delay: &Delay) -> Vec<NewNotice> {
         vec![self.notice(shipment, "delayed", serde_json::to_string(delay).unwrap_or_default())]

@@ -1,3 +1,181 @@
-//! Proof of delivery: photos and signatures made safe to store and show to customers.
+//! Proof of delivery over HTTP: the driver's stop actions (arrive, deliver, fail) and the proof as
+//! staff, the merchant and the customer see it, with its files.
+
+pub mod files;
+pub mod geofence;
+pub mod idempotency;
+pub mod integrity;
 pub mod photo;
+pub mod service;
 pub mod signature;
+mod upload;
+mod view;
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use todoke_shared::pod::{ArrivalReport, AttemptReport, DeliveryReport, PodView, StopReceipt};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::app::{AppState, now};
+use crate::auth::policy::{Action, authorize, may_read_proof, sees_proof_integrity};
+use crate::auth::{Authenticated, Caller};
+use crate::dispatch::DispatchError;
+use crate::http::error::{ApiError, Problem};
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::shipments::ShipmentError;
+use crate::store::pod::FileRole;
+use crate::store::{ShipmentKey, ShipmentRecord};
+use idempotency::IdempotencyKey;
+use service::{Acting, Answer};
+pub use service::{Pod, PodError};
+use upload::Upload;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(arrive))
+        .routes(routes!(deliver))
+        .routes(routes!(fail))
+        .routes(routes!(proof_of_delivery))
+        .routes(routes!(proof_file))
+}
+
+/// The driver reached the stop (drivers, their own stops). Repeats with the same `Idempotency-Key`
+/// answer the same bytes.
+#[utoipa::path(post, path = "/api/v1/driver/stops/{stop_id}/arrive", tag = "driver", request_body = ArrivalReport,
+    params(("stop_id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "The same on every retry")),
+    responses((status = 200, body = StopReceipt), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn arrive(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    key: IdempotencyKey,
+    ApiPath(stop_id): ApiPath<Uuid>,
+    ApiJson(report): ApiJson<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    let acting = acting(&caller, &key, stop_id)?;
+    let answer = service::arrive(&state, &acting, report.to_string().as_bytes()).await?;
+    Ok(respond(answer))
+}
+
+/// The parcel was delivered: `multipart/form-data` with a `report` part ([`DeliveryReport`] JSON), a
+/// `signature` part (strokes JSON or a PNG) where the proof needs one, and `photo` parts (JPEG, PNG or
+/// WebP). Missing proof is 422 listing exactly what is missing. A 201 means everything is stored.
+#[utoipa::path(post, path = "/api/v1/driver/stops/{stop_id}/deliver", tag = "driver",
+    request_body(content = DeliveryReport, content_type = "multipart/form-data",
+                 description = "Parts: report (JSON), signature (JSON strokes or PNG), photo (repeated)"),
+    params(("stop_id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "The same on every retry")),
+    responses((status = 201, body = StopReceipt), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem), (status = 413, body = Problem),
+              (status = 415, body = Problem), (status = 422, body = Problem)))]
+async fn deliver(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    key: IdempotencyKey,
+    ApiPath(stop_id): ApiPath<Uuid>,
+    upload: Upload,
+) -> Result<Response, ApiError> {
+    let acting = acting(&caller, &key, stop_id)?;
+    Ok(respond(service::deliver(&state, &acting, upload).await?))
+}
+
+/// The delivery could not be made: `multipart/form-data` with a `report` part ([`AttemptReport`]
+/// JSON, a reason code) and optional `photo` parts as proof of the attempt.
+#[utoipa::path(post, path = "/api/v1/driver/stops/{stop_id}/fail", tag = "driver",
+    request_body(content = AttemptReport, content_type = "multipart/form-data",
+                 description = "Parts: report (JSON), photo (repeated, optional)"),
+    params(("stop_id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "The same on every retry")),
+    responses((status = 201, body = StopReceipt), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem), (status = 413, body = Problem),
+              (status = 415, body = Problem), (status = 422, body = Problem)))]
+async fn fail(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    key: IdempotencyKey,
+    ApiPath(stop_id): ApiPath<Uuid>,
+    upload: Upload,
+) -> Result<Response, ApiError> {
+    let acting = acting(&caller, &key, stop_id)?;
+    Ok(respond(service::fail(&state, &acting, upload).await?))
+}
+
+fn acting<'a>(caller: &Caller, key: &'a IdempotencyKey, stop_id: Uuid) -> Result<Acting<'a>, ApiError> {
+    authorize(caller, Action::DriveRoutes)?;
+    let Caller::User { id, .. } = caller else { return Err(DispatchError::NotADriver.into()) };
+    Ok(Acting { driver_id: *id, actor: caller.actor(), key: &key.0, stop_id })
+}
+
+fn respond(answer: Answer) -> Response {
+    (answer.status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], answer.body).into_response()
+}
+
+/// A shipment's proof of delivery, newest first: when, how, who, how far from the address, links to
+/// the photos and signature (staff, the merchant's key, the customer's link `?k=`). Staff also see
+/// whether the tamper-evident hash still holds.
+#[utoipa::path(get, path = "/api/v1/shipments/{id}/pod", tag = "shipments", params(("id" = Uuid, Path)),
+    responses((status = 200, body = PodView), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+async fn proof_of_delivery(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Response, ApiError> {
+    let shipment = readable_shipment(&state, &caller, id).await?;
+    let proofs = state.pod.store.proofs(id).await?;
+    let staff = sees_proof_integrity(&caller);
+    let links = view::FileLinks::new(&state, &caller, id);
+    let mut views = Vec::with_capacity(proofs.len());
+    for proof in &proofs {
+        let integrity = if staff { Some(view::integrity(&state.pod.files, proof).await) } else { None };
+        views.push(view::proof_view(&shipment, proof, &links, integrity)?);
+    }
+    let body = PodView { shipment_id: id, status: shipment.status, proofs: views };
+    Ok(([(header::CACHE_CONTROL, "private, no-store")], axum::Json(body)).into_response())
+}
+
+/// One file of a shipment's proof, as linked from its proof (the same callers). Files never change:
+/// their name is their hash.
+#[utoipa::path(get, path = "/api/v1/shipments/{id}/pod/files/{name}", tag = "shipments",
+    params(("id" = Uuid, Path), ("name" = String, Path)),
+    responses((status = 200, description = "The image", content_type = "image/jpeg"),
+              (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn proof_file(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((id, name)): ApiPath<(Uuid, String)>,
+) -> Result<Response, ApiError> {
+    readable_shipment(&state, &caller, id).await?;
+    let proofs = state.pod.store.proofs(id).await?;
+    let staff = sees_proof_integrity(&caller);
+    let listed = proofs
+        .iter()
+        .flat_map(|p| &p.files)
+        .any(|file| file.name == name && (staff || file.role != FileRole::Original));
+    let not_found = || ApiError::not_found("file_not_found", "This proof has no such file.");
+    if !listed {
+        return Err(not_found());
+    }
+    let bytes = state.pod.files.read(&name).await.map_err(|error| {
+        tracing::error!(%error, name, "a proof file is missing");
+        not_found()
+    })?;
+    let content_type = match name.rsplit('.').next() {
+        Some("png") => "image/png",
+        Some("webp") => "image/webp",
+        _ => "image/jpeg",
+    };
+    let headers = [
+        (header::CONTENT_TYPE, content_type),
+        (header::CACHE_CONTROL, "private, max-age=31536000, immutable"),
+        (header::CONTENT_DISPOSITION, "inline"),
+    ];
+    Ok((StatusCode::OK, headers, bytes).into_response())
+}
+
+async fn readable_shipment(state: &AppState, caller: &Caller, id: Uuid) -> Result<ShipmentRecord, ApiError> {
+    let shipment = state.store.find_shipment(ShipmentKey::Id(id)).await?.ok_or(ShipmentError::NotFound)?;
+    may_read_proof(caller, &shipment, now(), state.lifetimes.customer_link)?;
+    Ok(shipment)
+}

@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::sql::CHANGES_CHANNEL;
-use super::{AccountStore, CachedStore, DispatchStore, SqlStore, Store};
+use super::{AccountStore, CachedStore, DispatchStore, PodStore, SqlStore, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -40,12 +40,13 @@ impl Backend {
     }
 }
 
-/// The two storage interfaces, on one database.
+/// The storage interfaces, on one database.
 #[derive(Clone)]
 pub struct Stores {
     pub shipments: Arc<dyn Store>,
     pub accounts: Arc<dyn AccountStore>,
     pub dispatch: Arc<dyn DispatchStore>,
+    pub pod: Arc<dyn PodStore>,
 }
 
 /// Connects to `url`, creating a SQLite file (and its folder) when missing, and applies migrations.
@@ -80,7 +81,8 @@ async fn connect_sqlite(url: &str) -> anyhow::Result<Stores> {
     Ok(Stores {
         shipments: Arc::new(CachedStore::new(store.clone(), true, Box::new(lock))),
         accounts: store.clone(),
-        dispatch: store,
+        dispatch: store.clone(),
+        pod: store,
     })
 }
 
@@ -116,7 +118,7 @@ async fn connect_postgres(url: &str) -> anyhow::Result<Stores> {
     let (stop, stopped) = oneshot::channel::<()>();
     let cache = Arc::new(CachedStore::new(store.clone(), false, Box::new(stop)));
     tokio::spawn(follow_changes(pool, Arc::downgrade(&cache), stopped));
-    Ok(Stores { shipments: cache, accounts: store.clone(), dispatch: store })
+    Ok(Stores { shipments: cache, accounts: store.clone(), dispatch: store.clone(), pod: store })
 }
 
 /// Evicts what other servers change, as PostgreSQL notifies it, until the cache is dropped. While not

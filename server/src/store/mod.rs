@@ -7,10 +7,12 @@ mod cache;
 mod connect;
 pub mod dispatch;
 pub mod notices;
+pub mod pod;
 mod rows;
 mod sql;
 mod sql_accounts;
 mod sql_dispatch;
+mod sql_pod;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -24,6 +26,7 @@ pub use cache::CachedStore;
 pub use connect::{Backend, Stores, connect};
 pub use dispatch::DispatchStore;
 pub use notices::{NewNotice, NoticeOutcome, NoticeRecord};
+pub use pod::PodStore;
 pub use sql::SqlStore;
 
 /// A stored shipment: its validated content plus what the server assigned.

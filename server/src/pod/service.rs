@@ -1,0 +1,435 @@
+//! A driver's actions at a stop, independent of HTTP: arrive, deliver, fail. Each runs under its
+//! idempotency key; a delivery or attempt stores its files durably first and then, in one
+//! transaction, the proof, the shipment's new status with its event and notice, and the answer.
+
+use std::io;
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+use todoke_shared::pod::{
+    ArrivalReport, Attachments, AttemptReport, DeliveryReport, ProofOutcome, ProofProblems, SignatureStrokes,
+    StopReceipt, method_allowed,
+};
+use todoke_shared::preferences::DeliveryMethod;
+use todoke_shared::{ReasonCode, ShipmentStatus, ValidationErrors};
+use uuid::Uuid;
+
+use super::files::{ProofFiles, sha256_hex};
+use super::geofence::Geofence;
+use super::idempotency::ABANDONED_AFTER;
+use super::integrity::seal;
+use super::photo::{PhotoError, PhotoPipeline};
+use super::signature::{self, SignatureError};
+use super::upload::Upload;
+use crate::app::{AppState, now};
+use crate::dispatch::service::destination;
+use crate::http::extract::parse_json;
+use crate::store::dispatch::Transition;
+use crate::store::pod::{ArrivalRecord, FileRole, KeyAnswer, KeyClaim, PodStore, ProofFile, ProofRecord};
+use crate::store::{EventRecord, ShipmentKey, ShipmentRecord, StoreError};
+
+/// Proof of delivery's parts: where records and files are kept, how photos are made safe, how far from
+/// the door is too far.
+pub struct Pod {
+    pub store: Arc<dyn PodStore>,
+    pub files: ProofFiles,
+    pub photos: PhotoPipeline,
+    pub geofence: Geofence,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PodError {
+    #[error("this Idempotency-Key was used for a different request; make a new key for a new action")]
+    KeyReused,
+    #[error("a request with this Idempotency-Key is still being handled; retry in a few seconds")]
+    InProgress,
+    #[error("no stop has this id; fetch the manifest again")]
+    StopNotFound,
+    #[error("this stop is now on another driver's route; fetch the manifest again")]
+    NotYourStop,
+    #[error("this stop's route has not been dispatched yet")]
+    NotDispatched,
+    #[error("the shipment is '{}' now, so this stop is closed; fetch the manifest again", .0.as_str())]
+    StopClosed(ShipmentStatus),
+    #[error("{0}")]
+    Invalid(ValidationErrors),
+    /// The report's JSON does not parse; carries the HTTP layer's problem, which names the field.
+    #[error("the report could not be read")]
+    Unreadable(crate::http::error::ApiError),
+    #[error(
+        "the customer chose another way to receive this parcel, or it must be handed over in person; \
+         deliver it as chosen or hand it over"
+    )]
+    MethodNotAllowed,
+    #[error("the proof is incomplete")]
+    Incomplete(ProofProblems),
+    #[error("photo {}: {error}", index + 1)]
+    Photo { index: usize, error: PhotoError },
+    #[error("signature: {0}")]
+    Signature(SignatureError),
+    #[error("storing the proof's files failed: {0}")]
+    Files(#[from] io::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a stop action answers, and a retry gets again byte for byte.
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Vec<u8>,
+}
+
+/// The driver who acts, and the key of the action.
+pub struct Acting<'a> {
+    pub driver_id: Uuid,
+    pub actor: String,
+    pub key: &'a str,
+    pub stop_id: Uuid,
+}
+
+/// What a proof records beside its files, as stored and hashed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ProofDetails {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<DeliveryMethod>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient_name: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub age_checked: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scanned: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<ReasonCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Runs `action` under the key: a retry of an answered request gets its answer, and a failed one lets
+/// the key go.
+async fn keyed<F>(state: &AppState, acting: &Acting<'_>, fingerprint: &str, action: F) -> Result<Answer, PodError>
+where
+    F: Future<Output = Result<Answer, PodError>>,
+{
+    let store = &state.pod.store;
+    let at = now();
+    match store.take_key(acting.driver_id, acting.key, fingerprint, at, at - ABANDONED_AFTER).await? {
+        KeyClaim::Answered { status, body } => {
+            let status = StatusCode::from_u16(status).map_err(|_| StoreError::Corrupt("answer status".into()))?;
+            return Ok(Answer { status, body });
+        }
+        KeyClaim::Mismatch => return Err(PodError::KeyReused),
+        KeyClaim::InProgress => return Err(PodError::InProgress),
+        KeyClaim::Taken => {}
+    }
+    let result = action.await;
+    if result.is_err()
+        && let Err(error) = store.release_key(acting.driver_id, acting.key).await
+    {
+        // The key stays taken until it counts as abandoned; the driver app's retry then goes through.
+        tracing::warn!(%error, "letting an idempotency key go failed");
+    }
+    result
+}
+
+pub async fn arrive(state: &AppState, acting: &Acting<'_>, body: &[u8]) -> Result<Answer, PodError> {
+    let fingerprint = super::idempotency::fingerprint("arrive", acting.stop_id, &[("report", body)]);
+    keyed(state, acting, &fingerprint, async {
+        let report: ArrivalReport = parse_json(body).map_err(PodError::Unreadable)?;
+        report.validate().map_err(PodError::Invalid)?;
+        let received = now();
+        let captured_at = captured(report.captured_at, received)?;
+        let shipment = open_stop(state, acting).await?;
+        let receipt = StopReceipt {
+            stop_id: acting.stop_id,
+            shipment_id: shipment.id,
+            status: shipment.status,
+            proof_id: None,
+            distance_m: None,
+            flagged: false,
+        };
+        let answer = answer(acting, StatusCode::OK, &receipt)?;
+        let arrival = ArrivalRecord {
+            stop_id: acting.stop_id,
+            driver_id: acting.driver_id,
+            arrived_at: captured_at,
+            location: report.location,
+            recorded_at: received,
+        };
+        state.pod.store.record_arrival(&arrival, &answer).await?;
+        Ok(Answer { status: StatusCode::OK, body: answer.body })
+    })
+    .await
+}
+
+pub async fn deliver(state: &AppState, acting: &Acting<'_>, upload: Upload) -> Result<Answer, PodError> {
+    let fingerprint = upload.fingerprint("deliver", acting.stop_id);
+    keyed(state, acting, &fingerprint, async {
+        let report: DeliveryReport = parse_json(&upload.report).map_err(PodError::Unreadable)?;
+        report.validate().map_err(PodError::Invalid)?;
+        let captured_at = captured(report.captured_at, now())?;
+        let shipment = open_stop(state, acting).await?;
+        let content = &shipment.content;
+        if !method_allowed(&content.preferences.method, &report.method, &content.flags) {
+            return Err(PodError::MethodNotAllowed);
+        }
+        let parcels: Vec<String> = content.parcels.iter().map(|p| p.barcode.clone()).collect();
+        let attached = Attachments { signature: upload.signature.is_some(), photos: upload.photos.len() };
+        let problems = report.problems(&content.flags, &parcels, attached);
+        if !problems.is_empty() {
+            return Err(PodError::Incomplete(problems));
+        }
+        let signature = match &upload.signature {
+            Some(bytes) => Some(signature_png(bytes)?),
+            None => None,
+        };
+        let details = ProofDetails {
+            method: Some(report.method.clone()),
+            recipient_name: report.recipient_name.as_deref().map(str::trim).map(str::to_string),
+            age_checked: report.age_checked,
+            scanned: report.scanned.iter().map(|s| s.trim().to_string()).collect(),
+            ..ProofDetails::default()
+        };
+        let capture = Capture { at: captured_at, location: report.location, details };
+        let files = store_files(&state.pod, signature, upload.photos).await?;
+        record(state, acting, &shipment, ProofOutcome::Delivered, capture, files).await
+    })
+    .await
+}
+
+pub async fn fail(state: &AppState, acting: &Acting<'_>, upload: Upload) -> Result<Answer, PodError> {
+    let fingerprint = upload.fingerprint("fail", acting.stop_id);
+    keyed(state, acting, &fingerprint, async {
+        let report: AttemptReport = parse_json(&upload.report).map_err(PodError::Unreadable)?;
+        report.validate().map_err(PodError::Invalid)?;
+        if upload.signature.is_some() {
+            return Err(PodError::Invalid(ValidationErrors::single(
+                "signature",
+                "not_allowed",
+                "a failed attempt has no signature; send the reason and photos of the door",
+            )));
+        }
+        let captured_at = captured(report.captured_at, now())?;
+        let shipment = open_stop(state, acting).await?;
+        let details = ProofDetails {
+            reason: Some(report.reason),
+            note: report.note.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_string),
+            ..ProofDetails::default()
+        };
+        let capture = Capture { at: captured_at, location: report.location, details };
+        let files = store_files(&state.pod, None, upload.photos).await?;
+        record(state, acting, &shipment, ProofOutcome::AttemptFailed, capture, files).await
+    })
+    .await
+}
+
+/// The phone's time of capture: not in the future (beyond a phone's clock drift), kept to the
+/// millisecond as both databases keep it.
+fn captured(at: DateTime<FixedOffset>, received: DateTime<Utc>) -> Result<DateTime<Utc>, PodError> {
+    use chrono::SubsecRound;
+    let at = at.with_timezone(&Utc).trunc_subsecs(3);
+    if at > received + chrono::Duration::minutes(5) {
+        return Err(PodError::Invalid(ValidationErrors::single(
+            "captured_at",
+            "in_future",
+            "must not lie in the future; check the phone's clock",
+        )));
+    }
+    Ok(at)
+}
+
+/// The stop's shipment, if the stop is this driver's, on a dispatched route, and still open.
+async fn open_stop(state: &AppState, acting: &Acting<'_>) -> Result<ShipmentRecord, PodError> {
+    let owner = state.pod.store.stop_owner(acting.stop_id).await?.ok_or(PodError::StopNotFound)?;
+    if owner.driver_id != acting.driver_id {
+        return Err(PodError::NotYourStop);
+    }
+    if owner.route_status != todoke_shared::dispatch::RouteStatus::Dispatched {
+        return Err(PodError::NotDispatched);
+    }
+    let shipment =
+        state.store.find_shipment(ShipmentKey::Id(owner.shipment_id)).await?.ok_or(PodError::StopNotFound)?;
+    if shipment.status != ShipmentStatus::OutForDelivery {
+        return Err(PodError::StopClosed(shipment.status));
+    }
+    Ok(shipment)
+}
+
+fn signature_png(bytes: &[u8]) -> Result<Vec<u8>, PodError> {
+    if bytes.starts_with(b"\x89PNG") {
+        return signature::normalise_png(bytes).map_err(PodError::Signature);
+    }
+    let strokes: SignatureStrokes = parse_json(bytes).map_err(PodError::Unreadable)?;
+    strokes.validate().map_err(PodError::Invalid)?;
+    signature::render(&strokes).map_err(PodError::Signature)
+}
+
+struct Capture {
+    at: DateTime<Utc>,
+    location: todoke_shared::pod::CaptureLocation,
+    details: ProofDetails,
+}
+
+/// Files one request wrote, with their hashes for the seal.
+struct Written {
+    files: Vec<ProofFile>,
+    digests: Vec<String>,
+    created: Vec<String>,
+}
+
+/// Makes each photo safe and small, then writes the signature and the photos durably. A failure takes
+/// back what this request wrote.
+async fn store_files(pod: &Pod, signature: Option<Vec<u8>>, photos: Vec<Vec<u8>>) -> Result<Written, PodError> {
+    let mut outputs: Vec<(FileRole, Vec<u8>)> = Vec::new();
+    if let Some(png) = signature {
+        outputs.push((FileRole::Signature, png));
+    }
+    for (index, photo) in photos.into_iter().enumerate() {
+        let processed = pod.photos.process(photo.into()).await.map_err(|error| PodError::Photo { index, error })?;
+        outputs.push((FileRole::Display, processed.display));
+        outputs.push((FileRole::Thumbnail, processed.thumbnail));
+        if let Some(original) = processed.original {
+            outputs.push((FileRole::Original, original));
+        }
+    }
+    let mut written = Written { files: Vec::new(), digests: Vec::new(), created: Vec::new() };
+    for (role, bytes) in outputs {
+        let extension = match role {
+            FileRole::Signature => "png",
+            FileRole::Original => original_extension(&bytes),
+            FileRole::Display | FileRole::Thumbnail => "jpg",
+        };
+        let digest = sha256_hex(&bytes);
+        match pod.files.put(bytes, extension).await {
+            Ok(stored) => {
+                if stored.created {
+                    written.created.push(stored.name.clone());
+                }
+                written.files.push(ProofFile { role, name: stored.name });
+                written.digests.push(digest);
+            }
+            Err(error) => {
+                discard(pod, &written.created).await;
+                return Err(error.into());
+            }
+        }
+    }
+    Ok(written)
+}
+
+fn original_extension(bytes: &[u8]) -> &'static str {
+    if bytes.starts_with(b"\x89PNG") {
+        "png"
+    } else if bytes.get(8..12) == Some(b"WEBP") {
+        "webp"
+    } else {
+        "jpg"
+    }
+}
+
+/// Takes back files a failed request wrote, unless a stored proof refers to one by now (the same photo
+/// sent again with another proof).
+async fn discard(pod: &Pod, created: &[String]) {
+    for name in created {
+        let in_use = pod.store.file_in_use(name).await.unwrap_or(true);
+        if !in_use && let Err(error) = pod.files.remove(name).await {
+            tracing::warn!(%error, name, "removing a proof file of a failed request failed");
+        }
+    }
+}
+
+/// Stores the proof, the shipment's change and the answer in one transaction; on failure, takes back
+/// the files this request wrote.
+async fn record(
+    state: &AppState,
+    acting: &Acting<'_>,
+    shipment: &ShipmentRecord,
+    outcome: ProofOutcome,
+    capture: Capture,
+    written: Written,
+) -> Result<Answer, PodError> {
+    let created = written.created.clone();
+    let result = store_proof(state, acting, shipment, outcome, capture, written).await;
+    if result.is_err() {
+        discard(&state.pod, &created).await;
+    }
+    result
+}
+
+async fn store_proof(
+    state: &AppState,
+    acting: &Acting<'_>,
+    shipment: &ShipmentRecord,
+    outcome: ProofOutcome,
+    capture: Capture,
+    written: Written,
+) -> Result<Answer, PodError> {
+    let pickup_points = state.store.pickup_points().await?;
+    let placement = state.pod.geofence.place(capture.location.point(), destination(shipment, &pickup_points));
+    let received = now();
+    let details = serde_json::to_string(&capture.details).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let mut proof = ProofRecord {
+        id: Uuid::now_v7(),
+        shipment_id: shipment.id,
+        stop_id: acting.stop_id,
+        driver_id: acting.driver_id,
+        outcome,
+        captured_at: capture.at,
+        recorded_at: received,
+        location: capture.location,
+        distance_m: placement.distance_m,
+        flagged: placement.flagged,
+        details,
+        files: written.files,
+        sha256: String::new(),
+    };
+    proof.sha256 = seal(&proof, &written.digests);
+    let (next, reason) = match outcome {
+        ProofOutcome::Delivered => (ShipmentStatus::Delivered, None),
+        ProofOutcome::AttemptFailed => (ShipmentStatus::AttemptFailed, capture.details.reason),
+    };
+    let transition = Transition {
+        shipment_id: shipment.id,
+        from: shipment.status,
+        event: EventRecord {
+            status: next,
+            occurred_at: capture.at,
+            recorded_at: received,
+            actor: acting.actor.clone(),
+            location: Some(capture.location.point()),
+            reason,
+            note: None,
+        },
+        notices: state.mail.for_proof(shipment, next, reason, proof.id),
+    };
+    let receipt = StopReceipt {
+        stop_id: acting.stop_id,
+        shipment_id: shipment.id,
+        status: next,
+        proof_id: Some(proof.id),
+        distance_m: Some(proof.distance_m),
+        flagged: proof.flagged,
+    };
+    let answer = answer(acting, StatusCode::CREATED, &receipt)?;
+    let stored = state.pod.store.record_proof(&proof, &transition, &answer).await;
+    state.store.forget(&[shipment.id]);
+    match stored {
+        Ok(()) => Ok(Answer { status: StatusCode::CREATED, body: answer.body }),
+        Err(error) => {
+            // The status moved while the files were written: another device or staff closed the stop.
+            if matches!(error, StoreError::Stale)
+                && let Ok(Some(now_stored)) = state.store.find_shipment(ShipmentKey::Id(shipment.id)).await
+                && now_stored.status != ShipmentStatus::OutForDelivery
+            {
+                return Err(PodError::StopClosed(now_stored.status));
+            }
+            Err(error.into())
+        }
+    }
+}
+
+fn answer(acting: &Acting<'_>, status: StatusCode, receipt: &StopReceipt) -> Result<KeyAnswer, PodError> {
+    let body = serde_json::to_vec(receipt).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(KeyAnswer { driver_id: acting.driver_id, key: acting.key.to_string(), status: status.as_u16(), body })
+}

@@ -1,0 +1,327 @@
+//! [`PodStore`] on SQL, for both databases.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{Database, Decode, Encode, Executor, FromRow, IntoArguments, Type};
+use todoke_shared::dispatch::RouteStatus;
+use todoke_shared::pod::{CaptureLocation, ProofOutcome};
+use uuid::Uuid;
+
+use super::dispatch::Transition;
+use super::pod::{ArrivalRecord, FileRole, KeyAnswer, KeyClaim, PodStore, ProofFile, ProofRecord, StopOwner};
+use super::{SqlStore, StoreError};
+
+#[derive(FromRow)]
+pub(super) struct StopOwnerRow {
+    stop_id: Uuid,
+    route_id: Uuid,
+    status: String,
+    driver_id: Uuid,
+    shipment_id: Uuid,
+}
+
+#[derive(FromRow)]
+pub(super) struct KeyRow {
+    fingerprint: String,
+    status: Option<i64>,
+    body: Option<Vec<u8>>,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(FromRow)]
+pub(super) struct ProofRow {
+    id: Uuid,
+    shipment_id: Uuid,
+    stop_id: Uuid,
+    driver_id: Uuid,
+    outcome: String,
+    captured_at: DateTime<Utc>,
+    recorded_at: DateTime<Utc>,
+    lat: f64,
+    lon: f64,
+    accuracy_m: Option<f64>,
+    distance_m: f64,
+    flagged: bool,
+    details: String,
+    sha256: String,
+}
+
+#[derive(FromRow)]
+pub(super) struct FileRow {
+    proof_id: Uuid,
+    role: String,
+    name: String,
+}
+
+fn outcome_str(outcome: ProofOutcome) -> &'static str {
+    match outcome {
+        ProofOutcome::Delivered => "delivered",
+        ProofOutcome::AttemptFailed => "attempt_failed",
+    }
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("unknown {what}"))
+}
+
+#[async_trait]
+impl<DB> PodStore for SqlStore<DB>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
+    for<'q> Uuid: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
+    for<'r> Uuid: Decode<'r, DB>,
+    for<'r> StopOwnerRow: FromRow<'r, DB::Row>,
+    for<'r> KeyRow: FromRow<'r, DB::Row>,
+    for<'r> ProofRow: FromRow<'r, DB::Row>,
+    for<'r> FileRow: FromRow<'r, DB::Row>,
+    for<'r> (Uuid,): FromRow<'r, DB::Row>,
+    for<'r> (i64,): FromRow<'r, DB::Row>,
+    for<'r> (String,): FromRow<'r, DB::Row>,
+{
+    async fn stop_owner(&self, stop_id: Uuid) -> Result<Option<StopOwner>, StoreError> {
+        let row = sqlx::query_as::<DB, StopOwnerRow>(
+            "SELECT s.id AS stop_id, s.route_id, r.status, r.driver_id, s.shipment_id FROM route_stops s \
+             JOIN routes r ON r.id = s.route_id WHERE s.id = $1",
+        )
+        .bind(stop_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(StopOwner {
+                stop_id: r.stop_id,
+                route_id: r.route_id,
+                route_status: RouteStatus::parse(&r.status).ok_or_else(|| corrupt("route status"))?,
+                driver_id: r.driver_id,
+                shipment_id: r.shipment_id,
+            })
+        })
+        .transpose()
+    }
+
+    async fn take_key(
+        &self,
+        driver_id: Uuid,
+        key: &str,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+        abandoned_before: DateTime<Utc>,
+    ) -> Result<KeyClaim, StoreError> {
+        // Two tries: a key released between the insert and the read is simply free again.
+        for _ in 0..2 {
+            let inserted = sqlx::query_as::<DB, (String,)>(
+                "INSERT INTO idempotency_keys (driver_id, key, fingerprint, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (driver_id, key) DO NOTHING RETURNING key",
+            )
+            .bind(driver_id)
+            .bind(key)
+            .bind(fingerprint)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+            if inserted.is_some() {
+                return Ok(KeyClaim::Taken);
+            }
+            let Some(row) = sqlx::query_as::<DB, KeyRow>(
+                "SELECT fingerprint, status, body, created_at FROM idempotency_keys WHERE driver_id = $1 AND key = $2",
+            )
+            .bind(driver_id)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?
+            else {
+                continue;
+            };
+            if row.fingerprint != fingerprint {
+                return Ok(KeyClaim::Mismatch);
+            }
+            if let Some(status) = row.status {
+                let status = u16::try_from(status).map_err(|_| corrupt("answer status"))?;
+                return Ok(KeyClaim::Answered { status, body: row.body.unwrap_or_default() });
+            }
+            if row.created_at >= abandoned_before {
+                return Ok(KeyClaim::InProgress);
+            }
+            let taken_over = sqlx::query_as::<DB, (String,)>(
+                "UPDATE idempotency_keys SET created_at = $1 WHERE driver_id = $2 AND key = $3 AND status IS NULL \
+                 AND created_at = $4 RETURNING key",
+            )
+            .bind(now)
+            .bind(driver_id)
+            .bind(key)
+            .bind(row.created_at)
+            .fetch_optional(&self.pool)
+            .await?;
+            return Ok(if taken_over.is_some() { KeyClaim::Taken } else { KeyClaim::InProgress });
+        }
+        Ok(KeyClaim::InProgress)
+    }
+
+    async fn release_key(&self, driver_id: Uuid, key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE driver_id = $1 AND key = $2 AND status IS NULL")
+            .bind(driver_id)
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn record_arrival(&self, arrival: &ArrivalRecord, answer: &KeyAnswer) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO stop_arrivals (stop_id, driver_id, arrived_at, lat, lon, accuracy_m, recorded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (stop_id) DO UPDATE SET driver_id = excluded.driver_id, \
+             arrived_at = excluded.arrived_at, lat = excluded.lat, lon = excluded.lon, \
+             accuracy_m = excluded.accuracy_m, recorded_at = excluded.recorded_at",
+        )
+        .bind(arrival.stop_id)
+        .bind(arrival.driver_id)
+        .bind(arrival.arrived_at)
+        .bind(arrival.location.lat)
+        .bind(arrival.location.lon)
+        .bind(arrival.location.accuracy_m)
+        .bind(arrival.recorded_at)
+        .execute(&mut *tx)
+        .await?;
+        answer_key(&mut tx, answer).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record_proof(
+        &self,
+        proof: &ProofRecord,
+        transition: &Transition,
+        answer: &KeyAnswer,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO proofs (id, shipment_id, stop_id, driver_id, outcome, captured_at, recorded_at, lat, lon, \
+             accuracy_m, distance_m, flagged, details, sha256) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(proof.id)
+        .bind(proof.shipment_id)
+        .bind(proof.stop_id)
+        .bind(proof.driver_id)
+        .bind(outcome_str(proof.outcome))
+        .bind(proof.captured_at)
+        .bind(proof.recorded_at)
+        .bind(proof.location.lat)
+        .bind(proof.location.lon)
+        .bind(proof.location.accuracy_m)
+        .bind(proof.distance_m)
+        .bind(proof.flagged)
+        .bind(proof.details.as_str())
+        .bind(proof.sha256.as_str())
+        .execute(&mut *tx)
+        .await?;
+        for (position, file) in proof.files.iter().enumerate() {
+            sqlx::query("INSERT INTO proof_files (proof_id, position, role, name) VALUES ($1, $2, $3, $4)")
+                .bind(proof.id)
+                .bind(position as i64)
+                .bind(file.role.as_str())
+                .bind(file.name.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        self.transition_in(&mut tx, transition.shipment_id, transition.from, &transition.event, &transition.notices)
+            .await?;
+        answer_key(&mut tx, answer).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn proofs(&self, shipment_id: Uuid) -> Result<Vec<ProofRecord>, StoreError> {
+        let rows = sqlx::query_as::<DB, ProofRow>(
+            "SELECT id, shipment_id, stop_id, driver_id, outcome, captured_at, recorded_at, lat, lon, accuracy_m, \
+             distance_m, flagged, details, sha256 FROM proofs WHERE shipment_id = $1 ORDER BY recorded_at DESC, id DESC",
+        )
+        .bind(shipment_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let files = sqlx::query_as::<DB, FileRow>(
+            "SELECT f.proof_id, f.role, f.name FROM proof_files f JOIN proofs p ON p.id = f.proof_id \
+             WHERE p.shipment_id = $1 ORDER BY f.proof_id, f.position",
+        )
+        .bind(shipment_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut by_proof: HashMap<Uuid, Vec<ProofFile>> = HashMap::new();
+        for file in files {
+            let role = FileRole::parse(&file.role).ok_or_else(|| corrupt("file role"))?;
+            by_proof.entry(file.proof_id).or_default().push(ProofFile { role, name: file.name });
+        }
+        rows.into_iter()
+            .map(|row| {
+                let outcome = match row.outcome.as_str() {
+                    "delivered" => ProofOutcome::Delivered,
+                    "attempt_failed" => ProofOutcome::AttemptFailed,
+                    _ => return Err(corrupt("proof outcome")),
+                };
+                Ok(ProofRecord {
+                    id: row.id,
+                    shipment_id: row.shipment_id,
+                    stop_id: row.stop_id,
+                    driver_id: row.driver_id,
+                    outcome,
+                    captured_at: row.captured_at,
+                    recorded_at: row.recorded_at,
+                    location: CaptureLocation { lat: row.lat, lon: row.lon, accuracy_m: row.accuracy_m },
+                    distance_m: row.distance_m,
+                    flagged: row.flagged,
+                    details: row.details,
+                    files: by_proof.remove(&row.id).unwrap_or_default(),
+                    sha256: row.sha256,
+                })
+            })
+            .collect()
+    }
+
+    async fn file_in_use(&self, name: &str) -> Result<bool, StoreError> {
+        let (count,) = sqlx::query_as::<DB, (i64,)>("SELECT COUNT(*) FROM proof_files WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(count > 0)
+    }
+}
+
+/// Keeps the answer with its key; the key must still be this request's.
+async fn answer_key<DB>(tx: &mut sqlx::Transaction<'static, DB>, answer: &KeyAnswer) -> Result<(), StoreError>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
+    for<'q> Uuid: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'r> (String,): FromRow<'r, DB::Row>,
+{
+    let answered = sqlx::query_as::<DB, (String,)>(
+        "UPDATE idempotency_keys SET status = $1, body = $2 WHERE driver_id = $3 AND key = $4 AND status IS NULL \
+         RETURNING key",
+    )
+    .bind(i64::from(answer.status))
+    .bind(answer.body.as_slice())
+    .bind(answer.driver_id)
+    .bind(answer.key.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
+    if answered.is_none() {
+        return Err(StoreError::Stale);
+    }
+    Ok(())
+}
