@@ -250,6 +250,16 @@ async fn a_hand_over_is_proved_and_the_customer_sees_the_slip() {
     assert!(my_photo.contains("?k="));
     assert_eq!(bytes(&app, my_photo, None).await, (StatusCode::OK, display.clone()));
 
+    // The page behind the link in the email shows the slip too; the page anyone may open does not.
+    let number = tracking_number(shipment);
+    let page = app.public_get(&format!("/t/{number}?k={k}&lang=en")).await.text().await.unwrap();
+    assert!(page.contains(r#"id="proof""#) && page.contains("Received by: 山田 花子"), "{page}");
+    let thumbnail = my_proof["photos"][0]["thumbnail_url"].as_str().unwrap();
+    let path = thumbnail.strip_prefix(&app.base).unwrap();
+    assert!(page.contains(&format!(r#"src="{}""#, path.replace('&', "&amp;"))) || page.contains(thumbnail), "{page}");
+    let public_page = app.public_get(&format!("/t/{number}")).await.text().await.unwrap();
+    assert!(!public_page.contains(r#"id="proof""#) && !public_page.contains("/pod/files/"));
+
     // The delivery slip went into the outbox with the change.
     let notices = expect_json(app.get(&format!("/api/v1/shipments/{id}/notifications")).await, StatusCode::OK).await;
     let kinds: Vec<&str> = notices.as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap()).collect();

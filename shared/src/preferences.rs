@@ -74,6 +74,24 @@ pub enum DeliveryMethod {
     PickupPoint { point_id: String },
 }
 
+impl DeliveryMethod {
+    /// How the parcel changes (or changed) hands, in words for the customer.
+    pub fn label(&self, lang: Language) -> String {
+        match self {
+            DeliveryMethod::HandToRecipient => lang.pick("対面でお渡し", "Handed to you").to_string(),
+            DeliveryMethod::SafePlace { place, .. } => {
+                format!("{}: {}", lang.pick("置き配", "Left at"), place.label(lang))
+            }
+            DeliveryMethod::Neighbour { name, .. } => {
+                format!("{}: {name}", lang.pick("近所の方にお渡し", "Given to your neighbour"))
+            }
+            DeliveryMethod::PickupPoint { point_id } => {
+                format!("{}: {point_id}", lang.pick("受取場所", "Pickup point"))
+            }
+        }
+    }
+}
+
 /// Flags the merchant sets on a shipment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

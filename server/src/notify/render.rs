@@ -4,7 +4,7 @@
 use lettre::Message;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
-use todoke_shared::preferences::{DeliveryMethod, Preferences};
+use todoke_shared::preferences::Preferences;
 use todoke_shared::{Language, ReasonCode};
 
 use super::Mail;
@@ -52,7 +52,7 @@ fn words(notice: &NoticeRecord, shipment: &ShipmentRecord, lang: Language) -> an
         Language::En => format!("Dear {},", content.recipient.name),
     };
     let window = window(&content.preferences, shipment, lang);
-    let method = method(&content.preferences.method, lang);
+    let method = content.preferences.method.label(lang);
     let link_label = lang.pick("配達状況の確認・受け取り方法の変更", "Track the parcel or change how you receive it");
     let text = match notice.kind.as_str() {
         "dispatched" => Text {
@@ -183,17 +183,6 @@ fn window(preferences: &Preferences, shipment: &ShipmentRecord, lang: Language) 
     match lang {
         Language::Ja => format!("{} {start}〜{end}", date.format("%Y年%m月%d日")),
         Language::En => format!("{} {start}–{end}", date.format("%-d %b %Y")),
-    }
-}
-
-fn method(method: &DeliveryMethod, lang: Language) -> String {
-    match method {
-        DeliveryMethod::HandToRecipient => lang.pick("対面でお渡し", "Handed to you").to_string(),
-        DeliveryMethod::SafePlace { place, .. } => format!("{}: {}", lang.pick("置き配", "Left at"), place.label(lang)),
-        DeliveryMethod::Neighbour { name, .. } => {
-            format!("{}: {name}", lang.pick("近所の方にお渡し", "Given to your neighbour"))
-        }
-        DeliveryMethod::PickupPoint { point_id } => format!("{}: {point_id}", lang.pick("受取場所", "Pickup point")),
     }
 }
 

@@ -9,7 +9,7 @@ pub mod photo;
 pub mod service;
 pub mod signature;
 mod upload;
-mod view;
+pub mod view;
 
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};

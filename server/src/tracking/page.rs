@@ -18,7 +18,10 @@ use crate::auth::Caller;
 use crate::auth::policy::sees_full_tracking;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ApiPath, ApiQuery};
+use crate::pod::view::{FileLinks, proof_view};
 use crate::shipments::ShipmentError;
+use crate::store::ShipmentRecord;
+use todoke_shared::pod::ProofOutcome;
 
 /// The words of the page, in one language.
 pub(super) struct Words {
@@ -50,6 +53,11 @@ pub(super) struct Words {
     pub(super) saved: &'static str,
     pub(super) locked_method: &'static str,
     pub(super) not_saved: &'static str,
+    pub(super) proof: &'static str,
+    pub(super) attempt: &'static str,
+    pub(super) received_by: &'static str,
+    pub(super) signature: &'static str,
+    pub(super) photo: &'static str,
 }
 
 fn words(lang: Language) -> Words {
@@ -83,6 +91,11 @@ fn words(lang: Language) -> Words {
             saved: "変更を保存しました。",
             locked_method: "配達が始まったため、受け取り方法と日時は変更できません。",
             not_saved: "保存できませんでした",
+            proof: "配達の記録",
+            attempt: "お届けにうかがいました",
+            received_by: "お受け取り",
+            signature: "サイン",
+            photo: "写真",
         },
         Language::En => Words {
             title: "Parcel tracking",
@@ -113,6 +126,11 @@ fn words(lang: Language) -> Words {
             saved: "Your changes are saved.",
             locked_method: "The parcel is on its way: the method and time can no longer change.",
             not_saved: "Not saved",
+            proof: "Proof of delivery",
+            attempt: "We came by",
+            received_by: "Received by",
+            signature: "Signature",
+            photo: "Photo",
         },
     }
 }
@@ -142,6 +160,19 @@ struct TrackingPage {
     notice: Option<&'static str>,
     problems: Vec<String>,
     form: Option<FormView>,
+    proof: Option<ProofSection>,
+}
+
+/// The newest proof, as the customer's own link shows it: the delivery slip, or the attempt.
+struct ProofSection {
+    delivered: bool,
+    when: String,
+    how: Option<String>,
+    received_by: Option<String>,
+    reason: Option<String>,
+    /// Thumbnail and full size.
+    photos: Vec<(String, String)>,
+    signature: Option<String>,
 }
 
 /// How the last action went, for the page to say.
@@ -253,6 +284,13 @@ pub(super) async fn render_tracking(
         }
         None => None,
     };
+    let proof = match &link {
+        Some(_) => match latest_proof(state, &caller, &record, lang).await {
+            Ok(proof) => proof,
+            Err(error) => return error.into_response(),
+        },
+        None => None,
+    };
     let words = words(lang);
     let notice = outcome.notice.map(|_| words.saved);
     let tracking_url = state.links.tracking_page(&number);
@@ -260,6 +298,7 @@ pub(super) async fn render_tracking(
     page.notice = notice;
     page.problems = outcome.problems;
     page.form = form;
+    page.proof = proof;
     let mut response = render(outcome.status, page);
     if full {
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -298,7 +337,29 @@ fn tracking(view: &PublicTracking, tracking_url: &str, keep_link: String) -> Tra
         notice: None,
         problems: Vec::new(),
         form: None,
+        proof: None,
     }
+}
+
+async fn latest_proof(
+    state: &AppState,
+    caller: &Caller,
+    shipment: &ShipmentRecord,
+    lang: Language,
+) -> Result<Option<ProofSection>, ApiError> {
+    let proofs = state.pod.store.proofs(shipment.id).await?;
+    let Some(proof) = proofs.first() else { return Ok(None) };
+    let links = FileLinks::new(state, caller, shipment.id);
+    let view = proof_view(shipment, proof, &links, None)?;
+    Ok(Some(ProofSection {
+        delivered: view.outcome == ProofOutcome::Delivered,
+        when: short_date_time(view.captured_at, lang),
+        how: view.method.as_ref().map(|method| method.label(lang)),
+        received_by: view.recipient_name,
+        reason: view.reason.map(|reason| reason.label(lang).to_string()),
+        photos: view.photos.into_iter().map(|p| (p.thumbnail_url, p.display_url)).collect(),
+        signature: view.signature_url,
+    }))
 }
 
 fn problem_page(status: StatusCode, lang: Language) -> Response {
@@ -316,7 +377,7 @@ fn render(status: StatusCode, page: impl Template) -> Response {
             response.headers_mut().insert(
                 header::CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static(
-                    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'",
+                    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'",
                 ),
             );
             response
