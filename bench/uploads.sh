@@ -7,7 +7,7 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 
 cargo build --release -q -p todoke-server
-TODOKE_ADDR=127.0.0.1:18084 TODOKE_DATA_DIR="$work/data" TODOKE_LOG=warn TODOKE_NOTICE_WORKER=false \
+TODOKE_ADDR=127.0.0.1:18084 TODOKE_DATA_DIR="$work/data" TODOKE_LOG=warn TODOKE_NOTICE_WORKER=false TODOKE_LOGIN_RATE_PER_MINUTE=1000 \
   TODOKE_BOOTSTRAP_ADMIN_EMAIL=bench@example.jp TODOKE_BOOTSTRAP_ADMIN_PASSWORD='bench password long' \
   target/release/todoke-server &
 server=$!

@@ -453,3 +453,40 @@ async fn the_same_delivery_sent_twice_at_once_is_stored_once() {
     .await;
     assert_eq!(pod["proofs"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn the_delivery_slip_arrives_by_email_with_the_photo_and_signature() {
+    let Some(smtp) = todoke_e2e::smtp::SmtpServer::start() else { return };
+    let url = smtp.url();
+    let app = TestApp::spawn_with(move |settings| {
+        settings.smtp_url = Some(url.parse().unwrap());
+        settings.notice_worker = false;
+    })
+    .await;
+    let day = dispatched_day(&app, &[hand_over()]).await;
+    let (shipment, stop) = (&day.shipments[0], &day.stops[0]);
+    let report = json!({"captured_at": now(), "location": at_door(shipment), "method": {"kind": "hand_to_recipient"},
+                        "recipient_name": "山田 花子"});
+    let signature = serde_json::to_vec(&strokes()).unwrap();
+    let action = Action { report, signature: Some(signature), photos: vec![("door.jpg", fixture("jolla.jpg"))] };
+    expect_json(act(&app, &day, stop, "deliver", "slip", &action).await, StatusCode::CREATED).await;
+    todoke_server::notify::worker::drain(&app.state, chrono::Utc::now()).await.unwrap();
+
+    let received = smtp.messages();
+    let slip = received.iter().find(|m| m.subject.starts_with("お荷物をお届けしました")).expect("the delivery slip");
+    assert!(slip.text.contains("お受け取り: 山田 花子"), "{}", slip.text);
+    assert!(slip.text.contains("対面でお渡し"), "{}", slip.text);
+    // The proof travels with the message: no image is fetched from anywhere.
+    assert!(slip.html.contains(r#"src="cid:photo""#) && slip.html.contains(r#"src="cid:signature""#), "{}", slip.html);
+    assert!(!slip.html.contains("src=\"http"));
+    let photo = slip.inline.iter().find(|p| p.content_id == "photo").expect("the photo inline");
+    assert_eq!(photo.mimetype, "image/jpeg");
+    assert_eq!(longest_side(&photo.bytes), 320);
+    assert!(!has_metadata(&photo.bytes));
+    let signature = slip.inline.iter().find(|p| p.content_id == "signature").expect("the signature inline");
+    assert_eq!(signature.mimetype, "image/png");
+    assert!(signature.bytes.starts_with(b"\x89PNG"));
+    // The full proof and feedback are a link away, on the customer's own page.
+    let k = shipment["tracking_url"].as_str().unwrap().split("?k=").nth(1).unwrap();
+    assert!(slip.text.contains(&format!("?k={k}#feedback")), "{}", slip.text);
+}

@@ -34,6 +34,15 @@ pub struct Received {
     pub content_type: String,
     pub text: String,
     pub html: String,
+    /// Parts shown inside the HTML (`cid:`), by their Content-ID without brackets.
+    pub inline: Vec<InlinePart>,
+}
+
+#[derive(Debug, Clone)]
+pub struct InlinePart {
+    pub content_id: String,
+    pub mimetype: String,
+    pub bytes: Vec<u8>,
 }
 
 impl SmtpServer {
@@ -128,7 +137,20 @@ fn parse(path: &Path) -> Received {
         content_type: mail.ctype.mimetype.clone(),
         text: part("text/plain"),
         html: part("text/html"),
+        inline: inline_parts(&mail),
     }
+}
+
+fn inline_parts(mail: &ParsedMail<'_>) -> Vec<InlinePart> {
+    let mut parts: Vec<InlinePart> = mail.subparts.iter().flat_map(inline_parts).collect();
+    if let Some(id) = mail.headers.get_first_value("Content-ID") {
+        parts.push(InlinePart {
+            content_id: id.trim_matches(|c| c == '<' || c == '>').to_string(),
+            mimetype: mail.ctype.mimetype.clone(),
+            bytes: mail.get_body_raw().unwrap_or_default(),
+        });
+    }
+    parts
 }
 
 impl Drop for SmtpServer {

@@ -2,6 +2,7 @@
 //! transaction), how they read, how they travel, and the worker that sends them.
 
 mod render;
+mod slip;
 pub mod transport;
 pub mod worker;
 

@@ -3,11 +3,12 @@
 
 use lettre::Message;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use todoke_shared::preferences::Preferences;
 use todoke_shared::{Language, ReasonCode};
 
 use super::Mail;
+use super::slip::Slip;
 use crate::app::Links;
 use crate::store::{NoticeRecord, ShipmentRecord};
 
@@ -16,6 +17,17 @@ struct Text {
     subject: String,
     paragraphs: Vec<String>,
     link_label: &'static str,
+    /// The delivery slip's photo and signature, shown inline (`cid:`), never fetched from a server.
+    images: Vec<Inline>,
+    /// A second link after the first, such as leaving feedback.
+    more: Option<(&'static str, String)>,
+}
+
+struct Inline {
+    cid: &'static str,
+    alt: &'static str,
+    content_type: &'static str,
+    bytes: Vec<u8>,
 }
 
 pub fn message(
@@ -23,13 +35,26 @@ pub fn message(
     notice: &NoticeRecord,
     shipment: &ShipmentRecord,
     links: &Links,
+    slip: Option<Slip>,
 ) -> anyhow::Result<Message> {
     let lang = Language::from_code(&notice.language).unwrap_or_default();
     let link = links.customer_tracking_page(&shipment.tracking_number, shipment.id);
-    let text = words(notice, shipment, lang)?;
+    let mut text = words(notice, shipment, lang)?;
+    if let Some(slip) = slip.filter(|_| notice.kind == "delivered") {
+        delivery_slip(&mut text, shipment, slip, &link, lang);
+    }
     let to = Mailbox::new(Some(shipment.content.recipient.name.clone()), notice.recipient.parse()?);
-    let plain = format!("{}\n\n{}: {link}\n", text.paragraphs.join("\n\n"), text.link_label);
+    let mut plain = format!("{}\n\n{}: {link}\n", text.paragraphs.join("\n\n"), text.link_label);
+    if let Some((label, url)) = &text.more {
+        plain.push_str(&format!("{label}: {url}\n"));
+    }
     let html = html(&text, &link);
+    let mut page = MultiPart::related().singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html));
+    for image in text.images {
+        page = page.singlepart(
+            Attachment::new_inline(image.cid.to_string()).body(image.bytes, ContentType::parse(image.content_type)?),
+        );
+    }
     Ok(Message::builder()
         .from(mail.from.clone())
         .to(to)
@@ -39,8 +64,47 @@ pub fn message(
         .multipart(
             MultiPart::alternative()
                 .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(plain))
-                .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html)),
+                .multipart(page),
         )?)
+}
+
+/// The delivered notice from the proof: when and how it was really delivered, to whom, the photo and
+/// the signature inline, and where to leave feedback.
+fn delivery_slip(text: &mut Text, shipment: &ShipmentRecord, slip: Slip, link: &str, lang: Language) {
+    let at = shipment.content.address.local_time(slip.captured_at);
+    let mut paragraphs =
+        vec![text.paragraphs[0].clone(), format!("{}: {}", lang.pick("お届け日時", "Delivered"), long_time(at, lang))];
+    if let Some(method) = &slip.method {
+        paragraphs.push(format!("{}: {}", lang.pick("受け取り方法", "How"), method.label(lang)));
+    }
+    if let Some(name) = &slip.received_by {
+        paragraphs.push(format!("{}: {name}", lang.pick("お受け取り", "Received by")));
+    }
+    paragraphs.push(
+        lang.pick(
+            "配達の記録（写真・サイン・場所）は下のリンクからいつでもご確認いただけます。",
+            "The full proof of delivery (photos, signature, place) is at the link below.",
+        )
+        .to_string(),
+    );
+    text.paragraphs = paragraphs;
+    if let Some(bytes) = slip.photo {
+        text.images.push(Inline {
+            cid: "photo",
+            alt: lang.pick("配達時の写真", "Photo at delivery"),
+            content_type: "image/jpeg",
+            bytes,
+        });
+    }
+    if let Some(bytes) = slip.signature {
+        text.images.push(Inline {
+            cid: "signature",
+            alt: lang.pick("サイン", "Signature"),
+            content_type: "image/png",
+            bytes,
+        });
+    }
+    text.more = Some((lang.pick("配達についてのご感想", "Tell us how the delivery went"), format!("{link}#feedback")));
 }
 
 fn words(notice: &NoticeRecord, shipment: &ShipmentRecord, lang: Language) -> anyhow::Result<Text> {
@@ -72,6 +136,8 @@ fn words(notice: &NoticeRecord, shipment: &ShipmentRecord, lang: Language) -> an
                 .to_string(),
             ],
             link_label,
+            images: Vec::new(),
+            more: None,
         },
         "attempt_failed" => {
             let payload: serde_json::Value = serde_json::from_str(&notice.payload)?;
@@ -91,6 +157,8 @@ fn words(notice: &NoticeRecord, shipment: &ShipmentRecord, lang: Language) -> an
                     .to_string(),
                 ],
                 link_label,
+                images: Vec::new(),
+                more: None,
             }
         }
         "delayed" => {
@@ -119,6 +187,8 @@ fn words(notice: &NoticeRecord, shipment: &ShipmentRecord, lang: Language) -> an
                     .to_string(),
                 ],
                 link_label,
+                images: Vec::new(),
+                more: None,
             }
         }
         "delivered" => Text {
@@ -137,6 +207,8 @@ fn words(notice: &NoticeRecord, shipment: &ShipmentRecord, lang: Language) -> an
                 .to_string(),
             ],
             link_label,
+            images: Vec::new(),
+            more: None,
         },
         "preferences_changed" => Text {
             subject: match lang {
@@ -154,6 +226,8 @@ fn words(notice: &NoticeRecord, shipment: &ShipmentRecord, lang: Language) -> an
                 .to_string(),
             ],
             link_label,
+            images: Vec::new(),
+            more: None,
         },
         other => anyhow::bail!("no text for notices of kind {other}"),
     };
@@ -161,7 +235,10 @@ fn words(notice: &NoticeRecord, shipment: &ShipmentRecord, lang: Language) -> an
 }
 
 fn delivered_at(shipment: &ShipmentRecord, lang: Language) -> String {
-    let at = shipment.content.address.local_time(shipment.updated_at);
+    long_time(shipment.content.address.local_time(shipment.updated_at), lang)
+}
+
+fn long_time(at: chrono::DateTime<chrono::FixedOffset>, lang: Language) -> String {
     match lang {
         Language::Ja => at.format("%Y年%m月%d日 %H:%M").to_string(),
         Language::En => at.format("%-d %b %Y %H:%M").to_string(),
@@ -190,12 +267,31 @@ fn window(preferences: &Preferences, shipment: &ShipmentRecord, lang: Language) 
 fn html(text: &Text, link: &str) -> String {
     let paragraphs: String =
         text.paragraphs.iter().map(|p| format!(r#"<p style="margin:0 0 12px">{}</p>"#, escape(p))).collect();
+    let images: String = text
+        .images
+        .iter()
+        .map(|image| {
+            format!(
+                r#"<p style="margin:0 0 12px"><img src="cid:{}" alt="{}" style="max-width:100%;border-radius:8px;background:#fff"></p>"#,
+                image.cid,
+                escape(image.alt)
+            )
+        })
+        .collect();
+    let more = match &text.more {
+        Some((label, url)) => format!(
+            r#"<p style="margin:0 0 12px"><a href="{}" style="color:#0b6e4f">{}</a></p>"#,
+            escape(url),
+            escape(label)
+        ),
+        None => String::new(),
+    };
     format!(
         r#"<!doctype html><html><body style="margin:0;padding:16px;font-family:sans-serif;font-size:16px;line-height:1.6;color:#222">
 <div style="max-width:560px;margin:0 auto">
 <p style="font-weight:bold;color:#0b6e4f;margin:0 0 16px">Todoke 届け</p>
-{paragraphs}<p style="margin:24px 0"><a href="{link}" style="display:inline-block;padding:12px 16px;background:#0b6e4f;color:#fff;text-decoration:none;border-radius:8px">{label}</a></p>
-</div></body></html>"#,
+{paragraphs}{images}<p style="margin:24px 0"><a href="{link}" style="display:inline-block;padding:12px 16px;background:#0b6e4f;color:#fff;text-decoration:none;border-radius:8px">{label}</a></p>
+{more}</div></body></html>"#,
         link = escape(link),
         label = escape(text.link_label),
     )

@@ -7,8 +7,8 @@ use chrono::Utc;
 use rand::Rng;
 use tokio::sync::watch;
 
-use super::render;
 use super::transport::SendError;
+use super::{render, slip};
 use crate::app::{AppState, now};
 use crate::store::{NoticeOutcome, NoticeRecord, ShipmentKey};
 
@@ -62,7 +62,11 @@ async fn attempt(state: &AppState, notice: &NoticeRecord, moment: chrono::DateTi
         Ok(None) => return NoticeOutcome::Failed { error: "the shipment is gone".into() },
         Err(error) => return retry(notice, error.to_string()),
     };
-    let message = match render::message(mail, notice, &shipment, &state.links) {
+    let slip = match slip::load(state, notice).await {
+        Ok(slip) => slip,
+        Err(error) => return retry(notice, error.to_string()),
+    };
+    let message = match render::message(mail, notice, &shipment, &state.links, slip) {
         Ok(message) => message,
         // An address that cannot be written into a message will never be one.
         Err(error) => return NoticeOutcome::Failed { error: error.to_string() },
