@@ -207,6 +207,7 @@ const ROUTES: &[&str] = &[
     "GET /api/v1/shipments/{id}",
     "GET /api/v1/driver/manifest",
     "POST /api/v1/driver/locations",
+    "POST /t/{tracking_number}/feedback",
     "POST /api/v1/driver/stops/{stop_id}/arrive",
     "POST /api/v1/driver/stops/{stop_id}/deliver",
     "POST /api/v1/driver/stops/{stop_id}/fail",

@@ -66,6 +66,8 @@ const MATRIX: &[(&str, [&str; 10])] = &[
     ("GET /t/{tracking_number}", ["200", "200+", "200+", "200+", "200", "200", "200+", "200", "200+", "200"]),
     // The page's form; the sample's anti-forgery token is wrong, so even the allowed get 403.
     ("POST /t/{tracking_number}/preferences", ["401", "403", "403", "403", "404", "404", "403", "404", "403", "404"]),
+    // Feedback is the customer's alone; the sample's token is forged too.
+    ("POST /t/{tracking_number}/feedback", ["401", "403", "403", "403", "404", "404", "403", "404", "403", "404"]),
     ("GET /api/v1/delivery-slots", ["200", "200", "200", "200", "200", "200", "200", "200", "200", "200"]),
     ("PUT /api/v1/delivery-slots", ["401", "200", "200", "403", "403", "403", "403", "403", "403", "403"]),
     ("GET /api/v1/pickup-points", ["200", "200", "200", "200", "200", "200", "200", "200", "200", "200"]),
@@ -174,7 +176,10 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
             if let Some(token) = &credential.bearer {
                 request = request.bearer_auth(token);
             }
-            if *route == "POST /t/{tracking_number}/preferences" {
+            if *route == "POST /t/{tracking_number}/feedback" {
+                request =
+                    request.header("content-type", "application/x-www-form-urlencoded").body("token=forged&rating=5");
+            } else if *route == "POST /t/{tracking_number}/preferences" {
                 request = request
                     .header("content-type", "application/x-www-form-urlencoded")
                     .body("token=forged&method=hand_to_recipient");

@@ -260,6 +260,24 @@ async fn a_hand_over_is_proved_and_the_customer_sees_the_slip() {
     let public_page = app.public_get(&format!("/t/{number}")).await.text().await.unwrap();
     assert!(!public_page.contains(r#"id="proof""#) && !public_page.contains("/pod/files/"));
 
+    // The slip's feedback link leads to a form on that page: stars and a word for the driver.
+    assert!(page.contains(r#"id="feedback""#), "{page}");
+    let token = page.split(r#"name="token" value=""#).last().unwrap().split('"').next().unwrap().to_string();
+    let post = |body: String| {
+        app.client
+            .post(app.url(&format!("/t/{number}/feedback?k={k}")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let no_stars = post(format!("token={token}&comment=thanks")).await.unwrap();
+    assert_eq!(no_stars.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let saved = post(format!("token={token}&rating=5&comment=%E4%B8%81%E5%AF%A7")).await.unwrap();
+    assert!(saved.url().as_str().contains("saved=1"), "{}", saved.url());
+    let pod = expect_json(app.get(&format!("/api/v1/shipments/{id}/pod")).await, StatusCode::OK).await;
+    assert_eq!(pod["feedback"], json!({"rating": 5, "comment": "丁寧"}));
+    assert_eq!(post("token=forged&rating=1".to_string()).await.unwrap().status(), StatusCode::FORBIDDEN);
+
     // The delivery slip went into the outbox with the change.
     let notices = expect_json(app.get(&format!("/api/v1/shipments/{id}/notifications")).await, StatusCode::OK).await;
     let kinds: Vec<&str> = notices.as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap()).collect();

@@ -330,6 +330,33 @@ pub struct PodView {
     pub shipment_id: Uuid,
     pub status: ShipmentStatus,
     pub proofs: Vec<ProofView>,
+    /// What the customer said about the delivery, from the link in the delivery slip.
+    pub feedback: Option<Feedback>,
+}
+
+pub const MAX_FEEDBACK_COMMENT: usize = 1000;
+
+/// The customer's word on a delivery: one to five stars and, if they like, a comment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Feedback {
+    pub rating: u8,
+    pub comment: Option<String>,
+}
+
+impl Feedback {
+    pub fn parse(rating: Option<&str>, comment: Option<&str>) -> Result<Feedback, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let rating = match rating.map(str::trim).and_then(|r| r.parse::<u8>().ok()) {
+            Some(stars @ 1..=5) => stars,
+            _ => {
+                errors.add("rating", "out_of_range", "choose from one to five stars");
+                0
+            }
+        };
+        let comment = errors.check("comment", optional_text(comment, MAX_FEEDBACK_COMMENT)).flatten();
+        if errors.is_empty() { Ok(Feedback { rating, comment }) } else { Err(errors) }
+    }
 }
 
 #[cfg(test)]
@@ -405,6 +432,13 @@ mod tests {
         assert!(off_pad.validate().is_err());
         let good = SignatureStrokes { width: 300, height: 100, strokes: vec![vec![[10.0, 50.0], [290.0, 60.0]]] };
         assert!(good.validate().is_ok());
+    }
+
+    #[test]
+    fn feedback_is_one_to_five_stars() {
+        assert_eq!(Feedback::parse(Some("4"), Some("  ")).unwrap(), Feedback { rating: 4, comment: None });
+        assert!(Feedback::parse(Some("6"), None).is_err());
+        assert!(Feedback::parse(None, Some("great")).is_err());
     }
 
     #[test]

@@ -186,3 +186,28 @@ fn link_still_open(
         ))
     }
 }
+
+/// Who may leave feedback on a delivery: the customer, from their link. Staff and the merchant see it
+/// but may not give it.
+pub fn may_leave_feedback(
+    caller: &Caller,
+    shipment: &ShipmentRecord,
+    now: DateTime<Utc>,
+    link_lifetime: chrono::Duration,
+) -> Result<(), ApiError> {
+    match caller {
+        Caller::Anonymous => {
+            Err(unauthorized("authentication_required", "Open the page from the link in your email to leave feedback."))
+        }
+        Caller::Customer { shipment_id } if *shipment_id == shipment.id => {
+            link_still_open(caller, shipment, now, link_lifetime)
+        }
+        Caller::User { role: Role::Admin | Role::Dispatcher | Role::Support, .. } => {
+            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Feedback is the customer's to give."))
+        }
+        Caller::Merchant { merchant, .. } if shipment.merchant.as_deref() == Some(merchant) => {
+            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Feedback is the customer's to give."))
+        }
+        _ => Err(ShipmentError::NotFound.into()),
+    }
+}

@@ -131,7 +131,8 @@ async fn proof_of_delivery(
         let integrity = if staff { Some(view::integrity(&state.pod.files, proof).await) } else { None };
         views.push(view::proof_view(&shipment, proof, &links, integrity)?);
     }
-    let body = PodView { shipment_id: id, status: shipment.status, proofs: views };
+    let feedback = state.pod.store.feedback(id).await?;
+    let body = PodView { shipment_id: id, status: shipment.status, proofs: views, feedback };
     Ok(([(header::CACHE_CONTROL, "private, no-store")], axum::Json(body)).into_response())
 }
 

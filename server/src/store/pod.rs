@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use todoke_shared::dispatch::RouteStatus;
-use todoke_shared::pod::{CaptureLocation, ProofOutcome};
+use todoke_shared::pod::{CaptureLocation, Feedback, ProofOutcome};
 use uuid::Uuid;
 
 use super::StoreError;
@@ -137,4 +137,9 @@ pub trait PodStore: Send + Sync + 'static {
 
     /// Whether any stored proof refers to the file.
     async fn file_in_use(&self, name: &str) -> Result<bool, StoreError>;
+
+    /// Keeps the customer's feedback on a delivery, replacing any earlier.
+    async fn save_feedback(&self, shipment_id: Uuid, feedback: &Feedback, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    async fn feedback(&self, shipment_id: Uuid) -> Result<Option<Feedback>, StoreError>;
 }

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Decode, Encode, Executor, FromRow, IntoArguments, Type};
 use todoke_shared::dispatch::RouteStatus;
-use todoke_shared::pod::{CaptureLocation, ProofOutcome};
+use todoke_shared::pod::{CaptureLocation, Feedback, ProofOutcome};
 use uuid::Uuid;
 
 use super::dispatch::Transition;
@@ -89,6 +89,7 @@ where
     for<'r> (Uuid,): FromRow<'r, DB::Row>,
     for<'r> (i64,): FromRow<'r, DB::Row>,
     for<'r> (String,): FromRow<'r, DB::Row>,
+    for<'r> (i64, Option<String>): FromRow<'r, DB::Row>,
 {
     async fn stop_owner(&self, stop_id: Uuid) -> Result<Option<StopOwner>, StoreError> {
         let row = sqlx::query_as::<DB, StopOwnerRow>(
@@ -295,6 +296,34 @@ where
             .fetch_one(&self.pool)
             .await?;
         Ok(count > 0)
+    }
+
+    async fn save_feedback(&self, shipment_id: Uuid, feedback: &Feedback, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO feedback (shipment_id, rating, comment, left_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (shipment_id) DO UPDATE SET rating = excluded.rating, comment = excluded.comment, \
+             left_at = excluded.left_at",
+        )
+        .bind(shipment_id)
+        .bind(i64::from(feedback.rating))
+        .bind(feedback.comment.as_deref())
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn feedback(&self, shipment_id: Uuid) -> Result<Option<Feedback>, StoreError> {
+        let row =
+            sqlx::query_as::<DB, (i64, Option<String>)>("SELECT rating, comment FROM feedback WHERE shipment_id = $1")
+                .bind(shipment_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|(rating, comment)| {
+            let rating = u8::try_from(rating).map_err(|_| corrupt("feedback rating"))?;
+            Ok(Feedback { rating, comment })
+        })
+        .transpose()
     }
 }
 

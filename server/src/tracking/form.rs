@@ -246,9 +246,21 @@ pub(super) async fn submit_preferences(
         return limited.into_response();
     }
     let caller = caller.unwrap_or(Caller::Anonymous);
-    let lang = params.language();
-    let failed = |status: StatusCode, problems: Vec<String>| Outcome { status, notice: None, problems };
     let result = save(&state, &caller, &number, &body).await;
+    after_post(&state, caller, &number, params.language(), "", result).await
+}
+
+/// Finishes a form's post: back to the page (at `anchor`) when it was saved, else the page saying what
+/// went wrong.
+pub(super) async fn after_post(
+    state: &AppState,
+    caller: Caller,
+    number: &str,
+    lang: Option<Language>,
+    anchor: &str,
+    result: Result<(), Problem>,
+) -> Response {
+    let failed = |status: StatusCode, problems: Vec<String>| Outcome { status, notice: None, problems };
     let outcome = match result {
         Ok(()) => {
             let mut location = format!("/t/{number}?saved=1");
@@ -258,6 +270,7 @@ pub(super) async fn submit_preferences(
             if let Some(lang) = lang {
                 location.push_str(&format!("&lang={}", lang.code()));
             }
+            location.push_str(anchor);
             return (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
         }
         Err(Problem::Form(message)) => failed(StatusCode::UNPROCESSABLE_ENTITY, vec![message]),
@@ -269,10 +282,10 @@ pub(super) async fn submit_preferences(
             failed(status, problems)
         }
     };
-    render_tracking(&state, caller, &number, lang, outcome).await
+    render_tracking(state, caller, number, lang, outcome).await
 }
 
-enum Problem {
+pub(super) enum Problem {
     Form(String),
     Api(ApiError),
 }
@@ -284,6 +297,28 @@ impl From<ApiError> for Problem {
 }
 
 async fn save(state: &AppState, caller: &Caller, number: &str, body: &[u8]) -> Result<(), Problem> {
+    let form: PostedForm = serde_urlencoded::from_bytes(body)
+        .map_err(|_| Problem::Form("The form could not be read. Please try again.".into()))?;
+    let shipment = posted_shipment(state, caller, number, &form.token, may_change_preferences).await?;
+    let wanted =
+        form.wanted(&shipment.content.preferences, shipment.content.recipient.language).map_err(Problem::Form)?;
+    apply_change(state, caller, number, wanted).await?;
+    Ok(())
+}
+
+/// Who may post a form of the page about a shipment, given the caller, the shipment, now and the
+/// link's lifetime.
+type MayPost = fn(&Caller, &ShipmentRecord, chrono::DateTime<chrono::Utc>, chrono::Duration) -> Result<(), ApiError>;
+
+/// The shipment a form of the page is about, once the caller may post it and the form came from the
+/// page (its anti-forgery token).
+pub(super) async fn posted_shipment(
+    state: &AppState,
+    caller: &Caller,
+    number: &str,
+    token: &str,
+    may_post: MayPost,
+) -> Result<ShipmentRecord, Problem> {
     let tracking_number = TrackingNumber::parse(number).map_err(ApiError::from)?;
     let shipment = state
         .store
@@ -291,18 +326,13 @@ async fn save(state: &AppState, caller: &Caller, number: &str, body: &[u8]) -> R
         .await
         .map_err(ApiError::from)?
         .ok_or_else(|| ApiError::from(crate::shipments::ShipmentError::UnknownTrackingNumber))?;
-    may_change_preferences(caller, &shipment, now(), state.lifetimes.customer_link)?;
-    let form: PostedForm = serde_urlencoded::from_bytes(body)
-        .map_err(|_| Problem::Form("The form could not be read. Please try again.".into()))?;
-    if !state.keys.verify_form_token(shipment.id, &form.token) {
+    may_post(caller, &shipment, now(), state.lifetimes.customer_link)?;
+    if !state.keys.verify_form_token(shipment.id, token) {
         return Err(Problem::Api(ApiError::new(
             StatusCode::FORBIDDEN,
             "form_token_invalid",
             "This form did not come from your tracking page. Please open the page again.",
         )));
     }
-    let wanted =
-        form.wanted(&shipment.content.preferences, shipment.content.recipient.language).map_err(Problem::Form)?;
-    apply_change(state, caller, number, wanted).await?;
-    Ok(())
+    Ok(shipment)
 }

@@ -1,6 +1,7 @@
 //! Public tracking: what anyone holding a tracking number may see, as JSON and as a page for a phone.
 //! Only the city and country of the address are shown: no name, street, email or phone.
 
+mod feedback;
 mod form;
 mod page;
 
@@ -30,6 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(track))
         .routes(routes!(page::tracking_page))
         .routes(routes!(form::submit_preferences))
+        .routes(routes!(feedback::submit_feedback))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -21,6 +21,7 @@ use crate::http::extract::{ApiPath, ApiQuery};
 use crate::pod::view::{FileLinks, proof_view};
 use crate::shipments::ShipmentError;
 use crate::store::ShipmentRecord;
+use todoke_shared::ShipmentStatus;
 use todoke_shared::pod::ProofOutcome;
 
 /// The words of the page, in one language.
@@ -58,6 +59,9 @@ pub(super) struct Words {
     pub(super) received_by: &'static str,
     pub(super) signature: &'static str,
     pub(super) photo: &'static str,
+    pub(super) feedback: &'static str,
+    pub(super) comment: &'static str,
+    pub(super) send_feedback: &'static str,
 }
 
 fn words(lang: Language) -> Words {
@@ -96,6 +100,9 @@ fn words(lang: Language) -> Words {
             received_by: "お受け取り",
             signature: "サイン",
             photo: "写真",
+            feedback: "配達はいかがでしたか",
+            comment: "ご感想（任意）",
+            send_feedback: "送信する",
         },
         Language::En => Words {
             title: "Parcel tracking",
@@ -131,6 +138,9 @@ fn words(lang: Language) -> Words {
             received_by: "Received by",
             signature: "Signature",
             photo: "Photo",
+            feedback: "How did the delivery go?",
+            comment: "Anything to tell us (optional)",
+            send_feedback: "Send",
         },
     }
 }
@@ -161,6 +171,15 @@ struct TrackingPage {
     problems: Vec<String>,
     form: Option<FormView>,
     proof: Option<ProofSection>,
+    feedback: Option<FeedbackForm>,
+}
+
+/// The form for the customer's word on a delivery, with what they said before.
+struct FeedbackForm {
+    action: String,
+    token: String,
+    rating: u8,
+    comment: String,
 }
 
 /// The newest proof, as the customer's own link shows it: the delivery slip, or the attempt.
@@ -291,6 +310,21 @@ pub(super) async fn render_tracking(
         },
         None => None,
     };
+    let feedback = match &link {
+        Some(k) if record.status == ShipmentStatus::Delivered => {
+            let earlier = match state.pod.store.feedback(record.id).await {
+                Ok(earlier) => earlier,
+                Err(error) => return ApiError::from(error).into_response(),
+            };
+            Some(FeedbackForm {
+                action: format!("/t/{number}/feedback?k={k}&lang={}", lang.code()),
+                token: state.keys.form_token(record.id),
+                rating: earlier.as_ref().map_or(0, |f| f.rating),
+                comment: earlier.and_then(|f| f.comment).unwrap_or_default(),
+            })
+        }
+        _ => None,
+    };
     let words = words(lang);
     let notice = outcome.notice.map(|_| words.saved);
     let tracking_url = state.links.tracking_page(&number);
@@ -299,6 +333,7 @@ pub(super) async fn render_tracking(
     page.problems = outcome.problems;
     page.form = form;
     page.proof = proof;
+    page.feedback = feedback;
     let mut response = render(outcome.status, page);
     if full {
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -338,6 +373,7 @@ fn tracking(view: &PublicTracking, tracking_url: &str, keep_link: String) -> Tra
         problems: Vec::new(),
         form: None,
         proof: None,
+        feedback: None,
     }
 }
 

@@ -1,0 +1,62 @@
+//! The customer's word on a delivery: the form on their page, where the delivery slip's link leads.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use todoke_shared::ShipmentStatus;
+use todoke_shared::pod::Feedback;
+
+use super::TrackParams;
+use super::form::{Problem, after_post, posted_shipment};
+use crate::app::{AppState, now};
+use crate::auth::Caller;
+use crate::auth::policy::may_leave_feedback;
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiPath, ApiQuery};
+
+#[derive(Deserialize)]
+struct FeedbackForm {
+    token: String,
+    rating: Option<String>,
+    comment: Option<String>,
+}
+
+/// Saves the customer's feedback on a delivered parcel, then sends the browser back to the page.
+#[utoipa::path(post, path = "/t/{tracking_number}/feedback", tag = "tracking",
+    params(("tracking_number" = String, Path), ("k" = String, Query, description = "The customer's link token")),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "rating (1-5), comment"),
+    responses(
+        (status = 303, description = "Saved; back to the page"),
+        (status = 403, description = "Not the customer's own link, or a forged form", content_type = "text/html"),
+        (status = 422, description = "No rating, or not delivered yet", content_type = "text/html"),
+    ))]
+pub(super) async fn submit_feedback(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Result<Caller, ApiError>,
+    ApiPath(number): ApiPath<String>,
+    ApiQuery(params): ApiQuery<TrackParams>,
+    body: Bytes,
+) -> Response {
+    if let Err(limited) = state.limits.tracking.check(peer) {
+        return limited.into_response();
+    }
+    let caller = caller.unwrap_or(Caller::Anonymous);
+    let result = save(&state, &caller, &number, &body).await;
+    after_post(&state, caller, &number, params.language(), "#feedback", result).await
+}
+
+async fn save(state: &AppState, caller: &Caller, number: &str, body: &[u8]) -> Result<(), Problem> {
+    let form: FeedbackForm = serde_urlencoded::from_bytes(body)
+        .map_err(|_| Problem::Form("The form could not be read. Please try again.".into()))?;
+    let shipment = posted_shipment(state, caller, number, &form.token, may_leave_feedback).await?;
+    if shipment.status != ShipmentStatus::Delivered {
+        return Err(Problem::Form("Feedback opens once the parcel is delivered.".into()));
+    }
+    let feedback = Feedback::parse(form.rating.as_deref(), form.comment.as_deref()).map_err(ApiError::validation)?;
+    state.pod.store.save_feedback(shipment.id, &feedback, now()).await.map_err(ApiError::from)?;
+    Ok(())
+}
