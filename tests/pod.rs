@@ -11,8 +11,7 @@ use todoke_e2e::warehouse::{DAY, depot_with_zone, driver, parcel_with_preference
 use todoke_e2e::{ADMIN_PASSWORD, TestApp, expect_json, expect_problem, login, tracking_number};
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/photos").join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+    todoke_e2e::fixture(&format!("photos/{name}"))
 }
 
 /// A driver's dispatched day of the given parcels (preferences each), and the driver's token and stops

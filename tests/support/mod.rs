@@ -262,3 +262,13 @@ pub fn shipment_request() -> Value {
 pub fn tracking_number(shipment: &Value) -> &str {
     shipment["tracking_number"].as_str().expect("a tracking number")
 }
+
+/// A file of the shared fixtures (real phone photos, a decompression bomb), which live beside the
+/// repository: `TODOKE_FIXTURES`, else `../shared/fixtures` from the repository's root.
+pub fn fixture(path: &str) -> Vec<u8> {
+    let root = std::env::var_os("TODOKE_FIXTURES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"));
+    let file = root.join(path);
+    std::fs::read(&file).unwrap_or_else(|e| panic!("reading the fixture {} (set TODOKE_FIXTURES): {e}", file.display()))
+}
