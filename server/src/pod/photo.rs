@@ -1,6 +1,6 @@
 //! Proof photos as drivers upload them, made safe to store and serve: limits checked before any pixel is decoded,
-//! the format sniffed from the bytes, the EXIF orientation applied, every piece of metadata (GPS included) dropped,
-//! and a display image and a thumbnail re-encoded as JPEG.
+//! the format sniffed from the bytes, the EXIF orientation applied, every piece of metadata dropped (GPS included;
+//! colour profiles too, the pixels taken as sRGB), and a display image and a thumbnail re-encoded as JPEG.
 
 use std::io::Cursor;
 use std::sync::Arc;
@@ -68,7 +68,7 @@ pub struct ProcessedPhoto {
 pub enum PhotoError {
     #[error("The photo is {bytes} bytes; at most {max} are accepted. Send a smaller photo.")]
     TooLarge { bytes: usize, max: usize },
-    #[error("The upload is {}; send the photo as JPEG, PNG or WebP.", describe_format(*.detected))]
+    #[error("The upload is {}; send the photo as JPEG, PNG or WebP.", .detected.unwrap_or("not an image we know"))]
     UnsupportedFormat { detected: Option<&'static str> },
     #[error(
         "The photo is {width}x{height} pixels; at most {max_side} on a side and {max_pixels} in all are accepted. \
@@ -88,13 +88,6 @@ impl PhotoError {
             PhotoError::TooManyPixels { .. } => "photo_too_many_pixels",
             PhotoError::Unreadable(_) => "photo_unreadable",
         }
-    }
-}
-
-fn describe_format(detected: Option<&'static str>) -> String {
-    match detected {
-        Some(mime) => format!("{mime}, not a JPEG, PNG or WebP photo"),
-        None => "not an image in any format we know".to_owned(),
     }
 }
 
