@@ -271,10 +271,11 @@ async fn a_hand_over_is_proved_and_the_customer_sees_the_slip() {
     };
     let no_stars = post(format!("token={token}&comment=thanks")).await.unwrap();
     assert_eq!(no_stars.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let saved = post(format!("token={token}&rating=5&comment=%E4%B8%81%E5%AF%A7")).await.unwrap();
+    // Two lines typed in the box (a browser sends CRLF) become one.
+    let saved = post(format!("token={token}&rating=5&comment=%E4%B8%81%E5%AF%A7%0D%0A%E5%AF%A7")).await.unwrap();
     assert!(saved.url().as_str().contains("saved=1"), "{}", saved.url());
     let pod = expect_json(app.get(&format!("/api/v1/shipments/{id}/pod")).await, StatusCode::OK).await;
-    assert_eq!(pod["feedback"], json!({"rating": 5, "comment": "丁寧"}));
+    assert_eq!(pod["feedback"], json!({"rating": 5, "comment": "丁寧 寧"}));
     assert_eq!(post("token=forged&rating=1".to_string()).await.unwrap().status(), StatusCode::FORBIDDEN);
 
     // The delivery slip went into the outbox with the change.
@@ -494,13 +495,14 @@ async fn the_delivery_slip_arrives_by_email_with_the_photo_and_signature() {
     assert!(slip.text.contains("お受け取り: 山田 花子"), "{}", slip.text);
     assert!(slip.text.contains("対面でお渡し"), "{}", slip.text);
     // The proof travels with the message: no image is fetched from anywhere.
-    assert!(slip.html.contains(r#"src="cid:photo""#) && slip.html.contains(r#"src="cid:signature""#), "{}", slip.html);
+    assert!(slip.html.contains(r#"src="cid:photo@"#) && slip.html.contains(r#"src="cid:signature@"#), "{}", slip.html);
     assert!(!slip.html.contains("src=\"http"));
-    let photo = slip.inline.iter().find(|p| p.content_id == "photo").expect("the photo inline");
+    let photo = slip.inline.iter().find(|p| p.content_id.starts_with("photo@")).expect("the photo inline");
+    assert!(slip.html.contains(&format!("cid:{}", photo.content_id)));
     assert_eq!(photo.mimetype, "image/jpeg");
     assert_eq!(longest_side(&photo.bytes), 320);
     assert!(!has_metadata(&photo.bytes));
-    let signature = slip.inline.iter().find(|p| p.content_id == "signature").expect("the signature inline");
+    let signature = slip.inline.iter().find(|p| p.content_id.starts_with("signature@")).expect("the signature inline");
     assert_eq!(signature.mimetype, "image/png");
     assert!(signature.bytes.starts_with(b"\x89PNG"));
     // The full proof and feedback are a link away, on the customer's own page.

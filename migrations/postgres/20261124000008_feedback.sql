@@ -6,3 +6,6 @@ CREATE TABLE feedback (
     comment     TEXT,
     left_at     TIMESTAMPTZ NOT NULL
 );
+
+-- Stop actions' answers are let go after a week; this finds them.
+CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);

@@ -6,3 +6,6 @@ CREATE TABLE feedback (
     comment     TEXT,
     left_at     TEXT NOT NULL
 ) STRICT;
+
+-- Stop actions' answers are let go after a week; this finds them.
+CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);

@@ -174,6 +174,7 @@ impl DeliveryReport {
     pub fn validate(&self) -> Result<(), ValidationErrors> {
         let mut errors = ValidationErrors::new();
         self.location.validate(&mut errors);
+        self.method.clone().tidy(&mut errors, "", None);
         errors.check("recipient_name", optional_text(self.recipient_name.as_deref(), MAX_NAME));
         if self.scanned.len() > MAX_SCANS {
             errors.add("scanned", "too_long", format!("at most {MAX_SCANS} barcodes"));
@@ -432,6 +433,14 @@ mod tests {
         assert!(off_pad.validate().is_err());
         let good = SignatureStrokes { width: 300, height: 100, strokes: vec![vec![[10.0, 50.0], [290.0, 60.0]]] };
         assert!(good.validate().is_ok());
+    }
+
+    #[test]
+    fn the_methods_own_text_is_checked() {
+        let long = "x".repeat(500);
+        let report = report(DeliveryMethod::Neighbour { name: long, door: "\u{7}".into() });
+        let fields: Vec<String> = report.validate().unwrap_err().into_errors().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["method.name", "method.door"]);
     }
 
     #[test]

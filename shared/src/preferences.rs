@@ -75,6 +75,51 @@ pub enum DeliveryMethod {
 }
 
 impl DeliveryMethod {
+    /// Trims and checks the method's own text, reporting problems under `prefix`. A pickup point is
+    /// checked against `pickup_points` when they are given, else only as text.
+    pub fn tidy(
+        self,
+        errors: &mut ValidationErrors,
+        prefix: &str,
+        pickup_points: Option<&[PickupPoint]>,
+    ) -> Option<DeliveryMethod> {
+        let field = |name: &str| format!("{prefix}{name}");
+        match self {
+            DeliveryMethod::SafePlace { place, description } => {
+                let description = if place == SafePlace::Other {
+                    errors
+                        .check(&field("method.description"), text(description.as_deref().unwrap_or(""), 100))
+                        .map(Some)
+                } else {
+                    errors.check(&field("method.description"), optional_text(description.as_deref(), 100))
+                };
+                description.map(|description| DeliveryMethod::SafePlace { place, description })
+            }
+            DeliveryMethod::Neighbour { name, door } => {
+                let name = errors.check(&field("method.name"), text(&name, 100));
+                let door = errors.check(&field("method.door"), text(&door, 50));
+                name.zip(door).map(|(name, door)| DeliveryMethod::Neighbour { name, door })
+            }
+            DeliveryMethod::PickupPoint { point_id } => {
+                let Some(pickup_points) = pickup_points else {
+                    let point_id = errors.check(&field("method.point_id"), text(&point_id, 64))?;
+                    return Some(DeliveryMethod::PickupPoint { point_id });
+                };
+                if pickup_points.iter().any(|point| point.id == point_id.trim()) {
+                    Some(DeliveryMethod::PickupPoint { point_id: point_id.trim().to_string() })
+                } else {
+                    errors.add(
+                        field("method.point_id"),
+                        "unknown_pickup_point",
+                        "choose a pickup point from GET /api/v1/pickup-points",
+                    );
+                    None
+                }
+            }
+            method => Some(method),
+        }
+    }
+
     /// How the parcel changes (or changed) hands, in words for the customer.
     pub fn label(&self, lang: Language) -> String {
         match self {
@@ -325,36 +370,7 @@ impl Preferences {
     pub fn validate(self, context: &Context<'_>, prefix: &str) -> Result<Preferences, ValidationErrors> {
         let mut errors = ValidationErrors::new();
         let field = |name: &str| format!("{prefix}{name}");
-        let method = match self.method {
-            DeliveryMethod::SafePlace { place, description } => {
-                let description = if place == SafePlace::Other {
-                    errors
-                        .check(&field("method.description"), text(description.as_deref().unwrap_or(""), 100))
-                        .map(Some)
-                } else {
-                    errors.check(&field("method.description"), optional_text(description.as_deref(), 100))
-                };
-                description.map(|description| DeliveryMethod::SafePlace { place, description })
-            }
-            DeliveryMethod::Neighbour { name, door } => {
-                let name = errors.check(&field("method.name"), text(&name, 100));
-                let door = errors.check(&field("method.door"), text(&door, 50));
-                name.zip(door).map(|(name, door)| DeliveryMethod::Neighbour { name, door })
-            }
-            DeliveryMethod::PickupPoint { point_id } => {
-                if context.choices.pickup_points.iter().any(|point| point.id == point_id.trim()) {
-                    Some(DeliveryMethod::PickupPoint { point_id: point_id.trim().to_string() })
-                } else {
-                    errors.add(
-                        field("method.point_id"),
-                        "unknown_pickup_point",
-                        "choose a pickup point from GET /api/v1/pickup-points",
-                    );
-                    None
-                }
-            }
-            method => Some(method),
-        };
+        let method = self.method.tidy(&mut errors, prefix, Some(context.choices.pickup_points));
         if let Some(method) = &method
             && let Err(not_allowed) = pod_requirements(method, context.flags)
         {

@@ -24,7 +24,8 @@ struct Text {
 }
 
 struct Inline {
-    cid: &'static str,
+    /// `name@domain`, as RFC 2392 wants a Content-ID.
+    cid: String,
     alt: &'static str,
     content_type: &'static str,
     bytes: Vec<u8>,
@@ -41,7 +42,7 @@ pub fn message(
     let link = links.customer_tracking_page(&shipment.tracking_number, shipment.id);
     let mut text = words(notice, shipment, lang)?;
     if let Some(slip) = slip.filter(|_| notice.kind == "delivered") {
-        delivery_slip(&mut text, shipment, slip, &link, lang);
+        delivery_slip(&mut text, shipment, slip, &link, &mail.domain, lang);
     }
     let to = Mailbox::new(Some(shipment.content.recipient.name.clone()), notice.recipient.parse()?);
     let mut plain = format!("{}\n\n{}: {link}\n", text.paragraphs.join("\n\n"), text.link_label);
@@ -51,9 +52,8 @@ pub fn message(
     let html = html(&text, &link);
     let mut page = MultiPart::related().singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html));
     for image in text.images {
-        page = page.singlepart(
-            Attachment::new_inline(image.cid.to_string()).body(image.bytes, ContentType::parse(image.content_type)?),
-        );
+        page = page
+            .singlepart(Attachment::new_inline(image.cid).body(image.bytes, ContentType::parse(image.content_type)?));
     }
     Ok(Message::builder()
         .from(mail.from.clone())
@@ -70,7 +70,7 @@ pub fn message(
 
 /// The delivered notice from the proof: when and how it was really delivered, to whom, the photo and
 /// the signature inline, and where to leave feedback.
-fn delivery_slip(text: &mut Text, shipment: &ShipmentRecord, slip: Slip, link: &str, lang: Language) {
+fn delivery_slip(text: &mut Text, shipment: &ShipmentRecord, slip: Slip, link: &str, domain: &str, lang: Language) {
     let at = shipment.content.address.local_time(slip.captured_at);
     let mut paragraphs =
         vec![text.paragraphs[0].clone(), format!("{}: {}", lang.pick("お届け日時", "Delivered"), long_time(at, lang))];
@@ -90,7 +90,7 @@ fn delivery_slip(text: &mut Text, shipment: &ShipmentRecord, slip: Slip, link: &
     text.paragraphs = paragraphs;
     if let Some(bytes) = slip.photo {
         text.images.push(Inline {
-            cid: "photo",
+            cid: format!("photo@{domain}"),
             alt: lang.pick("配達時の写真", "Photo at delivery"),
             content_type: "image/jpeg",
             bytes,
@@ -98,7 +98,7 @@ fn delivery_slip(text: &mut Text, shipment: &ShipmentRecord, slip: Slip, link: &
     }
     if let Some(bytes) = slip.signature {
         text.images.push(Inline {
-            cid: "signature",
+            cid: format!("signature@{domain}"),
             alt: lang.pick("サイン", "Signature"),
             content_type: "image/png",
             bytes,

@@ -1,15 +1,20 @@
 //! Proof files on disk, content-addressed: a file's name is the SHA-256 of its bytes, so a retry writes
 //! nothing new and a changed file no longer matches its name.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 pub struct ProofFiles {
     root: PathBuf,
+    /// How many requests in flight wrote or found each file: a failed request takes back a file it
+    /// wrote only when no other request holds it (the same photo sent with another proof).
+    held: Mutex<HashMap<String, usize>>,
 }
 
 /// A file written by one request: `created` when the request wrote it, so that it is the request's to
@@ -27,41 +32,61 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 impl ProofFiles {
     pub fn open(root: PathBuf) -> io::Result<ProofFiles> {
         fs::create_dir_all(root.join("incoming"))?;
-        Ok(ProofFiles { root })
+        Ok(ProofFiles { root, held: Mutex::default() })
     }
 
     /// Writes `bytes` under their hash, durably: written and synced under a temporary name, renamed into
-    /// place, and the folder synced, before this returns.
+    /// place, and the folder synced, before this returns. The file is held until [`ProofFiles::release`].
     pub async fn put(&self, bytes: Vec<u8>, extension: &'static str) -> io::Result<Stored> {
         let name = format!("{}.{extension}", sha256_hex(&bytes));
         let path = self.path(&name)?;
         let incoming = self.root.join("incoming").join(Uuid::now_v7().to_string());
-        tokio::task::spawn_blocking(move || {
-            if path.exists() {
-                return Ok(Stored { name, created: false });
+        *self.holds().entry(name.clone()).or_default() += 1;
+        let written = tokio::task::spawn_blocking(move || write_new(&path, &incoming, &bytes))
+            .await
+            .map_err(io::Error::other)
+            .flatten();
+        match written {
+            Ok(created) => Ok(Stored { name, created }),
+            Err(error) => {
+                self.release(std::slice::from_ref(&name));
+                Err(error)
             }
-            let folder = path.parent().ok_or_else(|| io::Error::other("a proof file has a folder"))?;
-            fs::create_dir_all(folder)?;
-            let mut file = fs::File::create(&incoming)?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
-            fs::rename(&incoming, &path)?;
-            fs::File::open(folder)?.sync_all()?;
-            Ok(Stored { name, created: true })
-        })
-        .await
-        .map_err(io::Error::other)?
+        }
+    }
+
+    /// Lets go of files this request held.
+    pub fn release(&self, names: &[String]) {
+        let mut held = self.holds();
+        for name in names {
+            if let Some(count) = held.get_mut(name) {
+                *count -= 1;
+                if *count == 0 {
+                    held.remove(name);
+                }
+            }
+        }
+    }
+
+    /// Removes a file the caller wrote and holds, unless another request holds it too.
+    pub fn remove_unless_shared(&self, name: &str) -> io::Result<()> {
+        let held = self.holds();
+        if held.get(name).copied().unwrap_or(0) > 1 {
+            return Ok(());
+        }
+        // Under the lock: a request that puts this file now waits, then finds it gone and writes it again.
+        match fs::remove_file(self.path(name)?) {
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+
+    fn holds(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+        self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub async fn read(&self, name: &str) -> io::Result<Vec<u8>> {
         tokio::fs::read(self.path(name)?).await
-    }
-
-    pub async fn remove(&self, name: &str) -> io::Result<()> {
-        match tokio::fs::remove_file(self.path(name)?).await {
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
-            other => other,
-        }
     }
 
     /// Where a file lives: `ab/abcdef….jpg`, so that no folder grows too large. Only names this module
@@ -74,6 +99,32 @@ impl ProofFiles {
         }
         Ok(Path::new(&self.root).join(&hash[..2]).join(name))
     }
+}
+
+/// Writes a file that is not there yet; whether it wrote one.
+fn write_new(path: &Path, incoming: &Path, bytes: &[u8]) -> io::Result<bool> {
+    if path.exists() {
+        return Ok(false);
+    }
+    let folder = path.parent().ok_or_else(|| io::Error::other("a proof file has a folder"))?;
+    if !folder.exists() {
+        fs::create_dir_all(folder)?;
+        // The new folder's own entry must be on disk too.
+        if let Some(parent) = folder.parent() {
+            fs::File::open(parent)?.sync_all()?;
+        }
+    }
+    let result = (|| {
+        let mut file = fs::File::create(incoming)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(incoming, path)?;
+        fs::File::open(folder)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(incoming);
+    }
+    result.map(|()| true)
 }
 
 fn invalid(name: &str) -> io::Error {
@@ -95,7 +146,11 @@ mod tests {
         assert_eq!(again, Stored { name: first.name.clone(), created: false });
         assert_eq!(files.read(&first.name).await.unwrap(), b"proof");
         assert_eq!(fs::read_dir(dir.path().join("incoming")).unwrap().count(), 0);
-        files.remove(&first.name).await.unwrap();
+        // Held twice: the first request's failure leaves it for the second.
+        files.remove_unless_shared(&first.name).unwrap();
+        assert!(files.read(&first.name).await.is_ok());
+        files.release(std::slice::from_ref(&first.name));
+        files.remove_unless_shared(&first.name).unwrap();
         assert!(files.read(&first.name).await.is_err());
     }
 

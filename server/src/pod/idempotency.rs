@@ -13,9 +13,9 @@ use crate::http::error::ApiError;
 pub const HEADER: &str = "idempotency-key";
 const MAX_KEY: usize = 255;
 
-/// A key taken but never answered for this long belonged to a request that died with its server
-/// (longer than any request may take).
-pub const ABANDONED_AFTER: chrono::Duration = chrono::Duration::minutes(5);
+/// A key taken but never answered for this long belonged to a request that died with its server: an
+/// action runs to its end even when its caller is gone, and none takes this long.
+pub const ABANDONED_AFTER: chrono::Duration = chrono::Duration::minutes(3);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyKey(pub String);

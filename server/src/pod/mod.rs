@@ -11,7 +11,8 @@ pub mod signature;
 mod upload;
 pub mod view;
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use todoke_shared::pod::{ArrivalReport, AttemptReport, DeliveryReport, PodView, StopReceipt};
@@ -50,14 +51,13 @@ pub fn router() -> OpenApiRouter<AppState> {
               (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn arrive(
     State(state): State<AppState>,
-    Authenticated(caller): Authenticated,
+    driving: Driving,
     key: IdempotencyKey,
     ApiPath(stop_id): ApiPath<Uuid>,
     ApiJson(report): ApiJson<serde_json::Value>,
 ) -> Result<Response, ApiError> {
-    let acting = acting(&caller, &key, stop_id)?;
-    let answer = service::arrive(&state, &acting, report.to_string().as_bytes()).await?;
-    Ok(respond(answer))
+    let acting = driving.acting(key, stop_id);
+    run(state, move |state| async move { service::arrive(&state, &acting, report.to_string().as_bytes()).await }).await
 }
 
 /// The parcel was delivered: `multipart/form-data` with a `report` part ([`DeliveryReport`] JSON), a
@@ -72,13 +72,13 @@ async fn arrive(
               (status = 415, body = Problem), (status = 422, body = Problem)))]
 async fn deliver(
     State(state): State<AppState>,
-    Authenticated(caller): Authenticated,
+    driving: Driving,
     key: IdempotencyKey,
     ApiPath(stop_id): ApiPath<Uuid>,
     upload: Upload,
 ) -> Result<Response, ApiError> {
-    let acting = acting(&caller, &key, stop_id)?;
-    Ok(respond(service::deliver(&state, &acting, upload).await?))
+    let acting = driving.acting(key, stop_id);
+    run(state, move |state| async move { service::deliver(&state, &acting, upload).await }).await
 }
 
 /// The delivery could not be made: `multipart/form-data` with a `report` part ([`AttemptReport`]
@@ -92,23 +92,52 @@ async fn deliver(
               (status = 415, body = Problem), (status = 422, body = Problem)))]
 async fn fail(
     State(state): State<AppState>,
-    Authenticated(caller): Authenticated,
+    driving: Driving,
     key: IdempotencyKey,
     ApiPath(stop_id): ApiPath<Uuid>,
     upload: Upload,
 ) -> Result<Response, ApiError> {
-    let acting = acting(&caller, &key, stop_id)?;
-    Ok(respond(service::fail(&state, &acting, upload).await?))
+    let acting = driving.acting(key, stop_id);
+    run(state, move |state| async move { service::fail(&state, &acting, upload).await }).await
 }
 
-fn acting<'a>(caller: &Caller, key: &'a IdempotencyKey, stop_id: Uuid) -> Result<Acting<'a>, ApiError> {
-    authorize(caller, Action::DriveRoutes)?;
-    let Caller::User { id, .. } = caller else { return Err(DispatchError::NotADriver.into()) };
-    Ok(Acting { driver_id: *id, actor: caller.actor(), key: &key.0, stop_id })
+/// A driver, checked before the body is read: nobody else can make the server take in an upload.
+struct Driving {
+    id: Uuid,
+    actor: String,
 }
 
-fn respond(answer: Answer) -> Response {
-    (answer.status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], answer.body).into_response()
+impl FromRequestParts<AppState> for Driving {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Driving, ApiError> {
+        let Authenticated(caller) = Authenticated::from_request_parts(parts, state).await?;
+        authorize(&caller, Action::DriveRoutes)?;
+        let Caller::User { id, .. } = caller else { return Err(DispatchError::NotADriver.into()) };
+        Ok(Driving { id, actor: caller.actor() })
+    }
+}
+
+impl Driving {
+    fn acting(self, key: IdempotencyKey, stop_id: Uuid) -> Acting {
+        Acting { driver_id: self.id, actor: self.actor, key: key.0, stop_id }
+    }
+}
+
+/// Runs a stop action to its end in a task of its own: a phone that hangs up, or the time limit, does
+/// not cut it off halfway, so its key is answered or let go and its files kept or taken back, and the
+/// retry finds out which.
+async fn run<F, A>(state: AppState, action: A) -> Result<Response, ApiError>
+where
+    A: FnOnce(AppState) -> F,
+    F: Future<Output = Result<Answer, PodError>> + Send + 'static,
+{
+    let answer = tokio::spawn(action(state)).await.map_err(|error| {
+        tracing::error!(%error, "a stop action failed");
+        ApiError::internal()
+    })??;
+    Ok((answer.status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], answer.body)
+        .into_response())
 }
 
 /// A shipment's proof of delivery, newest first: when, how, who, how far from the address, links to

@@ -288,13 +288,13 @@ impl PhotoPipeline {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use image::{GenericImageView, ImageEncoder};
 
     use super::*;
 
     /// The shared fixtures live beside the repository: `TODOKE_FIXTURES`, else `../shared/fixtures`.
-    fn fixture(name: &str) -> Vec<u8> {
+    pub(in crate::pod) fn fixture(name: &str) -> Vec<u8> {
         let root = std::env::var("TODOKE_FIXTURES")
             .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures").to_string());
         let path = format!("{root}/photos/{name}");

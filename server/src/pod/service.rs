@@ -9,8 +9,8 @@ use axum::http::StatusCode;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use todoke_shared::pod::{
-    ArrivalReport, Attachments, AttemptReport, DeliveryReport, ProofOutcome, ProofProblems, SignatureStrokes,
-    StopReceipt, method_allowed,
+    ArrivalReport, Attachments, AttemptReport, CaptureLocation, DeliveryReport, ProofOutcome, ProofProblems,
+    SignatureStrokes, StopReceipt, method_allowed,
 };
 use todoke_shared::preferences::DeliveryMethod;
 use todoke_shared::{ReasonCode, ShipmentStatus, ValidationErrors};
@@ -82,10 +82,10 @@ pub struct Answer {
 }
 
 /// The driver who acts, and the key of the action.
-pub struct Acting<'a> {
+pub struct Acting {
     pub driver_id: Uuid,
     pub actor: String,
-    pub key: &'a str,
+    pub key: String,
     pub stop_id: Uuid,
 }
 
@@ -108,13 +108,13 @@ pub struct ProofDetails {
 
 /// Runs `action` under the key: a retry of an answered request gets its answer, and a failed one lets
 /// the key go.
-async fn keyed<F>(state: &AppState, acting: &Acting<'_>, fingerprint: &str, action: F) -> Result<Answer, PodError>
+async fn keyed<F>(state: &AppState, acting: &Acting, fingerprint: &str, action: F) -> Result<Answer, PodError>
 where
     F: Future<Output = Result<Answer, PodError>>,
 {
     let store = &state.pod.store;
     let at = now();
-    match store.take_key(acting.driver_id, acting.key, fingerprint, at, at - ABANDONED_AFTER).await? {
+    match store.take_key(acting.driver_id, &acting.key, fingerprint, at, at - ABANDONED_AFTER).await? {
         KeyClaim::Answered { status, body } => {
             let status = StatusCode::from_u16(status).map_err(|_| StoreError::Corrupt("answer status".into()))?;
             return Ok(Answer { status, body });
@@ -125,7 +125,7 @@ where
     }
     let result = action.await;
     if result.is_err()
-        && let Err(error) = store.release_key(acting.driver_id, acting.key).await
+        && let Err(error) = store.release_key(acting.driver_id, &acting.key).await
     {
         // The key stays taken until it counts as abandoned; the driver app's retry then goes through.
         tracing::warn!(%error, "letting an idempotency key go failed");
@@ -133,7 +133,7 @@ where
     result
 }
 
-pub async fn arrive(state: &AppState, acting: &Acting<'_>, body: &[u8]) -> Result<Answer, PodError> {
+pub async fn arrive(state: &AppState, acting: &Acting, body: &[u8]) -> Result<Answer, PodError> {
     let fingerprint = super::idempotency::fingerprint("arrive", acting.stop_id, &[("report", body)]);
     keyed(state, acting, &fingerprint, async {
         let report: ArrivalReport = parse_json(body).map_err(PodError::Unreadable)?;
@@ -163,7 +163,7 @@ pub async fn arrive(state: &AppState, acting: &Acting<'_>, body: &[u8]) -> Resul
     .await
 }
 
-pub async fn deliver(state: &AppState, acting: &Acting<'_>, upload: Upload) -> Result<Answer, PodError> {
+pub async fn deliver(state: &AppState, acting: &Acting, upload: Upload) -> Result<Answer, PodError> {
     let fingerprint = upload.fingerprint("deliver", acting.stop_id);
     keyed(state, acting, &fingerprint, async {
         let report: DeliveryReport = parse_json(&upload.report).map_err(PodError::Unreadable)?;
@@ -180,8 +180,11 @@ pub async fn deliver(state: &AppState, acting: &Acting<'_>, upload: Upload) -> R
         if !problems.is_empty() {
             return Err(PodError::Incomplete(problems));
         }
-        let signature = match &upload.signature {
-            Some(bytes) => Some(signature_png(bytes)?),
+        let signature = match upload.signature.clone() {
+            // Drawing or decoding a signature is CPU work: not on the async runtime.
+            Some(bytes) => Some(tokio::task::spawn_blocking(move || signature_png(&bytes)).await.map_err(|_| {
+                PodError::Signature(SignatureError::Unreadable("the signature could not be read".into()))
+            })??),
             None => None,
         };
         let details = ProofDetails {
@@ -191,14 +194,14 @@ pub async fn deliver(state: &AppState, acting: &Acting<'_>, upload: Upload) -> R
             scanned: report.scanned.iter().map(|s| s.trim().to_string()).collect(),
             ..ProofDetails::default()
         };
-        let capture = Capture { at: captured_at, location: report.location, details };
+        let capture = Capture { at: captured_at, location: stored_location(report.location), details };
         let files = store_files(&state.pod, signature, upload.photos).await?;
         record(state, acting, &shipment, ProofOutcome::Delivered, capture, files).await
     })
     .await
 }
 
-pub async fn fail(state: &AppState, acting: &Acting<'_>, upload: Upload) -> Result<Answer, PodError> {
+pub async fn fail(state: &AppState, acting: &Acting, upload: Upload) -> Result<Answer, PodError> {
     let fingerprint = upload.fingerprint("fail", acting.stop_id);
     keyed(state, acting, &fingerprint, async {
         let report: AttemptReport = parse_json(&upload.report).map_err(PodError::Unreadable)?;
@@ -217,7 +220,7 @@ pub async fn fail(state: &AppState, acting: &Acting<'_>, upload: Upload) -> Resu
             note: report.note.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_string),
             ..ProofDetails::default()
         };
-        let capture = Capture { at: captured_at, location: report.location, details };
+        let capture = Capture { at: captured_at, location: stored_location(report.location), details };
         let files = store_files(&state.pod, None, upload.photos).await?;
         record(state, acting, &shipment, ProofOutcome::AttemptFailed, capture, files).await
     })
@@ -240,7 +243,7 @@ fn captured(at: DateTime<FixedOffset>, received: DateTime<Utc>) -> Result<DateTi
 }
 
 /// The stop's shipment, if the stop is this driver's, on a dispatched route, and still open.
-async fn open_stop(state: &AppState, acting: &Acting<'_>) -> Result<ShipmentRecord, PodError> {
+async fn open_stop(state: &AppState, acting: &Acting) -> Result<ShipmentRecord, PodError> {
     let owner = state.pod.store.stop_owner(acting.stop_id).await?.ok_or(PodError::StopNotFound)?;
     if owner.driver_id != acting.driver_id {
         return Err(PodError::NotYourStop);
@@ -256,6 +259,15 @@ async fn open_stop(state: &AppState, acting: &Acting<'_>) -> Result<ShipmentReco
     Ok(shipment)
 }
 
+/// A location as the databases keep it: SQLite stores -0.0 as 0.0, which would break the seal.
+fn stored_location(location: CaptureLocation) -> CaptureLocation {
+    CaptureLocation {
+        lat: location.lat + 0.0,
+        lon: location.lon + 0.0,
+        accuracy_m: location.accuracy_m.map(|a| a + 0.0),
+    }
+}
+
 fn signature_png(bytes: &[u8]) -> Result<Vec<u8>, PodError> {
     if bytes.starts_with(b"\x89PNG") {
         return signature::normalise_png(bytes).map_err(PodError::Signature);
@@ -267,7 +279,7 @@ fn signature_png(bytes: &[u8]) -> Result<Vec<u8>, PodError> {
 
 struct Capture {
     at: DateTime<Utc>,
-    location: todoke_shared::pod::CaptureLocation,
+    location: CaptureLocation,
     details: ProofDetails,
 }
 
@@ -310,7 +322,7 @@ async fn store_files(pod: &Pod, signature: Option<Vec<u8>>, photos: Vec<Vec<u8>>
                 written.digests.push(digest);
             }
             Err(error) => {
-                discard(pod, &written.created).await;
+                discard(pod, &written).await;
                 return Err(error.into());
             }
         }
@@ -328,38 +340,45 @@ fn original_extension(bytes: &[u8]) -> &'static str {
     }
 }
 
-/// Takes back files a failed request wrote, unless a stored proof refers to one by now (the same photo
-/// sent again with another proof).
-async fn discard(pod: &Pod, created: &[String]) {
-    for name in created {
+/// Takes back files a failed request wrote, unless a stored proof or another request in flight uses
+/// one (the same photo sent with another proof), and lets go of all it held.
+async fn discard(pod: &Pod, written: &Written) {
+    for name in &written.created {
         let in_use = pod.store.file_in_use(name).await.unwrap_or(true);
-        if !in_use && let Err(error) = pod.files.remove(name).await {
+        if !in_use && let Err(error) = pod.files.remove_unless_shared(name) {
             tracing::warn!(%error, name, "removing a proof file of a failed request failed");
         }
     }
+    release(pod, written);
+}
+
+fn release(pod: &Pod, written: &Written) {
+    let names: Vec<String> = written.files.iter().map(|file| file.name.clone()).collect();
+    pod.files.release(&names);
 }
 
 /// Stores the proof, the shipment's change and the answer in one transaction; on failure, takes back
 /// the files this request wrote.
 async fn record(
     state: &AppState,
-    acting: &Acting<'_>,
+    acting: &Acting,
     shipment: &ShipmentRecord,
     outcome: ProofOutcome,
     capture: Capture,
     written: Written,
 ) -> Result<Answer, PodError> {
-    let created = written.created.clone();
+    let held = Written { files: written.files.clone(), digests: Vec::new(), created: written.created.clone() };
     let result = store_proof(state, acting, shipment, outcome, capture, written).await;
-    if result.is_err() {
-        discard(&state.pod, &created).await;
+    match &result {
+        Ok(_) => release(&state.pod, &held),
+        Err(_) => discard(&state.pod, &held).await,
     }
     result
 }
 
 async fn store_proof(
     state: &AppState,
-    acting: &Acting<'_>,
+    acting: &Acting,
     shipment: &ShipmentRecord,
     outcome: ProofOutcome,
     capture: Capture,
@@ -417,19 +436,17 @@ async fn store_proof(
     match stored {
         Ok(()) => Ok(Answer { status: StatusCode::CREATED, body: answer.body }),
         Err(error) => {
-            // The status moved while the files were written: another device or staff closed the stop.
-            if matches!(error, StoreError::Stale)
-                && let Ok(Some(now_stored)) = state.store.find_shipment(ShipmentKey::Id(shipment.id)).await
-                && now_stored.status != ShipmentStatus::OutForDelivery
-            {
-                return Err(PodError::StopClosed(now_stored.status));
+            // Something moved while the files were written: the stop went to another driver, or another
+            // device or staff closed it. Said as precisely as when the request began.
+            if matches!(error, StoreError::Stale) {
+                open_stop(state, acting).await?;
             }
             Err(error.into())
         }
     }
 }
 
-fn answer(acting: &Acting<'_>, status: StatusCode, receipt: &StopReceipt) -> Result<KeyAnswer, PodError> {
+fn answer(acting: &Acting, status: StatusCode, receipt: &StopReceipt) -> Result<KeyAnswer, PodError> {
     let body = serde_json::to_vec(receipt).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(KeyAnswer { driver_id: acting.driver_id, key: acting.key.to_string(), status: status.as_u16(), body })
+    Ok(KeyAnswer { driver_id: acting.driver_id, key: acting.key.clone(), status: status.as_u16(), body })
 }

@@ -212,8 +212,7 @@ mod tests {
 
     #[test]
     fn anything_but_a_modest_png_is_refused() {
-        let jpeg = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/photos/DSCN0010.jpg"))
-            .expect("reading the fixture");
+        let jpeg = crate::pod::photo::tests::fixture("DSCN0010.jpg");
         let result = normalise_png(&jpeg);
         assert_eq!(result, Err(SignatureError::NotPng { detected: Some("image/jpeg") }));
 

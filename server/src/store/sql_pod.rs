@@ -90,6 +90,7 @@ where
     for<'r> (i64,): FromRow<'r, DB::Row>,
     for<'r> (String,): FromRow<'r, DB::Row>,
     for<'r> (i64, Option<String>): FromRow<'r, DB::Row>,
+    for<'r> (Uuid, String): FromRow<'r, DB::Row>,
 {
     async fn stop_owner(&self, stop_id: Uuid) -> Result<Option<StopOwner>, StoreError> {
         let row = sqlx::query_as::<DB, StopOwnerRow>(
@@ -132,6 +133,11 @@ where
             .fetch_optional(&self.pool)
             .await?;
             if inserted.is_some() {
+                // Answers are kept for a week: far longer than any phone stays offline.
+                sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1 AND status IS NOT NULL")
+                    .bind(now - chrono::Duration::days(7))
+                    .execute(&self.pool)
+                    .await?;
                 return Ok(KeyClaim::Taken);
             }
             let Some(row) = sqlx::query_as::<DB, KeyRow>(
@@ -207,6 +213,16 @@ where
         answer: &KeyAnswer,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        // The stop may have moved to another driver while the photos were processed.
+        let owner = sqlx::query_as::<DB, (Uuid, String)>(
+            "SELECT r.driver_id, r.status FROM route_stops s JOIN routes r ON r.id = s.route_id WHERE s.id = $1",
+        )
+        .bind(proof.stop_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if owner != Some((proof.driver_id, RouteStatus::Dispatched.as_str().to_string())) {
+            return Err(StoreError::Stale);
+        }
         sqlx::query(
             "INSERT INTO proofs (id, shipment_id, stop_id, driver_id, outcome, captured_at, recorded_at, lat, lon, \
              accuracy_m, distance_m, flagged, details, sha256) \

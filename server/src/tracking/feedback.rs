@@ -56,7 +56,9 @@ async fn save(state: &AppState, caller: &Caller, number: &str, body: &[u8]) -> R
     if shipment.status != ShipmentStatus::Delivered {
         return Err(Problem::Form("Feedback opens once the parcel is delivered.".into()));
     }
-    let feedback = Feedback::parse(form.rating.as_deref(), form.comment.as_deref()).map_err(ApiError::validation)?;
+    // A textarea's line breaks are kept as spaces: one line, as every text the page shows.
+    let comment = form.comment.as_deref().map(|c| c.lines().map(str::trim).collect::<Vec<_>>().join(" "));
+    let feedback = Feedback::parse(form.rating.as_deref(), comment.as_deref()).map_err(ApiError::validation)?;
     state.pod.store.save_feedback(shipment.id, &feedback, now()).await.map_err(ApiError::from)?;
     Ok(())
 }
