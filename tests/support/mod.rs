@@ -266,9 +266,23 @@ pub fn tracking_number(shipment: &Value) -> &str {
 /// A file of the shared fixtures (real phone photos, a decompression bomb), which live beside the
 /// repository: `TODOKE_FIXTURES`, else `../shared/fixtures` from the repository's root.
 pub fn fixture(path: &str) -> Vec<u8> {
-    let root = std::env::var_os("TODOKE_FIXTURES")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"));
-    let file = root.join(path);
+    let file = fixtures_root().join(path);
     std::fs::read(&file).unwrap_or_else(|e| panic!("reading the fixture {} (set TODOKE_FIXTURES): {e}", file.display()))
+}
+
+fn fixtures_root() -> std::path::PathBuf {
+    std::env::var_os("TODOKE_FIXTURES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"))
+}
+
+/// Whether the shared fixtures are there: a clone without them skips the tests that need real photos
+/// and says so, except in CI, where they must be.
+pub fn have_fixtures() -> bool {
+    let present = fixtures_root().join("photos").is_dir();
+    assert!(present || std::env::var_os("CI").is_none(), "CI needs the shared fixtures (TODOKE_FIXTURES)");
+    if !present {
+        eprintln!("skipped: the shared fixtures are not at {} (set TODOKE_FIXTURES)", fixtures_root().display());
+    }
+    present
 }

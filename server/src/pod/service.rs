@@ -367,11 +367,10 @@ async fn record(
     capture: Capture,
     written: Written,
 ) -> Result<Answer, PodError> {
-    let held = Written { files: written.files.clone(), digests: Vec::new(), created: written.created.clone() };
-    let result = store_proof(state, acting, shipment, outcome, capture, written).await;
+    let result = store_proof(state, acting, shipment, outcome, capture, &written).await;
     match &result {
-        Ok(_) => release(&state.pod, &held),
-        Err(_) => discard(&state.pod, &held).await,
+        Ok(_) => release(&state.pod, &written),
+        Err(_) => discard(&state.pod, &written).await,
     }
     result
 }
@@ -382,7 +381,7 @@ async fn store_proof(
     shipment: &ShipmentRecord,
     outcome: ProofOutcome,
     capture: Capture,
-    written: Written,
+    written: &Written,
 ) -> Result<Answer, PodError> {
     let pickup_points = state.store.pickup_points().await?;
     let placement = state.pod.geofence.place(capture.location.point(), destination(shipment, &pickup_points));
@@ -400,7 +399,7 @@ async fn store_proof(
         distance_m: placement.distance_m,
         flagged: placement.flagged,
         details,
-        files: written.files,
+        files: written.files.clone(),
         sha256: String::new(),
     };
     proof.sha256 = seal(&proof, &written.digests);
