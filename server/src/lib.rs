@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod cli;
 pub mod dispatch;
 pub mod driver;
 pub mod health;

@@ -22,6 +22,12 @@ pub const MAX_PHOTOS: usize = 8;
 pub const MAX_STROKES: usize = 200;
 pub const MAX_SIGNATURE_POINTS: usize = 20_000;
 pub const MAX_PAD_SIDE: u32 = 4096;
+/// Upload limits the server enforces while a part streams in; the app checks them before queuing.
+pub const MAX_REPORT_BYTES: u64 = 64 * 1024;
+pub const MAX_SIGNATURE_BYTES: u64 = 2 * 1024 * 1024;
+pub const MAX_PHOTO_BYTES: u64 = 20 * 1024 * 1024;
+/// Eight phone photos of a few megabytes each fit easily; a request holds at most this in memory.
+pub const MAX_UPLOAD_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Where the phone was when the driver acted.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

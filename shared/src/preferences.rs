@@ -176,6 +176,24 @@ pub enum Proof {
     AgeCheck,
 }
 
+impl Proof {
+    /// What the driver must capture, in words for the driver.
+    pub fn label(self, lang: Language) -> &'static str {
+        use Proof::*;
+        let (ja, en) = match self {
+            Signature => ("署名", "signature"),
+            RecipientName => ("受取人の名前", "recipient's name"),
+            Photo => ("置き場所の写真", "photo of where it was left"),
+            NeighbourName => ("近所の方の名前", "neighbour's name"),
+            NeighbourDoor => ("近所の方の部屋番号", "neighbour's door"),
+            PickupPointId => ("受取場所", "pickup point"),
+            Scan => ("全荷物のスキャン", "scan of every parcel"),
+            AgeCheck => ("年齢確認", "age check"),
+        };
+        lang.pick(ja, en)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum MethodNotAllowed {
     #[error("this parcel must be handed over in person (age check or high value): no safe place or neighbour")]

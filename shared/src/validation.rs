@@ -51,6 +51,10 @@ impl ValidationErrors {
         self.0.is_empty()
     }
 
+    pub fn errors(&self) -> &[FieldError] {
+        &self.0
+    }
+
     pub fn into_errors(self) -> Vec<FieldError> {
         self.0
     }

@@ -5,17 +5,11 @@
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use futures_util::TryStreamExt;
-use todoke_shared::pod::MAX_PHOTOS;
+use todoke_shared::pod::{MAX_PHOTO_BYTES, MAX_PHOTOS, MAX_REPORT_BYTES, MAX_SIGNATURE_BYTES, MAX_UPLOAD_BYTES};
 use uuid::Uuid;
 
 use super::idempotency;
 use crate::http::error::ApiError;
-
-const MAX_REPORT: u64 = 64 * 1024;
-const MAX_SIGNATURE: u64 = 2 * 1024 * 1024;
-pub const MAX_PHOTO: u64 = 20 * 1024 * 1024;
-/// Eight phone photos of a few megabytes each fit easily; a request holds at most this in memory.
-const MAX_UPLOAD: u64 = 64 * 1024 * 1024;
 
 #[derive(Debug, Default)]
 pub struct Upload {
@@ -55,10 +49,10 @@ impl<S: Send + Sync> FromRequest<S> for Upload {
                 )
             })?;
         let limits = multer::SizeLimit::new()
-            .whole_stream(MAX_UPLOAD)
-            .per_field(MAX_PHOTO)
-            .for_field("report", MAX_REPORT)
-            .for_field("signature", MAX_SIGNATURE);
+            .whole_stream(MAX_UPLOAD_BYTES)
+            .per_field(MAX_PHOTO_BYTES)
+            .for_field("report", MAX_REPORT_BYTES)
+            .for_field("signature", MAX_SIGNATURE_BYTES);
         let constraints =
             multer::Constraints::new().allowed_fields(vec!["report", "signature", "photo"]).size_limit(limits);
         let stream = req.into_body().into_data_stream().map_err(std::io::Error::other);

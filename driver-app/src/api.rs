@@ -1,0 +1,266 @@
+//! The server's driver API, typed with the shared wire types: log in, fetch the day, send stop actions
+//! and positions. Every failure says whether trying again later can help.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use reqwest::header::{ETAG, IF_NONE_MATCH, RETRY_AFTER};
+use reqwest::multipart::{Form, Part};
+use reqwest::{Client, RequestBuilder, Response, StatusCode};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use todoke_shared::ShipmentStatus;
+use todoke_shared::auth::{LoginRequest, RefreshRequest, TokenResponse};
+use todoke_shared::driver::{LocationBatch, LocationReceipt, Manifest};
+use todoke_shared::pod::StopReceipt;
+use uuid::Uuid;
+
+/// A problem document as the server sends it (RFC 9457, with Todoke's stable `code`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
+pub struct Problem {
+    pub status: u16,
+    pub code: String,
+    #[serde(default)]
+    pub detail: String,
+    #[serde(default)]
+    pub errors: Vec<ProblemField>,
+    /// For a closed stop: where the shipment may still go.
+    #[serde(default)]
+    pub allowed: Option<Vec<ShipmentStatus>>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
+pub struct ProblemField {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No answer: no network, the server down, or a timeout. The action may or may not have been applied.
+    #[error("the server could not be reached: {0}")]
+    Unreachable(String),
+    /// The server answered with a problem.
+    #[error("the server answered {} {}: {}", .0.status, .0.code, .0.detail)]
+    Refused(Problem, Option<Duration>),
+}
+
+impl ApiError {
+    /// Whether the same request may succeed later unchanged: the network, the server's own trouble, a
+    /// request still running. Anything else needs the driver (or a new login).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ApiError::Unreachable(_) => true,
+            ApiError::Refused(problem, _) => {
+                problem.status >= 500 || problem.status == 429 || problem.code == "request_in_progress"
+            }
+        }
+    }
+
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, ApiError::Refused(problem, _) if problem.status == 401)
+    }
+
+    /// How long the server asked to wait before trying again.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::Refused(_, after) => *after,
+            ApiError::Unreachable(_) => None,
+        }
+    }
+
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            ApiError::Refused(problem, _) => Some(problem),
+            ApiError::Unreachable(_) => None,
+        }
+    }
+}
+
+/// One stop action as sent: which stop, under which idempotency key, with which JSON report.
+#[derive(Clone, Copy)]
+pub struct StopAction<'a> {
+    pub stop: Uuid,
+    pub key: &'a str,
+    pub report: &'a str,
+}
+
+/// A photo or signature to send, with its bytes.
+pub struct Attachment {
+    pub part: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Clone)]
+pub struct Api {
+    http: Client,
+    base: String,
+}
+
+/// How long one request may take: long enough for eight photos on a slow mobile link.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+impl Api {
+    pub fn new(server: &str) -> Result<Api, ApiError> {
+        // rustls needs a crypto provider; a second install (a second Api) is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(REQUEST_TIMEOUT)
+            .user_agent(concat!("todoke-driver/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| ApiError::Unreachable(error.to_string()))?;
+        Ok(Api { http, base: server.trim_end_matches('/').to_string() })
+    }
+
+    pub fn server(&self) -> &str {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Result<TokenResponse, ApiError> {
+        let body = LoginRequest { email: email.to_string(), password: password.to_string() };
+        json(send(self.http.post(self.url("/api/v1/auth/login")).json(&body)).await?).await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenResponse, ApiError> {
+        let body = RefreshRequest { refresh_token: refresh_token.to_string() };
+        json(send(self.http.post(self.url("/api/v1/auth/refresh")).json(&body)).await?).await
+    }
+
+    pub async fn logout(&self, refresh_token: &str) -> Result<(), ApiError> {
+        let body = RefreshRequest { refresh_token: refresh_token.to_string() };
+        send(self.http.post(self.url("/api/v1/auth/logout")).json(&body)).await.map(drop)
+    }
+
+    /// The driver's day; `None` when it is unchanged since `etag`.
+    pub async fn manifest(
+        &self,
+        token: &str,
+        date: Option<chrono::NaiveDate>,
+        etag: Option<&str>,
+    ) -> Result<Option<(Manifest, Option<String>)>, ApiError> {
+        let path = match date {
+            Some(date) => format!("/api/v1/driver/manifest?date={date}"),
+            None => "/api/v1/driver/manifest".to_string(),
+        };
+        let mut request = self.http.get(self.url(&path)).bearer_auth(token);
+        if let Some(etag) = etag {
+            request = request.header(IF_NONE_MATCH, etag);
+        }
+        let response = send(request).await?;
+        if response.status() == StatusCode::NOT_MODIFIED {
+            return Ok(None);
+        }
+        let etag = response.headers().get(ETAG).and_then(|v| v.to_str().ok()).map(str::to_string);
+        Ok(Some((json(response).await?, etag)))
+    }
+
+    pub async fn arrive(&self, token: &str, action: StopAction<'_>) -> Result<StopReceipt, ApiError> {
+        let request = self
+            .http
+            .post(self.url(&format!("/api/v1/driver/stops/{}/arrive", action.stop)))
+            .bearer_auth(token)
+            .header("idempotency-key", action.key)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(action.report.to_string());
+        json(send(request).await?).await
+    }
+
+    /// Sends a delivery (`verb` deliver) or failed attempt (`fail`) with its files; `sent` hears how many
+    /// bytes have gone out, for a progress display.
+    pub async fn act_with_files(
+        &self,
+        token: &str,
+        verb: &str,
+        action: StopAction<'_>,
+        files: Vec<Attachment>,
+        sent: impl Fn(u64) + Send + Sync + Clone + 'static,
+    ) -> Result<StopReceipt, ApiError> {
+        let mut form = Form::new().part("report", json_part(action.report));
+        for (index, file) in files.into_iter().enumerate() {
+            let length = file.bytes.len() as u64;
+            let chunks: Vec<Vec<u8>> = file.bytes.chunks(64 * 1024).map(<[u8]>::to_vec).collect();
+            let sent = sent.clone();
+            let stream = futures_util::stream::iter(chunks).map(move |chunk| {
+                sent(chunk.len() as u64);
+                Ok::<_, std::io::Error>(chunk)
+            });
+            let body = reqwest::Body::wrap_stream(stream);
+            form = form.part(file.part, Part::stream_with_length(body, length).file_name(format!("{index}")));
+        }
+        let request = self
+            .http
+            .post(self.url(&format!("/api/v1/driver/stops/{}/{verb}", action.stop)))
+            .bearer_auth(token)
+            .header("idempotency-key", action.key)
+            .multipart(form);
+        json(send(request).await?).await
+    }
+
+    pub async fn locations(&self, token: &str, batch: &LocationBatch) -> Result<LocationReceipt, ApiError> {
+        json(send(self.http.post(self.url("/api/v1/driver/locations")).bearer_auth(token).json(batch)).await?).await
+    }
+}
+
+fn json_part(report: &str) -> Part {
+    let part = Part::text(report.to_string());
+    part.mime_str("application/json").unwrap_or_else(|_| Part::text(report.to_string()))
+}
+
+/// Sends the request; any answer but 2xx or 304 becomes an [`ApiError`].
+async fn send(request: RequestBuilder) -> Result<Response, ApiError> {
+    let response = request.send().await.map_err(|error| ApiError::Unreachable(describe(&error)))?;
+    let status = response.status();
+    if status.is_success() || status == StatusCode::NOT_MODIFIED {
+        return Ok(response);
+    }
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let text = response.text().await.map_err(|error| ApiError::Unreachable(describe(&error)))?;
+    let problem = serde_json::from_str::<Problem>(&text).unwrap_or_else(|_| Problem {
+        status: status.as_u16(),
+        code: format!("http_{}", status.as_u16()),
+        detail: text.chars().take(200).collect(),
+        errors: Vec::new(),
+        allowed: None,
+    });
+    Err(ApiError::Refused(problem, retry_after))
+}
+
+async fn json<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
+    let text = response.text().await.map_err(|error| ApiError::Unreachable(describe(&error)))?;
+    serde_json::from_str(&text).map_err(|error| {
+        // An answer this app cannot read is the server's trouble (a proxy's page, a newer version).
+        ApiError::Refused(
+            Problem {
+                status: 502,
+                code: "unreadable_answer".into(),
+                detail: format!("the server's answer could not be read: {error}"),
+                errors: Vec::new(),
+                allowed: None,
+            },
+            None,
+        )
+    })
+}
+
+/// reqwest's message with its causes, which name the actual trouble (connection refused, timed out).
+fn describe(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,199 @@
+//! What the driver captured at the door, checked with the shared rules before it is queued: the driver
+//! learns at the door, not at sync time, that a photo or a name is missing.
+
+use std::path::Path;
+
+use todoke_shared::driver::ManifestStop;
+use todoke_shared::pod::{
+    Attachments, AttemptReport, DeliveryReport, MAX_PHOTO_BYTES, MAX_PHOTOS, MAX_SIGNATURE_BYTES, MAX_UPLOAD_BYTES,
+    ProofProblems, SignatureStrokes, method_allowed,
+};
+use todoke_shared::{Language, ValidationErrors};
+
+/// Why an action cannot be queued as it is.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error("{0}")]
+    Invalid(ValidationErrors),
+    #[error("the customer chose another way to receive this parcel")]
+    MethodNotAllowed,
+    #[error("the proof is incomplete")]
+    Incomplete(ProofProblems),
+    #[error("{}: {problem}", .path)]
+    File { path: String, problem: FileProblem },
+    #[error("at most {MAX_PHOTOS} photos with one action")]
+    TooManyPhotos,
+    #[error("the photos and signature are larger than one upload may be")]
+    TooLarge,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FileProblem {
+    #[error("cannot be read: {0}")]
+    Unreadable(std::io::Error),
+    #[error("is larger than {} MB", .0 / 1024 / 1024)]
+    TooLarge(u64),
+    #[error("is not a photo (JPEG, PNG or WebP)")]
+    NotAPhoto,
+    #[error("is neither signature strokes (JSON) nor a PNG")]
+    NotASignature,
+    #[error("{0}")]
+    BadStrokes(ValidationErrors),
+}
+
+impl Refusal {
+    /// What the driver should do, line by line, in the driver's language.
+    pub fn explain(&self, lang: Language) -> Vec<String> {
+        match self {
+            Refusal::Invalid(errors) => errors.errors().iter().map(|e| format!("{}: {}", e.field, e.message)).collect(),
+            Refusal::MethodNotAllowed => vec![
+                lang.pick(
+                    "お客様の選んだ受け取り方法と違います。選ばれた方法で届けるか、対面で渡してください",
+                    "the customer chose another way to receive this parcel: deliver it as chosen, or hand it over",
+                )
+                .to_string(),
+            ],
+            Refusal::Incomplete(problems) => {
+                let mut lines: Vec<String> = problems
+                    .missing
+                    .iter()
+                    .map(|proof| format!("{}: {}", lang.pick("不足", "missing"), proof.label(lang)))
+                    .collect();
+                lines.extend(problems.wrong_parcels.iter().map(|code| {
+                    format!("{code}: {}", lang.pick("この配達の荷物ではありません", "not a parcel of this delivery"))
+                }));
+                lines.extend(
+                    problems
+                        .unscanned_parcels
+                        .iter()
+                        .map(|code| format!("{code}: {}", lang.pick("スキャンしてください", "scan this parcel too"))),
+                );
+                lines
+            }
+            Refusal::File { path, problem } => vec![format!("{path}: {}", file_problem(problem, lang))],
+            Refusal::TooManyPhotos => {
+                vec![format!("{} {MAX_PHOTOS}", lang.pick("写真は最大", "send at most this many photos:"))]
+            }
+            Refusal::TooLarge => vec![
+                lang.pick(
+                    "写真の合計が大きすぎます。枚数を減らしてください",
+                    "the photos are too large together; send fewer",
+                )
+                .to_string(),
+            ],
+        }
+    }
+}
+
+fn file_problem(problem: &FileProblem, lang: Language) -> String {
+    match problem {
+        FileProblem::Unreadable(error) => format!("{} ({error})", lang.pick("読めません", "cannot be read")),
+        FileProblem::TooLarge(limit) => {
+            format!("{} {} MB", lang.pick("大きすぎます。上限", "is too large; the limit is"), limit / 1024 / 1024)
+        }
+        FileProblem::NotAPhoto => {
+            lang.pick("写真ではありません (JPEG, PNG, WebP)", "is not a photo (JPEG, PNG or WebP)").into()
+        }
+        FileProblem::NotASignature => lang
+            .pick("署名のデータ (JSON) でも PNG でもありません", "is neither signature strokes (JSON) nor a PNG")
+            .into(),
+        FileProblem::BadStrokes(errors) => {
+            errors.errors().iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ")
+        }
+    }
+}
+
+/// Reads a photo, checking what the server would refuse: its size and that it is an image at all.
+pub fn read_photo(path: &Path) -> Result<Vec<u8>, Refusal> {
+    let bytes = read_bounded(path, MAX_PHOTO_BYTES)?;
+    let is_image = bytes.starts_with(&[0xFF, 0xD8, 0xFF])
+        || bytes.starts_with(b"\x89PNG\r\n\x1a\n")
+        || (bytes.len() > 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP");
+    if !is_image {
+        return Err(file_refusal(path, FileProblem::NotAPhoto));
+    }
+    Ok(bytes)
+}
+
+/// Reads a signature: the strokes JSON a signature pad produces (checked with the shared rules) or a PNG.
+pub fn read_signature(path: &Path) -> Result<Vec<u8>, Refusal> {
+    let bytes = read_bounded(path, MAX_SIGNATURE_BYTES)?;
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Ok(bytes);
+    }
+    let strokes: SignatureStrokes =
+        serde_json::from_slice(&bytes).map_err(|_| file_refusal(path, FileProblem::NotASignature))?;
+    strokes.validate().map_err(|errors| file_refusal(path, FileProblem::BadStrokes(errors)))?;
+    Ok(bytes)
+}
+
+fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, Refusal> {
+    let size = std::fs::metadata(path).map_err(|e| file_refusal(path, FileProblem::Unreadable(e)))?.len();
+    if size > limit {
+        return Err(file_refusal(path, FileProblem::TooLarge(limit)));
+    }
+    std::fs::read(path).map_err(|e| file_refusal(path, FileProblem::Unreadable(e)))
+}
+
+fn file_refusal(path: &Path, problem: FileProblem) -> Refusal {
+    Refusal::File { path: path.display().to_string(), problem }
+}
+
+/// The rules the server applies to a delivery, applied here first: the report's fields, the method
+/// against the customer's choice, and every proof the stop needs.
+pub fn check_delivery(
+    stop: &ManifestStop,
+    report: &DeliveryReport,
+    signature: Option<&[u8]>,
+    photos: &[Vec<u8>],
+) -> Result<(), Refusal> {
+    report.validate().map_err(Refusal::Invalid)?;
+    if !method_allowed(&stop.preferences.method, &report.method, &stop.flags) {
+        return Err(Refusal::MethodNotAllowed);
+    }
+    check_files(signature, photos)?;
+    let attached = Attachments { signature: signature.is_some(), photos: photos.len() };
+    let problems = report.problems(&stop.flags, &stop.parcels, attached);
+    if !problems.is_empty() {
+        return Err(Refusal::Incomplete(problems));
+    }
+    Ok(())
+}
+
+pub fn check_attempt(report: &AttemptReport, photos: &[Vec<u8>]) -> Result<(), Refusal> {
+    report.validate().map_err(Refusal::Invalid)?;
+    check_files(None, photos)
+}
+
+fn check_files(signature: Option<&[u8]>, photos: &[Vec<u8>]) -> Result<(), Refusal> {
+    if photos.len() > MAX_PHOTOS {
+        return Err(Refusal::TooManyPhotos);
+    }
+    let total: u64 = photos.iter().map(|p| p.len() as u64).sum::<u64>() + signature.map_or(0, |s| s.len() as u64);
+    // Room for the report and the multipart framing.
+    if total > MAX_UPLOAD_BYTES - 256 * 1024 {
+        return Err(Refusal::TooLarge);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_pad_file_is_checked_and_a_text_file_is_not_a_photo() {
+        let dir = tempfile::tempdir().unwrap();
+        let strokes = dir.path().join("sig.json");
+        std::fs::write(&strokes, r#"{"width": 300, "height": 100, "strokes": [[[10, 50], [290, 60]]]}"#).unwrap();
+        assert!(read_signature(&strokes).is_ok());
+        let empty = dir.path().join("empty.json");
+        std::fs::write(&empty, r#"{"width": 300, "height": 100, "strokes": []}"#).unwrap();
+        assert!(matches!(read_signature(&empty), Err(Refusal::File { problem: FileProblem::BadStrokes(_), .. })));
+        let text = dir.path().join("note.txt");
+        std::fs::write(&text, "hello").unwrap();
+        assert!(matches!(read_photo(&text), Err(Refusal::File { problem: FileProblem::NotAPhoto, .. })));
+        let missing = dir.path().join("gone.jpg");
+        assert!(matches!(read_photo(&missing), Err(Refusal::File { problem: FileProblem::Unreadable(_), .. })));
+    }
+}
