@@ -288,7 +288,7 @@ async fn the_page_form_saves_only_what_came_from_the_customers_page() {
     let k = link_of(&shipment);
     let html = app.client.get(&link).send().await.unwrap().text().await.unwrap();
     let token = form_token(&html);
-    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let no_redirects = todoke_e2e::http_client().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let post = |body: String| {
         no_redirects
             .post(app.url(&format!("/t/{number}/preferences?k={k}")))

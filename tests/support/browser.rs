@@ -45,7 +45,7 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver starts");
-        let client = Client::new();
+        let client = crate::http_client().build().expect("an HTTP client");
         let base = format!("http://127.0.0.1:{port}");
         for _ in 0..100 {
             if client.get(format!("{base}/status")).send().await.is_ok() {

@@ -5,6 +5,7 @@
 //! own database.
 
 pub mod browser;
+pub mod processes;
 pub mod smtp;
 pub mod warehouse;
 
@@ -32,6 +33,7 @@ pub struct TestApp {
     /// The server's state, to drive its background work from a test without waiting.
     pub state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
+    serving: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     database: Arc<TestDatabase>,
     adjust: Arc<Adjust>,
 }
@@ -87,15 +89,37 @@ impl TestApp {
         let store = app.state().store.clone();
         let state = app.state().clone();
         let (shutdown, stopped) = oneshot::channel();
-        tokio::spawn(app.run(async move {
+        let serving = tokio::spawn(app.run(async move {
             let _ = stopped.await;
         }));
-        let client = Client::new();
+        let client = http_client().build().expect("an HTTP client");
         let admin_token = login(&client, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await["access_token"]
             .as_str()
             .expect("the administrator logs in")
             .to_string();
-        Ok(TestApp { base, client, admin_token, store, state, shutdown: Some(shutdown), database, adjust })
+        Ok(TestApp {
+            base,
+            client,
+            admin_token,
+            store,
+            state,
+            shutdown: Some(shutdown),
+            serving: Some(serving),
+            database,
+            adjust,
+        })
+    }
+
+    /// Stops this server and lets go of its storage, keeping the database and data folder for a server
+    /// program started on them (SQLite admits one server process at a time).
+    pub async fn stop(mut self) -> StoppedApp {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(serving) = self.serving.take() {
+            let _ = serving.await;
+        }
+        StoppedApp { admin_token: self.admin_token.clone(), database: self.database.clone() }
     }
 
     /// The server's data folder (SQLite file, `.eml` outbox).
@@ -177,6 +201,23 @@ impl TestApp {
     }
 }
 
+/// A test's database and data folder after its in-process server stopped, with the administrator's
+/// token (still good: the signing secret is kept in the database).
+pub struct StoppedApp {
+    pub admin_token: String,
+    database: Arc<TestDatabase>,
+}
+
+impl StoppedApp {
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.database.dir.path()
+    }
+
+    pub fn database_url(&self) -> &str {
+        &self.database.url
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
@@ -199,6 +240,13 @@ impl Drop for TestDatabase {
         });
         let _ = cleanup.join();
     }
+}
+
+/// An HTTP client builder. The workspace's reqwest brings rustls without a crypto provider (the driver
+/// app picks ring, which the server's mail already uses), so one is installed first.
+pub fn http_client() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Client::builder()
 }
 
 /// Logs in and returns the token response (whatever its status, as JSON).
