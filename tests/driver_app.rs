@@ -189,3 +189,119 @@ async fn a_day_worked_offline_reaches_the_server_exactly_once() {
     received.dedup();
     assert_eq!((receipts().len(), received.len()), (4, 4), "one each: {received:?}");
 }
+
+#[tokio::test]
+async fn what_changed_while_offline_is_told_plainly_and_an_expired_login_keeps_the_queue() {
+    let app = TestApp::spawn_with(|settings| settings.planner_millis = 300).await;
+    let (sato, shipments) = dispatched(&app, &[hand_over(), hand_over(), hand_over(), hand_over()]).await;
+    let numbers: Vec<&str> = shipments.iter().map(tracking_number).collect();
+    let network = Network::start(app.base.trim_start_matches("http://127.0.0.1:").parse().unwrap()).await;
+    let phone = DriverApp::new(DRIVER_APP);
+    let email = sato["email"].as_str().unwrap();
+    assert_eq!(phone.login(&network.base(), email, ADMIN_PASSWORD).await.0, 0);
+    assert_eq!(phone.json(&["sync", "--date", DAY]).await.0, 0);
+    let (_, route) = phone.json(&["route"]).await;
+    let stop_of = |number: &str| {
+        route["stops"].as_array().unwrap().iter().find(|s| s["tracking_number"] == number).unwrap().clone()
+    };
+
+    // The phone loses the network. Meanwhile the sender cancels the first parcel, the second is taken
+    // off this route, and the third's customer will collect it at a pickup point.
+    network.cut();
+    let first = &shipments[0];
+    app.record(first, json!({"status": "exception", "reason": "sender_request"})).await;
+    app.record(first, json!({"status": "cancelled"})).await;
+    let second = stop_of(numbers[1]);
+    let path = format!(
+        "/api/v1/routes/{}/stops/{}",
+        second["route_id"].as_str().unwrap(),
+        second["stop_id"].as_str().unwrap()
+    );
+    let taken_off = app.client.delete(app.url(&path)).bearer_auth(&app.admin_token).send().await.unwrap();
+    assert_eq!(taken_off.status(), StatusCode::OK);
+    app.record(&shipments[2], json!({"status": "available_for_pickup"})).await;
+
+    // The driver, unaware, hands over all four; every one is saved on the phone.
+    let signature = phone.dir.with_file_name("signature.json");
+    std::fs::write(&signature, r#"{"width": 300, "height": 100, "strokes": [[[10, 50], [290, 60]]]}"#).unwrap();
+    for (number, shipment) in numbers.iter().zip(&shipments) {
+        let args =
+            ["deliver", number, "--signature", signature.to_str().unwrap(), "--name", "山田", "--at", &door(shipment)];
+        let (code, queued) = phone.json(&args).await;
+        assert_eq!(code, 3, "{queued}");
+    }
+
+    // The login expires before the network is back (as overnight): the refresh token no longer works.
+    let session: Value = serde_json::from_slice(&std::fs::read(phone.file("session.json")).unwrap()).unwrap();
+    let revoke = json!({"refresh_token": session["refresh_token"]});
+    assert_eq!(app.post_json_as("/api/v1/auth/logout", &revoke, None).await.status(), StatusCode::NO_CONTENT);
+    let mut stale = session.clone();
+    stale["access_expires_at"] = json!("2026-01-01T00:00:00Z");
+    std::fs::write(phone.file("session.json"), serde_json::to_vec(&stale).unwrap()).unwrap();
+    network.heal();
+    let (code, synced) = phone.json(&["sync"]).await;
+    assert_eq!((code, &synced["stopped"], &synced["waiting"]), (4, &json!("login_expired"), &json!(4)), "{synced}");
+    let (_, _, said) = phone.run(&["sync"]).await;
+    assert!(said.contains("the login has expired: log in again") && said.contains("queued work is kept"), "{said}");
+
+    // Logging in again keeps the queue; the push applies what still stands and says plainly what not.
+    let (code, login) = phone.login(&network.base(), email, ADMIN_PASSWORD).await;
+    assert_eq!((code, &login["queued"]), (0, &json!(4)), "{login}");
+    let (code, synced) = phone.json(&["sync", "--date", DAY]).await;
+    assert_eq!(code, 0, "{synced}");
+    let applied: Vec<&Value> = synced["applied"].as_array().unwrap().iter().map(|a| &a["tracking_number"]).collect();
+    assert_eq!(applied, [numbers[3]]);
+    let refused: Vec<(&Value, &Value)> =
+        synced["rejected"].as_array().unwrap().iter().map(|r| (&r["tracking_number"], &r["problem"]["code"])).collect();
+    assert_eq!(
+        refused,
+        [
+            (&json!(numbers[0]), &json!("stop_closed")),
+            (&json!(numbers[1]), &json!("stop_not_found")),
+            (&json!(numbers[2]), &json!("stop_closed"))
+        ]
+    );
+    let (_, said, _) = phone.run(&["status"]).await;
+    for (number, plainly) in [
+        (numbers[0], "was cancelled while you were offline: bring the parcel back to the depot"),
+        (numbers[1], "was taken off your route while you were offline"),
+        (numbers[2], "was redirected to a pickup point while you were offline"),
+    ] {
+        let line = said.lines().find(|l| l.contains(number)).unwrap_or_default();
+        assert!(line.contains(plainly), "{number}: {said}");
+    }
+    // The same in Japanese for a driver whose phone speaks it.
+    let (_, said, _) = phone.run(&["status", "--lang", "ja"]).await;
+    assert!(said.contains("オフラインの間にキャンセルされました"), "{said}");
+    let id = shipments[3]["id"].as_str().unwrap();
+    let pod = expect_json(app.get(&format!("/api/v1/shipments/{id}/pod")).await, StatusCode::OK).await;
+    assert_eq!((&pod["status"], pod["proofs"].as_array().unwrap().len()), (&json!("delivered"), 1));
+}
+
+#[tokio::test]
+async fn a_replayed_drive_is_sent_and_places_the_arrival() {
+    let app = TestApp::spawn_with(|settings| settings.planner_millis = 300).await;
+    let (sato, shipments) = dispatched(&app, &[hand_over()]).await;
+    let phone = DriverApp::new(DRIVER_APP);
+    assert_eq!(phone.login(&app.base, sato["email"].as_str().unwrap(), ADMIN_PASSWORD).await.0, 0);
+    assert_eq!(phone.json(&["sync", "--date", DAY]).await.0, 0);
+
+    // A GPS receiver's log of the last stretch to the door (RMC with GGA for accuracy).
+    let log = phone.dir.with_file_name("drive.nmea");
+    std::fs::write(
+        &log,
+        "$GPGGA,092750.000,3540.8720,N,13946.0260,E,1,8,1.03,61.7,M,55.2,M,,*6F\n\
+         $GPRMC,092750.000,A,3540.8720,N,13946.0260,E,0.02,31.66,241126,,,A*57\n\
+         $GPRMC,092755.000,A,3540.8722,N,13946.0261,E,0.02,31.66,241126,,,A*51\n",
+    )
+    .unwrap();
+    let (code, located) = phone.json(&["locate", "--replay", log.to_str().unwrap(), "--to-now"]).await;
+    assert_eq!((code, &located["recorded"], &located["sent"]), (0, &json!(2), &json!(2)), "{located}");
+
+    // Arriving without --at takes the newest position.
+    let (code, arrived) = phone.json(&["arrive", tracking_number(&shipments[0])]).await;
+    assert_eq!(code, 0, "{arrived}");
+    assert_eq!(arrived["action"]["state"], "done", "{arrived}");
+    let report: Value = serde_json::from_str(arrived["action"]["report"].as_str().unwrap()).unwrap();
+    assert!((report["location"]["lat"].as_f64().unwrap() - 35.681_203).abs() < 1e-5, "{report}");
+}

@@ -14,7 +14,7 @@ use serde_json::json;
 use todoke_shared::driver::LocationPoint;
 use todoke_shared::pod::{ATTEMPT_REASONS, ArrivalReport, AttemptReport, CaptureLocation, DeliveryReport};
 use todoke_shared::preferences::DeliveryMethod;
-use todoke_shared::{Language, ReasonCode};
+use todoke_shared::{Language, ReasonCode, ShipmentStatus};
 
 use crate::day::{DayStop, SyncState, day_stops, find};
 use crate::proof::{self, Refusal};
@@ -419,13 +419,29 @@ fn conflict(out: &Out, action: &Action, problem: &crate::api::Problem, stop: Opt
                 "was moved to another driver while you were offline: bring the parcel back to the depot",
             )
             .to_string(),
-        "stop_closed" => {
-            let now = stop.map(|s| s.stop.status.label(out.lang)).unwrap_or_default();
-            format!(
-                "{} {now}",
-                out.t("オフラインの間に状態が変わりました (キャンセルなど)。荷物は営業所に戻してください。現在:", "changed while you were offline (cancelled, or handled by staff): bring the parcel back to the depot; now:")
-            )
-        }
+        "stop_closed" => match stop.map(|s| s.stop.status) {
+            Some(ShipmentStatus::Cancelled) => out
+                .t(
+                    "オフラインの間にキャンセルされました。荷物は営業所に戻してください",
+                    "was cancelled while you were offline: bring the parcel back to the depot",
+                )
+                .to_string(),
+            Some(ShipmentStatus::AvailableForPickup) => out
+                .t(
+                    "オフラインの間に受取場所での受け取りに変更されました。荷物は営業所に戻してください",
+                    "was redirected to a pickup point while you were offline: bring the parcel back to the depot",
+                )
+                .to_string(),
+            Some(now) => format!(
+                "{} {}",
+                out.t(
+                    "オフラインの間に状態が変わりました。荷物は営業所に戻してください。現在:",
+                    "changed while you were offline: bring the parcel back to the depot; now:"
+                ),
+                now.label(out.lang)
+            ),
+            None => problem.detail.clone(),
+        },
         "method_not_allowed" => {
             let chosen = stop.map(|s| s.stop.preferences.method.label(out.lang)).unwrap_or_default();
             format!(
@@ -444,8 +460,9 @@ fn conflict(out: &Out, action: &Action, problem: &crate::api::Problem, stop: Opt
             .into(),
         "stop_not_found" => out
             .t(
-                "この配達先はルートから外されました。営業所に確認してください",
-                "this stop was taken off the route: ask the depot",
+                "オフラインの間にあなたのルートから外されました (別のドライバーへ、または営業所へ)。荷物は営業所に戻してください",
+                "was taken off your route while you were offline (moved to another driver, or back to the depot): \
+                 bring the parcel back to the depot",
             )
             .into(),
         "proof_incomplete" => {

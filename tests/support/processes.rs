@@ -84,6 +84,7 @@ pub struct Network {
     stop_actions_seen: Arc<AtomicUsize>,
     hold_after: Arc<AtomicUsize>,
     holding: Arc<AtomicBool>,
+    offline: Arc<AtomicBool>,
     pub held: Arc<Notify>,
 }
 
@@ -97,6 +98,7 @@ impl Network {
             stop_actions_seen: Arc::new(AtomicUsize::new(0)),
             hold_after: Arc::new(AtomicUsize::new(usize::MAX)),
             holding: Arc::new(AtomicBool::new(false)),
+            offline: Arc::new(AtomicBool::new(false)),
             held: Arc::new(Notify::new()),
         };
         let relay = network.relay();
@@ -118,8 +120,14 @@ impl Network {
         self.hold_after.store(n, Ordering::SeqCst);
     }
 
-    /// Lets answers through again.
+    /// No network: connections are dropped as they come.
+    pub fn cut(&self) {
+        self.offline.store(true, Ordering::SeqCst);
+    }
+
+    /// Lets everything through again.
     pub fn heal(&self) {
+        self.offline.store(false, Ordering::SeqCst);
         self.hold_after.store(usize::MAX, Ordering::SeqCst);
         self.holding.store(false, Ordering::SeqCst);
     }
@@ -130,6 +138,7 @@ impl Network {
             seen: self.stop_actions_seen.clone(),
             hold_after: self.hold_after.clone(),
             holding: self.holding.clone(),
+            offline: self.offline.clone(),
             held: self.held.clone(),
         }
     }
@@ -141,11 +150,15 @@ struct Relay {
     seen: Arc<AtomicUsize>,
     hold_after: Arc<AtomicUsize>,
     holding: Arc<AtomicBool>,
+    offline: Arc<AtomicBool>,
     held: Arc<Notify>,
 }
 
 impl Relay {
     async fn connection(self, client: TcpStream) {
+        if self.offline.load(Ordering::SeqCst) {
+            return;
+        }
         // The server down: the app sees the connection close, as with no network.
         let Ok(server) = TcpStream::connect(("127.0.0.1", self.upstream)).await else { return };
         let (mut client_read, mut client_write) = client.into_split();
