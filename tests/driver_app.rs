@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use todoke_e2e::processes::{DriverApp, Network, ServerProcess};
 use todoke_e2e::smtp::SmtpServer;
-use todoke_e2e::warehouse::{DAY, depot_with_zone, driver, parcel_with_preferences, receive};
+use todoke_e2e::warehouse::{DAY, dispatched_day};
 use todoke_e2e::{ADMIN_PASSWORD, TestApp, expect_json, fixture, have_fixtures, tracking_number};
 
 const SERVER: &str = env!("CARGO_BIN_EXE_e2e-server");
@@ -17,23 +17,8 @@ const DRIVER_APP: &str = env!("CARGO_BIN_EXE_e2e-driver");
 
 /// The warehouse's side: a dispatched route of the given parcels for one driver.
 async fn dispatched(app: &TestApp, preferences: &[Value]) -> (Value, Vec<Value>) {
-    let (depot, _zone) = depot_with_zone(app).await;
-    let sato = driver(app, &depot, 20).await;
-    let mut shipments = Vec::new();
-    let mut barcodes = Vec::new();
-    for (i, choice) in preferences.iter().enumerate() {
-        let lat = 35.6812 + 0.004 * i as f64;
-        let (shipment, barcode) =
-            parcel_with_preferences(app, lat, 139.7671, ("08:00", "20:00"), Some(choice.clone())).await;
-        shipments.push(shipment);
-        barcodes.push(barcode);
-    }
-    receive(app, &depot, &barcodes.iter().map(String::as_str).collect::<Vec<_>>()).await;
-    let body = json!({"depot_id": depot["id"], "date": DAY, "drivers": [sato["user_id"]]});
-    let built = expect_json(app.post_json("/api/v1/routes/build", &body).await, StatusCode::CREATED).await;
-    let route_id = built["routes"][0]["id"].as_str().unwrap();
-    expect_json(app.post_json(&format!("/api/v1/routes/{route_id}/dispatch"), &json!({})).await, StatusCode::OK).await;
-    (sato, shipments)
+    let (driver, shipments, _) = dispatched_day(app, preferences).await;
+    (driver, shipments)
 }
 
 fn hand_over() -> Value {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
-use todoke_e2e::warehouse::{DAY, depot_with_zone, driver, parcel_with_preferences, receive};
+use todoke_e2e::warehouse::{self, DAY};
 use todoke_e2e::{ADMIN_PASSWORD, TestApp, expect_json, expect_problem, login, tracking_number};
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -24,23 +24,7 @@ struct Day {
 }
 
 async fn dispatched_day(app: &TestApp, preferences: &[Value]) -> Day {
-    let (depot, _zone) = depot_with_zone(app).await;
-    let sato = driver(app, &depot, 20).await;
-    let mut shipments = Vec::new();
-    let mut barcodes = Vec::new();
-    for (i, choice) in preferences.iter().enumerate() {
-        let lat = 35.6812 + 0.004 * i as f64;
-        let (shipment, barcode) =
-            parcel_with_preferences(app, lat, 139.7671, ("08:00", "20:00"), Some(choice.clone())).await;
-        shipments.push(shipment);
-        barcodes.push(barcode);
-    }
-    let codes: Vec<&str> = barcodes.iter().map(String::as_str).collect();
-    receive(app, &depot, &codes).await;
-    let body = json!({"depot_id": depot["id"], "date": DAY, "drivers": [sato["user_id"]]});
-    let built = expect_json(app.post_json("/api/v1/routes/build", &body).await, StatusCode::CREATED).await;
-    let route_id = built["routes"][0]["id"].as_str().unwrap();
-    expect_json(app.post_json(&format!("/api/v1/routes/{route_id}/dispatch"), &json!({})).await, StatusCode::OK).await;
+    let (sato, shipments, barcodes) = warehouse::dispatched_day(app, preferences).await;
     let email = sato["email"].as_str().unwrap();
     let token =
         login(&app.client, &app.base, email, ADMIN_PASSWORD).await["access_token"].as_str().unwrap().to_string();

@@ -67,3 +67,26 @@ pub async fn receive(app: &TestApp, depot: &Value, barcodes: &[&str]) -> Value {
     let path = format!("/api/v1/depots/{}/receive", depot["id"].as_str().unwrap());
     expect_json(app.post_json(&path, &json!({"barcodes": barcodes})).await, StatusCode::OK).await
 }
+
+/// A driver's dispatched route of one parcel per preferences given (all day windows, a few hundred
+/// metres apart near Tokyo Station): the driver, and the shipments with their barcodes in that order.
+pub async fn dispatched_day(app: &TestApp, preferences: &[Value]) -> (Value, Vec<Value>, Vec<String>) {
+    let (depot, _zone) = depot_with_zone(app).await;
+    let sato = driver(app, &depot, 20).await;
+    let mut shipments = Vec::new();
+    let mut barcodes = Vec::new();
+    for (i, choice) in preferences.iter().enumerate() {
+        let lat = 35.6812 + 0.004 * i as f64;
+        let (shipment, barcode) =
+            parcel_with_preferences(app, lat, 139.7671, ("08:00", "20:00"), Some(choice.clone())).await;
+        shipments.push(shipment);
+        barcodes.push(barcode);
+    }
+    let codes: Vec<&str> = barcodes.iter().map(String::as_str).collect();
+    receive(app, &depot, &codes).await;
+    let body = json!({"depot_id": depot["id"], "date": DAY, "drivers": [sato["user_id"]]});
+    let built = expect_json(app.post_json("/api/v1/routes/build", &body).await, StatusCode::CREATED).await;
+    let route_id = built["routes"][0]["id"].as_str().unwrap();
+    expect_json(app.post_json(&format!("/api/v1/routes/{route_id}/dispatch"), &json!({})).await, StatusCode::OK).await;
+    (sato, shipments, barcodes)
+}
