@@ -290,3 +290,30 @@ async fn a_replayed_drive_is_sent_and_places_the_arrival() {
     let report: Value = serde_json::from_str(arrived["action"]["report"].as_str().unwrap()).unwrap();
     assert!((report["location"]["lat"].as_f64().unwrap() - 35.681_203).abs() < 1e-5, "{report}");
 }
+
+#[tokio::test]
+async fn the_queue_drains_by_itself_when_the_network_returns() {
+    let app = TestApp::spawn_with(|settings| settings.planner_millis = 300).await;
+    let (sato, shipments) = dispatched(&app, &[hand_over()]).await;
+    let network = Network::start(app.base.trim_start_matches("http://127.0.0.1:").parse().unwrap()).await;
+    let phone = DriverApp::new(DRIVER_APP);
+    assert_eq!(phone.login(&network.base(), sato["email"].as_str().unwrap(), ADMIN_PASSWORD).await.0, 0);
+    assert_eq!(phone.json(&["sync", "--date", DAY]).await.0, 0);
+
+    network.cut();
+    let mut watching =
+        phone.command(&["sync", "--watch", "--every", "1"]).stdout(std::process::Stdio::null()).spawn().unwrap();
+    let (code, _) = phone.json(&["arrive", tracking_number(&shipments[0]), "--at", &door(&shipments[0])]).await;
+    assert_eq!(code, 3, "saved while offline");
+    network.heal();
+    let mut queued = json!(1);
+    for _ in 0..300 {
+        queued = phone.json(&["status"]).await.1["queued"].clone();
+        if queued == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    watching.kill().await.unwrap();
+    assert_eq!(queued, 0, "the watcher sent it once the network was back");
+}
