@@ -125,6 +125,10 @@ async fn a_day_worked_offline_reaches_the_server_exactly_once() {
     network.heal();
     let (_, status) = phone.json(&["status"]).await;
     assert_eq!(status["queued"], 3, "only the first answer arrived: {status}");
+    let second = shipments[1]["id"].as_str().unwrap();
+    let pod = staff.get(format!("{}/api/v1/shipments/{second}/pod", server.base())).bearer_auth(&app.admin_token);
+    let pod = expect_json(pod.send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(pod["proofs"].as_array().unwrap().len(), 1, "the second action was committed before the cut: {pod}");
 
     // The next push sends the rest with the keys they were queued with.
     let (code, synced) = phone.json(&["sync"]).await;
@@ -282,6 +286,7 @@ async fn a_replayed_drive_is_sent_and_places_the_arrival() {
     .unwrap();
     let (code, located) = phone.json(&["locate", "--replay", log.to_str().unwrap(), "--to-now"]).await;
     assert_eq!((code, &located["recorded"], &located["sent"]), (0, &json!(2), &json!(2)), "{located}");
+    assert!(located["server_latest"].is_string(), "the server holds them: {located}");
 
     // Arriving without --at takes the newest position.
     let (code, arrived) = phone.json(&["arrive", tracking_number(&shipments[0])]).await;
@@ -305,6 +310,9 @@ async fn the_queue_drains_by_itself_when_the_network_returns() {
         phone.command(&["sync", "--watch", "--every", "1"]).stdout(std::process::Stdio::null()).spawn().unwrap();
     let (code, _) = phone.json(&["arrive", tracking_number(&shipments[0]), "--at", &door(&shipments[0])]).await;
     assert_eq!(code, 3, "saved while offline");
+    // Logging out now would strand the arrival: refused.
+    let (code, refused) = phone.json(&["logout"]).await;
+    assert_eq!((code, &refused["code"]), (2, &json!("queue_not_sent")), "{refused}");
     network.heal();
     let mut queued = json!(1);
     for _ in 0..300 {
@@ -316,4 +324,9 @@ async fn the_queue_drains_by_itself_when_the_network_returns() {
     }
     watching.kill().await.unwrap();
     assert_eq!(queued, 0, "the watcher sent it once the network was back");
+
+    // With everything sent, logging out also forgets the customers' details kept for the day.
+    assert_eq!(phone.json(&["logout"]).await.0, 0);
+    let (code, route) = phone.json(&["route"]).await;
+    assert_eq!((code, &route["code"]), (2, &json!("no_manifest")), "{route}");
 }

@@ -66,7 +66,7 @@ enum Command {
         #[arg(long)]
         watch: bool,
         /// Seconds between rounds in --watch mode while all is well.
-        #[arg(long, default_value_t = 30)]
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
         every: u64,
     },
     /// The day's stops in order: time, status, how to deliver, what proof is needed.
@@ -244,6 +244,28 @@ impl Failure {
                 (code, vec![error.to_string()], 1)
             }
             Failure::Sync(SyncError::Store(error)) => ("local_store".into(), vec![error.to_string()], 1),
+            Failure::Sync(SyncError::QueueNotSent(waiting)) => (
+                "queue_not_sent".into(),
+                vec![format!(
+                    "{waiting} {}",
+                    out.t(
+                        "件が未送信です。先に sync で送ってからログアウトしてください",
+                        "actions are not sent yet: sync them before logging out"
+                    )
+                )],
+                2,
+            ),
+            Failure::Sync(SyncError::QueueOfAnother(email)) => (
+                "queue_of_another_driver".into(),
+                vec![format!(
+                    "{email} {}",
+                    out.t(
+                        "の未送信の作業があります。同じアカウントでログインして送ってください",
+                        "has actions not sent yet: log in as that driver and sync first"
+                    )
+                )],
+                2,
+            ),
             Failure::Other(message) => ("failed".into(), vec![message], 1),
         };
         if out.json {
@@ -442,7 +464,7 @@ fn conflict(out: &Out, action: &Action, problem: &crate::api::Problem, stop: Opt
             ),
             None => problem.detail.clone(),
         },
-        "method_not_allowed" => {
+        "method_not_allowed" if problem.status == 422 => {
             let chosen = stop.map(|s| s.stop.preferences.method.label(out.lang)).unwrap_or_default();
             format!(
                 "{} {chosen}",
@@ -849,8 +871,19 @@ async fn queue_and_push(
             waiting: engine.store.queued().await?.len(),
             ..PushReport::default()
         },
+        // Saved, but not sent for a local reason: said, and left for the next sync.
+        Err(Failure::Sync(SyncError::Store(error))) => PushReport {
+            stopped: Some(Stopped::Unreachable(error.to_string())),
+            waiting: engine.store.queued().await?.len(),
+            ..PushReport::default()
+        },
         Err(other) => return Err(other),
     };
+    if !report.rejected.is_empty() {
+        // The refusal is told against the day as it is now; offline, the kept day has to do.
+        let kept = engine.store.manifest(None).await?.map(|held| held.manifest.date);
+        let _ = engine.fetch_manifest(kept).await;
+    }
     let (stops, _, _) = today(engine, None).await?;
     tell_push(out, &report, &stops);
     let mine = engine.store.actions().await?.into_iter().find(|a| a.seq == action.seq);
@@ -896,6 +929,13 @@ async fn locate(
             ));
         }
     };
+    // Checked as the server will check them, so a bad point never sits in the queue.
+    let batch = todoke_shared::driver::LocationBatch { points };
+    for chunk in batch.points.chunks(todoke_shared::driver::MAX_POINTS) {
+        let part = todoke_shared::driver::LocationBatch { points: chunk.to_vec() };
+        part.validate(Utc::now()).map_err(|errors| refusal(Refusal::Invalid(errors), out))?;
+    }
+    let points = batch.points;
     engine.store.add_positions(&points).await?;
     out.say(&format!("現在地 {} 件を記録しました", points.len()), &format!("{} positions recorded", points.len()));
     let report = match push(engine, out).await {
@@ -906,7 +946,8 @@ async fn locate(
         Err(other) => return Err(other),
     };
     tell_push(out, &report, &[]);
-    out.json(json!({"ok": true, "recorded": points.len(), "sent": report.positions_sent}));
+    out.json(json!({"ok": true, "recorded": points.len(), "sent": report.positions_sent,
+                    "server_latest": report.positions_latest}));
     Ok(if report.stopped.is_none() { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }
 

@@ -4,7 +4,6 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -130,7 +129,8 @@ impl LocalStore {
         private_dir(&dir.join("files"))?;
         let database = dir.join("driver.db");
         // A delivery the driver was told is saved must survive the phone's battery dying: full sync.
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", database.display()))?
+        let options = SqliteConnectOptions::new()
+            .filename(&database)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
@@ -178,6 +178,12 @@ impl LocalStore {
         }
     }
 
+    /// Forgets every kept day (customers' names, phones, door codes), as at logout.
+    pub async fn forget_days(&self) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM manifests").execute(&self.pool).await?;
+        Ok(())
+    }
+
     pub async fn save_manifest(&self, manifest: &Manifest, etag: Option<&str>) -> Result<(), StoreError> {
         let body = serde_json::to_string(manifest).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
@@ -217,13 +223,11 @@ impl LocalStore {
     /// Copies the files into the app's folder (durably) and then queues the action in one transaction,
     /// with a fresh idempotency key.
     pub async fn enqueue(&self, action: NewAction) -> Result<Action, StoreError> {
-        let mut files = Vec::with_capacity(action.files.len());
-        for (role, bytes) in &action.files {
-            files.push(ActionFile { role: role.to_string(), file: self.keep_file(bytes)?, bytes: bytes.len() as u64 });
-        }
         let key = Uuid::now_v7().to_string();
         let queued_at = Utc::now();
         let mut tx = self.pool.begin().await?;
+        // The insert takes the database's write lock first; the copies are written under it, so the
+        // clean-up of a settled action (which takes the same lock) cannot remove a copy this one shares.
         let seq: i64 = sqlx::query_scalar(
             "INSERT INTO actions (idempotency_key, kind, stop_id, shipment_id, tracking_number, report, queued_at)
              VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq",
@@ -237,7 +241,9 @@ impl LocalStore {
         .bind(queued_at.to_rfc3339())
         .fetch_one(&mut *tx)
         .await?;
-        for (position, file) in files.iter().enumerate() {
+        let mut files = Vec::with_capacity(action.files.len());
+        for (position, (role, bytes)) in action.files.iter().enumerate() {
+            let file = ActionFile { role: role.to_string(), file: self.keep_file(bytes)?, bytes: bytes.len() as u64 };
             sqlx::query("INSERT INTO action_files (action_seq, position, role, file, bytes) VALUES (?, ?, ?, ?, ?)")
                 .bind(seq)
                 .bind(position as i64)
@@ -246,6 +252,7 @@ impl LocalStore {
                 .bind(file.bytes as i64)
                 .execute(&mut *tx)
                 .await?;
+            files.push(file);
         }
         tx.commit().await?;
         Ok(Action {
@@ -320,38 +327,37 @@ impl LocalStore {
         self.settle(seq, "rejected", &problem).await
     }
 
+    /// Records the outcome and, for an applied action, removes the copies no waiting action shares, in
+    /// one transaction that holds the write lock from its first statement (see [`LocalStore::enqueue`]).
     async fn settle(&self, seq: i64, state: &str, answer: &str) -> Result<(), StoreError> {
         let column = if state == "done" { "receipt" } else { "last_error" };
         let query = format!(
             "UPDATE actions SET state = ?, {column} = ?, attempts = attempts + 1, settled_at = ?
              WHERE seq = ? AND state = 'queued'"
         );
+        let mut tx = self.pool.begin().await?;
         sqlx::query(sqlx::AssertSqlSafe(query))
             .bind(state)
             .bind(answer)
             .bind(Utc::now().to_rfc3339())
             .bind(seq)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
         if state == "done" {
-            self.drop_unused_files(seq).await?;
+            let unused: Vec<String> = sqlx::query_scalar(
+                "SELECT f.file FROM action_files f WHERE f.action_seq = ?
+                 AND NOT EXISTS (SELECT 1 FROM action_files o JOIN actions a ON a.seq = o.action_seq
+                                 WHERE o.file = f.file AND a.state <> 'done')",
+            )
+            .bind(seq)
+            .fetch_all(&mut *tx)
+            .await?;
+            for name in unused {
+                // Already gone is fine: the server holds the proof now.
+                let _ = std::fs::remove_file(self.file_path(&name));
+            }
         }
-        Ok(())
-    }
-
-    async fn drop_unused_files(&self, seq: i64) -> Result<(), StoreError> {
-        let unused: Vec<String> = sqlx::query_scalar(
-            "SELECT f.file FROM action_files f WHERE f.action_seq = ?
-             AND NOT EXISTS (SELECT 1 FROM action_files o JOIN actions a ON a.seq = o.action_seq
-                             WHERE o.file = f.file AND a.state <> 'done')",
-        )
-        .bind(seq)
-        .fetch_all(&self.pool)
-        .await?;
-        for name in unused {
-            // Already gone is fine: the server holds the proof now.
-            let _ = std::fs::remove_file(self.file_path(&name));
-        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -364,13 +370,11 @@ impl LocalStore {
         std::fs::read(&path).map_err(|source| StoreError::Folder { path, source })
     }
 
-    /// Writes a copy named by its content (so the same photo twice is kept once), synced to disk.
+    /// Writes a copy named by its content (so the same photo twice is kept once), synced to disk;
+    /// always written, so a copy removed a moment ago is back.
     fn keep_file(&self, bytes: &[u8]) -> Result<String, StoreError> {
         let name = format!("{}.bin", content_name(bytes));
-        let path = self.file_path(&name);
-        if !path.exists() {
-            write_durably(&path, bytes)?;
-        }
+        write_durably(&self.file_path(&name), bytes)?;
         Ok(name)
     }
 

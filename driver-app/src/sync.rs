@@ -20,6 +20,10 @@ pub enum SyncError {
     /// The refresh token was refused (expired, or revoked): a new login is needed; the queue is kept.
     #[error("the login has expired")]
     LoginExpired,
+    #[error("{0} actions are not sent yet")]
+    QueueNotSent(usize),
+    #[error("actions queued by {0} are not sent yet")]
+    QueueOfAnother(String),
     #[error(transparent)]
     Api(ApiError),
     #[error(transparent)]
@@ -35,6 +39,8 @@ pub struct PushReport {
     pub waiting: usize,
     pub stopped: Option<Stopped>,
     pub positions_sent: usize,
+    /// The newest position the server holds for this driver, after sending.
+    pub positions_latest: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
 
 #[derive(Debug)]
@@ -68,6 +74,13 @@ impl Engine {
     /// pushed under the new one.
     pub async fn login(&self, server: &str, email: &str, password: &str) -> Result<Session, SyncError> {
         let api = Api::new(server).map_err(SyncError::Api)?;
+        // Queued actions carry keys of the driver who made them: another account must not send them.
+        if let Some(held) = self.store.session()?
+            && (held.email != email || held.server != api.server())
+            && !self.store.queued().await?.is_empty()
+        {
+            return Err(SyncError::QueueOfAnother(held.email));
+        }
         let tokens = api.login(email, password).await.map_err(SyncError::Api)?;
         let session = Session {
             server: api.server().to_string(),
@@ -80,8 +93,14 @@ impl Engine {
         Ok(session)
     }
 
-    /// Ends the login here and, when the server is reachable, there too.
+    /// Ends the login here and, when the server is reachable, there too, and forgets the customers'
+    /// details of the kept days. Refused while actions wait to be sent: they need this login.
     pub async fn logout(&self) -> Result<(), SyncError> {
+        let waiting = self.store.queued().await?.len();
+        if waiting > 0 {
+            return Err(SyncError::QueueNotSent(waiting));
+        }
+        self.store.forget_days().await?;
         if let Some(session) = self.store.session()? {
             if let Ok(api) = Api::new(&session.server) {
                 // Unreachable is fine: the token is forgotten here and expires there.
@@ -107,7 +126,17 @@ impl Engine {
         self.refresh(api, session).await
     }
 
-    async fn refresh(&self, api: &Api, session: Session) -> Result<String, SyncError> {
+    /// Swaps the refresh token for a new pair. Refresh tokens are single use and a second use revokes
+    /// the login, so two processes (a `--watch` and a command at the door) take turns, and the second
+    /// finds the first one's fresh token instead of spending the old one again.
+    async fn refresh(&self, api: &Api, used: Session) -> Result<String, SyncError> {
+        let _turn = self.lock("session.lock").await?;
+        let session = self.store.session()?.ok_or(SyncError::NotLoggedIn)?;
+        if session.refresh_token != used.refresh_token
+            && session.access_expires_at > Utc::now() + chrono::Duration::seconds(30)
+        {
+            return Ok(session.access_token);
+        }
         match api.refresh(&session.refresh_token).await {
             Ok(tokens) => {
                 let renewed = Session {
@@ -171,7 +200,7 @@ impl Engine {
     /// Pushes the queue, oldest first, then the positions. Only one push runs at a time (another
     /// process waits), so two pushes never race one action.
     pub async fn push(&self, progress: ProgressSink) -> Result<PushReport, SyncError> {
-        let _lock = self.lock().await?;
+        let _lock = self.lock("sync.lock").await?;
         let (api, _) = self.api()?;
         let queued = self.store.queued().await?;
         let total = queued.len();
@@ -190,15 +219,18 @@ impl Engine {
                     self.store.settle_done(action.seq, &receipt).await?;
                     report.applied.push((action, receipt));
                 }
-                Err(SyncError::Api(error)) if error.is_transient() => {
-                    // Order matters (arrive before deliver): later actions wait behind this one.
+                Err(SyncError::Api(ApiError::Refused(problem, after)))
+                    if ApiError::Refused(problem.clone(), after).is_final_refusal() =>
+                {
+                    self.store.settle_rejected(action.seq, &problem).await?;
+                    report.rejected.push((action, problem));
+                }
+                Err(SyncError::Api(error)) => {
+                    // Not refused for good (the network, the server's trouble, a proxy in the way): it
+                    // waits, and order matters (arrive before deliver), so later actions wait behind it.
                     self.store.note_attempt(action.seq, &error.to_string()).await?;
                     report.stopped = Some(Stopped::Unreachable(error.to_string()));
                     break;
-                }
-                Err(SyncError::Api(ApiError::Refused(problem, _))) => {
-                    self.store.settle_rejected(action.seq, &problem).await?;
-                    report.rejected.push((action, problem));
                 }
                 Err(SyncError::LoginExpired) => {
                     report.stopped = Some(Stopped::LoginExpired);
@@ -209,7 +241,7 @@ impl Engine {
         }
         if report.stopped.is_none() {
             match self.push_positions(&api).await {
-                Ok(sent) => report.positions_sent = sent,
+                Ok((sent, latest)) => (report.positions_sent, report.positions_latest) = (sent, latest),
                 Err(SyncError::Api(error)) => report.stopped = Some(Stopped::Unreachable(error.to_string())),
                 Err(SyncError::LoginExpired) => report.stopped = Some(Stopped::LoginExpired),
                 Err(other) => return Err(other),
@@ -225,18 +257,19 @@ impl Engine {
             return self.authorized(api, |token| async move { api.arrive(&token, call).await }).await;
         }
         let verb = action.kind.as_str();
+        // A copy gone from the app's folder is the device's trouble, said as such (not as the network's).
+        let files = action
+            .files
+            .iter()
+            .map(|file| {
+                let part = if file.role == "signature" { "signature" } else { "photo" };
+                Ok((part, self.store.read_file(&file.file)?))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
         self.authorized(api, |token| {
             let progress = progress.clone();
-            let files = action
-                .files
-                .iter()
-                .map(|file| {
-                    let part = if file.role == "signature" { "signature" } else { "photo" };
-                    Ok(Attachment { part, bytes: self.store.read_file(&file.file)? })
-                })
-                .collect::<Result<Vec<_>, StoreError>>();
+            let files = files.iter().map(|(part, bytes)| Attachment { part, bytes: bytes.clone() }).collect();
             async move {
-                let files = files.map_err(|error| ApiError::Unreachable(error.to_string()))?;
                 let sent = move |bytes| progress(Progress::Sent(bytes));
                 api.act_with_files(&token, verb, call, files, sent).await
             }
@@ -245,16 +278,19 @@ impl Engine {
     }
 
     /// Sends the positions not yet sent, in batches the server takes.
-    async fn push_positions(&self, api: &Api) -> Result<usize, SyncError> {
-        let mut sent = 0;
+    async fn push_positions(
+        &self,
+        api: &Api,
+    ) -> Result<(usize, Option<chrono::DateTime<chrono::FixedOffset>>), SyncError> {
+        let (mut sent, mut latest) = (0, None);
         loop {
             let (points, through) = self.store.unsent_positions(MAX_POINTS).await?;
             if points.is_empty() {
-                return Ok(sent);
+                return Ok((sent, latest));
             }
             let batch = &LocationBatch { points };
             match self.authorized(api, |token| async move { api.locations(&token, batch).await }).await {
-                Ok(_) => {}
+                Ok(receipt) => latest = receipt.latest,
                 // Points the server will never take (a phone clock far ahead) must not block the rest.
                 Err(SyncError::Api(error))
                     if !error.is_transient() && error.problem().is_some_and(|p| p.status == 422) =>
@@ -268,8 +304,9 @@ impl Engine {
         }
     }
 
-    async fn lock(&self) -> Result<std::fs::File, SyncError> {
-        let path = self.store.dir().join("sync.lock");
+    /// Takes the named lock file of the app's folder, waiting for another process to let go.
+    async fn lock(&self, name: &str) -> Result<std::fs::File, SyncError> {
+        let path = self.store.dir().join(name);
         let folder = |source| SyncError::Store(StoreError::Folder { path: path.clone(), source });
         let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(folder)?;
         tokio::task::spawn_blocking(move || file.lock().map(|()| file))
