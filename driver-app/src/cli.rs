@@ -178,6 +178,13 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// A line on standard output; a reader gone away (`route | head`) is no reason to stop, or to panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Output in the driver's language or as JSON.
 struct Out {
     lang: Language,
@@ -187,13 +194,13 @@ struct Out {
 impl Out {
     fn say(&self, ja: &str, en: &str) {
         if !self.json {
-            println!("{}", self.lang.pick(ja, en));
+            say!("{}", self.lang.pick(ja, en));
         }
     }
 
     fn json(&self, value: serde_json::Value) {
         if self.json {
-            println!("{value:#}");
+            say!("{value:#}");
         }
     }
 
@@ -269,7 +276,7 @@ impl Failure {
             Failure::Other(message) => ("failed".into(), vec![message], 1),
         };
         if out.json {
-            println!("{:#}", json!({"ok": false, "code": code, "messages": lines}));
+            say!("{:#}", json!({"ok": false, "code": code, "messages": lines}));
         } else {
             for line in lines {
                 eprintln!("{line}");
@@ -561,7 +568,13 @@ async fn watch(engine: &Engine, out: &Out, date: Option<NaiveDate>, every: Durat
                 failures = 0;
                 every
             }
-            Ok(_) | Err(Failure::Sync(SyncError::Api(_))) => {
+            Ok(_) => {
+                failures += 1;
+                backoff(failures)
+            }
+            // The network, the server, or a login to renew: said, then wait and try again.
+            Err(failure @ Failure::Sync(SyncError::Api(_) | SyncError::LoginExpired | SyncError::NotLoggedIn)) => {
+                failure.report(out);
                 failures += 1;
                 backoff(failures)
             }
@@ -613,7 +626,7 @@ async fn route(engine: &Engine, out: &Out, date: Option<NaiveDate>) -> Result<Ex
     );
     for stop in &stops {
         let s = &stop.stop;
-        println!(
+        say!(
             "{:>3}  {}  {}  {}  [{}]  {}: {}  ({}–{})",
             stop.number,
             hh_mm(s.planned_arrival),
@@ -686,7 +699,7 @@ async fn show(engine: &Engine, out: &Out, reference: &str, date: Option<NaiveDat
         (out.t("荷物", "Parcels"), s.parcels.join(", ")),
     ];
     for (label, value) in lines {
-        println!("{label}: {value}");
+        say!("{label}: {value}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -997,7 +1010,7 @@ async fn status(engine: &Engine, out: &Out) -> Result<ExitCode, Failure> {
                 conflict(out, action, problem, stop)
             }
         };
-        println!("{:>4}  {}  {}  {line}", action.seq, kind_label(action.kind, out.lang), action.tracking_number);
+        say!("{:>4}  {}  {}  {line}", action.seq, kind_label(action.kind, out.lang), action.tracking_number);
     }
     Ok(ExitCode::SUCCESS)
 }
