@@ -36,6 +36,32 @@ pub struct ProblemField {
     pub message: String,
 }
 
+impl Problem {
+    /// Whether this refuses a stop action for good: one of the server's own codes about the stop or
+    /// the proof. Anything else (a proxy's 403 or 413, a route this server lacks) may pass later, so
+    /// the action waits rather than being given up.
+    pub fn is_final(&self) -> bool {
+        const FINAL: [&str; 12] = [
+            "stop_closed",
+            "stop_not_found",
+            "stop_reassigned",
+            "route_not_dispatched",
+            "proof_incomplete",
+            "validation_failed",
+            "idempotency_key_reused",
+            "too_many_photos",
+            "repeated_part",
+            "malformed_json",
+            "invalid_field",
+            "required",
+        ];
+        let code = self.code.as_str();
+        FINAL.contains(&code)
+            || (code == "method_not_allowed" && self.status == 422)
+            || ((code.starts_with("photo_") || code.starts_with("signature_")) && self.status != 503)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// No answer: no network, the server down, or a timeout. The action may or may not have been applied.
@@ -56,31 +82,6 @@ impl ApiError {
                 problem.status >= 500 || problem.status == 429 || problem.code == "request_in_progress"
             }
         }
-    }
-
-    /// Whether the server refused this action for good, by one of its own codes about the stop or the
-    /// proof. Anything else (a proxy's 403 or 413, a route this server lacks) may pass later, so the
-    /// action waits rather than being given up.
-    pub fn is_final_refusal(&self) -> bool {
-        let ApiError::Refused(problem, _) = self else { return false };
-        const FINAL: [&str; 12] = [
-            "stop_closed",
-            "stop_not_found",
-            "stop_reassigned",
-            "route_not_dispatched",
-            "proof_incomplete",
-            "validation_failed",
-            "idempotency_key_reused",
-            "too_many_photos",
-            "repeated_part",
-            "malformed_json",
-            "invalid_field",
-            "required",
-        ];
-        let code = problem.code.as_str();
-        FINAL.contains(&code)
-            || (code == "method_not_allowed" && problem.status == 422)
-            || ((code.starts_with("photo_") || code.starts_with("signature_")) && problem.status != 503)
     }
 
     pub fn is_unauthorized(&self) -> bool {

@@ -286,9 +286,11 @@ impl LocalStore {
              FROM actions WHERE {condition} ORDER BY seq"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(query)).fetch_all(&self.pool).await?;
-        let files = sqlx::query("SELECT action_seq, role, file, bytes FROM action_files ORDER BY action_seq, position")
-            .fetch_all(&self.pool)
-            .await?;
+        let files = format!(
+            "SELECT action_seq, role, file, bytes FROM action_files
+             WHERE action_seq IN (SELECT seq FROM actions WHERE {condition}) ORDER BY action_seq, position"
+        );
+        let files = sqlx::query(sqlx::AssertSqlSafe(files)).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|row| {
                 let seq: i64 = row.get("seq");

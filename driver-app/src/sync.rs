@@ -219,9 +219,7 @@ impl Engine {
                     self.store.settle_done(action.seq, &receipt).await?;
                     report.applied.push((action, receipt));
                 }
-                Err(SyncError::Api(ApiError::Refused(problem, after)))
-                    if ApiError::Refused(problem.clone(), after).is_final_refusal() =>
-                {
+                Err(SyncError::Api(ApiError::Refused(problem, _))) if problem.is_final() => {
                     self.store.settle_rejected(action.seq, &problem).await?;
                     report.rejected.push((action, problem));
                 }
