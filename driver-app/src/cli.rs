@@ -332,6 +332,13 @@ async fn run(cli: Cli, out: &Out) -> Result<ExitCode, Failure> {
 }
 
 async fn login(engine: &Engine, out: &Out, server: &str, email: &str) -> Result<ExitCode, Failure> {
+    if !(server.starts_with("https://") || server.starts_with("http://")) {
+        let hint = out.t(
+            "サーバーは https://… の形で指定してください",
+            "give the server as https://host (or http:// on a local network)",
+        );
+        return Err(Failure::refused("invalid_server", format!("{server}: {hint}")));
+    }
     let password = read_password(out).map_err(|e| Failure::Other(e.to_string()))?;
     let session = engine.login(server, email, &password).await.map_err(|error| match error {
         SyncError::Api(api) if api.problem().is_some_and(|p| p.status == 401) => Failure::refused(

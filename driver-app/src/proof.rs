@@ -127,12 +127,17 @@ pub fn read_signature(path: &Path) -> Result<Vec<u8>, Refusal> {
     Ok(bytes)
 }
 
+/// Reads at most one byte over `limit`: a device file or a file still growing cannot make the read
+/// endless, and what is too large is refused.
 fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, Refusal> {
-    let size = std::fs::metadata(path).map_err(|e| file_refusal(path, FileProblem::Unreadable(e)))?.len();
-    if size > limit {
+    use std::io::Read;
+    let unreadable = |e| file_refusal(path, FileProblem::Unreadable(e));
+    let mut bytes = Vec::new();
+    std::fs::File::open(path).and_then(|file| file.take(limit + 1).read_to_end(&mut bytes)).map_err(unreadable)?;
+    if bytes.len() as u64 > limit {
         return Err(file_refusal(path, FileProblem::TooLarge(limit)));
     }
-    std::fs::read(path).map_err(|e| file_refusal(path, FileProblem::Unreadable(e)))
+    Ok(bytes)
 }
 
 fn file_refusal(path: &Path, problem: FileProblem) -> Refusal {
@@ -193,6 +198,11 @@ mod tests {
         let text = dir.path().join("note.txt");
         std::fs::write(&text, "hello").unwrap();
         assert!(matches!(read_photo(&text), Err(Refusal::File { problem: FileProblem::NotAPhoto, .. })));
+        #[cfg(unix)]
+        assert!(matches!(
+            read_photo(Path::new("/dev/zero")),
+            Err(Refusal::File { problem: FileProblem::TooLarge(_), .. })
+        ));
         let missing = dir.path().join("gone.jpg");
         assert!(matches!(read_photo(&missing), Err(Refusal::File { problem: FileProblem::Unreadable(_), .. })));
     }
