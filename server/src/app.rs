@@ -17,6 +17,8 @@ use crate::auth::{Lifetimes, ensure_admin};
 use crate::dispatch::plan::SpeedModel;
 use crate::dispatch::service::Planner;
 use crate::dispatch::solver::Effort;
+use crate::eta::Eta;
+use crate::eta::delay::DelayPolicy;
 use crate::http::rate_limit::RateLimit;
 use crate::notify::Mail;
 use crate::notify::transport::{Files, Smtp, Transport};
@@ -44,6 +46,7 @@ pub struct AppState {
     pub dispatch: Arc<dyn DispatchStore>,
     pub planner: Planner,
     pub pod: Arc<Pod>,
+    pub eta: Arc<Eta>,
 }
 
 /// Per-address rate limits.
@@ -150,6 +153,15 @@ impl Application {
                 ),
                 geofence: Geofence { radius_m: f64::from(settings.geofence_metres) },
             }),
+            eta: Arc::new(Eta::new(
+                stores.eta,
+                DelayPolicy {
+                    margin: chrono::Duration::minutes(settings.delay_margin_minutes.into()),
+                    window: chrono::Duration::minutes(settings.delay_window_minutes.into()),
+                },
+                std::time::Duration::from_millis(settings.eta_coalesce_millis.into()),
+                f64::from(settings.driver_position_grid_metres),
+            )),
         };
         let router = crate::http::router(state.clone(), settings.max_body_bytes);
         Ok(Application { listener, router, state, notice_worker: settings.notice_worker })
@@ -163,17 +175,20 @@ impl Application {
         &self.state
     }
 
-    /// Serves (and sends queued notices) until `shutdown` completes, then finishes the requests and the
+    /// Serves (sends queued notices, keeps arrival times current) until `shutdown` completes, then finishes the requests and the
     /// notice in flight.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let worker = self.notice_worker.then(|| tokio::spawn(crate::notify::worker::run(self.state.clone(), stopped)));
+        let worker =
+            self.notice_worker.then(|| tokio::spawn(crate::notify::worker::run(self.state.clone(), stopped.clone())));
+        let estimates = tokio::spawn(crate::eta::worker::run(self.state.clone(), stopped));
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await.context("serving HTTP");
         let _ = stop.send(true);
         if let Some(worker) = worker {
             let _ = worker.await;
         }
+        let _ = estimates.await;
         served
     }
 }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cli;
 pub mod dispatch;
 pub mod driver;
+pub mod eta;
 pub mod health;
 pub mod http;
 pub mod notify;

@@ -106,6 +106,25 @@ pub struct SettingsLayer {
     #[arg(long, env = "TODOKE_GEOFENCE_METRES", value_name = "METRES")]
     pub geofence_metres: Option<u32>,
 
+    /// How long news from drivers (points, arrivals, proofs) gathers before their routes' arrival times
+    /// are recomputed, in milliseconds. [default: 2000]
+    #[arg(long, env = "TODOKE_ETA_COALESCE_MILLIS", value_name = "MS")]
+    pub eta_coalesce_millis: Option<u32>,
+
+    /// After a delay notice, the expected arrival must pass the end of the window it named by more than
+    /// this before the customer hears again, in minutes. [default: 15]
+    #[arg(long, env = "TODOKE_DELAY_MARGIN_MINUTES", value_name = "MINUTES")]
+    pub delay_margin_minutes: Option<u32>,
+
+    /// The width of the new window a delay notice names, in minutes. [default: 60]
+    #[arg(long, env = "TODOKE_DELAY_WINDOW_MINUTES", value_name = "MINUTES")]
+    pub delay_window_minutes: Option<u32>,
+
+    /// When theirs is the next stop, customers see the driver's position rounded to a grid of this many
+    /// metres; 0 never shows it. [default: 500]
+    #[arg(long, env = "TODOKE_DRIVER_POSITION_GRID_METRES", value_name = "METRES")]
+    pub driver_position_grid_metres: Option<u32>,
+
     /// Keep each proof photo as uploaded, beside the display size and thumbnail. Originals keep the
     /// phone's metadata (GPS included) and are shown to staff only. [default: false]
     #[arg(long, env = "TODOKE_KEEP_ORIGINAL_PHOTOS", value_name = "BOOL")]
@@ -159,6 +178,10 @@ impl SettingsLayer {
             planner_millis: self.planner_millis.or(lower.planner_millis),
             location_retention_days: self.location_retention_days.or(lower.location_retention_days),
             geofence_metres: self.geofence_metres.or(lower.geofence_metres),
+            eta_coalesce_millis: self.eta_coalesce_millis.or(lower.eta_coalesce_millis),
+            delay_margin_minutes: self.delay_margin_minutes.or(lower.delay_margin_minutes),
+            delay_window_minutes: self.delay_window_minutes.or(lower.delay_window_minutes),
+            driver_position_grid_metres: self.driver_position_grid_metres.or(lower.driver_position_grid_metres),
             keep_original_photos: self.keep_original_photos.or(lower.keep_original_photos),
             smtp_url: self.smtp_url.or(lower.smtp_url),
             mail_from: self.mail_from.or(lower.mail_from),
@@ -191,6 +214,10 @@ pub struct Settings {
     pub planner_millis: u32,
     pub location_retention_days: u32,
     pub geofence_metres: u32,
+    pub eta_coalesce_millis: u32,
+    pub delay_margin_minutes: u32,
+    pub delay_window_minutes: u32,
+    pub driver_position_grid_metres: u32,
     pub keep_original_photos: bool,
     pub smtp_url: Option<Secret>,
     pub mail_from: String,
@@ -247,6 +274,10 @@ impl Settings {
             planner_millis: layer.planner_millis.unwrap_or(2000).clamp(10, 600_000),
             location_retention_days: layer.location_retention_days.unwrap_or(30).clamp(1, 3650),
             geofence_metres: layer.geofence_metres.unwrap_or(150).clamp(10, 100_000),
+            eta_coalesce_millis: layer.eta_coalesce_millis.unwrap_or(2000).clamp(1, 600_000),
+            delay_margin_minutes: layer.delay_margin_minutes.unwrap_or(15).min(24 * 60),
+            delay_window_minutes: layer.delay_window_minutes.unwrap_or(60).clamp(15, 24 * 60),
+            driver_position_grid_metres: layer.driver_position_grid_metres.unwrap_or(500).min(100_000),
             keep_original_photos: layer.keep_original_photos.unwrap_or(false),
             smtp_url: layer.smtp_url,
             mail_from: layer.mail_from.unwrap_or_else(|| "Todoke <no-reply@todoke.local>".to_string()),

@@ -542,9 +542,30 @@ pub struct PublicTracking {
     pub promised: PublicPromise,
     /// Oldest first.
     pub events: Vec<PublicEvent>,
+    /// While out for delivery: when the driver is expected, from their latest news.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta: Option<PublicEta>,
     /// Only for the customer's own link (and staff): who and where, and what is coming.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<CustomerDetails>,
+}
+
+/// Where the parcel stands in the driver's day. No other customer's address or stop is shown.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PublicEta {
+    /// The current expected window of arrival, local to the address.
+    pub expected_from: DateTime<FixedOffset>,
+    pub expected_until: DateTime<FixedOffset>,
+    /// Deliveries the driver makes before this one.
+    pub stops_before: u32,
+    /// The moment of the driver's latest news the estimate starts from; absent: the plan, before the
+    /// driver set out.
+    pub updated_at: Option<DateTime<FixedOffset>>,
+    /// Only on the customer's own link, only when theirs is the next stop, and rounded to a grid of
+    /// several hundred metres.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver_near: Option<GeoPoint>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -66,6 +66,16 @@ impl SpeedModel {
     pub fn service(&self, parcels: u32) -> DaySeconds {
         self.service_seconds + self.seconds_per_extra_parcel * i64::from(parcels.saturating_sub(1))
     }
+
+    /// The street distance between two places: the great circle stretched by the detour.
+    pub fn metres(&self, from: GeoPoint, to: GeoPoint) -> f64 {
+        Haversine.distance(Point::new(from.lon, from.lat), Point::new(to.lon, to.lat)) * self.detour
+    }
+
+    /// The time to drive `metres` of streets.
+    pub fn driving_seconds(&self, metres: f64) -> f64 {
+        metres / (self.speed_kmh / 3.6)
+    }
 }
 
 /// Distances and travel times between every pair of places.
@@ -117,14 +127,12 @@ pub struct GreatCircle {
 
 impl TravelModel for GreatCircle {
     fn matrix(&self, places: &[GeoPoint]) -> TravelMatrix {
-        let points: Vec<Point> = places.iter().map(|p| Point::new(p.lon, p.lat)).collect();
-        let metres_per_second = self.speed.speed_kmh / 3.6;
-        let size = points.len();
+        let size = places.len();
         let mut metres = Vec::with_capacity(size * size);
-        for from in &points {
-            metres.extend(points.iter().map(|to| Haversine.distance(*from, *to) * self.speed.detour));
+        for from in places {
+            metres.extend(places.iter().map(|to| self.speed.metres(*from, *to)));
         }
-        let seconds = metres.iter().map(|m| m / metres_per_second).collect();
+        let seconds = metres.iter().map(|m| self.speed.driving_seconds(*m)).collect();
         TravelMatrix::new(size, metres, seconds)
     }
 }

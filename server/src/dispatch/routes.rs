@@ -330,6 +330,9 @@ async fn change_route(
         }
         result => result?,
     }
+    if route.status == RouteStatus::Dispatched {
+        state.eta.touch(route.driver_id);
+    }
     Ok(Json(view(state, &route).await?))
 }
 

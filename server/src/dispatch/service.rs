@@ -240,7 +240,7 @@ pub fn route_view(
         })
         .collect();
     // Leaving the depot and coming back: the legs at either end, driven at the planned speed.
-    let driving = |metres: f64| chrono::Duration::seconds((metres / (planner.speed.speed_kmh / 3.6)).round() as i64);
+    let driving = |metres: f64| chrono::Duration::seconds(planner.speed.driving_seconds(metres).round() as i64);
     let last_leg = route.metres - route.stops.iter().map(|s| s.metres_from_previous).sum::<f64>();
     let start = route.stops.first().map_or(day.midnight, |s| s.planned_arrival - driving(s.metres_from_previous));
     let end = route.stops.last().map_or(start, |s| s.planned_departure + driving(last_leg));

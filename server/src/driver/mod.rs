@@ -72,8 +72,9 @@ async fn manifest(
 }
 
 /// Where the calling driver has been: a batch of points as the phone collected them (drivers only).
-/// Stored in one transaction; the newest point becomes the driver's position for ETAs; points older
-/// than `TODOKE_LOCATION_RETENTION_DAYS` are dropped.
+/// Stored in one transaction; the newest point becomes the driver's position, from which the open
+/// stops' arrival times are recomputed shortly after; points older than `TODOKE_LOCATION_RETENTION_DAYS`
+/// are dropped.
 #[utoipa::path(post, path = "/api/v1/driver/locations", tag = "driver", request_body = LocationBatch,
     responses((status = 200, body = LocationReceipt), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 422, body = Problem)))]
@@ -106,6 +107,9 @@ async fn record_locations(
         .record_locations(id, &points, now, now - state.location_retention)
         .await
         .map_err(DispatchError::from)?;
+    if !points.is_empty() {
+        state.eta.touch(id);
+    }
     let latest = state.dispatch.driver_position(id).await.map_err(DispatchError::from)?;
     Ok(Json(LocationReceipt { accepted: points.len(), latest: latest.map(|p| p.recorded_at.fixed_offset()) }))
 }

@@ -44,6 +44,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(crate::dispatch::router())
         .merge(crate::driver::router())
         .merge(crate::pod::router())
+        .merge(crate::eta::exceptions::router())
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {

@@ -11,6 +11,7 @@ use super::transport::SendError;
 use super::{render, slip};
 use crate::app::{AppState, now};
 use crate::store::{NoticeOutcome, NoticeRecord, ShipmentKey};
+use todoke_shared::ShipmentStatus;
 
 const BATCH: u32 = 32;
 
@@ -62,6 +63,10 @@ async fn attempt(state: &AppState, notice: &NoticeRecord, moment: chrono::DateTi
         Ok(None) => return NoticeOutcome::Failed { error: "the shipment is gone".into() },
         Err(error) => return retry(notice, error.to_string()),
     };
+    // A delay told after the driver was at the door would be news from the past.
+    if notice.kind == "delayed" && shipment.status != ShipmentStatus::OutForDelivery {
+        return NoticeOutcome::Expired { error: format!("the shipment was {} first", shipment.status.as_str()) };
+    }
     let slip = match slip::load(state, notice).await {
         Ok(slip) => slip,
         Err(error) => return retry(notice, error.to_string()),

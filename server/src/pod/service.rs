@@ -158,6 +158,7 @@ pub async fn arrive(state: &AppState, acting: &Acting, body: &[u8]) -> Result<An
             recorded_at: received,
         };
         state.pod.store.record_arrival(&arrival, &answer).await?;
+        state.eta.touch(acting.driver_id);
         Ok(Answer { status: StatusCode::OK, body: answer.body })
     })
     .await
@@ -433,7 +434,10 @@ async fn store_proof(
     let stored = state.pod.store.record_proof(&proof, &transition, &answer).await;
     state.store.forget(&[shipment.id]);
     match stored {
-        Ok(()) => Ok(Answer { status: StatusCode::CREATED, body: answer.body }),
+        Ok(()) => {
+            state.eta.touch(acting.driver_id);
+            Ok(Answer { status: StatusCode::CREATED, body: answer.body })
+        }
         Err(error) => {
             // Something moved while the files were written: the stop went to another driver, or another
             // device or staff closed it. Said as precisely as when the request began.

@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::sql::CHANGES_CHANNEL;
-use super::{AccountStore, CachedStore, DispatchStore, PodStore, SqlStore, Store};
+use super::{AccountStore, CachedStore, DispatchStore, EtaStore, PodStore, SqlStore, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -47,6 +47,7 @@ pub struct Stores {
     pub accounts: Arc<dyn AccountStore>,
     pub dispatch: Arc<dyn DispatchStore>,
     pub pod: Arc<dyn PodStore>,
+    pub eta: Arc<dyn EtaStore>,
 }
 
 /// Connects to `url`, creating a SQLite file (and its folder) when missing, and applies migrations.
@@ -82,7 +83,8 @@ async fn connect_sqlite(url: &str) -> anyhow::Result<Stores> {
         shipments: Arc::new(CachedStore::new(store.clone(), true, Box::new(lock))),
         accounts: store.clone(),
         dispatch: store.clone(),
-        pod: store,
+        pod: store.clone(),
+        eta: store,
     })
 }
 
@@ -118,7 +120,7 @@ async fn connect_postgres(url: &str) -> anyhow::Result<Stores> {
     let (stop, stopped) = oneshot::channel::<()>();
     let cache = Arc::new(CachedStore::new(store.clone(), false, Box::new(stop)));
     tokio::spawn(follow_changes(pool, Arc::downgrade(&cache), stopped));
-    Ok(Stores { shipments: cache, accounts: store.clone(), dispatch: store.clone(), pod: store })
+    Ok(Stores { shipments: cache, accounts: store.clone(), dispatch: store.clone(), pod: store.clone(), eta: store })
 }
 
 /// Evicts what other servers change, as PostgreSQL notifies it, until the cache is dropped. While not

@@ -131,6 +131,9 @@ pub trait DispatchStore: Send + Sync + 'static {
     /// Shipments with their placement, by id, in no particular order.
     async fn placed_shipments(&self, ids: &[Uuid]) -> Result<Vec<PlacedShipment>, StoreError>;
 
+    /// The shipments of a route's stops, in no particular order.
+    async fn route_shipments(&self, route_id: Uuid) -> Result<Vec<PlacedShipment>, StoreError>;
+
     /// Stores new routes with their stops, atomically. [`StoreError::Duplicate`] when a shipment is
     /// already on a route that day.
     async fn insert_routes(&self, routes: &[RouteRecord]) -> Result<(), StoreError>;

@@ -59,7 +59,7 @@ impl<DB: Database> SqlStore<DB> {
 
     /// Writes the notices a change causes, in its transaction, numbering them per shipment and kind so
     /// that each has a stable `Message-ID`.
-    async fn insert_notices(
+    pub(super) async fn insert_notices(
         &self,
         tx: &mut sqlx::Transaction<'static, DB>,
         shipment_id: Uuid,

@@ -175,6 +175,7 @@ impl From<StopRow> for StopRecord {
 enum Placed {
     UnroutedAt(Uuid, NaiveDate),
     Id(Uuid),
+    OnRoute(Uuid),
     Barcode(String),
 }
 
@@ -187,6 +188,7 @@ impl Placed {
                  AND {column} NOT IN (SELECT shipment_id FROM route_stops WHERE date = $2)"
             ),
             Placed::Id(_) => format!("{column} = $1"),
+            Placed::OnRoute(_) => format!("{column} IN (SELECT shipment_id FROM route_stops WHERE route_id = $1)"),
             Placed::Barcode(_) => format!("{column} IN (SELECT shipment_id FROM parcels WHERE barcode = $1)"),
         }
     }
@@ -350,6 +352,10 @@ where
             found.extend(placed(&self.pool, Placed::Id(*id)).await?);
         }
         Ok(found)
+    }
+
+    async fn route_shipments(&self, route_id: Uuid) -> Result<Vec<PlacedShipment>, StoreError> {
+        placed(&self.pool, Placed::OnRoute(route_id)).await
     }
 
     async fn insert_routes(&self, routes: &[RouteRecord]) -> Result<(), StoreError> {
@@ -588,7 +594,7 @@ where
                 .fetch_all(pool)
                 .await?,
         ),
-        Placed::Id(id) => (
+        Placed::Id(id) | Placed::OnRoute(id) => (
             sqlx::query_as::<DB, PlacedRow>(sqlx::AssertSqlSafe(shipments)).bind(id).fetch_all(pool).await?,
             sqlx::query_as::<DB, ParcelRow>(sqlx::AssertSqlSafe(parcels)).bind(id).fetch_all(pool).await?,
         ),

@@ -62,6 +62,14 @@ fn outcome_str(outcome: ProofOutcome) -> &'static str {
     }
 }
 
+pub(super) fn parse_outcome(text: &str) -> Result<ProofOutcome, StoreError> {
+    match text {
+        "delivered" => Ok(ProofOutcome::Delivered),
+        "attempt_failed" => Ok(ProofOutcome::AttemptFailed),
+        _ => Err(corrupt("proof outcome")),
+    }
+}
+
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(format!("unknown {what}"))
 }
@@ -282,11 +290,7 @@ where
         }
         rows.into_iter()
             .map(|row| {
-                let outcome = match row.outcome.as_str() {
-                    "delivered" => ProofOutcome::Delivered,
-                    "attempt_failed" => ProofOutcome::AttemptFailed,
-                    _ => return Err(corrupt("proof outcome")),
-                };
+                let outcome = parse_outcome(&row.outcome)?;
                 Ok(ProofRecord {
                     id: row.id,
                     shipment_id: row.shipment_id,

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
 use serde::Deserialize;
-use todoke_shared::shipment::{CustomerDetails, EmailNotice, PublicEvent, PublicPromise, PublicTracking};
+use todoke_shared::shipment::{CustomerDetails, EmailNotice, PublicEta, PublicEvent, PublicPromise, PublicTracking};
 use todoke_shared::{Language, TrackingNumber};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -21,10 +21,15 @@ use utoipa_axum::routes;
 use crate::app::{AppState, now};
 use crate::auth::Caller;
 use crate::auth::policy::sees_full_tracking;
+use crate::eta::delay::window_from;
+use crate::eta::service::{Arrival, arrival};
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::shipments::ShipmentError;
-use crate::store::{EventRecord, NoticeRecord, ShipmentKey, ShipmentRecord, Store};
+use crate::store::{EventRecord, NoticeRecord, ShipmentKey, ShipmentRecord, Store, StoreError};
+
+/// How wide the expected window on the tracking page is: narrow enough to plan by, wide enough to hold.
+const SHOWN_WINDOW: chrono::Duration = chrono::Duration::minutes(30);
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -71,8 +76,7 @@ async fn track(
     let number = TrackingNumber::parse(&number)?;
     let (record, events) = load(&*state.store, &number).await?;
     let full = sees_full_tracking(&caller, &record, now(), state.lifetimes.customer_link);
-    let notices = if full { state.store.notices(record.id).await? } else { Vec::new() };
-    let view = Json(tracking_view(&record, &events, &notices, params.language(), full));
+    let view = Json(load_view(&state, &record, &events, params.language(), full).await?);
     // Personal details must not linger in shared caches.
     let cache = if full { "no-store" } else { "no-cache" };
     Ok(([(header::CACHE_CONTROL, cache)], view))
@@ -85,11 +89,26 @@ async fn load(store: &dyn Store, number: &TrackingNumber) -> Result<(ShipmentRec
     Ok((record, events))
 }
 
+/// The tracking view with what it shows beside the shipment: its emails (with `full`) and when the
+/// driver is expected.
+async fn load_view(
+    state: &AppState,
+    record: &ShipmentRecord,
+    events: &[EventRecord],
+    lang: Option<Language>,
+    full: bool,
+) -> Result<PublicTracking, StoreError> {
+    let notices = if full { state.store.notices(record.id).await? } else { Vec::new() };
+    let arrival = arrival(state, record, full).await?;
+    Ok(tracking_view(record, events, &notices, arrival.as_ref(), lang, full))
+}
+
 /// The tracking view; with `full`, the customer's details too.
-pub fn tracking_view(
+fn tracking_view(
     record: &ShipmentRecord,
     events: &[EventRecord],
     notices: &[NoticeRecord],
+    arrival: Option<&Arrival>,
     lang: Option<Language>,
     full: bool,
 ) -> PublicTracking {
@@ -120,6 +139,16 @@ pub fn tracking_view(
                 reason_label: event.reason.map(|reason| reason.label(lang).to_string()),
             })
             .collect(),
+        eta: arrival.map(|arrival| {
+            let shown = window_from(arrival.expected, SHOWN_WINDOW);
+            PublicEta {
+                expected_from: address.local_time(shown.start),
+                expected_until: address.local_time(shown.end),
+                stops_before: arrival.stops_before,
+                updated_at: arrival.as_of.map(|at| address.local_time(at)),
+                driver_near: arrival.driver_near,
+            }
+        }),
         details: full.then(|| CustomerDetails {
             recipient: content.recipient.clone(),
             address: content.address.clone(),

@@ -8,14 +8,15 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Datelike, FixedOffset};
-use todoke_shared::shipment::PublicTracking;
+use todoke_shared::shipment::{GeoPoint, PublicTracking};
 use todoke_shared::{Language, TrackingNumber};
 
 use super::form::{FormParts, FormView, form_view};
-use super::{TrackParams, load, tracking_view};
+use super::{TrackParams, load, load_view};
 use crate::app::{AppState, now};
 use crate::auth::Caller;
 use crate::auth::policy::sees_full_tracking;
+use crate::dispatch::plan::SpeedModel;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::pod::view::{FileLinks, proof_view};
@@ -161,6 +162,7 @@ struct TrackingPage {
     status: &'static str,
     status_label: String,
     promised: String,
+    arrival: Option<ArrivalLines>,
     area: String,
     timeline: Vec<TimelineEntry>,
     json_ld: String,
@@ -172,6 +174,53 @@ struct TrackingPage {
     form: Option<FormView>,
     proof: Option<ProofSection>,
     feedback: Option<FeedbackForm>,
+}
+
+/// When the driver is expected, in words.
+struct ArrivalLines {
+    heading: &'static str,
+    window: String,
+    stops_before: String,
+    driver_near: Option<String>,
+    updated: Option<String>,
+}
+
+fn arrival_lines(view: &PublicTracking) -> Option<ArrivalLines> {
+    let eta = view.eta.as_ref()?;
+    let ja = view.language == Language::Ja;
+    let window = format!("{}–{}", eta.expected_from.format("%H:%M"), eta.expected_until.format("%H:%M"));
+    let stops_before = match (eta.stops_before, ja) {
+        (0, true) => "次があなたのお届け先です".to_string(),
+        (0, false) => "Yours is the next stop".to_string(),
+        (1, false) => "1 stop before yours".to_string(),
+        (n, true) => format!("あなたのお届けまであと{n}件"),
+        (n, false) => format!("{n} stops before yours"),
+    };
+    let home = view.details.as_ref().map(|d| GeoPoint { lat: d.address.lat, lon: d.address.lon });
+    let driver_near = eta.driver_near.zip(home).map(|(near, home)| {
+        let straight = SpeedModel { detour: 1.0, ..SpeedModel::default() };
+        let km = (straight.metres(near, home) / 100.0).round() / 10.0;
+        if ja {
+            format!("ドライバーは約{km:.1} km先にいます")
+        } else {
+            format!("Your driver is about {km:.1} km away")
+        }
+    });
+    let updated = eta.updated_at.map(|at| {
+        let time = at.format("%H:%M");
+        if ja {
+            format!("{time}のドライバーの位置から計算")
+        } else {
+            format!("From the driver's position at {time}")
+        }
+    });
+    Some(ArrivalLines {
+        heading: if ja { "到着見込み" } else { "Expected arrival" },
+        window,
+        stops_before,
+        driver_near,
+        updated,
+    })
 }
 
 /// The form for the customer's word on a delivery, with what they said before.
@@ -265,15 +314,10 @@ pub(super) async fn render_tracking(
         Err(error) => return ApiError::from(error).into_response(),
     };
     let full = sees_full_tracking(&caller, &record, now(), state.lifetimes.customer_link);
-    let notices = if full {
-        match state.store.notices(record.id).await {
-            Ok(notices) => notices,
-            Err(error) => return ApiError::from(error).into_response(),
-        }
-    } else {
-        Vec::new()
+    let view = match load_view(state, &record, &events, chosen, full).await {
+        Ok(view) => view,
+        Err(error) => return ApiError::from(error).into_response(),
     };
-    let view = tracking_view(&record, &events, &notices, chosen, full);
     let lang = view.language;
     let link = match &caller {
         Caller::Customer { shipment_id } if full && *shipment_id == record.id => {
@@ -351,6 +395,7 @@ fn tracking(view: &PublicTracking, tracking_url: &str, keep_link: String) -> Tra
         status: view.status.as_str(),
         status_label: view.status_label.clone(),
         promised: format!("{} {}–{}", long_date(from, lang), from.format("%H:%M"), until.format("%H:%M")),
+        arrival: arrival_lines(view),
         area: view.city.clone(),
         timeline: view
             .events

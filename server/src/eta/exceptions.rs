@@ -1,0 +1,194 @@
+//! What staff watch during a depot's day: stops expected after their window, failed attempts, and
+//! proofs flagged for review. The same facts the customers' delay notices come from.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use serde::Serialize;
+use todoke_shared::dispatch::{RouteDriver, RouteQuery};
+use todoke_shared::pod::ProofOutcome;
+use todoke_shared::{ReasonCode, ShipmentStatus};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::auth::Authenticated;
+use crate::auth::policy::{Action, authorize};
+use crate::dispatch::DispatchError;
+use crate::dispatch::service::{DepotDay, due};
+use crate::http::error::{ApiError, Problem};
+use crate::http::extract::ApiQuery;
+use crate::pod::service::ProofDetails;
+use crate::store::dispatch::{PlacedShipment, RouteRecord};
+use crate::store::eta::RouteEtaRecord;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(exceptions))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Exceptions {
+    pub depot_id: Uuid,
+    #[schema(value_type = String, format = Date)]
+    pub date: NaiveDate,
+    /// Open stops expected after their window closes, latest first.
+    pub late_stops: Vec<LateStop>,
+    /// In the order they were captured.
+    pub failed_attempts: Vec<FailedAttempt>,
+    /// Proofs captured farther from the address than the geofence allows.
+    pub flagged_proofs: Vec<FlaggedProof>,
+}
+
+/// Times are on the depot's clock.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LateStop {
+    pub route_id: Uuid,
+    pub driver: RouteDriver,
+    pub stop_id: Uuid,
+    #[schema(value_type = String)]
+    pub tracking_number: todoke_shared::TrackingNumber,
+    pub window_start: DateTime<FixedOffset>,
+    pub window_end: DateTime<FixedOffset>,
+    pub expected_arrival: DateTime<FixedOffset>,
+    pub minutes_late: i64,
+    /// From the driver's news (`as_of`) or, before any, the plan.
+    pub estimated_from: Option<DateTime<FixedOffset>>,
+    /// The window the customer's last delay notice named, if one was sent.
+    pub told_start: Option<DateTime<FixedOffset>>,
+    pub told_end: Option<DateTime<FixedOffset>>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FailedAttempt {
+    pub route_id: Uuid,
+    pub stop_id: Uuid,
+    pub proof_id: Uuid,
+    #[schema(value_type = String)]
+    pub tracking_number: todoke_shared::TrackingNumber,
+    pub reason: Option<ReasonCode>,
+    pub captured_at: DateTime<FixedOffset>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FlaggedProof {
+    pub route_id: Uuid,
+    pub stop_id: Uuid,
+    pub proof_id: Uuid,
+    #[schema(value_type = String)]
+    pub tracking_number: todoke_shared::TrackingNumber,
+    pub outcome: ProofOutcome,
+    /// From where the proof was captured to where the parcel was due.
+    pub distance_m: f64,
+    pub captured_at: DateTime<FixedOffset>,
+}
+
+/// A depot's exceptions of a day (staff): late stops, failed attempts, flagged proofs.
+#[utoipa::path(get, path = "/api/v1/exceptions", tag = "dispatch", params(RouteQuery),
+    responses((status = 200, body = Exceptions), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn exceptions(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiQuery(query): ApiQuery<RouteQuery>,
+) -> Result<Json<Exceptions>, ApiError> {
+    authorize(&caller, Action::ViewDispatch)?;
+    let depot = state.dispatch.depot(query.depot).await?.ok_or(DispatchError::DepotNotFound)?;
+    let day = DepotDay::new(&depot, query.date);
+    let local = |at: DateTime<Utc>| at.with_timezone(&day.tz).fixed_offset();
+    let routes = state.dispatch.routes(depot.id, query.date).await?;
+    let route_ids: Vec<Uuid> = routes.iter().map(|r| r.id).collect();
+    let drivers: HashMap<Uuid, String> =
+        state.dispatch.drivers(depot.id).await?.into_iter().map(|d| (d.user_id, d.name)).collect();
+    let etas: HashMap<Uuid, RouteEtaRecord> =
+        state.eta.store.route_etas(&route_ids).await?.into_iter().map(|e| (e.route_id, e)).collect();
+    let told: HashMap<Uuid, _> =
+        state.eta.store.announced(&route_ids).await?.into_iter().map(|a| (a.stop_id, a.told)).collect();
+    let mut shipments: HashMap<Uuid, PlacedShipment> = HashMap::new();
+    for route in &routes {
+        shipments.extend(state.dispatch.route_shipments(route.id).await?.into_iter().map(|p| (p.shipment.id, p)));
+    }
+
+    let mut late_stops = Vec::new();
+    for route in &routes {
+        let driver =
+            RouteDriver { id: route.driver_id, name: drivers.get(&route.driver_id).cloned().unwrap_or_default() };
+        for (stop_id, shipment_id, expected, estimated_from) in
+            expected_arrivals(route, etas.get(&route.id), &shipments)
+        {
+            let Some(placed) = shipments.get(&shipment_id) else { continue };
+            let (_, window_start, window_end) = due(&placed.shipment);
+            if expected <= window_end {
+                continue;
+            }
+            let told = told.get(&stop_id);
+            late_stops.push(LateStop {
+                route_id: route.id,
+                driver: driver.clone(),
+                stop_id,
+                tracking_number: placed.shipment.tracking_number,
+                window_start: local(window_start),
+                window_end: local(window_end),
+                expected_arrival: local(expected),
+                minutes_late: (expected - window_end).num_minutes(),
+                estimated_from: estimated_from.map(local),
+                told_start: told.map(|t| local(t.start)),
+                told_end: told.map(|t| local(t.end)),
+            });
+        }
+    }
+    late_stops.sort_by_key(|s| std::cmp::Reverse(s.minutes_late));
+
+    let mut failed_attempts = Vec::new();
+    let mut flagged_proofs = Vec::new();
+    for proof in state.eta.store.day_proofs(depot.id, query.date).await? {
+        let Some(placed) = shipments.get(&proof.shipment_id) else { continue };
+        let tracking_number = placed.shipment.tracking_number;
+        if proof.outcome == ProofOutcome::AttemptFailed {
+            let details: Option<ProofDetails> = serde_json::from_str(&proof.details).ok();
+            failed_attempts.push(FailedAttempt {
+                route_id: proof.route_id,
+                stop_id: proof.stop_id,
+                proof_id: proof.proof_id,
+                tracking_number,
+                reason: details.and_then(|d| d.reason),
+                captured_at: local(proof.captured_at),
+            });
+        }
+        if proof.flagged {
+            flagged_proofs.push(FlaggedProof {
+                route_id: proof.route_id,
+                stop_id: proof.stop_id,
+                proof_id: proof.proof_id,
+                tracking_number,
+                outcome: proof.outcome,
+                distance_m: proof.distance_m,
+                captured_at: local(proof.captured_at),
+            });
+        }
+    }
+    Ok(Json(Exceptions { depot_id: depot.id, date: query.date, late_stops, failed_attempts, flagged_proofs }))
+}
+
+/// Each open stop's expected arrival: the latest estimate of a dispatched route, else the plan.
+fn expected_arrivals(
+    route: &RouteRecord,
+    eta: Option<&RouteEtaRecord>,
+    shipments: &HashMap<Uuid, PlacedShipment>,
+) -> Vec<(Uuid, Uuid, DateTime<Utc>, Option<DateTime<Utc>>)> {
+    match eta {
+        Some(eta) => eta.stops.iter().map(|s| (s.stop_id, s.shipment_id, s.expected_arrival, eta.as_of)).collect(),
+        None => route
+            .stops
+            .iter()
+            .filter(|s| {
+                shipments.get(&s.shipment_id).is_some_and(|p| {
+                    matches!(p.shipment.status, ShipmentStatus::AtDepot | ShipmentStatus::OutForDelivery)
+                })
+            })
+            .map(|s| (s.id, s.shipment_id, s.planned_arrival, None))
+            .collect(),
+    }
+}

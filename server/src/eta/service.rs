@@ -1,0 +1,176 @@
+//! Recomputing a driver's routes: reads what happened on the route, estimates the open stops, decides
+//! the delay notices, and keeps both in one transaction.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use todoke_shared::ShipmentStatus;
+use todoke_shared::preferences::PickupPoint;
+use todoke_shared::shipment::{Address, GeoPoint};
+use uuid::Uuid;
+
+use super::delay::{Told, window_to_announce};
+use super::model::{Fix, Pace, RouteStop, StopEta, coarsen, estimate, latest_fix, learn_pace};
+use crate::app::{AppState, now};
+use crate::dispatch::plan::SpeedModel;
+use crate::dispatch::service::{DepotDay, destination, due};
+use crate::notify::Delay;
+use crate::store::dispatch::{LocationRecord, PlacedShipment, RouteRecord};
+use crate::store::eta::{Announced, Announcement, RouteEtaRecord, StopProgress};
+use crate::store::{ShipmentRecord, StoreError};
+
+/// Recomputes every open route of a driver. Another server computing the same route at once makes one
+/// of them step back ([`StoreError::Stale`]); it reads again and tries once more.
+pub async fn recompute_driver(state: &AppState, driver_id: Uuid) -> Result<(), StoreError> {
+    for route_id in state.eta.store.open_routes(driver_id).await? {
+        match recompute_route(state, route_id).await {
+            Err(StoreError::Stale) => recompute_route(state, route_id).await?,
+            other => other?,
+        }
+    }
+    Ok(())
+}
+
+/// Everything one route's estimate is made of, as read from storage.
+pub struct RouteNews {
+    pub route: RouteRecord,
+    pub day: DepotDay,
+    pub shipments: HashMap<Uuid, PlacedShipment>,
+    pub pickup_points: Vec<PickupPoint>,
+    pub progress: Vec<StopProgress>,
+    pub position: Option<LocationRecord>,
+    pub announced: Vec<Announced>,
+}
+
+pub async fn recompute_route(state: &AppState, route_id: Uuid) -> Result<(), StoreError> {
+    let Some(route) = state.dispatch.route(route_id).await? else { return Ok(()) };
+    let Some(depot) = state.dispatch.depot(route.depot_id).await? else { return Ok(()) };
+    let news = RouteNews {
+        day: DepotDay::new(&depot, route.date),
+        shipments: state.dispatch.route_shipments(route_id).await?.into_iter().map(|p| (p.shipment.id, p)).collect(),
+        pickup_points: state.store.pickup_points().await?,
+        progress: state.eta.store.stop_progress(route_id).await?,
+        position: state.dispatch.driver_position(route.driver_id).await?,
+        announced: state.eta.store.announced(&[route_id]).await?,
+        route,
+    };
+    let (eta, announcements) = judge(state, &news, now());
+    state.eta.store.save_eta(&eta, &announcements, now()).await
+}
+
+/// The estimate of a route and the delay notices it calls for.
+pub fn judge(state: &AppState, news: &RouteNews, now: DateTime<Utc>) -> (RouteEtaRecord, Vec<Announcement>) {
+    let speed = &state.planner.speed;
+    let stops = route_stops(news, speed);
+    // A point from another day says nothing about this route.
+    let position = news
+        .position
+        .filter(|p| p.recorded_at.with_timezone(&news.day.tz).date_naive() == news.route.date)
+        .map(|p| Fix { at: p.recorded_at, location: GeoPoint { lat: p.lat, lon: p.lon } });
+    let fix = latest_fix(&stops, position);
+    let pace = if fix.is_some() { learn_pace(&stops, speed) } else { Pace::PLANNED };
+    let etas = estimate(&stops, fix, pace, speed);
+    // Before the driver shows any sign, the plan stands and nobody is told it is late: the dispatched
+    // notice already gave the plan.
+    let announcements = match fix {
+        Some(_) => announcements(state, news, &stops, &etas),
+        None => Vec::new(),
+    };
+    let eta = RouteEtaRecord { route_id: news.route.id, as_of: fix.map(|f| f.at), computed_at: now, pace, stops: etas };
+    (eta, announcements)
+}
+
+/// The route's stops in driving order, as the model sees them.
+fn route_stops(news: &RouteNews, speed: &SpeedModel) -> Vec<RouteStop> {
+    let progress: HashMap<Uuid, &StopProgress> = news.progress.iter().map(|p| (p.stop_id, p)).collect();
+    news.route
+        .stops
+        .iter()
+        .filter_map(|stop| {
+            let placed = news.shipments.get(&stop.shipment_id)?;
+            let shipment = &placed.shipment;
+            let (_, window_start, window_end) = due(shipment);
+            let progress = progress.get(&stop.id);
+            Some(RouteStop {
+                stop_id: stop.id,
+                shipment_id: shipment.id,
+                location: destination(shipment, &news.pickup_points),
+                service: Duration::seconds(speed.service(shipment.content.parcels.len() as u32)),
+                window_start,
+                window_end,
+                planned_arrival: stop.planned_arrival,
+                open: progress.is_some_and(|p| p.open),
+                arrived_at: progress.and_then(|p| p.arrived_at),
+                completed_at: progress.and_then(|p| p.completed_at),
+            })
+        })
+        .collect()
+}
+
+fn announcements(state: &AppState, news: &RouteNews, stops: &[RouteStop], etas: &[StopEta]) -> Vec<Announcement> {
+    let told: HashMap<Uuid, &Announced> = news.announced.iter().map(|a| (a.stop_id, a)).collect();
+    let stops: HashMap<Uuid, &RouteStop> = stops.iter().map(|s| (s.stop_id, s)).collect();
+    etas.iter()
+        .filter_map(|eta| {
+            let stop = stops.get(&eta.stop_id)?;
+            let before = told.get(&eta.stop_id);
+            let window =
+                window_to_announce(eta.expected_arrival, stop.window_end, before.map(|a| a.told), &state.eta.policy)?;
+            let shipment = &news.shipments.get(&eta.shipment_id)?.shipment;
+            Some(Announcement {
+                stop_id: eta.stop_id,
+                shipment_id: eta.shipment_id,
+                told: window,
+                previous: before.map_or(0, |a| a.notices),
+                notices: state.mail.for_delay(shipment, &delay(window, &shipment.content.address)),
+            })
+        })
+        .collect()
+}
+
+/// A window as the notice names it: on the clock at the address.
+fn delay(window: Told, address: &Address) -> Delay {
+    let (start, end) = (address.local_time(window.start), address.local_time(window.end));
+    Delay { date: start.date_naive(), start: start.format("%H:%M").to_string(), end: end.format("%H:%M").to_string() }
+}
+
+/// Where a shipment out for delivery stands in its driver's day, as its customer may see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arrival {
+    pub expected: DateTime<Utc>,
+    pub stops_before: u32,
+    pub as_of: Option<DateTime<Utc>>,
+    /// Coarsened; only when this is the next stop and the customer's own view asked for it.
+    pub driver_near: Option<GeoPoint>,
+}
+
+/// A position older than this before the estimate's news is not shown as where the driver is.
+const FRESH_POSITION: Duration = Duration::minutes(30);
+
+pub async fn arrival(
+    state: &AppState,
+    shipment: &ShipmentRecord,
+    show_driver: bool,
+) -> Result<Option<Arrival>, StoreError> {
+    if shipment.status != ShipmentStatus::OutForDelivery {
+        return Ok(None);
+    }
+    let Some(found) = state.eta.store.shipment_eta(shipment.id).await? else { return Ok(None) };
+    let Some(stop) = found.eta.stops.iter().find(|s| s.stop_id == found.stop_id) else { return Ok(None) };
+    let grid = state.eta.position_grid_m;
+    let driver_near = match (show_driver && stop.stops_before == 0 && grid > 0.0, found.eta.as_of) {
+        (true, Some(as_of)) => state
+            .dispatch
+            .driver_position(found.driver_id)
+            .await?
+            .filter(|p| p.recorded_at + FRESH_POSITION >= as_of)
+            .map(|p| coarsen(GeoPoint { lat: p.lat, lon: p.lon }, grid)),
+        _ => None,
+    };
+    Ok(Some(Arrival {
+        expected: stop.expected_arrival,
+        stops_before: stop.stops_before,
+        as_of: found.eta.as_of,
+        driver_near,
+    }))
+}
