@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod processes;
+pub mod simulation;
 pub mod smtp;
 pub mod warehouse;
 
