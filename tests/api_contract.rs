@@ -240,6 +240,7 @@ const ROUTES: &[&str] = &[
     "PUT /api/v1/drivers/{id}",
     "POST /api/v1/depots/{id}/receive",
     "GET /api/v1/routes",
+    "GET /api/v1/exceptions",
     "POST /api/v1/routes",
     "POST /api/v1/routes/build",
     "GET /api/v1/routes/{id}",

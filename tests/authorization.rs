@@ -90,6 +90,7 @@ const MATRIX: &[(&str, [&str; 10])] = &[
     ("PUT /api/v1/drivers/{id}", ["401", "404", "404", "403", "403", "403", "403", "403", "403", "403"]),
     ("POST /api/v1/depots/{id}/receive", ["401", "404", "404", "403", "403", "403", "403", "403", "403", "403"]),
     ("GET /api/v1/routes", ["401", "404", "404", "404", "403", "403", "403", "403", "403", "403"]),
+    ("GET /api/v1/exceptions", ["401", "404", "404", "404", "403", "403", "403", "403", "403", "403"]),
     ("POST /api/v1/routes", ["401", "404", "404", "403", "403", "403", "403", "403", "403", "403"]),
     ("POST /api/v1/routes/build", ["401", "404", "404", "403", "403", "403", "403", "403", "403", "403"]),
     ("GET /api/v1/routes/{id}", ["401", "404", "404", "404", "403", "403", "403", "403", "403", "403"]),
@@ -165,7 +166,7 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
                 )
                 .replace("{tracking_number}", tracking_number(&x));
             let path = match *route {
-                "GET /api/v1/routes" => format!("{path}?depot={NOWHERE}&date=2026-11-24"),
+                "GET /api/v1/routes" | "GET /api/v1/exceptions" => format!("{path}?depot={NOWHERE}&date=2026-11-24"),
                 _ => path.replace("{stop_id}", NOWHERE).replace("{name}", &format!("{}.jpg", "0".repeat(64))),
             };
             let url = match &credential.link {

@@ -19,6 +19,7 @@ use crate::auth::Authenticated;
 use crate::auth::policy::{Action, authorize};
 use crate::dispatch::DispatchError;
 use crate::dispatch::service::{DepotDay, due};
+use crate::eta::model::StopEta;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::ApiQuery;
 use crate::pod::service::ProofDetails;
@@ -115,9 +116,8 @@ async fn exceptions(
     for route in &routes {
         let driver =
             RouteDriver { id: route.driver_id, name: drivers.get(&route.driver_id).cloned().unwrap_or_default() };
-        for (stop_id, shipment_id, expected, estimated_from) in
-            expected_arrivals(route, etas.get(&route.id), &shipments)
-        {
+        let (estimated_from, expected) = expected_arrivals(route, etas.get(&route.id), &shipments);
+        for StopEta { stop_id, shipment_id, expected_arrival: expected, .. } in expected {
             let Some(placed) = shipments.get(&shipment_id) else { continue };
             let (_, window_start, window_end) = due(&placed.shipment);
             if expected <= window_end {
@@ -172,23 +172,28 @@ async fn exceptions(
     Ok(Json(Exceptions { depot_id: depot.id, date: query.date, late_stops, failed_attempts, flagged_proofs }))
 }
 
-/// Each open stop's expected arrival: the latest estimate of a dispatched route, else the plan.
+/// Each open stop's expected arrival, and the news it is from: the latest estimate of a dispatched
+/// route, else the plan.
 fn expected_arrivals(
     route: &RouteRecord,
     eta: Option<&RouteEtaRecord>,
     shipments: &HashMap<Uuid, PlacedShipment>,
-) -> Vec<(Uuid, Uuid, DateTime<Utc>, Option<DateTime<Utc>>)> {
+) -> (Option<DateTime<Utc>>, Vec<StopEta>) {
     match eta {
-        Some(eta) => eta.stops.iter().map(|s| (s.stop_id, s.shipment_id, s.expected_arrival, eta.as_of)).collect(),
-        None => route
-            .stops
-            .iter()
-            .filter(|s| {
+        Some(eta) => (eta.as_of, eta.stops.clone()),
+        None => {
+            let open = route.stops.iter().filter(|s| {
                 shipments.get(&s.shipment_id).is_some_and(|p| {
                     matches!(p.shipment.status, ShipmentStatus::AtDepot | ShipmentStatus::OutForDelivery)
                 })
-            })
-            .map(|s| (s.id, s.shipment_id, s.planned_arrival, None))
-            .collect(),
+            });
+            let planned = open.enumerate().map(|(before, s)| StopEta {
+                stop_id: s.id,
+                shipment_id: s.shipment_id,
+                expected_arrival: s.planned_arrival,
+                stops_before: before as u32,
+            });
+            (None, planned.collect())
+        }
     }
 }

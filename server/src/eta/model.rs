@@ -107,7 +107,8 @@ fn recent_median(samples: &[f64]) -> Option<f64> {
     let mut recent = samples[samples.len().saturating_sub(RECENT_SAMPLES)..].to_vec();
     recent.sort_by(f64::total_cmp);
     let middle = recent.len() / 2;
-    let median = if recent.len() % 2 == 0 { (recent[middle - 1] + recent[middle]) / 2.0 } else { recent[middle] };
+    let median =
+        if recent.len().is_multiple_of(2) { (recent[middle - 1] + recent[middle]) / 2.0 } else { recent[middle] };
     Some(median.clamp(PACE_BOUNDS.0, PACE_BOUNDS.1))
 }
 
