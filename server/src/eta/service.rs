@@ -19,10 +19,15 @@ use crate::store::dispatch::{LocationRecord, PlacedShipment, RouteRecord};
 use crate::store::eta::{Announced, Announcement, RouteEtaRecord, StopProgress};
 use crate::store::{ShipmentRecord, StoreError};
 
+/// Routes older than this are history, even with a stop left open: a driver's dispatched routes
+/// pile up over the months, and each point must not scan them all.
+const LIVE_DAYS: i64 = 7;
+
 /// Recomputes every open route of a driver. Another server computing the same route at once makes one
 /// of them step back ([`StoreError::Stale`]); it reads again and tries once more.
 pub async fn recompute_driver(state: &AppState, driver_id: Uuid) -> Result<(), StoreError> {
-    for route_id in state.eta.store.open_routes(driver_id).await? {
+    let since = (now() - Duration::days(LIVE_DAYS)).date_naive();
+    for route_id in state.eta.store.open_routes(driver_id, since).await? {
         match recompute_route(state, route_id).await {
             Err(StoreError::Stale) => recompute_route(state, route_id).await?,
             other => other?,
@@ -54,8 +59,9 @@ pub async fn recompute_route(state: &AppState, route_id: Uuid) -> Result<(), Sto
         announced: state.eta.store.announced(&[route_id]).await?,
         route,
     };
-    let (eta, announcements) = judge(state, &news, now());
-    state.eta.store.save_eta(&eta, &announcements, now()).await
+    let now = now();
+    let (eta, announcements) = judge(state, &news, now);
+    state.eta.store.save_eta(&eta, &announcements, now).await
 }
 
 /// The estimate of a route and the delay notices it calls for.

@@ -77,8 +77,8 @@ pub struct DayProof {
 
 #[async_trait]
 pub trait EtaStore: Send + Sync + 'static {
-    /// A driver's dispatched routes that still have a stop out for delivery.
-    async fn open_routes(&self, driver_id: Uuid) -> Result<Vec<Uuid>, StoreError>;
+    /// A driver's dispatched routes dated `since` or later that still have a stop out for delivery.
+    async fn open_routes(&self, driver_id: Uuid, since: NaiveDate) -> Result<Vec<Uuid>, StoreError>;
 
     /// The progress of each stop of a route, in driving order.
     async fn stop_progress(&self, route_id: Uuid) -> Result<Vec<StopProgress>, StoreError>;

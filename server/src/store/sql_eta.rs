@@ -109,14 +109,17 @@ where
     for<'r> (i64,): FromRow<'r, DB::Row>,
     for<'r> (String,): FromRow<'r, DB::Row>,
 {
-    async fn open_routes(&self, driver_id: Uuid) -> Result<Vec<Uuid>, StoreError> {
+    async fn open_routes(&self, driver_id: Uuid, since: NaiveDate) -> Result<Vec<Uuid>, StoreError> {
         let query = format!(
-            "SELECT id FROM routes WHERE driver_id = $1 AND status = 'dispatched' AND EXISTS \
+            "SELECT id FROM routes WHERE driver_id = $1 AND date >= $2 AND status = 'dispatched' AND EXISTS \
              (SELECT 1 FROM ({SELECT_PROGRESS} WHERE s.route_id = routes.id) progress WHERE progress.open) \
              ORDER BY date, id"
         );
-        let rows =
-            sqlx::query_as::<DB, (Uuid,)>(sqlx::AssertSqlSafe(query)).bind(driver_id).fetch_all(&self.pool).await?;
+        let rows = sqlx::query_as::<DB, (Uuid,)>(sqlx::AssertSqlSafe(query))
+            .bind(driver_id)
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
