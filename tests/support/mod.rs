@@ -137,6 +137,21 @@ impl TestApp {
         self.store.backend()
     }
 
+    /// How many location points the database holds: the one check no endpoint answers.
+    pub async fn stored_points(&self) -> i64 {
+        let count = "SELECT COUNT(*) FROM driver_locations";
+        match self.backend() {
+            Backend::Sqlite => {
+                let mut db = sqlx::SqliteConnection::connect(self.database_url()).await.expect("the test database");
+                sqlx::query_scalar(count).fetch_one(&mut db).await.expect("counting points")
+            }
+            Backend::Postgres => {
+                let mut db = sqlx::PgConnection::connect(self.database_url()).await.expect("the test database");
+                sqlx::query_scalar(count).fetch_one(&mut db).await.expect("counting points")
+            }
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -153,6 +153,16 @@ impl From<StoreError> for ApiError {
                 "concurrent_change",
                 "The record changed while this request was handled. Read it again and retry.",
             ),
+            StoreError::Busy(_) => {
+                // Load, not a fault: the client may simply come back.
+                tracing::warn!(error = %error, "the database stayed busy");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service_busy",
+                    "The service is busy right now. Please try again in a moment.",
+                )
+                .with_header(header::RETRY_AFTER, "1")
+            }
             StoreError::Corrupt(_) | StoreError::Database(_) => {
                 // Details go to the log, never to the client.
                 tracing::error!(error = %error, "storage failed");

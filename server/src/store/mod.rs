@@ -104,6 +104,10 @@ pub enum StoreError {
     Stale,
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
+    /// The database could not take the work now (locked, a deadlock, no connection free in time): the
+    /// whole transaction may be tried again, and nothing of it was kept.
+    #[error("the database is busy: {0}")]
+    Busy(sqlx::Error),
     #[error(transparent)]
     Database(sqlx::Error),
 }
@@ -114,9 +118,21 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 StoreError::Duplicate(db.constraint().map(str::to_string))
             }
+            sqlx::Error::Database(db) if is_contention(db.as_ref()) => StoreError::Busy(error),
+            sqlx::Error::PoolTimedOut => StoreError::Busy(error),
             _ => StoreError::Database(error),
         }
     }
+}
+
+/// SQLite's busy and locked results (with their extended codes, such as 517 for a write on a stale
+/// snapshot); PostgreSQL's serialization failure, deadlock and lock timeout.
+fn is_contention(error: &dyn sqlx::error::DatabaseError) -> bool {
+    let code = error.code();
+    if error.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        return code.and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| matches!(c & 0xff, 5 | 6));
+    }
+    matches!(code.as_deref(), Some("40001" | "40P01" | "55P03"))
 }
 
 #[async_trait]

@@ -193,25 +193,28 @@ where
     }
 
     async fn record_arrival(&self, arrival: &ArrivalRecord, answer: &KeyAnswer) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO stop_arrivals (stop_id, driver_id, arrived_at, lat, lon, accuracy_m, recorded_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (stop_id) DO UPDATE SET driver_id = excluded.driver_id, \
-             arrived_at = excluded.arrived_at, lat = excluded.lat, lon = excluded.lon, \
-             accuracy_m = excluded.accuracy_m, recorded_at = excluded.recorded_at",
-        )
-        .bind(arrival.stop_id)
-        .bind(arrival.driver_id)
-        .bind(arrival.arrived_at)
-        .bind(arrival.location.lat)
-        .bind(arrival.location.lon)
-        .bind(arrival.location.accuracy_m)
-        .bind(arrival.recorded_at)
-        .execute(&mut *tx)
-        .await?;
-        answer_key(&mut tx, answer).await?;
-        tx.commit().await?;
-        Ok(())
+        self.retrying(|| async move {
+            let mut tx = self.begin_write().await?;
+            sqlx::query(
+                "INSERT INTO stop_arrivals (stop_id, driver_id, arrived_at, lat, lon, accuracy_m, recorded_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (stop_id) DO UPDATE SET driver_id = excluded.driver_id, \
+                 arrived_at = excluded.arrived_at, lat = excluded.lat, lon = excluded.lon, \
+                 accuracy_m = excluded.accuracy_m, recorded_at = excluded.recorded_at",
+            )
+            .bind(arrival.stop_id)
+            .bind(arrival.driver_id)
+            .bind(arrival.arrived_at)
+            .bind(arrival.location.lat)
+            .bind(arrival.location.lon)
+            .bind(arrival.location.accuracy_m)
+            .bind(arrival.recorded_at)
+            .execute(&mut *tx)
+            .await?;
+            answer_key(&mut tx, answer).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn record_proof(
@@ -220,52 +223,61 @@ where
         transition: &Transition,
         answer: &KeyAnswer,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        // The stop may have moved to another driver while the photos were processed.
-        let owner = sqlx::query_as::<DB, (Uuid, String)>(
-            "SELECT r.driver_id, r.status FROM route_stops s JOIN routes r ON r.id = s.route_id WHERE s.id = $1",
-        )
-        .bind(proof.stop_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if owner != Some((proof.driver_id, RouteStatus::Dispatched.as_str().to_string())) {
-            return Err(StoreError::Stale);
-        }
-        sqlx::query(
-            "INSERT INTO proofs (id, shipment_id, stop_id, driver_id, outcome, captured_at, recorded_at, lat, lon, \
-             accuracy_m, distance_m, flagged, details, sha256) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(proof.id)
-        .bind(proof.shipment_id)
-        .bind(proof.stop_id)
-        .bind(proof.driver_id)
-        .bind(outcome_str(proof.outcome))
-        .bind(proof.captured_at)
-        .bind(proof.recorded_at)
-        .bind(proof.location.lat)
-        .bind(proof.location.lon)
-        .bind(proof.location.accuracy_m)
-        .bind(proof.distance_m)
-        .bind(proof.flagged)
-        .bind(proof.details.as_str())
-        .bind(proof.sha256.as_str())
-        .execute(&mut *tx)
-        .await?;
-        for (position, file) in proof.files.iter().enumerate() {
-            sqlx::query("INSERT INTO proof_files (proof_id, position, role, name) VALUES ($1, $2, $3, $4)")
-                .bind(proof.id)
-                .bind(position as i64)
-                .bind(file.role.as_str())
-                .bind(file.name.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
-        self.transition_in(&mut tx, transition.shipment_id, transition.from, &transition.event, &transition.notices)
+        self.retrying(|| async move {
+            let mut tx = self.begin_write().await?;
+            // The stop may have moved to another driver while the photos were processed.
+            let owner = sqlx::query_as::<DB, (Uuid, String)>(
+                "SELECT r.driver_id, r.status FROM route_stops s JOIN routes r ON r.id = s.route_id WHERE s.id = $1",
+            )
+            .bind(proof.stop_id)
+            .fetch_optional(&mut *tx)
             .await?;
-        answer_key(&mut tx, answer).await?;
-        tx.commit().await?;
-        Ok(())
+            if owner != Some((proof.driver_id, RouteStatus::Dispatched.as_str().to_string())) {
+                return Err(StoreError::Stale);
+            }
+            sqlx::query(
+                "INSERT INTO proofs (id, shipment_id, stop_id, driver_id, outcome, captured_at, recorded_at, lat, lon, \
+                 accuracy_m, distance_m, flagged, details, sha256) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            )
+            .bind(proof.id)
+            .bind(proof.shipment_id)
+            .bind(proof.stop_id)
+            .bind(proof.driver_id)
+            .bind(outcome_str(proof.outcome))
+            .bind(proof.captured_at)
+            .bind(proof.recorded_at)
+            .bind(proof.location.lat)
+            .bind(proof.location.lon)
+            .bind(proof.location.accuracy_m)
+            .bind(proof.distance_m)
+            .bind(proof.flagged)
+            .bind(proof.details.as_str())
+            .bind(proof.sha256.as_str())
+            .execute(&mut *tx)
+            .await?;
+            for (position, file) in proof.files.iter().enumerate() {
+                sqlx::query("INSERT INTO proof_files (proof_id, position, role, name) VALUES ($1, $2, $3, $4)")
+                    .bind(proof.id)
+                    .bind(position as i64)
+                    .bind(file.role.as_str())
+                    .bind(file.name.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            self.transition_in(
+                &mut tx,
+                transition.shipment_id,
+                transition.from,
+                &transition.event,
+                &transition.notices,
+            )
+            .await?;
+            answer_key(&mut tx, answer).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn proofs(&self, shipment_id: Uuid) -> Result<Vec<ProofRecord>, StoreError> {
