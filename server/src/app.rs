@@ -20,6 +20,7 @@ use crate::dispatch::solver::Effort;
 use crate::eta::Eta;
 use crate::eta::delay::DelayPolicy;
 use crate::http::rate_limit::RateLimit;
+use crate::instances::Instance;
 use crate::notify::Mail;
 use crate::notify::transport::{Files, Smtp, Transport};
 use crate::pod::Pod;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub planner: Planner,
     pub pod: Arc<Pod>,
     pub eta: Arc<Eta>,
+    /// This server among those on the database.
+    pub instance: Arc<Instance>,
 }
 
 /// Per-address rate limits.
@@ -105,6 +108,8 @@ impl Application {
                 println!("\n  First administrator: {email}\n  Password (shown once): {password}\n");
             }
         }
+        let instance =
+            Arc::new(Instance::register(stores.instances, now()).await.context("recording this server as running")?);
         let keys = Arc::new(
             Keys::load(&*stores.accounts, settings.jwt_secret.as_ref().map(Secret::expose), now())
                 .await
@@ -145,6 +150,7 @@ impl Application {
             mail: Arc::new(mail(settings)?),
             pod: Arc::new(Pod {
                 store: stores.pod,
+                holder: instance.id,
                 files: ProofFiles::open(settings.data_dir.join("proofs"))
                     .with_context(|| format!("opening {}", settings.data_dir.join("proofs").display()))?,
                 photos: PhotoPipeline::new(
@@ -162,6 +168,7 @@ impl Application {
                 std::time::Duration::from_millis(settings.eta_coalesce_millis.into()),
                 f64::from(settings.driver_position_grid_metres),
             )),
+            instance,
         };
         let router = crate::http::router(state.clone(), settings.max_body_bytes);
         Ok(Application { listener, router, state, notice_worker: settings.notice_worker })
@@ -181,7 +188,8 @@ impl Application {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let worker =
             self.notice_worker.then(|| tokio::spawn(crate::notify::worker::run(self.state.clone(), stopped.clone())));
-        let estimates = tokio::spawn(crate::eta::worker::run(self.state.clone(), stopped));
+        let estimates = tokio::spawn(crate::eta::worker::run(self.state.clone(), stopped.clone()));
+        let lease = tokio::spawn(crate::instances::worker::run(self.state.instance.clone(), stopped));
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await.context("serving HTTP");
         let _ = stop.send(true);
@@ -189,6 +197,7 @@ impl Application {
             let _ = worker.await;
         }
         let _ = estimates.await;
+        let _ = lease.await;
         served
     }
 }

@@ -139,17 +139,7 @@ impl TestApp {
 
     /// How many location points the database holds: the one check no endpoint answers.
     pub async fn stored_points(&self) -> i64 {
-        let count = "SELECT COUNT(*) FROM driver_locations";
-        match self.backend() {
-            Backend::Sqlite => {
-                let mut db = sqlx::SqliteConnection::connect(self.database_url()).await.expect("the test database");
-                sqlx::query_scalar(count).fetch_one(&mut db).await.expect("counting points")
-            }
-            Backend::Postgres => {
-                let mut db = sqlx::PgConnection::connect(self.database_url()).await.expect("the test database");
-                sqlx::query_scalar(count).fetch_one(&mut db).await.expect("counting points")
-            }
-        }
+        count(self.database_url(), "SELECT COUNT(*) FROM driver_locations").await
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -271,6 +261,22 @@ pub async fn login(client: &Client, base: &str, email: &str, password: &str) -> 
     let response =
         client.post(format!("{base}/api/v1/auth/login")).json(&body).send().await.expect("the server answers");
     response.json().await.expect("JSON")
+}
+
+/// Runs a `SELECT COUNT(*) …` on a test's database directly, for what no endpoint shows (and while no
+/// server of the test's own runs).
+pub async fn count(database_url: &str, sql: &str) -> i64 {
+    let sql = sqlx::AssertSqlSafe(sql.to_string());
+    match Backend::from_url(database_url) {
+        Some(Backend::Sqlite) => {
+            let mut db = sqlx::SqliteConnection::connect(database_url).await.expect("the test database");
+            sqlx::query_scalar(sql).fetch_one(&mut db).await.expect("counting")
+        }
+        _ => {
+            let mut db = sqlx::PgConnection::connect(database_url).await.expect("the test database");
+            sqlx::query_scalar(sql).fetch_one(&mut db).await.expect("counting")
+        }
+    }
 }
 
 fn with_database(admin_url: &str, name: &str) -> String {

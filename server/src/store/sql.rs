@@ -49,7 +49,7 @@ pub const CHANGES_CHANNEL: &str = "todoke_shipment_changed";
 
 pub struct SqlStore<DB: Database> {
     pub(super) pool: Pool<DB>,
-    backend: Backend,
+    pub(super) backend: Backend,
 }
 
 /// How often a transaction that met contention is tried in all.

@@ -10,7 +10,9 @@ use todoke_shared::pod::{CaptureLocation, Feedback, ProofOutcome};
 use uuid::Uuid;
 
 use super::dispatch::Transition;
-use super::pod::{ArrivalRecord, FileRole, KeyAnswer, KeyClaim, PodStore, ProofFile, ProofRecord, StopOwner};
+use super::pod::{
+    ArrivalRecord, FileRole, KeyAnswer, KeyClaim, KeyClaimRequest, PodStore, ProofFile, ProofRecord, StopOwner,
+};
 use super::{SqlStore, StoreError};
 
 #[derive(FromRow)]
@@ -120,30 +122,24 @@ where
         .transpose()
     }
 
-    async fn take_key(
-        &self,
-        driver_id: Uuid,
-        key: &str,
-        fingerprint: &str,
-        now: DateTime<Utc>,
-        abandoned_before: DateTime<Utc>,
-    ) -> Result<KeyClaim, StoreError> {
+    async fn take_key(&self, claim: &KeyClaimRequest<'_>) -> Result<KeyClaim, StoreError> {
         // Two tries: a key released between the insert and the read is simply free again.
         for _ in 0..2 {
             let inserted = sqlx::query_as::<DB, (String,)>(
-                "INSERT INTO idempotency_keys (driver_id, key, fingerprint, created_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (driver_id, key) DO NOTHING RETURNING key",
+                "INSERT INTO idempotency_keys (driver_id, key, fingerprint, created_at, holder) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (driver_id, key) DO NOTHING RETURNING key",
             )
-            .bind(driver_id)
-            .bind(key)
-            .bind(fingerprint)
-            .bind(now)
+            .bind(claim.driver_id)
+            .bind(claim.key)
+            .bind(claim.fingerprint)
+            .bind(claim.now)
+            .bind(claim.holder)
             .fetch_optional(&self.pool)
             .await?;
             if inserted.is_some() {
                 // Answers are kept for a week: far longer than any phone stays offline.
                 sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1 AND status IS NOT NULL")
-                    .bind(now - chrono::Duration::days(7))
+                    .bind(claim.now - chrono::Duration::days(7))
                     .execute(&self.pool)
                     .await?;
                 return Ok(KeyClaim::Taken);
@@ -151,31 +147,35 @@ where
             let Some(row) = sqlx::query_as::<DB, KeyRow>(
                 "SELECT fingerprint, status, body, created_at FROM idempotency_keys WHERE driver_id = $1 AND key = $2",
             )
-            .bind(driver_id)
-            .bind(key)
+            .bind(claim.driver_id)
+            .bind(claim.key)
             .fetch_optional(&self.pool)
             .await?
             else {
                 continue;
             };
-            if row.fingerprint != fingerprint {
+            if row.fingerprint != claim.fingerprint {
                 return Ok(KeyClaim::Mismatch);
             }
             if let Some(status) = row.status {
                 let status = u16::try_from(status).map_err(|_| corrupt("answer status"))?;
                 return Ok(KeyClaim::Answered { status, body: row.body.unwrap_or_default() });
             }
-            if row.created_at >= abandoned_before {
-                return Ok(KeyClaim::InProgress);
-            }
+            // Still unanswered: taken over if its holder no longer runs (no live lease), or if it has
+            // waited longer than any action takes. The compare on `created_at` lets one retry win.
             let taken_over = sqlx::query_as::<DB, (String,)>(
-                "UPDATE idempotency_keys SET created_at = $1 WHERE driver_id = $2 AND key = $3 AND status IS NULL \
-                 AND created_at = $4 RETURNING key",
+                "UPDATE idempotency_keys SET created_at = $1, holder = $5 \
+                 WHERE driver_id = $2 AND key = $3 AND status IS NULL AND created_at = $4 \
+                 AND (created_at < $6 OR NOT EXISTS (SELECT 1 FROM server_instances i \
+                      WHERE i.id = idempotency_keys.holder AND i.lease_until >= $1)) \
+                 RETURNING key",
             )
-            .bind(now)
-            .bind(driver_id)
-            .bind(key)
+            .bind(claim.now)
+            .bind(claim.driver_id)
+            .bind(claim.key)
             .bind(row.created_at)
+            .bind(claim.holder)
+            .bind(claim.abandoned_before)
             .fetch_optional(&self.pool)
             .await?;
             return Ok(if taken_over.is_some() { KeyClaim::Taken } else { KeyClaim::InProgress });
@@ -373,12 +373,13 @@ where
 {
     let answered = sqlx::query_as::<DB, (String,)>(
         "UPDATE idempotency_keys SET status = $1, body = $2 WHERE driver_id = $3 AND key = $4 AND status IS NULL \
-         RETURNING key",
+         AND holder = $5 RETURNING key",
     )
     .bind(i64::from(answer.status))
     .bind(answer.body.as_slice())
     .bind(answer.driver_id)
     .bind(answer.key.as_str())
+    .bind(answer.holder)
     .fetch_optional(&mut **tx)
     .await?;
     if answered.is_none() {
