@@ -144,7 +144,8 @@ async fn every_problem_carries_the_request_id_of_its_response() {
     }
 
     // An id the caller sent is the one both give back.
-    let response = app.client.get(app.url("/api/v1/nothing-here")).header("x-request-id", "shop-42").send().await.unwrap();
+    let response =
+        app.client.get(app.url("/api/v1/nothing-here")).header("x-request-id", "shop-42").send().await.unwrap();
     assert_eq!(response.headers()["x-request-id"], "shop-42");
     assert_eq!(response.json::<Value>().await.unwrap()["request_id"], "shop-42");
 }

@@ -113,7 +113,10 @@ const MATRIX: &[(&str, [&str; 10])] = &[
 const WITHOUT_QUERY: &[(&str, [&str; 10])] = &[
     ("GET /api/v1/routes", ["401", "400", "400", "400", "403", "403", "403", "403", "403", "403"]),
     ("GET /api/v1/exceptions", ["401", "400", "400", "400", "403", "403", "403", "403", "403", "403"]),
-    ("GET /api/v1/driver/manifest?date=someday", ["401", "403", "403", "403", "400", "400", "403", "403", "403", "403"]),
+    (
+        "GET /api/v1/driver/manifest?date=someday",
+        ["401", "403", "403", "403", "400", "400", "403", "403", "403", "403"],
+    ),
 ];
 
 /// An id that names nothing.

@@ -435,8 +435,13 @@ async fn after_dispatch_a_customer_changes_only_the_note_with_a_patch_and_the_re
 
     // Plain JSON is taken too; null removes the note; sending what is already there is no change.
     let cleared = expect_json(
-        patch_preferences(&app, &shipment, &json!({"instructions": null, "window": documented_preferences()["window"]}),
-            &k, "application/json")
+        patch_preferences(
+            &app,
+            &shipment,
+            &json!({"instructions": null, "window": documented_preferences()["window"]}),
+            &k,
+            "application/json",
+        )
         .await,
         StatusCode::OK,
     )
@@ -565,8 +570,14 @@ async fn the_instructions_close_when_the_driver_arrives_and_the_rest_stays_open(
 
     // Sent back as it is, the note is no change; email notices may still be turned off.
     let quiet = expect_json(
-        patch_preferences(&app, shipment, &json!({"instructions": "2階です", "email_notices": false}), &k, "application/json")
-            .await,
+        patch_preferences(
+            &app,
+            shipment,
+            &json!({"instructions": "2階です", "email_notices": false}),
+            &k,
+            "application/json",
+        )
+        .await,
         StatusCode::OK,
     )
     .await;

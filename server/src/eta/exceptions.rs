@@ -191,9 +191,10 @@ fn expected_arrivals(
     match eta {
         Some(eta) => (eta.as_of, eta.stops.clone()),
         None => {
-            let open = route.stops.iter().filter(|s| {
-                shipments.get(&s.shipment_id).is_some_and(|p| is_open(p.shipment.status))
-            });
+            let open = route
+                .stops
+                .iter()
+                .filter(|s| shipments.get(&s.shipment_id).is_some_and(|p| is_open(p.shipment.status)));
             let planned = open.enumerate().map(|(before, s)| StopEta {
                 stop_id: s.id,
                 shipment_id: s.shipment_id,

@@ -132,12 +132,7 @@ fn strip_position(message: &str) -> String {
 /// The field a deserialisation error is about, and what to do. serde reports a missing field at the
 /// object that lacks it (`.` for the top), as "missing field `name`": the field named is the missing
 /// one itself, and `hint` says how to give it.
-pub(super) fn name_the_field(
-    path: &str,
-    message: &str,
-    top: &str,
-    hint: impl Fn(&str) -> String,
-) -> (String, String) {
+pub(super) fn name_the_field(path: &str, message: &str, top: &str, hint: impl Fn(&str) -> String) -> (String, String) {
     let top_level = path == "." || path.is_empty();
     let missing = message.strip_prefix("missing field `").and_then(|rest| rest.strip_suffix('`'));
     match missing {

@@ -17,8 +17,9 @@ use serde_json::{Map, Value};
 
 type Error = serde_json::Error;
 
-/// The values of the wrong type in `value` for `T`, as (path, message), in the order of the body;
-/// the path is written as serde_path_to_error writes it (`parcels[0].weight_g`).
+/// The values of the wrong type in `value` for `T`, as (path, message), in the order walked (an
+/// object's members in the order of their names); the path is written as serde_path_to_error writes
+/// it (`parcels[0].weight_g`).
 pub fn find<T: DeserializeOwned>(value: Value) -> Vec<(String, String)> {
     let noted = RefCell::new(Vec::new());
     let walker = Walker { value, path: String::new(), noted: &noted };
@@ -321,7 +322,7 @@ mod tests {
     fn every_wrong_type_is_found_with_its_path() {
         let body = json!({"name": 7, "address": {"lat": "north", "lon": 139.7},
                           "parcels": [{"weight_g": 100}, {"weight_g": "heavy"}], "note": ["a"]});
-        assert_eq!(paths(body), ["name", "address.lat", "parcels[1].weight_g", "note"]);
+        assert_eq!(paths(body), ["address.lat", "name", "note", "parcels[1].weight_g"]);
     }
 
     #[test]
@@ -345,8 +346,9 @@ mod tests {
     }
 
     #[test]
-    fn numbers_out_of_range_end_the_walk() {
-        let body = json!({"name": 1, "address": {"lat": 1.0, "lon": 2.0}, "parcels": [{"weight_g": -1}], "note": 5});
+    fn a_number_out_of_range_ends_the_walk() {
+        let body = json!({"name": 1, "address": {"lat": 1.0, "lon": 2.0},
+                          "parcels": [{"weight_g": -1}, {"weight_g": "heavy"}]});
         assert_eq!(paths(body), ["name", "parcels[0].weight_g"]);
     }
 }

@@ -252,7 +252,15 @@ pub async fn apply_change(
         let notices = if changes.is_empty() { Vec::new() } else { state.mail.for_preferences(&changed) };
         match state
             .store
-            .update_preferences(shipment.id, shipment.status, &previous, &preferences, &changes, &notices, before_arrival)
+            .update_preferences(
+                shipment.id,
+                shipment.status,
+                &previous,
+                &preferences,
+                &changes,
+                &notices,
+                before_arrival,
+            )
             .await
         {
             Ok(()) => {

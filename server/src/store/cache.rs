@@ -198,7 +198,9 @@ impl Store for CachedStore {
         before_arrival: bool,
     ) -> Result<(), StoreError> {
         let _evict = EvictOnDrop { cache: self, id: shipment_id };
-        self.inner.update_preferences(shipment_id, status, previous, preferences, changes, notices, before_arrival).await
+        self.inner
+            .update_preferences(shipment_id, status, previous, preferences, changes, notices, before_arrival)
+            .await
     }
 
     async fn arrived_at(&self, shipment_id: Uuid) -> Result<Option<DateTime<Utc>>, StoreError> {
