@@ -91,13 +91,19 @@ async fn request_id_in_problems(request: Request<Body>, next: Next) -> Response 
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
         return ApiError::internal().into_response();
     };
-    let body = match serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&bytes) {
-        Ok(mut problem) => {
-            problem.insert("request_id".to_string(), request_id.into());
+    // Added as the last member, the others kept as they were written.
+    let problem = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&bytes);
+    let fits = problem.is_ok_and(|problem| !problem.is_empty() && !problem.contains_key("request_id"));
+    let body = match bytes.trim_ascii_end().strip_suffix(b"}") {
+        Some(members) if fits => {
+            let mut body = members.to_vec();
+            body.extend_from_slice(b",\"request_id\":");
+            body.extend_from_slice(&serde_json::to_vec(&request_id).unwrap_or_else(|_| b"null".to_vec()));
+            body.push(b'}');
             parts.headers.remove(header::CONTENT_LENGTH);
-            serde_json::to_vec(&problem).map(Body::from).unwrap_or_else(|_| Body::from(bytes))
+            Body::from(body)
         }
-        Err(_) => Body::from(bytes),
+        _ => Body::from(bytes),
     };
     Response::from_parts(parts, body)
 }
