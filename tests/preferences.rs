@@ -421,6 +421,15 @@ async fn after_dispatch_a_customer_changes_only_the_note_with_a_patch_and_the_re
     .await;
     assert_eq!(problem["changeable"], json!(["instructions", "access_code", "language", "email_notices"]));
 
+    // The object as read, sent back whole with a new note: the locked fields it repeats are no change.
+    let number = tracking_number(&shipment);
+    let read =
+        expect_json(app.public_get(&format!("/api/v1/track/{number}/preferences?k={k}")).await, StatusCode::OK).await;
+    let mut whole = read["preferences"].clone();
+    whole["instructions"] = json!("置き配は不可です");
+    let replaced = expect_json(put_preferences(&app, &shipment, &whole, Some(&k)).await, StatusCode::OK).await;
+    assert_eq!(replaced["preferences"], whole);
+
     // A merge patch names only the note; the window, the method and the door code stay.
     let patched = expect_json(
         patch_preferences(&app, &shipment, &json!({"instructions": "裏口へ"}), &k, "application/merge-patch+json")
@@ -463,7 +472,7 @@ async fn after_dispatch_a_customer_changes_only_the_note_with_a_patch_and_the_re
             .await;
     let fields: Vec<&str> =
         staff["preference_changes"].as_array().unwrap().iter().map(|c| c["field"].as_str().unwrap()).collect();
-    assert_eq!(fields, ["instructions", "instructions"], "one record per real change");
+    assert_eq!(fields, ["instructions", "instructions", "instructions"], "one record per real change");
     assert_eq!(staff["preferences"]["access_code"], "2580#");
 }
 
