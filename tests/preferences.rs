@@ -577,6 +577,22 @@ async fn the_instructions_close_when_the_driver_arrives_and_the_rest_stays_open(
     let arrived: chrono::DateTime<chrono::Utc> = arrived_at.parse().unwrap();
     assert!((cutoff - arrived).num_seconds().abs() <= 1, "the cut-off is the arrival: {cutoff} against {arrived}");
 
+    // A change of the note judged before the arrival cannot land after it: the store refuses it.
+    let id = shipment["id"].as_str().unwrap().parse().unwrap();
+    let stored = app.store.find_shipment(todoke_server::store::ShipmentKey::Id(id)).await.unwrap().unwrap();
+    let mut wanted = stored.content.preferences.clone();
+    wanted.instructions = Some("judged before the arrival".into());
+    let change = todoke_server::store::PreferenceChange {
+        changed_at: chrono::Utc::now(),
+        actor: "test".into(),
+        field: "instructions".into(),
+        old_value: None,
+        new_value: None,
+    };
+    let previous = &stored.content.preferences;
+    let result = app.store.update_preferences(id, stored.status, previous, &wanted, &[change], &[], true).await;
+    assert!(matches!(result, Err(todoke_server::store::StoreError::Stale)), "{result:?}");
+
     // Sent back as it is, the note is no change; email notices may still be turned off.
     let quiet = expect_json(
         patch_preferences(
