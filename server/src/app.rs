@@ -81,6 +81,29 @@ impl Links {
     }
 }
 
+/// The first administrator is made on an empty database only: settings for it given to a database that
+/// has accounts would otherwise be ignored without a word, and the password tried in vain.
+fn warn_bootstrap_ignored(settings: &Settings) {
+    let given: Vec<&str> = [
+        ("TODOKE_BOOTSTRAP_ADMIN_EMAIL", settings.bootstrap_admin_email.is_some()),
+        ("TODOKE_BOOTSTRAP_ADMIN_PASSWORD", settings.bootstrap_admin_password.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, given)| given.then_some(name))
+    .collect();
+    if given.is_empty() {
+        return;
+    }
+    tracing::warn!(
+        "{} ignored: the database already has accounts, and the first administrator is only made on an empty \
+         database. To start afresh, stop the server and remove the data folder ({}) or point TODOKE_DATABASE_URL at \
+         an empty database; to add an account to this one, use `todoke-server user add` (or POST /api/v1/users as \
+         an administrator).",
+        given.join(" and "),
+        settings.data_dir.display(),
+    );
+}
+
 pub struct Application {
     listener: TcpListener,
     router: Router,
@@ -101,6 +124,9 @@ impl Application {
         )
         .await
         .context("creating the first administrator")?;
+        if admin.is_none() {
+            warn_bootstrap_ignored(settings);
+        }
         if let Some((email, generated)) = admin {
             tracing::info!("created the administrator {email}");
             if let Some(password) = generated {

@@ -54,6 +54,9 @@ pub struct Problem {
     pub cutoff_at: Option<chrono::DateTime<chrono::Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changeable: Option<Vec<&'static str>>,
+    /// The same as the `x-request-id` response header: give it to support, it finds the log line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl ApiError {
@@ -94,6 +97,14 @@ impl ApiError {
         error
     }
 
+    /// Several fields at fault, under one code, such as every value of the wrong type in a body.
+    pub fn fields(status: StatusCode, code: &'static str, errors: ValidationErrors) -> ApiError {
+        let mut error = ApiError::validation(errors);
+        error.0.status = status;
+        error.0.code = code;
+        error
+    }
+
     pub fn not_found(code: &'static str, detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, code, detail)
     }
@@ -126,6 +137,8 @@ impl ApiError {
             allowed: self.0.allowed.map(<[ShipmentStatus]>::to_vec),
             cutoff_at: self.0.locked.as_ref().and_then(|l| l.cutoff_at),
             changeable: self.0.locked.as_ref().map(|l| l.changeable.clone()),
+            // Filled in on the way out, for every problem alike (`http::request_id_in_problems`).
+            request_id: None,
         }
     }
 }

@@ -168,7 +168,9 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_pickup_point(&self, point: &PickupPoint) -> Result<(), StoreError>;
 
     /// Replaces a shipment's preferences and records each change, atomically, provided the shipment
-    /// is still in `status` with the `previous` preferences (else [`StoreError::Stale`]).
+    /// is still in `status` with the `previous` preferences and, when `before_arrival`, the driver has
+    /// not arrived at its open stop (else [`StoreError::Stale`]).
+    #[allow(clippy::too_many_arguments)]
     async fn update_preferences(
         &self,
         shipment_id: Uuid,
@@ -177,7 +179,12 @@ pub trait Store: Send + Sync + 'static {
         preferences: &Preferences,
         changes: &[PreferenceChange],
         notices: &[NewNotice],
+        before_arrival: bool,
     ) -> Result<(), StoreError>;
+
+    /// When the driver arrived at the shipment's open stop (one without a proof, on its latest
+    /// route), if they have.
+    async fn arrived_at(&self, shipment_id: Uuid) -> Result<Option<DateTime<Utc>>, StoreError>;
 
     /// The record of preference changes, oldest first.
     async fn preference_changes(&self, shipment_id: Uuid) -> Result<Vec<PreferenceChange>, StoreError>;

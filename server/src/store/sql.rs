@@ -36,6 +36,16 @@ macro_rules! notice_columns {
     };
 }
 
+/// The driver's arrival at the open stop of the shipment whose id is `shipment`: a stop without a
+/// proof that no later day's route took over (as `store::eta` sees an open stop).
+fn open_arrival(shipment: &str) -> String {
+    format!(
+        "SELECT a.arrived_at FROM stop_arrivals a JOIN route_stops s ON s.id = a.stop_id \
+         WHERE s.shipment_id = {shipment} AND NOT EXISTS (SELECT 1 FROM proofs p WHERE p.stop_id = s.id) \
+         AND NOT EXISTS (SELECT 1 FROM route_stops later WHERE later.shipment_id = s.shipment_id AND later.date > s.date)"
+    )
+}
+
 /// Claims due notices, and those whose worker's lease ran out (it crashed or hung), for a new lease.
 const CLAIM_NOTICES: &str = concat!(
     "UPDATE notices SET status = 'sending', claimed_until = $2, attempts = attempts + 1 WHERE id IN (\
@@ -228,6 +238,7 @@ where
     for<'r> (DateTime<Utc>, String, String, Option<String>, Option<String>): FromRow<'r, DB::Row>,
     for<'r> NoticeRecord: FromRow<'r, DB::Row>,
     for<'r> (i64,): FromRow<'r, DB::Row>,
+    for<'r> (DateTime<Utc>,): FromRow<'r, DB::Row>,
     for<'q> Option<DateTime<Utc>>: Encode<'q, DB> + Type<DB>,
 {
     fn backend(&self) -> Backend {
@@ -445,23 +456,29 @@ where
         preferences: &Preferences,
         changes: &[PreferenceChange],
         notices: &[NewNotice],
+        before_arrival: bool,
     ) -> Result<(), StoreError> {
         let Some(changed_at) = changes.first().map(|c| c.changed_at) else { return Ok(()) };
+        // Compare-and-set on the status and the preferences judged: a change judged before dispatch
+        // (or before the driver's arrival) cannot land after it, and of two changes made at once
+        // neither silently undoes the other.
+        let unless_arrived =
+            if before_arrival { format!("AND NOT EXISTS ({})", open_arrival("$3")) } else { String::new() };
+        let update = format!(
+            "UPDATE shipments SET preferences = $1, updated_at = $2 \
+             WHERE id = $3 AND status = $4 AND preferences = $5 {unless_arrived} RETURNING id"
+        );
+        let update = update.as_str();
         self.retrying(|| async move {
             let mut tx = self.begin_write().await?;
-            // Compare-and-set on the status and the preferences judged: a change judged before dispatch
-            // cannot land after it, and of two changes made at once neither silently undoes the other.
-            let updated = sqlx::query_as::<DB, (Uuid,)>(
-                "UPDATE shipments SET preferences = $1, updated_at = $2 \
-                 WHERE id = $3 AND status = $4 AND preferences = $5 RETURNING id",
-            )
-            .bind(to_json(preferences)?.as_str())
-            .bind(changed_at)
-            .bind(shipment_id)
-            .bind(status.as_str())
-            .bind(to_json(previous)?.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
+            let updated = sqlx::query_as::<DB, (Uuid,)>(sqlx::AssertSqlSafe(update))
+                .bind(to_json(preferences)?.as_str())
+                .bind(changed_at)
+                .bind(shipment_id)
+                .bind(status.as_str())
+                .bind(to_json(previous)?.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
             if updated.is_none() {
                 return Err(StoreError::Stale);
             }
@@ -551,6 +568,14 @@ where
         .bind(shipment_id)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    async fn arrived_at(&self, shipment_id: Uuid) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let arrived = sqlx::query_as::<DB, (DateTime<Utc>,)>(sqlx::AssertSqlSafe(open_arrival("$1")))
+            .bind(shipment_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(arrived.map(|(at,)| at))
     }
 
     async fn preference_changes(&self, shipment_id: Uuid) -> Result<Vec<PreferenceChange>, StoreError> {
