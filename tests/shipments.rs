@@ -73,6 +73,94 @@ async fn simultaneous_retries_of_one_order_create_one_shipment() {
 }
 
 #[tokio::test]
+async fn a_barcode_already_on_another_order_of_the_shop_is_refused_naming_that_order() {
+    let app = TestApp::spawn().await;
+    let shop = app.api_key("shop-barcodes").await;
+    let create = |body: Value| {
+        let (app, shop) = (&app, shop.clone());
+        async move { app.post_json_as("/api/v1/shipments", &body, Some(&shop)).await }
+    };
+    let first = shipment_request();
+    let barcode = first["parcels"][0]["barcode"].as_str().unwrap().to_string();
+    expect_json(create(first.clone()).await, StatusCode::CREATED).await;
+    // The same order sent again is still the same shipment, not a clash with itself.
+    expect_json(create(first.clone()).await, StatusCode::OK).await;
+
+    // Another order whose second parcel carries that barcode: refused, naming the barcode and the order that has it.
+    let mut second = shipment_request();
+    second["parcels"] = json!([{"barcode": "JP-NEW-1", "weight_g": 500}, {"barcode": barcode, "weight_g": 700}]);
+    let problem = expect_problem(create(second.clone()).await, StatusCode::CONFLICT, "barcode_in_use").await;
+    assert_eq!(problem["errors"][0]["field"], "parcels[1].barcode", "{problem}");
+    let message = problem["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains(&barcode) && message.contains(first["external_ref"].as_str().unwrap()), "{message}");
+    assert_eq!(problem["errors"].as_array().unwrap().len(), 1, "JP-NEW-1 is free: {problem}");
+
+    // Nothing of the refused order was kept: with its own barcode it goes through, JP-NEW-1 included.
+    second["parcels"][1]["barcode"] = json!("JP-NEW-2");
+    expect_json(create(second).await, StatusCode::CREATED).await;
+    let mine = expect_json(app.get_as("/api/v1/shipments", Some(&shop)).await, StatusCode::OK).await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 2);
+
+    // Barcodes are the shop's own: another shop, or staff, may print the same one.
+    let other_shop = app.api_key("shop-elsewhere").await;
+    let mut elsewhere = shipment_request();
+    elsewhere["parcels"][0]["barcode"] = json!(barcode);
+    let response = app.post_json_as("/api/v1/shipments", &elsewhere, Some(&other_shop)).await;
+    expect_json(response, StatusCode::CREATED).await;
+
+    // Orders racing for one new barcode: exactly one wins, the others hear which order has it.
+    let contested = format!("JP-RACE-{}", first["external_ref"].as_str().unwrap());
+    let attempts = (0..6).map(|_| {
+        let mut body = shipment_request();
+        body["parcels"][0]["barcode"] = json!(contested);
+        create(body)
+    });
+    let mut statuses = Vec::new();
+    for response in futures::future::join_all(attempts).await {
+        let status = response.status();
+        if status == StatusCode::CONFLICT {
+            expect_problem(response, status, "barcode_in_use").await;
+        }
+        statuses.push(status);
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count(), 5, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn postal_codes_and_phone_numbers_typed_in_full_width_are_stored_as_ascii() {
+    let app = TestApp::spawn().await;
+    let mut body = shipment_request();
+    body["address"]["postal_code"] = json!("〒１００ー０００５");
+    body["recipient"]["phone"] = json!("＋８１　９０－１２３４－５６７８");
+    let shipment = app.create_shipment(&body).await;
+    assert_eq!(shipment["address"]["postal_code"], "100-0005", "{shipment}");
+    assert_eq!(shipment["recipient"]["phone"], "+81 90-1234-5678", "{shipment}");
+
+    // What is still not a postal code or a phone number is refused, naming the character.
+    let mut body = shipment_request();
+    body["address"]["postal_code"] = json!("１００＿０００５");
+    body["recipient"]["phone"] = json!("090-1234-5678 内線2");
+    let problem = expect_problem(
+        app.post_json("/api/v1/shipments", &body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let errors: Vec<(&str, &str)> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(errors.len(), 2, "{problem}");
+    assert_eq!(errors[0].0, "recipient.phone");
+    assert!(errors[0].1.contains("'内'"), "{problem}");
+    assert_eq!(errors[1].0, "address.postal_code");
+    assert!(errors[1].1.contains("'＿'"), "{problem}");
+}
+
+#[tokio::test]
 async fn a_parcel_travels_from_the_depot_to_the_doorstep() {
     let app = TestApp::spawn().await;
     let shipment = app.create_shipment(&shipment_request()).await;

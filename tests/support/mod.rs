@@ -317,15 +317,17 @@ pub fn order_ref() -> String {
     format!("ORDER-{}-{}", std::process::id(), ORDER.fetch_add(1, Ordering::Relaxed))
 }
 
-/// The documented example body, with a fresh order number.
+/// The documented example body, with a fresh order number and a fresh barcode (barcodes are unique per
+/// merchant).
 pub fn shipment_request() -> Value {
+    let external_ref = order_ref();
     json!({
-        "external_ref": order_ref(),
+        "external_ref": external_ref,
         "recipient": {"name": "山田 花子", "email": "hanako@example.jp", "phone": "+81 90-1234-5678", "language": "ja"},
         "address": {"lines": ["丸の内1-9-1", "グラントウキョウ 12F"], "postal_code": "100-0005",
                     "city": "千代田区", "region": "東京都", "country": "JP", "lat": 35.6812, "lon": 139.7671},
         "promised": {"date": "2026-11-24", "window": {"start": "14:00", "end": "16:00"}},
-        "parcels": [{"barcode": "4901234567894", "weight_g": 1200}]
+        "parcels": [{"barcode": format!("JP-{external_ref}"), "weight_g": 1200}]
     })
 }
 

@@ -26,7 +26,7 @@ use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, CsvBody};
 use crate::store::{ShipmentKey, ShipmentQuery};
 pub use import::ImportError;
-pub use service::{Created, ShipmentError};
+pub use service::{Created, ShipmentError, barcode_taken};
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
@@ -45,7 +45,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses(
         (status = 201, description = "Created", body = ShipmentDetail),
         (status = 200, description = "Already created with the same details", body = ShipmentDetail),
-        (status = 409, description = "The external_ref is taken by different details", body = Problem),
+        (status = 409, description = "The external_ref is taken by different details, or a parcel barcode by another shipment", body = Problem),
         (status = 422, description = "Invalid fields", body = Problem),
     ))]
 async fn create_shipment(
