@@ -226,6 +226,9 @@ impl From<ImportError> for ApiError {
                 api.0.code = "invalid_header";
                 api
             }
+            ImportError::Encoding(_) => {
+                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_encoding", detail)
+            }
             ImportError::Unreadable { error, report } => {
                 if error.kind() == std::io::ErrorKind::FileTooLarge {
                     let limit = crate::http::extract::MAX_CSV_BYTES / (1024 * 1024);

@@ -1,5 +1,6 @@
 //! Shipments over HTTP: create, read, list, and record status changes.
 
+mod encoding;
 mod import;
 mod service;
 mod views;
@@ -72,17 +73,17 @@ async fn create_shipment(
 /// the report says, line by line, what was created, what was already there, and what is wrong with
 /// which column. Good lines are kept even when others fail; sending a file again is harmless.
 #[utoipa::path(post, path = "/api/v1/shipments/import", tag = "shipments",
-    request_body(content = String, content_type = "text/csv", description = "UTF-8, with or without a BOM"),
+    request_body(content = String, content_type = "text/csv", description = "UTF-8 (with or without a BOM) or Shift_JIS (CP932), as declared by charset= or detected"),
     responses(
         (status = 200, description = "Every line's outcome", body = ImportReport),
         (status = 413, description = "Larger than 8 MiB; the lines before the limit were taken", body = Problem),
-        (status = 415, body = Problem),
+        (status = 415, description = "Not CSV, or in an encoding that is not read (unsupported_encoding); nothing was taken", body = Problem),
         (status = 422, description = "The header is not as documented; nothing was taken", body = Problem),
     ))]
 async fn import_shipments(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    CsvBody(file): CsvBody,
+    CsvBody { file, charset }: CsvBody,
 ) -> Result<Json<ImportReport>, ApiError> {
     authorize(&caller, Action::CreateShipment)?;
     let (slots, points) = (state.store.delivery_slots().await?, state.store.pickup_points().await?);
@@ -93,7 +94,7 @@ async fn import_shipments(
         actor: &caller.actor(),
         now: now(),
     };
-    Ok(Json(importer.import(file).await?))
+    Ok(Json(importer.import(file, charset.as_deref()).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/shipments/{id}", tag = "shipments",
