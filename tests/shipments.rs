@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use todoke_e2e::{TestApp, expect_json, expect_problem, shipment_request, tracking_number};
-use todoke_server::store::{Backend, EventRecord, StoreError};
+use todoke_server::store::{Backend, EventRecord, ShipmentKey, StoreError};
 use todoke_shared::{ShipmentStatus, TrackingNumber};
 
 #[tokio::test]
@@ -125,6 +125,74 @@ async fn a_barcode_already_on_another_order_of_the_shop_is_refused_naming_that_o
     }
     assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count(), 5, "{statuses:?}");
+}
+
+/// The last migration before parcel barcodes were unique per merchant.
+const BEFORE_UNIQUE_BARCODES: i64 = 20261124000009;
+
+/// Fills a database as a server from before unique barcodes left it: two orders of staff whose parcels
+/// share the barcode `JP-TWICE`, `OLD-1` first.
+macro_rules! seed_a_barcode_twice {
+    ($pool:expr, $backend:literal) => {{
+        let pool = $pool;
+        let migrations = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/", $backend);
+        let migrator = sqlx::migrate::Migrator::new(std::path::Path::new(migrations)).await.unwrap();
+        migrator.run_to(BEFORE_UNIQUE_BARCODES, &pool).await.expect("the schema before unique barcodes");
+        let preferences = serde_json::to_string(&todoke_shared::preferences::Preferences::default()).unwrap();
+        let flags = serde_json::to_string(&todoke_shared::preferences::ShipmentFlags::default()).unwrap();
+        for (n, external_ref) in [(1u128, "OLD-1"), (2, "OLD-2")] {
+            let id = uuid::Uuid::now_v7();
+            sqlx::query(
+                "INSERT INTO shipments (id, tracking_number, merchant, external_ref, request_digest, status, \
+                 recipient_name, recipient_email, language, address_lines, postal_code, city, country, lat, lon, \
+                 timezone, promised_date, window_start, window_end, preferences, flags, created_at, updated_at) \
+                 VALUES ($1, $2, '', $3, 'old', 'info_received', '山田 花子', 'hanako@example.jp', 'ja', \
+                 '[\"丸の内1-9-1\"]', '100-0005', '千代田区', 'JP', 35.68, 139.76, 'Asia/Tokyo', $4, $5, $6, $7, $8, $9, $9)",
+            )
+            .bind(id)
+            .bind(TrackingNumber::from_random_bits(n).to_string())
+            .bind(external_ref)
+            .bind(chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap())
+            .bind(chrono::NaiveTime::from_hms_opt(14, 0, 0).unwrap())
+            .bind(chrono::NaiveTime::from_hms_opt(16, 0, 0).unwrap())
+            .bind(preferences.as_str())
+            .bind(flags.as_str())
+            .bind(chrono::Utc::now())
+            .execute(&pool)
+            .await
+            .unwrap();
+            sqlx::query("INSERT INTO parcels (shipment_id, position, barcode, weight_g) VALUES ($1, 0, 'JP-TWICE', 100)")
+                .bind(id)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    }};
+}
+
+#[tokio::test]
+async fn a_database_already_holding_a_barcode_twice_migrates_and_takes_no_third() {
+    let app = TestApp::spawn_on(async |url: &str| match Backend::from_url(url) {
+        Some(Backend::Postgres) => seed_a_barcode_twice!(sqlx::PgPool::connect(url).await.unwrap(), "postgres"),
+        _ => {
+            let options = url.parse::<sqlx::sqlite::SqliteConnectOptions>().unwrap().create_if_missing(true);
+            seed_a_barcode_twice!(sqlx::SqlitePool::connect_with(options).await.unwrap(), "sqlite")
+        }
+    })
+    .await;
+
+    // Both old orders are kept as they were; the first one holds the barcode from now on.
+    for external_ref in ["OLD-1", "OLD-2"] {
+        let key = ShipmentKey::ExternalRef { merchant: None, external_ref };
+        let old = app.store.find_shipment(key).await.unwrap().expect("kept");
+        assert_eq!(old.content.parcels[0].barcode, "JP-TWICE");
+    }
+    let mut third = shipment_request();
+    third["parcels"][0]["barcode"] = json!("JP-TWICE");
+    let problem =
+        expect_problem(app.post_json("/api/v1/shipments", &third).await, StatusCode::CONFLICT, "barcode_in_use").await;
+    assert!(problem["errors"][0]["message"].as_str().unwrap().contains("'OLD-1'"), "{problem}");
+    app.create_shipment(&shipment_request()).await;
 }
 
 #[tokio::test]

@@ -55,24 +55,15 @@ impl TestApp {
 
     /// Starts with settings adjusted by `adjust`.
     pub async fn spawn_with(adjust: impl Fn(&mut Settings) + Send + Sync + 'static) -> TestApp {
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        let database = match std::env::var("TODOKE_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()) {
-            Some(admin_url) => {
-                assert!(admin_url.starts_with("postgres"), "TODOKE_TEST_DATABASE_URL must be a postgres:// URL");
-                let name = format!("todoke_test_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("connecting to PostgreSQL");
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut admin)
-                    .await
-                    .expect("creating the test database");
-                TestDatabase { url: with_database(&admin_url, &name), dir, postgres: Some((admin_url, name)) }
-            }
-            None => {
-                let url = format!("sqlite://{}", dir.path().join("todoke.db").display());
-                TestDatabase { url, dir, postgres: None }
-            }
-        };
+        let database = TestDatabase::fresh().await;
         TestApp::start(Arc::new(database), Arc::new(adjust)).await.expect("the application starts")
+    }
+
+    /// Starts on a database that `prepare`, given its URL, has filled first: one an older server left, say.
+    pub async fn spawn_on(prepare: impl AsyncFnOnce(&str)) -> TestApp {
+        let database = TestDatabase::fresh().await;
+        prepare(&database.url).await;
+        TestApp::start(Arc::new(database), Arc::new(|_: &mut Settings| {})).await.expect("the application starts")
     }
 
     /// Another server instance on the same database, as behind a load balancer.
@@ -228,6 +219,29 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
+        }
+    }
+}
+
+impl TestDatabase {
+    /// A database of its own: a SQLite file in a temporary folder, or a new PostgreSQL database.
+    async fn fresh() -> TestDatabase {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        match std::env::var("TODOKE_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()) {
+            Some(admin_url) => {
+                assert!(admin_url.starts_with("postgres"), "TODOKE_TEST_DATABASE_URL must be a postgres:// URL");
+                let name = format!("todoke_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("connecting to PostgreSQL");
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut admin)
+                    .await
+                    .expect("creating the test database");
+                TestDatabase { url: with_database(&admin_url, &name), dir, postgres: Some((admin_url, name)) }
+            }
+            None => {
+                let url = format!("sqlite://{}", dir.path().join("todoke.db").display());
+                TestDatabase { url, dir, postgres: None }
+            }
         }
     }
 }
