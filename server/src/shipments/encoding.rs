@@ -58,10 +58,10 @@ pub enum EncodingError {
     Unreadable { line: u64, byte: u8 },
     #[error(
         "The file is declared as {}, but line {line} is not {} text (it has the byte 0x{byte:02X}){}. Send it \
-         with the right charset or none (then it is detected), or {}.",
+         with the right charset or none (then it is detected), or save it as \"CSV UTF-8 (comma delimited)\" \
+         and send it again.",
         .declared.name(), .declared.name(),
-        .reads_as.map(|c| format!(": it reads as {}", c.name())).unwrap_or_default(),
-        SAVE_AS_UTF8.to_lowercase()
+        .reads_as.map(|c| format!(": it reads as {}", c.name())).unwrap_or_default()
     )]
     NotAsDeclared { declared: Charset, line: u64, byte: u8, reads_as: Option<Charset> },
 }
@@ -259,7 +259,12 @@ mod tests {
                 reads_as: Some(Charset::ShiftJis)
             }
         );
-        assert!(error.to_string().contains("it reads as Shift_JIS (CP932)"), "{error}");
+        assert_eq!(
+            error.to_string(),
+            "The file is declared as UTF-8, but line 2 is not UTF-8 text (it has the byte 0x8E): it reads as \
+             Shift_JIS (CP932). Send it with the right charset or none (then it is detected), or save it as \
+             \"CSV UTF-8 (comma delimited)\" and send it again."
+        );
     }
 
     #[test]
