@@ -126,6 +126,9 @@ async fn every_kind_of_bad_credential_gets_401_problem() {
         StatusCode::OK
     );
 
+    let soon = forge(header.clone(), &with(&|c| c["nbf"] = json!(now + 10)), SECRET);
+    assert_eq!(app.get_as("/api/v1/shipments", Some(&soon)).await.status(), StatusCode::OK, "within the leeway");
+
     let mut typless = header.clone();
     typless.typ = Some("JWT".into());
     let mut hs512 = header.clone();
@@ -150,6 +153,8 @@ async fn every_kind_of_bad_credential_gets_401_problem() {
             ),
             "token_expired",
         ),
+        // Not valid before an hour from now: refused, with the same leeway as an expiry.
+        ("not yet valid", forge(header.clone(), &with(&|c| c["nbf"] = json!(now + 3600)), SECRET), "invalid_token"),
         ("wrong signature", forge(header.clone(), &claims, "some-other-secret-of-enough-length!!"), "invalid_token"),
         ("alg none", unsigned, "invalid_token"),
         ("another algorithm", forge(hs512, &claims, SECRET), "invalid_token"),

@@ -14,8 +14,8 @@ use crate::http::rate_limit::too_many_requests;
 use crate::pod::PodError;
 use crate::pod::photo::PhotoError;
 use crate::preferences::Locked;
-use crate::shipments::{ImportError, ShipmentError};
-use crate::store::StoreError;
+use crate::shipments::{ImportError, ShipmentError, barcode_taken};
+use crate::store::{BarcodeTaken, StoreError};
 
 /// An error as the client will see it. Boxed: it travels through every handler's `Result`.
 #[derive(Debug)]
@@ -161,6 +161,7 @@ impl From<StoreError> for ApiError {
             StoreError::Duplicate(_) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", "That value is already in use.")
             }
+            StoreError::BarcodesTaken(taken) => barcodes_taken(taken),
             StoreError::Stale => ApiError::new(
                 StatusCode::CONFLICT,
                 "concurrent_change",
@@ -194,6 +195,7 @@ impl From<ShipmentError> for ApiError {
             ShipmentError::ExternalRefTaken(_) => {
                 ApiError::field(StatusCode::CONFLICT, "external_ref_taken", "external_ref", detail)
             }
+            ShipmentError::BarcodesTaken(taken) => barcodes_taken(taken),
             ShipmentError::Transition(transition) => {
                 let mut api = ApiError::new(StatusCode::CONFLICT, "invalid_transition", detail);
                 api.0.allowed = Some(transition.allowed());
@@ -202,6 +204,24 @@ impl From<ShipmentError> for ApiError {
             ShipmentError::Store(store) => store.into(),
         }
     }
+}
+
+/// 409 `barcode_in_use`, each taken barcode named at its parcel with the order that has it.
+fn barcodes_taken(taken: Vec<BarcodeTaken>) -> ApiError {
+    let mut errors = ValidationErrors::new();
+    for parcel in &taken {
+        errors.add(format!("parcels[{}].barcode", parcel.position), "barcode_in_use", barcode_taken(parcel));
+    }
+    let mut api = ApiError::new(
+        StatusCode::CONFLICT,
+        "barcode_in_use",
+        format!(
+            "A parcel barcode is already in use: {}",
+            errors.errors().iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ")
+        ),
+    );
+    api.0.errors = errors.into_errors();
+    api
 }
 
 impl From<ImportError> for ApiError {
@@ -218,6 +238,9 @@ impl From<ImportError> for ApiError {
                 let mut api = ApiError::validation(errors);
                 api.0.code = "invalid_header";
                 api
+            }
+            ImportError::Encoding(_) => {
+                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_encoding", detail)
             }
             ImportError::Unreadable { error, report } => {
                 if error.kind() == std::io::ErrorKind::FileTooLarge {

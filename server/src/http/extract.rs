@@ -39,9 +39,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 /// [`super::LONG_REQUEST`] (docs/BENCHMARKS.md).
 pub const MAX_CSV_BYTES: usize = 8 * 1024 * 1024;
 
-/// A CSV body (`Content-Type: text/csv`), read as it arrives rather than held in memory. Past
-/// [`MAX_CSV_BYTES`] the reader fails with [`io::ErrorKind::FileTooLarge`].
-pub struct CsvBody(pub Pin<Box<dyn AsyncBufRead + Send>>);
+/// A CSV body (`Content-Type: text/csv`), read as it arrives rather than held in memory, and the
+/// `charset` the Content-Type declares, if any. Past [`MAX_CSV_BYTES`] the reader fails with
+/// [`io::ErrorKind::FileTooLarge`].
+pub struct CsvBody {
+    pub file: Pin<Box<dyn AsyncBufRead + Send>>,
+    pub charset: Option<String>,
+}
 
 impl<S: Send + Sync> FromRequest<S> for CsvBody {
     type Rejection = ApiError;
@@ -51,9 +55,10 @@ impl<S: Send + Sync> FromRequest<S> for CsvBody {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
-                "Send the file as CSV with the header Content-Type: text/csv (UTF-8, with or without a byte order mark).",
+                "Send the file as CSV with the header Content-Type: text/csv (UTF-8, with or without a byte order mark, or Shift_JIS).",
             ));
         }
+        let charset = charset(req.headers().get(header::CONTENT_TYPE));
         let mut seen = 0;
         let chunks = req.into_body().into_data_stream().map(move |chunk| {
             let chunk = chunk.map_err(io::Error::other)?;
@@ -63,8 +68,17 @@ impl<S: Send + Sync> FromRequest<S> for CsvBody {
             }
             Ok(chunk)
         });
-        Ok(CsvBody(Box::pin(StreamReader::new(chunks))))
+        Ok(CsvBody { file: Box::pin(StreamReader::new(chunks)), charset })
     }
+}
+
+/// The `charset` parameter of a media type, as written (a label such as `utf-8` or `Shift_JIS`).
+fn charset(content_type: Option<&header::HeaderValue>) -> Option<String> {
+    let value = content_type?.to_str().ok()?;
+    value.split(';').skip(1).find_map(|parameter| {
+        let (name, value) = parameter.split_once('=')?;
+        name.trim().eq_ignore_ascii_case("charset").then(|| value.trim().trim_matches('"').to_string())
+    })
 }
 
 fn is_json(content_type: Option<&header::HeaderValue>) -> bool {

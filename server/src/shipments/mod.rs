@@ -1,5 +1,6 @@
 //! Shipments over HTTP: create, read, list, and record status changes.
 
+mod encoding;
 mod import;
 mod service;
 mod views;
@@ -26,7 +27,7 @@ use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, CsvBody};
 use crate::store::{ShipmentKey, ShipmentQuery};
 pub use import::ImportError;
-pub use service::{Created, ShipmentError};
+pub use service::{Created, ShipmentError, barcode_taken};
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
@@ -45,7 +46,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses(
         (status = 201, description = "Created", body = ShipmentDetail),
         (status = 200, description = "Already created with the same details", body = ShipmentDetail),
-        (status = 409, description = "The external_ref is taken by different details", body = Problem),
+        (status = 409, description = "The external_ref is taken by different details, or a parcel barcode by another shipment", body = Problem),
         (status = 422, description = "Invalid fields", body = Problem),
     ))]
 async fn create_shipment(
@@ -72,17 +73,17 @@ async fn create_shipment(
 /// the report says, line by line, what was created, what was already there, and what is wrong with
 /// which column. Good lines are kept even when others fail; sending a file again is harmless.
 #[utoipa::path(post, path = "/api/v1/shipments/import", tag = "shipments",
-    request_body(content = String, content_type = "text/csv", description = "UTF-8, with or without a BOM"),
+    request_body(content = String, content_type = "text/csv", description = "UTF-8 (with or without a BOM) or Shift_JIS (CP932), as declared by charset= or detected"),
     responses(
         (status = 200, description = "Every line's outcome", body = ImportReport),
         (status = 413, description = "Larger than 8 MiB; the lines before the limit were taken", body = Problem),
-        (status = 415, body = Problem),
+        (status = 415, description = "Not CSV, or in an encoding that is not read (unsupported_encoding); nothing was taken", body = Problem),
         (status = 422, description = "The header is not as documented; nothing was taken", body = Problem),
     ))]
 async fn import_shipments(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    CsvBody(file): CsvBody,
+    CsvBody { file, charset }: CsvBody,
 ) -> Result<Json<ImportReport>, ApiError> {
     authorize(&caller, Action::CreateShipment)?;
     let (slots, points) = (state.store.delivery_slots().await?, state.store.pickup_points().await?);
@@ -93,7 +94,7 @@ async fn import_shipments(
         actor: &caller.actor(),
         now: now(),
     };
-    Ok(Json(importer.import(file).await?))
+    Ok(Json(importer.import(file, charset.as_deref()).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/shipments/{id}", tag = "shipments",

@@ -97,11 +97,24 @@ pub struct ShipmentQuery {
     pub limit: u32,
 }
 
+/// A parcel barcode that another shipment of the same merchant already carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BarcodeTaken {
+    /// The parcel's index in the new shipment.
+    pub position: usize,
+    pub barcode: String,
+    /// The order (`external_ref`) of the shipment that has it.
+    pub external_ref: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A unique constraint refused the write; the constraint's name when the database gives one.
     #[error("a unique value is already taken ({0:?})")]
     Duplicate(Option<String>),
+    /// Parcel barcodes are unique per merchant; these are taken (nothing was written).
+    #[error("parcel barcodes already in use: {0:?}")]
+    BarcodesTaken(Vec<BarcodeTaken>),
     /// The row changed since it was read (optimistic concurrency); read again and retry.
     #[error("the record changed concurrently")]
     Stale,
@@ -146,6 +159,8 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
 
     /// Stores a new shipment, its parcels and its first timeline event in one transaction.
+    /// [`StoreError::BarcodesTaken`] when another shipment of the same merchant has one of the barcodes;
+    /// [`StoreError::Duplicate`] when the order or the tracking number is taken.
     async fn insert_shipment(&self, shipment: &ShipmentRecord, first_event: &EventRecord) -> Result<(), StoreError>;
 
     async fn find_shipment(&self, key: ShipmentKey<'_>) -> Result<Option<ShipmentRecord>, StoreError>;

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::rows::{EventRow, ParcelRow, PickupPointRow, ShipmentRow};
 use super::{
-    Backend, EventRecord, NewNotice, NoticeOutcome, NoticeRecord, PreferenceChange, ShipmentKey, ShipmentQuery,
-    ShipmentRecord, Store, StoreError,
+    Backend, BarcodeTaken, EventRecord, NewNotice, NoticeOutcome, NoticeRecord, PreferenceChange, ShipmentKey,
+    ShipmentQuery, ShipmentRecord, Store, StoreError,
 };
 use todoke_shared::ShipmentStatus;
 use todoke_shared::preferences::{PickupPoint, Preferences, Slot};
@@ -233,6 +233,7 @@ where
     for<'r> EventRow: FromRow<'r, DB::Row>,
     for<'r> (Uuid,): FromRow<'r, DB::Row>,
     for<'r> (String, String, String): FromRow<'r, DB::Row>,
+    for<'r> (String,): FromRow<'r, DB::Row>,
     for<'r> PickupPointRow: FromRow<'r, DB::Row>,
     for<'q> bool: Encode<'q, DB> + Type<DB>,
     for<'r> (DateTime<Utc>, String, String, Option<String>, Option<String>): FromRow<'r, DB::Row>,
@@ -301,6 +302,37 @@ where
                     .bind(i64::from(parcel.weight_g))
                     .execute(&mut *tx)
                     .await?;
+            }
+            // Each barcode is claimed for the merchant; a claim held by another shipment (committed, or committed
+            // while this one waited for it) is answered by name. The order's own row went in first, so a retry of
+            // the same order meets its unique constraint before this.
+            let merchant = shipment.merchant.as_deref().unwrap_or_default();
+            let mut taken = Vec::new();
+            for (position, parcel) in content.parcels.iter().enumerate() {
+                let claimed: Option<(Uuid,)> = sqlx::query_as(
+                    "INSERT INTO parcel_barcodes (merchant, barcode, shipment_id) VALUES ($1, $2, $3) \
+                     ON CONFLICT DO NOTHING RETURNING shipment_id",
+                )
+                .bind(merchant)
+                .bind(parcel.barcode.as_str())
+                .bind(shipment.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if claimed.is_none() {
+                    let (external_ref,): (String,) = sqlx::query_as(
+                        "SELECT s.external_ref FROM parcel_barcodes b JOIN shipments s ON s.id = b.shipment_id \
+                         WHERE b.merchant = $1 AND b.barcode = $2",
+                    )
+                    .bind(merchant)
+                    .bind(parcel.barcode.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    taken.push(BarcodeTaken { position, barcode: parcel.barcode.clone(), external_ref });
+                }
+            }
+            if !taken.is_empty() {
+                // Dropping the transaction rolls the shipment back.
+                return Err(StoreError::BarcodesTaken(taken));
             }
             insert_event(&mut *tx, shipment.id, first_event).await?;
             tx.commit().await?;
