@@ -20,7 +20,7 @@ from collections import defaultdict
 host, port, seconds, photo_path = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 drivers_wanted = int(sys.argv[5]) if len(sys.argv) > 5 else 8
 photo = open(photo_path, "rb").read()
-STOPS = 60  # more than a driver can deliver in the run
+STOPS = 150  # more than a driver can deliver in the run
 signature = json.dumps({"width": 600, "height": 200,
                         "strokes": [[[20.0, 150.0], [120.0, 40.0], [220.0, 160.0], [320.0, 50.0]]]})
 
