@@ -312,8 +312,11 @@ pub struct RoutePlanReport {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct RouteQuery {
+    /// The depot's id.
     pub depot: Uuid,
-    #[cfg_attr(feature = "openapi", param(value_type = String, format = Date))]
+    /// The day, `YYYY-MM-DD`.
+    #[cfg_attr(feature = "openapi", param(value_type = String, format = Date, example = "2026-11-24"))]
     pub date: NaiveDate,
 }

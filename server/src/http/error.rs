@@ -32,7 +32,8 @@ struct Details {
     locked: Option<Locked>,
 }
 
-/// The problem document. `code` is stable; `title` and `detail` are for people.
+/// The problem document (RFC 9457), sent as `application/problem+json`. `code` is stable; `title` and
+/// `detail` are for people.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// A URI naming the kind of problem: `urn:todoke:problem:{code}`.
@@ -52,8 +53,12 @@ pub struct Problem {
     /// For `preferences_locked`: when the cut-off passed, and what may still change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cutoff_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// For `preferences_locked`: the fields that may still change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changeable: Option<Vec<&'static str>>,
+    /// The request's id, as in the `x-request-id` header: give it to support to find the log line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl ApiError {
@@ -126,6 +131,7 @@ impl ApiError {
             allowed: self.0.allowed.map(<[ShipmentStatus]>::to_vec),
             cutoff_at: self.0.locked.as_ref().and_then(|l| l.cutoff_at),
             changeable: self.0.locked.as_ref().map(|l| l.changeable.clone()),
+            request_id: None,
         }
     }
 }
