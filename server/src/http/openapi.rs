@@ -227,3 +227,10 @@ pub const FORBIDDEN: &str = "- `forbidden`: your role does not allow this";
 
 /// The 404 of a shipment nobody may see: another tenant's answers the same.
 pub const SHIPMENT_NOT_FOUND: &str = "- `shipment_not_found`: no shipment has this id, or it is not yours to see";
+
+/// The tracking number as a path parameter.
+pub const TRACKING_NUMBER: &str =
+    "As printed, such as `K7QM-2XD9-HFAR-4TW5`; lowercase, without hyphens or with spaces is read the same";
+
+/// The 429 of a rate-limited endpoint.
+pub const RATE_LIMITED: &str = "- `rate_limited`: too many requests from this address; wait `Retry-After` seconds";

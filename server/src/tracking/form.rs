@@ -19,6 +19,7 @@ use crate::app::{AppState, now};
 use crate::auth::Caller;
 use crate::auth::policy::may_change_preferences;
 use crate::http::error::ApiError;
+use crate::http::openapi::{RATE_LIMITED, TRACKING_NUMBER};
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::preferences::{apply_change, changeable};
 use crate::store::{ShipmentKey, ShipmentRecord};
@@ -225,14 +226,20 @@ impl PostedForm {
 }
 
 /// Saves the preferences form, then sends the browser back to the page.
-#[utoipa::path(post, path = "/t/{tracking_number}/preferences", tag = "tracking",
-    params(("tracking_number" = String, Path), ("k" = String, Query, description = "The customer's link token")),
-    request_body(content_type = "application/x-www-form-urlencoded", description = "The page's preferences form"),
+#[utoipa::path(post, path = "/t/{tracking_number}/preferences", tag = "tracking", security(("customerLink" = [])),
+    params(("tracking_number" = String, Path, description = TRACKING_NUMBER), TrackParams),
+    request_body(content_type = "application/x-www-form-urlencoded",
+        description = "The page's preferences form, with its anti-forgery `token`"),
     responses(
-        (status = 303, description = "Saved; back to the page"),
-        (status = 403, description = "Not the customer's own link, or a forged form", content_type = "text/html"),
-        (status = 409, description = "Too late to change that", content_type = "text/html"),
-        (status = 422, description = "Not a valid choice", content_type = "text/html"),
+        (status = 303, description = "Saved; back to the page", headers(("Location" = String, description = "The page"))),
+        (status = 400, description = "The page, saying the tracking number has a typo; a problem when the address or \
+                                      query cannot be read", content((String = "text/html"), (crate::http::error::Problem = "application/problem+json"))),
+        (status = 401, description = "The page, asking to open it from the link in the email", content((String = "text/html"))),
+        (status = 403, description = "The page: not the customer's own link, an expired link, or a forged form", content((String = "text/html"))),
+        (status = 404, description = "The page: no parcel has this number, or not this link's", content((String = "text/html"))),
+        (status = 409, description = "The page, saying it is too late to change that", content((String = "text/html"))),
+        (status = 422, description = "The page, saying which choice is not valid", content((String = "text/html"))),
+        (status = 429, description = RATE_LIMITED, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 pub(super) async fn submit_preferences(
     State(state): State<AppState>,
