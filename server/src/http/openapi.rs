@@ -10,7 +10,8 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
-use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, Response};
+use utoipa::openapi::schema::AdditionalProperties;
+use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, Response, Schema};
 use utoipa::{Modify, OpenApi};
 
 use super::error::Problem;
@@ -73,8 +74,23 @@ impl Modify for SecuritySchemes {
     }
 }
 
+/// Internally tagged enums whose variants refuse unknown fields (`#[serde(tag, deny_unknown_fields)]`),
+/// which the derived schema does not say.
+const CLOSED_VARIANTS: &[&str] = &["DeliveryMethod"];
+
 /// The finished document: the handlers' declarations, plus what the finishing pass adds.
 pub fn finish(mut openapi: Document) -> Document {
+    if let Some(components) = openapi.components.as_mut() {
+        for name in CLOSED_VARIANTS {
+            if let Some(RefOr::T(Schema::OneOf(one_of))) = components.schemas.get_mut(*name) {
+                for variant in &mut one_of.items {
+                    if let RefOr::T(Schema::Object(object)) = variant {
+                        object.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+                    }
+                }
+            }
+        }
+    }
     for item in openapi.paths.paths.values_mut() {
         let shared = item.parameters.clone().unwrap_or_default();
         for operation in operations(item) {
@@ -230,7 +246,7 @@ pub const SHIPMENT_NOT_FOUND: &str = "- `shipment_not_found`: no shipment has th
 
 /// The tracking number as a path parameter.
 pub const TRACKING_NUMBER: &str =
-    "As printed, such as `K7QM-2XD9-HFAR-4TW5`; lowercase, without hyphens or with spaces is read the same";
+    "As printed, such as `KR51-ME91-HQ7G-0E6T`; lowercase, without hyphens or with spaces is read the same";
 
 /// The 429 of a rate-limited endpoint.
 pub const RATE_LIMITED: &str = "- `rate_limited`: too many requests from this address; wait `Retry-After` seconds";

@@ -184,19 +184,19 @@ impl ListParams {
         let bad =
             |field: &str, message: &str| ApiError::field(StatusCode::BAD_REQUEST, "invalid_query", field, message);
         let status = match self.status.as_deref() {
-            None | Some("") => None,
+            None => None,
             Some(text) => Some(ShipmentStatus::parse(text).ok_or_else(|| {
                 bad("status", "give a status such as info_received, at_depot, out_for_delivery or delivered")
             })?),
         };
         let promised_date = match self.date.as_deref() {
-            None | Some("") => None,
+            None => None,
             Some(text) => Some(
                 NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| bad("date", "give a date as YYYY-MM-DD"))?,
             ),
         };
         let limit = match self.limit.as_deref() {
-            None | Some("") => DEFAULT_PAGE,
+            None => DEFAULT_PAGE,
             Some(text) => text
                 .parse()
                 .ok()
@@ -204,7 +204,7 @@ impl ListParams {
                 .ok_or_else(|| bad("limit", "give a page size from 1 to 200"))?,
         };
         let after = match self.cursor.as_deref() {
-            None | Some("") => None,
+            None => None,
             Some(text) => Some(
                 Uuid::try_parse(text).map_err(|_| bad("cursor", "pass next_cursor from the previous page as it is"))?,
             ),

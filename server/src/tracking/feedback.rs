@@ -18,18 +18,23 @@ use crate::http::error::ApiError;
 use crate::http::openapi::{RATE_LIMITED, TRACKING_NUMBER};
 use crate::http::extract::{ApiPath, ApiQuery};
 
-#[derive(Deserialize)]
-struct FeedbackForm {
+/// The feedback form as the page posts it.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct FeedbackForm {
+    /// The page's anti-forgery token (a hidden field).
     token: String,
+    /// 1 (poor) to 5 (very good).
+    #[schema(value_type = Option<u8>, minimum = 1, maximum = 5)]
     rating: Option<String>,
+    /// In the customer's words, at most 1,000 characters.
     comment: Option<String>,
 }
 
 /// Saves the customer's feedback on a delivered parcel, then sends the browser back to the page.
 #[utoipa::path(post, path = "/t/{tracking_number}/feedback", tag = "tracking", security(("customerLink" = [])),
     params(("tracking_number" = String, Path, description = TRACKING_NUMBER), TrackParams),
-    request_body(content_type = "application/x-www-form-urlencoded",
-        description = "`rating` (1 to 5), `comment`, and the page's anti-forgery `token`"),
+    request_body(content = FeedbackForm, content_type = "application/x-www-form-urlencoded",
+        description = "The page's feedback form"),
     responses(
         (status = 303, description = "Saved; back to the page", headers(("Location" = String, description = "The page"))),
         (status = 400, description = "The page, saying the tracking number has a typo; a problem when the address or \

@@ -158,20 +158,45 @@ fn to_code(place: SafePlace) -> String {
     serde_json::to_value(place).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
+/// The methods the form offers, as its `method` field names them.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum FormMethod {
+    HandToRecipient,
+    SafePlace,
+    Neighbour,
+    PickupPoint,
+}
+
 /// The form as posted. Method and window are absent once they can no longer change.
-#[derive(Debug, Deserialize)]
-struct PostedForm {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(super) struct PostedForm {
+    /// The page's anti-forgery token (a hidden field).
     token: String,
+    /// How to receive the parcel.
+    #[schema(value_type = Option<FormMethod>)]
     method: Option<String>,
+    /// For `safe_place`: where.
+    #[schema(value_type = Option<SafePlace>)]
     place: Option<String>,
+    /// For a safe place that is `other`: where.
     place_description: Option<String>,
+    /// For `neighbour`: their name.
     neighbour_name: Option<String>,
+    /// For `neighbour`: their door or room.
     neighbour_door: Option<String>,
+    /// For `pickup_point`: its id.
     point_id: Option<String>,
+    /// `DATE|HH:MM|HH:MM` from the list of windows, or empty for the promised one.
     window: Option<String>,
+    /// A note to the driver.
     instructions: Option<String>,
+    /// The gate or door code; `••••` keeps it.
     access_code: Option<String>,
+    #[schema(value_type = Option<Language>)]
     language: Option<String>,
+    /// Present (any value) when the box is ticked.
     email_notices: Option<String>,
 }
 
@@ -228,8 +253,8 @@ impl PostedForm {
 /// Saves the preferences form, then sends the browser back to the page.
 #[utoipa::path(post, path = "/t/{tracking_number}/preferences", tag = "tracking", security(("customerLink" = [])),
     params(("tracking_number" = String, Path, description = TRACKING_NUMBER), TrackParams),
-    request_body(content_type = "application/x-www-form-urlencoded",
-        description = "The page's preferences form, with its anti-forgery `token`"),
+    request_body(content = PostedForm, content_type = "application/x-www-form-urlencoded",
+        description = "The page's preferences form"),
     responses(
         (status = 303, description = "Saved; back to the page", headers(("Location" = String, description = "The page"))),
         (status = 400, description = "The page, saying the tracking number has a typo; a problem when the address or \

@@ -60,13 +60,13 @@ impl TrackParams {
 /// customer's link (`?k=`), also the recipient, address and parcels.
 #[utoipa::path(get, path = "/api/v1/track/{tracking_number}", tag = "tracking",
     security((), ("customerLink" = []), ("accessToken" = []), ("apiKey" = [])),
-    params(("tracking_number" = String, Path, description = TRACKING_NUMBER, example = "K7QM-2XD9-HFAR-4TW5"), TrackParams),
+    params(("tracking_number" = String, Path, description = TRACKING_NUMBER, example = "KR51-ME91-HQ7G-0E6T"), TrackParams),
     responses(
         (status = 200, description = "The public view; with the customer's link, staff's token or the merchant's key, \
                                       the full view (`details`)", body = PublicTracking,
          headers(("Cache-Control" = String, description = "`no-store` for the full view, else `no-cache`")),
          example = json!({
-            "tracking_number": "K7QM-2XD9-HFAR-4TW5", "status": "out_for_delivery", "status_label": "配達中",
+            "tracking_number": "KR51-ME91-HQ7G-0E6T", "status": "out_for_delivery", "status_label": "配達中",
             "language": "ja", "city": "千代田区", "country": "JP",
             "promised": {"date": "2026-11-24", "window": {"start": "14:00", "end": "16:00"},
                          "window_starts_at": "2026-11-24T14:00:00+09:00", "window_ends_at": "2026-11-24T16:00:00+09:00"},

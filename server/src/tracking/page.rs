@@ -268,7 +268,7 @@ struct ProblemPage {
 
 /// The tracking page for a phone.
 #[utoipa::path(get, path = "/t/{tracking_number}", tag = "tracking", security((), ("customerLink" = [])),
-    params(("tracking_number" = String, Path, description = TRACKING_NUMBER, example = "K7QM-2XD9-HFAR-4TW5"), TrackParams),
+    params(("tracking_number" = String, Path, description = TRACKING_NUMBER, example = "KR51-ME91-HQ7G-0E6T"), TrackParams),
     responses(
         (status = 200, description = "The tracking page (with the customer's link, the full page and its forms; \
                                       a link that is not valid shows the public page)", content((String = "text/html"))),
