@@ -1,6 +1,7 @@
 //! Assembles every feature's routes into one application with the layers they all share:
 //! request ids, tracing, body limits, panics caught, and problem+json for unknown routes.
 
+pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod openapi;
@@ -49,6 +50,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
             "/api/v1/openapi.json",
             axum::routing::get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi_json) }),
         )
+        .merge(docs::router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -84,7 +84,10 @@ pub fn finish(mut openapi: Document) -> Document {
         for name in CLOSED_VARIANTS {
             if let Some(RefOr::T(Schema::OneOf(one_of))) = components.schemas.get_mut(*name) {
                 for variant in &mut one_of.items {
-                    if let RefOr::T(Schema::Object(object)) = variant {
+                    // serde refuses unknown fields of the variants with fields; beside a bare tag it ignores them.
+                    if let RefOr::T(Schema::Object(object)) = variant
+                        && object.properties.len() > 1
+                    {
                         object.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
                     }
                 }
