@@ -48,7 +48,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// answer the same bytes.
 #[utoipa::path(post, path = "/api/v1/driver/stops/{stop_id}/arrive", tag = "driver", security(("accessToken" = [])), request_body = ArrivalReport,
     params(("stop_id" = Uuid, Path, description = "The stop's id, from the manifest"),
-           ("Idempotency-Key" = String, Header, description = "Made when the action was taken (a UUID); the same on every retry")),
+           ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
+            description = "Made when the action was taken (a UUID); the same on every retry")),
     responses((status = 200, description = "Recorded (or the same answer again for a retry)", body = StopReceipt), (status = 403, description = FORBIDDEN),
               (status = 404, description = "- `stop_not_found`: no stop has this id"), (status = 409, description = "- `stop_reassigned`: the stop is on another driver's route now\n- `route_not_dispatched`: the route is not out yet\n- `stop_closed`: the stop is closed already (`allowed` says what may follow)\n- `request_in_progress`: the same key is being answered; retry after `Retry-After` seconds\n- `concurrent_change`: the stop changed meanwhile; retry"), (status = 422, description = "- `validation_failed`: fields of the report to fix\n- `idempotency_key_reused`: the key was used for a different request")))]
 async fn arrive(
@@ -72,7 +73,8 @@ async fn arrive(
             ("signature" = (content_type = "application/json, image/png")),
             ("photo" = (content_type = "image/jpeg, image/png, image/webp")))))),
     params(("stop_id" = Uuid, Path, description = "The stop's id, from the manifest"),
-           ("Idempotency-Key" = String, Header, description = "Made when the action was taken (a UUID); the same on every retry")),
+           ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
+            description = "Made when the action was taken (a UUID); the same on every retry")),
     responses((status = 201, description = "Delivered, with every file stored (or the same answer again for a retry)", body = StopReceipt), (status = 403, description = FORBIDDEN),
               (status = 404, description = "- `stop_not_found`: no stop has this id"), (status = 409, description = "- `stop_reassigned`: the stop is on another driver's route now\n- `route_not_dispatched`: the route is not out yet\n- `stop_closed`: the stop is closed already (`allowed` says what may follow)\n- `request_in_progress`: the same key is being answered; retry after `Retry-After` seconds\n- `concurrent_change`: the stop changed meanwhile; retry"), (status = 413, description = "- `payload_too_large`: the upload is larger than 64 MiB in all\n- `photo_too_large`, `part_too_large`: one part is larger than its limit"),
               (status = 415, description = "- `unsupported_media_type`: not multipart/form-data"), (status = 422, description = "- `validation_failed`: fields of the report to fix, each named in `errors`\n- `invalid_field`: the report's JSON has a wrong type or unknown field\n- `idempotency_key_reused`: the key was used for a different request\n- `proof_incomplete`: the proof lacks what this delivery needs (listed in `errors`)\n- `method_not_allowed`: the customer did not allow this way of delivering\n- `required`: the `report` part is missing\n- `unknown_part`, `repeated_part`, `too_many_photos`: the parts are not as documented\n- `photo_unreadable` and other photo or signature codes: a file cannot be used (named in `errors`)")))]
@@ -95,7 +97,8 @@ async fn deliver(
             ("report" = (content_type = "application/json")),
             ("photo" = (content_type = "image/jpeg, image/png, image/webp")))))),
     params(("stop_id" = Uuid, Path, description = "The stop's id, from the manifest"),
-           ("Idempotency-Key" = String, Header, description = "Made when the action was taken (a UUID); the same on every retry")),
+           ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
+            description = "Made when the action was taken (a UUID); the same on every retry")),
     responses((status = 201, description = "The attempt is recorded (or the same answer again for a retry)", body = StopReceipt), (status = 403, description = FORBIDDEN),
               (status = 404, description = "- `stop_not_found`: no stop has this id"), (status = 409, description = "- `stop_reassigned`: the stop is on another driver's route now\n- `route_not_dispatched`: the route is not out yet\n- `stop_closed`: the stop is closed already (`allowed` says what may follow)\n- `request_in_progress`: the same key is being answered; retry after `Retry-After` seconds\n- `concurrent_change`: the stop changed meanwhile; retry"), (status = 413, description = "- `payload_too_large`: the upload is larger than 64 MiB in all\n- `photo_too_large`, `part_too_large`: one part is larger than its limit"),
               (status = 415, description = "- `unsupported_media_type`: not multipart/form-data"), (status = 422, description = "- `validation_failed`: fields of the report to fix, each named in `errors`\n- `invalid_field`: the report's JSON has a wrong type or unknown field\n- `idempotency_key_reused`: the key was used for a different request\n- `proof_incomplete`: the proof lacks what this delivery needs (listed in `errors`)\n- `method_not_allowed`: the customer did not allow this way of delivering\n- `required`: the `report` part is missing\n- `unknown_part`, `repeated_part`, `too_many_photos`: the parts are not as documented\n- `photo_unreadable` and other photo or signature codes: a file cannot be used (named in `errors`)")))]

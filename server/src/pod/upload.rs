@@ -134,8 +134,9 @@ fn part_error(error: multer::Error) -> ApiError {
 #[schema(value_type = String, format = Binary)]
 pub struct FilePart(#[allow(dead_code)] Vec<u8>);
 
-/// The parts of a delivery (`multipart/form-data`), for the API's description.
+/// The parts of a delivery (`multipart/form-data`), for the API's description. Other parts are refused.
 #[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct DeliveryUpload {
     /// What happened at the door, as JSON.
@@ -149,8 +150,10 @@ pub struct DeliveryUpload {
     photo: Option<Vec<FilePart>>,
 }
 
-/// The parts of a failed attempt (`multipart/form-data`), for the API's description.
+/// The parts of a failed attempt (`multipart/form-data`), for the API's description. Other parts are
+/// refused.
 #[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct AttemptUpload {
     /// Why the delivery could not be made, as JSON.
