@@ -333,7 +333,9 @@ async fn the_openapi_document_is_exact_enough_for_client_generators() {
         }
         // What every JSON body's extractor answers, whatever the handler.
         if operation["requestBody"]["content"].get("application/json").is_some() {
-            for (status, code) in [("400", "malformed_json"), ("415", "unsupported_media_type"), ("422", "invalid_field")] {
+            for (status, code) in
+                [("400", "malformed_json"), ("415", "unsupported_media_type"), ("422", "invalid_field")]
+            {
                 let description = operation["responses"][status]["description"].as_str().unwrap_or_default();
                 assert!(description.contains(code), "{name} declares {status} {code}");
             }
@@ -381,9 +383,8 @@ async fn the_openapi_document_is_exact_enough_for_client_generators() {
 #[tokio::test]
 async fn what_the_document_promises_the_server_answers() {
     let app = TestApp::spawn().await;
-    let problem_type = |response: &reqwest::Response| {
-        response.headers()[reqwest::header::CONTENT_TYPE].to_str().unwrap().to_string()
-    };
+    let problem_type =
+        |response: &reqwest::Response| response.headers()[reqwest::header::CONTENT_TYPE].to_str().unwrap().to_string();
     // An error the document declares as a problem is sent as one.
     let response = app.get("/api/v1/routes?depot=0190a7e2-0000-7000-8000-000000000000&date=2026-11-24").await;
     assert_eq!(problem_type(&response), "application/problem+json");
@@ -396,9 +397,12 @@ async fn what_the_document_promises_the_server_answers() {
     // A declared value the schema does not allow is refused.
     let mut body = shipment_request();
     body["flags"] = json!({"declared_value_jpy": 9_223_372_036_854_775_808_u64});
-    let problem =
-        expect_problem(app.post_json("/api/v1/shipments", &body).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
-            .await;
+    let problem = expect_problem(
+        app.post_json("/api/v1/shipments", &body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(problem["errors"][0]["field"], "flags.declared_value_jpy");
     // A delivery method with a field it does not have is refused, as its schema says.
     let mut body = shipment_request();

@@ -27,8 +27,8 @@ use policy::{Action, authorize};
 
 use crate::app::{AppState, now};
 use crate::http::error::ApiError;
-use crate::http::openapi::FORBIDDEN;
 use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::openapi::FORBIDDEN;
 
 /// API keys start with this, so they can be told from access tokens (and found by secret scanners).
 pub const API_KEY_PREFIX: &str = "tdk_";
@@ -110,7 +110,9 @@ async fn logout(
 }
 
 /// Create a staff or driver account (admin).
-#[utoipa::path(post, path = "/api/v1/users", tag = "accounts", security(("accessToken" = [])), request_body = NewUserRequest,
+#[utoipa::path(post, path = "/api/v1/users", tag = "accounts",
+    security(("accessToken" = [])),
+    request_body = NewUserRequest,
     responses(
         (status = 201, description = "The account", body = UserView),
         (status = 403, description = FORBIDDEN),
@@ -153,7 +155,9 @@ pub fn validate_new_user(request: NewUserRequest) -> Result<NewUser, ValidationE
 }
 
 /// Create an API key for a merchant's system (admin). The key is shown once.
-#[utoipa::path(post, path = "/api/v1/api-keys", tag = "accounts", security(("accessToken" = [])), request_body = NewApiKeyRequest,
+#[utoipa::path(post, path = "/api/v1/api-keys", tag = "accounts",
+    security(("accessToken" = [])),
+    request_body = NewApiKeyRequest,
     responses(
         (status = 201, description = "The key, shown this once", body = NewApiKey),
         (status = 403, description = FORBIDDEN),

@@ -25,8 +25,8 @@ use crate::app::{AppState, now};
 use crate::auth::policy::{Action, authorize};
 use crate::auth::{Authenticated, Caller};
 use crate::http::error::ApiError;
-use crate::http::openapi::FORBIDDEN;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::openapi::FORBIDDEN;
 use crate::store::dispatch::{DepotRecord, DriverRecord, PlacedShipment, RouteChangeRecord, RouteRecord, Transition};
 use crate::store::{ShipmentKey, StoreError};
 
@@ -94,8 +94,11 @@ async fn solve_off_runtime(problem: Problem, planner: Planner) -> Result<Assignm
 
 /// The routes of a depot's day, stops in order with planned times (staff).
 #[utoipa::path(get, path = "/api/v1/routes", tag = "dispatch", security(("accessToken" = [])), params(RouteQuery),
-    responses((status = 200, description = "The routes of the day, stops in order", body = Vec<RouteView>),
-              (status = 403, description = FORBIDDEN), (status = 404, description = "- `depot_not_found`: no depot has this id")))]
+    responses(
+        (status = 200, description = "The routes of the day, stops in order", body = Vec<RouteView>),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `depot_not_found`: no depot has this id"),
+    ))]
 async fn list_routes(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -113,8 +116,11 @@ async fn list_routes(
 /// One route, stops in order with planned times, and the changes made to it (staff).
 #[utoipa::path(get, path = "/api/v1/routes/{id}", tag = "dispatch", security(("accessToken" = [])),
     params(("id" = Uuid, Path, description = "Route id")),
-    responses((status = 200, description = "The route, stops in order with planned times", body = RouteView), (status = 403, description = FORBIDDEN),
-              (status = 404, description = "- `route_unknown`: no route has this id")))]
+    responses(
+        (status = 200, description = "The route, stops in order with planned times", body = RouteView),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `route_unknown`: no route has this id"),
+    ))]
 async fn read_route(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -129,10 +135,21 @@ async fn read_route(
 /// that day, split across the available drivers by zone and capacity, each route sequenced to keep
 /// the customers' windows where it can. The report names what was left at the depot, what is
 /// planned late, and what lies outside every zone.
-#[utoipa::path(post, path = "/api/v1/routes/build", tag = "dispatch", security(("accessToken" = [])), request_body = BuildRoutesRequest,
-    responses((status = 201, description = "The routes built, and what was left", body = RoutePlanReport),
-              (status = 403, description = FORBIDDEN), (status = 404, description = "- `depot_not_found`: no depot has this id\n- `driver_not_found`: a driver named is not a driver of the depot"), (status = 409, description = "- `route_already_dispatched`: the route is out already\n- `shipment_not_at_depot`: a shipment has not been received at the depot\n- `already_routed`: a shipment is on another route that day\n- `concurrent_change`: the route changed meanwhile; read it again and retry"),
-              (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`\n- `invalid_value`: a value is out of range (named in `errors`)")))]
+#[utoipa::path(post, path = "/api/v1/routes/build", tag = "dispatch",
+    security(("accessToken" = [])),
+    request_body = BuildRoutesRequest,
+    responses(
+        (status = 201, description = "The routes built, and what was left", body = RoutePlanReport),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `depot_not_found`: no depot has this id\n\
+                                      - `driver_not_found`: a driver named is not a driver of the depot"),
+        (status = 409, description = "- `route_already_dispatched`: the route is out already\n\
+                                      - `shipment_not_at_depot`: a shipment has not been received at the depot\n\
+                                      - `already_routed`: a shipment is on another route that day\n\
+                                      - `concurrent_change`: the route changed meanwhile; read it again and retry"),
+        (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`\n\
+                                      - `invalid_value`: a value is out of range (named in `errors`)"),
+    ))]
 async fn build_routes(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -233,9 +250,22 @@ async fn waiting_shipments(
 
 /// Make a route by hand (admin, dispatcher): these shipments, in this order, for this driver. Sequence
 /// it afterwards with `POST /api/v1/routes/{id}/sequence`, or keep the order given.
-#[utoipa::path(post, path = "/api/v1/routes", tag = "dispatch", security(("accessToken" = [])), request_body = NewRouteRequest,
-    responses((status = 201, description = "The route", body = RouteView), (status = 403, description = FORBIDDEN),
-              (status = 404, description = "- `depot_not_found`: no depot has this id\n- `driver_not_found`: no driver has this id\n- `shipment_not_found`: a shipment named does not exist"), (status = 409, description = "- `route_already_dispatched`: the route is out already\n- `shipment_not_at_depot`: a shipment has not been received at the depot\n- `already_routed`: a shipment is on another route that day\n- `concurrent_change`: the route changed meanwhile; read it again and retry"), (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`\n- `invalid_value`: a value is out of range (named in `errors`)")))]
+#[utoipa::path(post, path = "/api/v1/routes", tag = "dispatch",
+    security(("accessToken" = [])),
+    request_body = NewRouteRequest,
+    responses(
+        (status = 201, description = "The route", body = RouteView),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `depot_not_found`: no depot has this id\n\
+                                      - `driver_not_found`: no driver has this id\n\
+                                      - `shipment_not_found`: a shipment named does not exist"),
+        (status = 409, description = "- `route_already_dispatched`: the route is out already\n\
+                                      - `shipment_not_at_depot`: a shipment has not been received at the depot\n\
+                                      - `already_routed`: a shipment is on another route that day\n\
+                                      - `concurrent_change`: the route changed meanwhile; read it again and retry"),
+        (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`\n\
+                                      - `invalid_value`: a value is out of range (named in `errors`)"),
+    ))]
 async fn create_route(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -341,8 +371,15 @@ async fn change_route(
 /// customer's dispatched notice is queued, in one transaction.
 #[utoipa::path(post, path = "/api/v1/routes/{id}/dispatch", tag = "dispatch", security(("accessToken" = [])),
     params(("id" = Uuid, Path, description = "Route id")),
-    responses((status = 200, description = "Dispatched: the route as it is now", body = RouteView), (status = 403, description = FORBIDDEN),
-              (status = 404, description = "- `route_unknown`: no route has this id"), (status = 409, description = "- `route_already_dispatched`: the route is out already\n- `shipment_not_at_depot`: a shipment has not been received at the depot\n- `already_routed`: a shipment is on another route that day\n- `concurrent_change`: the route changed meanwhile; read it again and retry")))]
+    responses(
+        (status = 200, description = "Dispatched: the route as it is now", body = RouteView),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `route_unknown`: no route has this id"),
+        (status = 409, description = "- `route_already_dispatched`: the route is out already\n\
+                                      - `shipment_not_at_depot`: a shipment has not been received at the depot\n\
+                                      - `already_routed`: a shipment is on another route that day\n\
+                                      - `concurrent_change`: the route changed meanwhile; read it again and retry"),
+    ))]
 async fn dispatch_route(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -368,10 +405,22 @@ async fn dispatch_route(
 
 /// Add a shipment to a route (admin, dispatcher), at a position or last. On a dispatched route the
 /// shipment goes out for delivery too, and its customer is told.
-#[utoipa::path(post, path = "/api/v1/routes/{id}/stops", tag = "dispatch", security(("accessToken" = [])), request_body = AddStopRequest,
+#[utoipa::path(post, path = "/api/v1/routes/{id}/stops", tag = "dispatch",
+    security(("accessToken" = [])),
+    request_body = AddStopRequest,
     params(("id" = Uuid, Path, description = "Route id")),
-    responses((status = 200, description = "The route with the stop", body = RouteView), (status = 403, description = FORBIDDEN),
-              (status = 404, description = "- `route_unknown`: no route has this id\n- `shipment_not_found`: no shipment has this tracking number"), (status = 409, description = "- `route_already_dispatched`: the route is out already\n- `shipment_not_at_depot`: a shipment has not been received at the depot\n- `already_routed`: a shipment is on another route that day\n- `concurrent_change`: the route changed meanwhile; read it again and retry"), (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`\n- `invalid_value`: a value is out of range (named in `errors`)")))]
+    responses(
+        (status = 200, description = "The route with the stop", body = RouteView),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `route_unknown`: no route has this id\n\
+                                      - `shipment_not_found`: no shipment has this tracking number"),
+        (status = 409, description = "- `route_already_dispatched`: the route is out already\n\
+                                      - `shipment_not_at_depot`: a shipment has not been received at the depot\n\
+                                      - `already_routed`: a shipment is on another route that day\n\
+                                      - `concurrent_change`: the route changed meanwhile; read it again and retry"),
+        (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`\n\
+                                      - `invalid_value`: a value is out of range (named in `errors`)"),
+    ))]
 async fn add_stop(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -406,8 +455,16 @@ async fn add_stop(
 /// waiting at the depot.
 #[utoipa::path(delete, path = "/api/v1/routes/{id}/stops/{stop_id}", tag = "dispatch", security(("accessToken" = [])),
     params(("id" = Uuid, Path, description = "Route id"), ("stop_id" = Uuid, Path, description = "Stop id")),
-    responses((status = 200, description = "The route without the stop", body = RouteView), (status = 403, description = FORBIDDEN),
-              (status = 404, description = "- `route_unknown`: no route has this id\n- `stop_not_found`: the route has no such stop"), (status = 409, description = "- `route_already_dispatched`: the route is out already\n- `shipment_not_at_depot`: a shipment has not been received at the depot\n- `already_routed`: a shipment is on another route that day\n- `concurrent_change`: the route changed meanwhile; read it again and retry")))]
+    responses(
+        (status = 200, description = "The route without the stop", body = RouteView),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `route_unknown`: no route has this id\n\
+                                      - `stop_not_found`: the route has no such stop"),
+        (status = 409, description = "- `route_already_dispatched`: the route is out already\n\
+                                      - `shipment_not_at_depot`: a shipment has not been received at the depot\n\
+                                      - `already_routed`: a shipment is on another route that day\n\
+                                      - `concurrent_change`: the route changed meanwhile; read it again and retry"),
+    ))]
 async fn remove_stop(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -433,10 +490,21 @@ async fn remove_stop(
 }
 
 /// Put a route's stops in an order given by hand (admin, dispatcher): every stop id, once.
-#[utoipa::path(put, path = "/api/v1/routes/{id}/stops", tag = "dispatch", security(("accessToken" = [])), request_body = ReorderRequest,
+#[utoipa::path(put, path = "/api/v1/routes/{id}/stops", tag = "dispatch",
+    security(("accessToken" = [])),
+    request_body = ReorderRequest,
     params(("id" = Uuid, Path, description = "Route id")),
-    responses((status = 200, description = "The route in its new order", body = RouteView), (status = 403, description = FORBIDDEN),
-              (status = 404, description = "- `route_unknown`: no route has this id"), (status = 409, description = "- `route_already_dispatched`: the route is out already\n- `shipment_not_at_depot`: a shipment has not been received at the depot\n- `already_routed`: a shipment is on another route that day\n- `concurrent_change`: the route changed meanwhile; read it again and retry"), (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`\n- `invalid_value`: a value is out of range (named in `errors`)")))]
+    responses(
+        (status = 200, description = "The route in its new order", body = RouteView),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `route_unknown`: no route has this id"),
+        (status = 409, description = "- `route_already_dispatched`: the route is out already\n\
+                                      - `shipment_not_at_depot`: a shipment has not been received at the depot\n\
+                                      - `already_routed`: a shipment is on another route that day\n\
+                                      - `concurrent_change`: the route changed meanwhile; read it again and retry"),
+        (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`\n\
+                                      - `invalid_value`: a value is out of range (named in `errors`)"),
+    ))]
 async fn reorder_stops(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -464,8 +532,15 @@ async fn reorder_stops(
 /// it can.
 #[utoipa::path(post, path = "/api/v1/routes/{id}/sequence", tag = "dispatch", security(("accessToken" = [])),
     params(("id" = Uuid, Path, description = "Route id")),
-    responses((status = 200, description = "The route, sequenced", body = RouteView), (status = 403, description = FORBIDDEN),
-              (status = 404, description = "- `route_unknown`: no route has this id"), (status = 409, description = "- `route_already_dispatched`: the route is out already\n- `shipment_not_at_depot`: a shipment has not been received at the depot\n- `already_routed`: a shipment is on another route that day\n- `concurrent_change`: the route changed meanwhile; read it again and retry")))]
+    responses(
+        (status = 200, description = "The route, sequenced", body = RouteView),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `route_unknown`: no route has this id"),
+        (status = 409, description = "- `route_already_dispatched`: the route is out already\n\
+                                      - `shipment_not_at_depot`: a shipment has not been received at the depot\n\
+                                      - `already_routed`: a shipment is on another route that day\n\
+                                      - `concurrent_change`: the route changed meanwhile; read it again and retry"),
+    ))]
 async fn sequence_route(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,

@@ -20,8 +20,8 @@ use crate::app::AppState;
 use crate::auth::Authenticated;
 use crate::auth::policy::{Action, authorize};
 use crate::http::error::ApiError;
-use crate::http::openapi::{FORBIDDEN, SHIPMENT_NOT_FOUND};
 use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::openapi::{FORBIDDEN, SHIPMENT_NOT_FOUND};
 use crate::shipments::ShipmentError;
 use crate::store::{NewNotice, NoticeRecord, ShipmentKey, ShipmentRecord};
 use transport::Transport;
@@ -113,10 +113,17 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Tell the customer their parcel will be late, with the new expected window (dispatcher, admin). The ETA
 /// work calls the same on its own; this is for staff who know first.
-#[utoipa::path(post, path = "/api/v1/shipments/{id}/delays", tag = "shipments", security(("accessToken" = []), ("apiKey" = [])), request_body = Delay,
+#[utoipa::path(post, path = "/api/v1/shipments/{id}/delays", tag = "shipments",
+    security(("accessToken" = []), ("apiKey" = [])),
+    request_body = Delay,
     params(("id" = Uuid, Path, description = "Shipment id")),
-    responses((status = 202, description = "The notice is queued"), (status = 403, description = FORBIDDEN),
-              (status = 404, description = SHIPMENT_NOT_FOUND), (status = 409, description = "- `shipment_closed`: the shipment is delivered, returned or cancelled"), (status = 422, description = "- `invalid_window`: start and end are not HH:MM with the end after the start")))]
+    responses(
+        (status = 202, description = "The notice is queued"),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = SHIPMENT_NOT_FOUND),
+        (status = 409, description = "- `shipment_closed`: the shipment is delivered, returned or cancelled"),
+        (status = 422, description = "- `invalid_window`: start and end are not HH:MM with the end after the start"),
+    ))]
 async fn announce_delay(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -181,10 +188,14 @@ impl From<NoticeRecord> for NoticeView {
 }
 
 /// The email notices of a shipment, with what became of each.
-#[utoipa::path(get, path = "/api/v1/shipments/{id}/notifications", tag = "shipments", security(("accessToken" = []), ("apiKey" = [])),
+#[utoipa::path(get, path = "/api/v1/shipments/{id}/notifications", tag = "shipments",
+    security(("accessToken" = []), ("apiKey" = [])),
     params(("id" = Uuid, Path, description = "Shipment id")),
-    responses((status = 200, description = "Every notice, oldest first", body = Vec<NoticeView>),
-              (status = 403, description = FORBIDDEN), (status = 404, description = SHIPMENT_NOT_FOUND)))]
+    responses(
+        (status = 200, description = "Every notice, oldest first", body = Vec<NoticeView>),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = SHIPMENT_NOT_FOUND),
+    ))]
 async fn shipment_notifications(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,

@@ -25,8 +25,8 @@ use crate::auth::policy::{Action, authorize, may_read_proof, sees_proof_integrit
 use crate::auth::{Authenticated, Caller};
 use crate::dispatch::DispatchError;
 use crate::http::error::ApiError;
-use crate::http::openapi::{FORBIDDEN, SHIPMENT_NOT_FOUND};
 use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::openapi::{FORBIDDEN, SHIPMENT_NOT_FOUND};
 use crate::shipments::ShipmentError;
 use crate::store::pod::FileRole;
 use crate::store::{ShipmentKey, ShipmentRecord};
@@ -34,6 +34,27 @@ use idempotency::IdempotencyKey;
 use service::{Acting, Answer};
 pub use service::{Pod, PodError};
 use upload::{AttemptUpload, DeliveryUpload, FilePart, Upload};
+
+/// Why a stop action may conflict with what the stop is now.
+const STOP_CONFLICTS: &str = "- `stop_reassigned`: the stop is on another driver's route now\n\
+     - `route_not_dispatched`: the route is not out yet\n\
+     - `stop_closed`: the stop is closed already (`allowed` says what may follow)\n\
+     - `request_in_progress`: the same key is being answered; retry after `Retry-After` seconds\n\
+     - `concurrent_change`: the stop changed meanwhile; retry";
+
+/// Why a delivery or attempt may be refused as it is.
+const PROOF_REFUSED: &str = "- `validation_failed`: fields of the report to fix, each named in `errors`\n\
+     - `invalid_field`: the report's JSON has a wrong type or unknown field\n\
+     - `idempotency_key_reused`: the key was used for a different request\n\
+     - `proof_incomplete`: the proof lacks what this delivery needs (listed in `errors`)\n\
+     - `method_not_allowed`: the customer did not allow this way of delivering\n\
+     - `required`: the `report` part is missing\n\
+     - `unknown_part`, `repeated_part`, `too_many_photos`: the parts are not as documented\n\
+     - `photo_unreadable` and other photo or signature codes: a file cannot be used (named in `errors`)";
+
+/// What is too large in an upload.
+const TOO_LARGE: &str = "- `payload_too_large`: the upload is larger than 64 MiB in all\n\
+     - `photo_too_large`, `part_too_large`: one part is larger than its limit";
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -46,12 +67,20 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The driver reached the stop (drivers, their own stops). Repeats with the same `Idempotency-Key`
 /// answer the same bytes.
-#[utoipa::path(post, path = "/api/v1/driver/stops/{stop_id}/arrive", tag = "driver", security(("accessToken" = [])), request_body = ArrivalReport,
+#[utoipa::path(post, path = "/api/v1/driver/stops/{stop_id}/arrive", tag = "driver",
+    security(("accessToken" = [])),
+    request_body = ArrivalReport,
     params(("stop_id" = Uuid, Path, description = "The stop's id, from the manifest"),
            ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
             description = "Made when the action was taken (a UUID); the same on every retry")),
-    responses((status = 200, description = "Recorded (or the same answer again for a retry)", body = StopReceipt), (status = 403, description = FORBIDDEN),
-              (status = 404, description = "- `stop_not_found`: no stop has this id"), (status = 409, description = "- `stop_reassigned`: the stop is on another driver's route now\n- `route_not_dispatched`: the route is not out yet\n- `stop_closed`: the stop is closed already (`allowed` says what may follow)\n- `request_in_progress`: the same key is being answered; retry after `Retry-After` seconds\n- `concurrent_change`: the stop changed meanwhile; retry"), (status = 422, description = "- `validation_failed`: fields of the report to fix\n- `idempotency_key_reused`: the key was used for a different request")))]
+    responses(
+        (status = 200, description = "Recorded (or the same answer again for a retry)", body = StopReceipt),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `stop_not_found`: no stop has this id"),
+        (status = 409, description = STOP_CONFLICTS),
+        (status = 422, description = "- `validation_failed`: fields of the report to fix\n\
+                                      - `idempotency_key_reused`: the key was used for a different request"),
+    ))]
 async fn arrive(
     State(state): State<AppState>,
     driving: Driving,
@@ -75,9 +104,15 @@ async fn arrive(
     params(("stop_id" = Uuid, Path, description = "The stop's id, from the manifest"),
            ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
             description = "Made when the action was taken (a UUID); the same on every retry")),
-    responses((status = 201, description = "Delivered, with every file stored (or the same answer again for a retry)", body = StopReceipt), (status = 403, description = FORBIDDEN),
-              (status = 404, description = "- `stop_not_found`: no stop has this id"), (status = 409, description = "- `stop_reassigned`: the stop is on another driver's route now\n- `route_not_dispatched`: the route is not out yet\n- `stop_closed`: the stop is closed already (`allowed` says what may follow)\n- `request_in_progress`: the same key is being answered; retry after `Retry-After` seconds\n- `concurrent_change`: the stop changed meanwhile; retry"), (status = 413, description = "- `payload_too_large`: the upload is larger than 64 MiB in all\n- `photo_too_large`, `part_too_large`: one part is larger than its limit"),
-              (status = 415, description = "- `unsupported_media_type`: not multipart/form-data"), (status = 422, description = "- `validation_failed`: fields of the report to fix, each named in `errors`\n- `invalid_field`: the report's JSON has a wrong type or unknown field\n- `idempotency_key_reused`: the key was used for a different request\n- `proof_incomplete`: the proof lacks what this delivery needs (listed in `errors`)\n- `method_not_allowed`: the customer did not allow this way of delivering\n- `required`: the `report` part is missing\n- `unknown_part`, `repeated_part`, `too_many_photos`: the parts are not as documented\n- `photo_unreadable` and other photo or signature codes: a file cannot be used (named in `errors`)")))]
+    responses(
+        (status = 201, description = "Delivered, with every file stored (or the same answer again for a retry)", body = StopReceipt),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `stop_not_found`: no stop has this id"),
+        (status = 409, description = STOP_CONFLICTS),
+        (status = 413, description = TOO_LARGE),
+        (status = 415, description = "- `unsupported_media_type`: not multipart/form-data"),
+        (status = 422, description = PROOF_REFUSED),
+    ))]
 async fn deliver(
     State(state): State<AppState>,
     driving: Driving,
@@ -99,9 +134,15 @@ async fn deliver(
     params(("stop_id" = Uuid, Path, description = "The stop's id, from the manifest"),
            ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
             description = "Made when the action was taken (a UUID); the same on every retry")),
-    responses((status = 201, description = "The attempt is recorded (or the same answer again for a retry)", body = StopReceipt), (status = 403, description = FORBIDDEN),
-              (status = 404, description = "- `stop_not_found`: no stop has this id"), (status = 409, description = "- `stop_reassigned`: the stop is on another driver's route now\n- `route_not_dispatched`: the route is not out yet\n- `stop_closed`: the stop is closed already (`allowed` says what may follow)\n- `request_in_progress`: the same key is being answered; retry after `Retry-After` seconds\n- `concurrent_change`: the stop changed meanwhile; retry"), (status = 413, description = "- `payload_too_large`: the upload is larger than 64 MiB in all\n- `photo_too_large`, `part_too_large`: one part is larger than its limit"),
-              (status = 415, description = "- `unsupported_media_type`: not multipart/form-data"), (status = 422, description = "- `validation_failed`: fields of the report to fix, each named in `errors`\n- `invalid_field`: the report's JSON has a wrong type or unknown field\n- `idempotency_key_reused`: the key was used for a different request\n- `proof_incomplete`: the proof lacks what this delivery needs (listed in `errors`)\n- `method_not_allowed`: the customer did not allow this way of delivering\n- `required`: the `report` part is missing\n- `unknown_part`, `repeated_part`, `too_many_photos`: the parts are not as documented\n- `photo_unreadable` and other photo or signature codes: a file cannot be used (named in `errors`)")))]
+    responses(
+        (status = 201, description = "The attempt is recorded (or the same answer again for a retry)", body = StopReceipt),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `stop_not_found`: no stop has this id"),
+        (status = 409, description = STOP_CONFLICTS),
+        (status = 413, description = TOO_LARGE),
+        (status = 415, description = "- `unsupported_media_type`: not multipart/form-data"),
+        (status = 422, description = PROOF_REFUSED),
+    ))]
 async fn fail(
     State(state): State<AppState>,
     driving: Driving,
@@ -155,7 +196,8 @@ where
 /// A shipment's proof of delivery, newest first: when, how, who, how far from the address, links to
 /// the photos and signature (staff, the merchant's key, the customer's link `?k=`). Staff also see
 /// whether the tamper-evident hash still holds.
-#[utoipa::path(get, path = "/api/v1/shipments/{id}/pod", tag = "shipments", security(("accessToken" = []), ("apiKey" = []), ("customerLink" = [])),
+#[utoipa::path(get, path = "/api/v1/shipments/{id}/pod", tag = "shipments",
+    security(("accessToken" = []), ("apiKey" = []), ("customerLink" = [])),
     params(("id" = Uuid, Path, description = "Shipment id")),
     responses(
         (status = 200, description = "The proofs of the shipment, newest last", body = PodView),
@@ -183,12 +225,12 @@ async fn proof_of_delivery(
 
 /// One file of a shipment's proof, as linked from its proof (the same callers). Files never change:
 /// their name is their hash.
-#[utoipa::path(get, path = "/api/v1/shipments/{id}/pod/files/{name}", tag = "shipments", security(("accessToken" = []), ("apiKey" = []), ("customerLink" = [])),
+#[utoipa::path(get, path = "/api/v1/shipments/{id}/pod/files/{name}", tag = "shipments",
+    security(("accessToken" = []), ("apiKey" = []), ("customerLink" = [])),
     params(("id" = Uuid, Path, description = "Shipment id"),
            ("name" = String, Path, description = "The file's name, as linked from the proof (its hash)")),
     responses(
-        (status = 200, description = "The photo or signature image",
-         content((FilePart = "image/jpeg"), (FilePart = "image/png"), (FilePart = "image/webp"))),
+        (status = 200, description = "The photo or signature image", content((FilePart = "image/jpeg"), (FilePart = "image/png"), (FilePart = "image/webp"))),
         (status = 403, description = "- `link_expired`: the customer link has expired"),
         (status = 404, description = "- `shipment_not_found`: no shipment has this id, or it is not yours to see\n\
                                       - `file_not_found`: the shipment's proofs have no such file"),

@@ -25,7 +25,8 @@ use crate::http::openapi::{FORBIDDEN, TRACKING_NUMBER};
 
 const PREFERENCES_FORBIDDEN: &str = "- `forbidden`: your role may not (a dispatcher, the merchant's key)\n\
                                      - `link_expired`: the customer link has expired";
-const PREFERENCES_NOT_FOUND: &str = "- `tracking_number_unknown`: no shipment has this tracking number, or not this link's";
+const PREFERENCES_NOT_FOUND: &str =
+    "- `tracking_number_unknown`: no shipment has this tracking number, or not this link's";
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::shipments::{ShipmentError, choices};
 use crate::store::{ShipmentKey, ShipmentRecord, StoreError};

@@ -15,8 +15,8 @@ use crate::app::{AppState, now};
 use crate::auth::Caller;
 use crate::auth::policy::may_leave_feedback;
 use crate::http::error::ApiError;
-use crate::http::openapi::{RATE_LIMITED, TRACKING_NUMBER};
 use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::openapi::{RATE_LIMITED, TRACKING_NUMBER};
 
 /// The feedback form as the page posts it.
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -19,8 +19,8 @@ use crate::app::{AppState, now};
 use crate::auth::Caller;
 use crate::auth::policy::may_change_preferences;
 use crate::http::error::ApiError;
-use crate::http::openapi::{RATE_LIMITED, TRACKING_NUMBER};
 use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::openapi::{RATE_LIMITED, TRACKING_NUMBER};
 use crate::preferences::{apply_change, changeable};
 use crate::store::{ShipmentKey, ShipmentRecord};
 

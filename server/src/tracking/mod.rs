@@ -24,8 +24,8 @@ use crate::auth::policy::sees_full_tracking;
 use crate::eta::delay::window_from;
 use crate::eta::service::{Arrival, arrival};
 use crate::http::error::ApiError;
-use crate::http::openapi::{RATE_LIMITED, TRACKING_NUMBER};
 use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::openapi::{RATE_LIMITED, TRACKING_NUMBER};
 use crate::shipments::ShipmentError;
 use crate::store::{EventRecord, NoticeRecord, ShipmentKey, ShipmentRecord, Store, StoreError};
 
