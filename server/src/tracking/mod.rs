@@ -43,11 +43,18 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct TrackParams {
-    /// Language of the labels, `ja` or `en`. Defaults to the customer's chosen language.
-    #[param(value_type = Option<Language>)]
+    /// Language of the labels, `ja` or `en`; anything else shows the customer's chosen language.
     lang: Option<String>,
     /// Set (to `1`) after the page's form was saved, to say so.
     saved: Option<String>,
+}
+
+/// The tracking API's query: a language it does not know is refused, where the page shows its default.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct TrackQuery {
+    /// Language of the labels. Defaults to the customer's chosen language.
+    lang: Option<Language>,
 }
 
 impl TrackParams {
@@ -60,7 +67,7 @@ impl TrackParams {
 /// customer's link (`?k=`), also the recipient, address and parcels.
 #[utoipa::path(get, path = "/api/v1/track/{tracking_number}", tag = "tracking",
     security((), ("customerLink" = []), ("accessToken" = []), ("apiKey" = [])),
-    params(("tracking_number" = String, Path, description = TRACKING_NUMBER, example = "KR51-ME91-HQ7G-0E6T"), TrackParams),
+    params(("tracking_number" = String, Path, description = TRACKING_NUMBER, example = "KR51-ME91-HQ7G-0E6T"), TrackQuery),
     responses(
         (status = 200, description = "The public view; with the customer's link, staff's token or the merchant's key, \
                                       the full view (`details`)", body = PublicTracking,
@@ -86,13 +93,13 @@ async fn track(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     caller: Caller,
     ApiPath(number): ApiPath<String>,
-    ApiQuery(params): ApiQuery<TrackParams>,
+    ApiQuery(params): ApiQuery<TrackQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     state.limits.tracking.check(peer)?;
     let number = TrackingNumber::parse(&number)?;
     let (record, events) = load(&*state.store, &number).await?;
     let full = sees_full_tracking(&caller, &record, now(), state.lifetimes.customer_link);
-    let view = Json(load_view(&state, &record, &events, params.language(), full).await?);
+    let view = Json(load_view(&state, &record, &events, params.lang, full).await?);
     // Personal details must not linger in shared caches.
     let cache = if full { "no-store" } else { "no-cache" };
     Ok(([(header::CACHE_CONTROL, cache)], view))
