@@ -153,6 +153,19 @@ async fn announce_delay(
     Ok(axum::http::StatusCode::ACCEPTED)
 }
 
+/// Where a notice stands, as stored (`notices.status`).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum NoticeStatus {
+    Pending,
+    Sending,
+    Sent,
+    Failed,
+    Expired,
+    Suppressed,
+}
+
 /// One notice, as staff and the shipment's merchant see it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct NoticeView {
@@ -161,7 +174,8 @@ pub struct NoticeView {
     pub kind: String,
     pub recipient: String,
     pub language: String,
-    /// `pending`, `sending`, `sent`, `failed`, `expired`, or `suppressed` (the customer opted out).
+    /// What became of it; `suppressed` when the customer opted out.
+    #[schema(value_type = NoticeStatus)]
     pub status: String,
     pub attempts: i64,
     pub last_error: Option<String>,
