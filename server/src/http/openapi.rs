@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
+use utoipa::openapi::header::Header;
 use utoipa::openapi::path::{Operation, ParameterIn};
-use utoipa::openapi::schema::AdditionalProperties;
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, Response, Schema};
 use utoipa::{Modify, OpenApi};
@@ -196,6 +197,7 @@ fn finish_operation(operation: &mut Operation, shared: &[RefOr<utoipa::openapi::
 
     for (status, response) in &mut operation.responses.responses {
         let RefOr::T(response) = response else { continue };
+        response.headers.entry("x-request-id".to_string()).or_insert_with(request_id_header);
         let status: u16 = status.parse().unwrap_or(0);
         if status >= 400 && !response.content.contains_key("text/html") {
             response.content.shift_remove("application/json");
@@ -209,6 +211,13 @@ fn finish_operation(operation: &mut Operation, shared: &[RefOr<utoipa::openapi::
                 .to_string();
         }
     }
+}
+
+/// Every answer carries the request's id (the caller's own `x-request-id`, or one made for it).
+fn request_id_header() -> RefOr<Header> {
+    let mut header = Header::new(ObjectBuilder::new().schema_type(Type::String));
+    header.description = Some("The request's id, as in the server's log: the caller's own, or one made for it".into());
+    RefOr::T(header)
 }
 
 /// The Problem schema, with an example of the first code the description names.

@@ -53,7 +53,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         "parcels": [{"barcode": "4901234567894", "weight_g": 1200}]
     })),
     responses(
-        (status = 201, description = "Created", body = ShipmentDetail,
+        (status = 201, description = "Created: the shipment, its tracking number and the customer's link", body = ShipmentDetail,
          headers(("Location" = String, description = "The shipment's address in the API"))),
         (status = 200, description = "Already created with the same details: the shipment created the first time",
          body = ShipmentDetail, headers(("Location" = String, description = "The shipment's address in the API"))),
