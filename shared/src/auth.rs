@@ -49,6 +49,8 @@ pub enum AccountRole {
 #[serde(deny_unknown_fields)]
 pub struct NewUserRequest {
     pub email: String,
+    /// 12 to 256 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 12, max_length = 256))]
     pub password: String,
     /// `admin`, `dispatcher`, `support` or `driver`.
     #[cfg_attr(feature = "openapi", schema(value_type = AccountRole))]

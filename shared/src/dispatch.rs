@@ -125,6 +125,8 @@ pub struct DriverView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReceiveRequest {
+    /// 1 to 1,000 scanned barcodes.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 1000))]
     pub barcodes: Vec<String>,
 }
 

@@ -39,7 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 200, description = "What happened to each barcode", body = ReceiveReport),
         (status = 403, description = FORBIDDEN),
         (status = 404, description = "- `depot_not_found`: no depot has this id"),
-        (status = 422, description = "- `invalid_value`: 1 to 500 barcodes"),
+        (status = 422, description = "- `invalid_value`: 1 to 1,000 barcodes"),
     ))]
 async fn receive(
     State(state): State<AppState>,
