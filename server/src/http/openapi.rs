@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use utoipa::openapi::header::Header;
-use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::path::{Operation, Parameter, ParameterIn};
 use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, Response, Schema};
@@ -113,7 +113,14 @@ fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut
 /// A problem the server may answer, by status, with its code and what it means.
 type Problems = BTreeMap<u16, Vec<(&'static str, &'static str)>>;
 
-fn finish_operation(operation: &mut Operation, shared: &[RefOr<utoipa::openapi::path::Parameter>]) {
+fn finish_operation(operation: &mut Operation, shared: &[RefOr<Parameter>]) {
+    declare(operation, shared_problems(operation, shared));
+}
+
+/// What the operation answers because of what it takes, whatever its handler does: the rejections of the
+/// extractors (`ApiJson`, `CsvBody`, `Upload`, `ApiPath`, `ApiQuery`, `IdempotencyKey`) and of the caller's
+/// credentials (`Caller`, `Authenticated`).
+fn shared_problems(operation: &Operation, shared: &[RefOr<Parameter>]) -> Problems {
     let mut problems = Problems::new();
     let mut add = |status: u16, code: &'static str, meaning: &'static str| {
         problems.entry(status).or_default().push((code, meaning));
@@ -139,7 +146,7 @@ fn finish_operation(operation: &mut Operation, shared: &[RefOr<utoipa::openapi::
         add(415, "unsupported_media_type", "the body is not `multipart/form-data` with a boundary");
     }
 
-    let parameters: Vec<utoipa::openapi::path::Parameter> = shared
+    let parameters: Vec<Parameter> = shared
         .iter()
         .chain(operation.parameters.iter().flatten())
         .filter_map(|p| match p {
@@ -183,6 +190,12 @@ fn finish_operation(operation: &mut Operation, shared: &[RefOr<utoipa::openapi::
         }
     }
 
+    problems
+}
+
+/// Adds the problems' codes to each status's description (declaring the status where the handler did
+/// not), and declares every error as problem+json, but for the pages' own HTML answers.
+fn declare(operation: &mut Operation, problems: Problems) {
     for (status, codes) in problems {
         let key = status.to_string();
         let response = operation.responses.responses.entry(key).or_insert_with(|| RefOr::T(Response::new("")));
