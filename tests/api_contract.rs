@@ -87,6 +87,87 @@ async fn bad_input_gets_a_problem_and_stores_nothing() {
 }
 
 #[tokio::test]
+async fn a_body_with_several_wrong_types_has_each_of_them_named() {
+    let app = TestApp::spawn().await;
+    let mut body = shipment_request();
+    body["parcels"][0]["weight_g"] = json!("heavy");
+    body["address"]["lat"] = json!("35.68 north");
+    body["recipient"]["phone"] = json!(819012345678_u64);
+    let problem = expect_problem(
+        app.post_json("/api/v1/shipments", &body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+    )
+    .await;
+    let errors: BTreeSet<(&str, &str)> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        errors,
+        BTreeSet::from([
+            ("recipient.phone", "invalid type: integer `819012345678`, expected a string"),
+            ("address.lat", "invalid type: string \"35.68 north\", expected f64"),
+            ("parcels[0].weight_g", "invalid type: string \"heavy\", expected u32"),
+        ])
+    );
+    assert_eq!(shipment_count(&app).await, 0, "nothing was stored");
+}
+
+#[tokio::test]
+async fn every_problem_carries_the_request_id_of_its_response() {
+    let app = TestApp::spawn().await;
+    let post = |path: &str, content_type: &str, body: String| {
+        app.client.post(app.url(path)).bearer_auth(&app.admin_token).header("content-type", content_type).body(body)
+    };
+    let requests = [
+        ("route_not_found", app.client.get(app.url("/api/v1/nothing-here"))),
+        ("method_not_allowed", app.client.delete(app.url("/api/v1/shipments")).bearer_auth(&app.admin_token)),
+        ("unsupported_media_type", post("/api/v1/shipments", "text/plain", "{}".into())),
+        ("malformed_json", post("/api/v1/shipments", "application/json", "{\"external_ref\": ".into())),
+        ("payload_too_large", post("/api/v1/shipments", "application/json", "x".repeat(2 * 1024 * 1024))),
+        ("invalid_field", post("/api/v1/shipments", "application/json", "{}".into())),
+        ("authentication_required", app.client.get(app.url("/api/v1/shipments"))),
+        ("invalid_query", app.client.get(app.url("/api/v1/routes")).bearer_auth(&app.admin_token)),
+        ("tracking_number_check_failed", app.client.get(app.url("/api/v1/track/0000-0000-0000-0001"))),
+    ];
+    let mut seen = BTreeSet::new();
+    for (code, request) in requests {
+        let response = request.send().await.unwrap();
+        let header = response.headers()["x-request-id"].to_str().unwrap().to_string();
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["code"], code, "{problem}");
+        assert_eq!(problem["request_id"], header, "the body says what the header says: {problem}");
+        assert!(seen.insert(header), "one id per request");
+    }
+
+    // An id the caller sent is the one both give back.
+    let response =
+        app.client.get(app.url("/api/v1/nothing-here")).header("x-request-id", "shop-42").send().await.unwrap();
+    assert_eq!(response.headers()["x-request-id"], "shop-42");
+    assert_eq!(response.json::<Value>().await.unwrap()["request_id"], "shop-42");
+}
+
+#[tokio::test]
+async fn a_missing_query_parameter_is_named_with_how_to_give_it() {
+    let app = TestApp::spawn().await;
+    for path in ["/api/v1/exceptions", "/api/v1/routes"] {
+        let problem = expect_problem(app.get(path).await, StatusCode::BAD_REQUEST, "invalid_query").await;
+        assert_eq!(problem["errors"][0]["field"], "depot", "{problem}");
+        assert_eq!(problem["errors"][0]["message"], "depot is required: add depot=… to the query string");
+        let problem = expect_problem(
+            app.get(&format!("{path}?depot=0190a7e2-0000-7000-8000-000000000001")).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+        )
+        .await;
+        assert_eq!(problem["errors"][0]["field"], "date", "{problem}");
+    }
+}
+
+#[tokio::test]
 async fn unknown_things_are_problems_too() {
     let app = TestApp::spawn().await;
     let shipment = app.create_shipment(&shipment_request()).await;
@@ -231,6 +312,7 @@ const ROUTES: &[&str] = &[
     "POST /api/v1/pickup-points",
     "GET /api/v1/track/{tracking_number}/preferences",
     "PUT /api/v1/track/{tracking_number}/preferences",
+    "PATCH /api/v1/track/{tracking_number}/preferences",
     "POST /t/{tracking_number}/preferences",
     "GET /api/v1/depots",
     "POST /api/v1/depots",

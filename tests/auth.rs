@@ -126,6 +126,9 @@ async fn every_kind_of_bad_credential_gets_401_problem() {
         StatusCode::OK
     );
 
+    let soon = forge(header.clone(), &with(&|c| c["nbf"] = json!(now + 10)), SECRET);
+    assert_eq!(app.get_as("/api/v1/shipments", Some(&soon)).await.status(), StatusCode::OK, "within the leeway");
+
     let mut typless = header.clone();
     typless.typ = Some("JWT".into());
     let mut hs512 = header.clone();
@@ -150,6 +153,8 @@ async fn every_kind_of_bad_credential_gets_401_problem() {
             ),
             "token_expired",
         ),
+        // Not valid before an hour from now: refused, with the same leeway as an expiry.
+        ("not yet valid", forge(header.clone(), &with(&|c| c["nbf"] = json!(now + 3600)), SECRET), "invalid_token"),
         ("wrong signature", forge(header.clone(), &claims, "some-other-secret-of-enough-length!!"), "invalid_token"),
         ("alg none", unsigned, "invalid_token"),
         ("another algorithm", forge(hs512, &claims, SECRET), "invalid_token"),
@@ -280,4 +285,54 @@ async fn a_customer_link_expires_the_configured_time_after_delivery() {
     let after = expect_json(app.public_get(&track).await, StatusCode::OK).await;
     assert!(after["details"].is_null(), "closed after delivery plus zero days: {after}");
     assert_eq!(after["status"], "delivered", "the public view stays");
+}
+
+/// Someone starts the server again with a new first administrator in mind, on a database that has
+/// accounts: the settings cannot apply, and the server says so, with how to start afresh.
+#[tokio::test]
+async fn first_administrator_settings_on_a_database_with_accounts_are_ignored_out_loud() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let app = TestApp::spawn().await.stop().await;
+    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_e2e-server"))
+        .env("TODOKE_ADDR", "127.0.0.1:0")
+        .env("TODOKE_DATA_DIR", app.data_dir())
+        .env("TODOKE_DATABASE_URL", app.database_url())
+        .env("TODOKE_LOG", "info")
+        .env("TODOKE_BOOTSTRAP_ADMIN_EMAIL", "newboss@example.jp")
+        .env("TODOKE_BOOTSTRAP_ADMIN_PASSWORD", "a brand new password")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the server program starts");
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let (mut warning, mut base) = (None, None);
+    let read = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains("WARN") && line.contains("BOOTSTRAP") {
+                warning = Some(line);
+            } else if let Some(at) = line.find("listening on ") {
+                base = Some(line[at + "listening on ".len()..].trim().to_string());
+                break;
+            }
+        }
+    });
+    read.await.expect("the server starts within a minute");
+    let warning = warning.expect("a warning before the server listens");
+    for said in [
+        "TODOKE_BOOTSTRAP_ADMIN_EMAIL and TODOKE_BOOTSTRAP_ADMIN_PASSWORD ignored",
+        "already has accounts",
+        "remove the data folder",
+        "todoke-server user add",
+    ] {
+        assert!(warning.contains(said), "{said:?} in {warning}");
+    }
+
+    // As the warning says: the new administrator does not exist; the first one still logs in.
+    let (client, base) = (todoke_e2e::http_client().build().unwrap(), base.expect("the server listens"));
+    let body = json!({"email": "newboss@example.jp", "password": "a brand new password"});
+    let refused = client.post(format!("{base}/api/v1/auth/login")).json(&body).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    login(&client, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    server.kill().await.unwrap();
 }

@@ -81,6 +81,10 @@ const MATRIX: &[(&str, [&str; 10])] = &[
         "PUT /api/v1/track/{tracking_number}/preferences",
         ["401", "200", "403", "200", "404", "404", "403", "404", "200", "404"],
     ),
+    (
+        "PATCH /api/v1/track/{tracking_number}/preferences",
+        ["401", "200", "403", "200", "404", "404", "403", "404", "200", "404"],
+    ),
     // Dispatch is staff work: support reads, admins and dispatchers act. The sample ids name no depot or route.
     ("GET /api/v1/depots", ["401", "200", "200", "200", "403", "403", "403", "403", "403", "403"]),
     ("POST /api/v1/depots", ["401", "201", "201", "403", "403", "403", "403", "403", "403", "403"]),
@@ -102,6 +106,17 @@ const MATRIX: &[(&str, [&str; 10])] = &[
         ["401", "404", "404", "403", "403", "403", "403", "403", "403", "403"],
     ),
     ("POST /api/v1/routes/{id}/sequence", ["401", "404", "404", "403", "403", "403", "403", "403", "403", "403"]),
+];
+
+/// Routes that read a query, asked without it: whoever may never use the route is told so (403) before
+/// the query is read; only those who may are told what the query lacks (400).
+const WITHOUT_QUERY: &[(&str, [&str; 10])] = &[
+    ("GET /api/v1/routes", ["401", "400", "400", "400", "403", "403", "403", "403", "403", "403"]),
+    ("GET /api/v1/exceptions", ["401", "400", "400", "400", "403", "403", "403", "403", "403", "403"]),
+    (
+        "GET /api/v1/driver/manifest?date=someday",
+        ["401", "403", "403", "403", "400", "400", "403", "403", "403", "403"],
+    ),
 ];
 
 /// An id that names nothing.
@@ -210,6 +225,23 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
             }
         }
     }
+    for (route, expected) in WITHOUT_QUERY {
+        let (method, path) = route.split_once(' ').unwrap();
+        for ((caller, credential), expected) in CALLERS.iter().zip(&credentials).zip(expected) {
+            let url = match &credential.link {
+                Some(k) => format!("{}{path}{}k={k}", app.base, if path.contains('?') { '&' } else { '?' }),
+                None => app.url(path),
+            };
+            let mut request = app.client.request(method.parse().unwrap(), url);
+            if let Some(token) = &credential.bearer {
+                request = request.bearer_auth(token);
+            }
+            let actual = request.send().await.unwrap().status().as_u16().to_string();
+            if actual != *expected {
+                mismatches.push(format!("{route} as {caller}: expected {expected}, got {actual}"));
+            }
+        }
+    }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
 
@@ -264,6 +296,7 @@ fn sample_body(route: &str) -> Option<Value> {
                                                "lat": 35.68, "lon": 139.76, "opening_hours": "24時間"})
         }
         "PUT /api/v1/track/{tracking_number}/preferences" => json!({"method": {"kind": "hand_to_recipient"}}),
+        "PATCH /api/v1/track/{tracking_number}/preferences" => json!({"instructions": "インターホンを押してください"}),
         "PUT /api/v1/delivery-slots" => serde_json::to_value(todoke_shared::preferences::default_slots()).unwrap(),
         _ => return None,
     })

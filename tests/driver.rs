@@ -4,10 +4,8 @@
 use chrono::{Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sqlx::Connection;
 use todoke_e2e::warehouse::{DAY, depot_with_zone, driver, parcel, parcel_with_preferences, receive};
 use todoke_e2e::{ADMIN_PASSWORD, TestApp, expect_json, expect_problem, login, tracking_number};
-use todoke_server::store::Backend;
 
 async fn token(app: &TestApp, driver: &Value) -> String {
     let email = driver["email"].as_str().unwrap();
@@ -95,21 +93,6 @@ async fn a_driver_gets_the_day_in_stop_order_and_only_their_own() {
     expect_problem(manifest(&app, &app.admin_token, None).await, StatusCode::FORBIDDEN, "forbidden").await;
 }
 
-/// How many location points the database holds: the one check no endpoint answers.
-async fn stored_points(app: &TestApp) -> i64 {
-    let count = "SELECT COUNT(*) FROM driver_locations";
-    match app.backend() {
-        Backend::Sqlite => {
-            let mut db = sqlx::SqliteConnection::connect(app.database_url()).await.unwrap();
-            sqlx::query_scalar(count).fetch_one(&mut db).await.unwrap()
-        }
-        Backend::Postgres => {
-            let mut db = sqlx::PgConnection::connect(app.database_url()).await.unwrap();
-            sqlx::query_scalar(count).fetch_one(&mut db).await.unwrap()
-        }
-    }
-}
-
 #[tokio::test]
 async fn the_phone_sends_its_points_in_batches_and_old_ones_are_let_go() {
     let app = TestApp::spawn_with(|settings| settings.location_retention_days = 7).await;
@@ -133,10 +116,10 @@ async fn the_phone_sends_its_points_in_batches_and_old_ones_are_let_go() {
     // The month-old point is past the retention of 7 days: not kept.
     assert_eq!(receipt["accepted"], 3);
     let newest = receipt["latest"].as_str().unwrap().to_string();
-    assert_eq!(stored_points(&app).await, 3);
+    assert_eq!(app.stored_points().await, 3);
     // The answer was lost and the phone sends the batch again: nothing is stored twice.
     expect_json(send(batch).await.unwrap(), StatusCode::OK).await;
-    assert_eq!(stored_points(&app).await, 3);
+    assert_eq!(app.stored_points().await, 3);
 
     // A late, older batch does not move the driver's position back.
     let older =
@@ -163,6 +146,6 @@ async fn the_phone_sends_its_points_in_batches_and_old_ones_are_let_go() {
     let fields: Vec<&str> =
         problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert_eq!(fields, vec!["points[1].lat", "points[1].speed_mps", "points[1].at"]);
-    assert_eq!(stored_points(&app).await, 4);
+    assert_eq!(app.stored_points().await, 4);
     expect_problem(send(json!([])).await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
 }

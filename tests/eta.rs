@@ -323,3 +323,53 @@ async fn wait_for_eta(app: &TestApp, number: &str, ready: impl Fn(&Value) -> boo
     }
     panic!("the estimate did not come");
 }
+
+/// Staff's late list holds open stops only: a stop the driver has closed leaves it at once, before the
+/// next estimate is made.
+#[tokio::test]
+async fn a_stop_that_closed_is_never_listed_as_late() {
+    let app = TestApp::spawn_with(spawn_settings).await;
+    let hand_over = json!({"method": {"kind": "hand_to_recipient"}});
+    let (sato, _shipments, _) = todoke_e2e::warehouse::dispatched_day(&app, &[hand_over.clone(), hand_over]).await;
+    let token = login(&app.client, &app.base, sato["email"].as_str().unwrap(), ADMIN_PASSWORD).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let day = todoke_e2e::warehouse::DAY;
+    let manifest =
+        expect_json(app.get_as(&format!("/api/v1/driver/manifest?date={day}"), Some(&token)).await, StatusCode::OK)
+            .await;
+    let route = &manifest["routes"][0];
+    let exceptions = async || {
+        let path = format!("/api/v1/exceptions?depot={}&date={day}", route["depot_id"].as_str().unwrap());
+        expect_json(app.get(&path).await, StatusCode::OK).await
+    };
+
+    // At nine in the evening the driver is still at the depot: both windows (08:00–20:00) are past.
+    let evening = format!("{day}T21:00:00+09:00");
+    let points = json!({"points": [{"at": evening, "lat": 35.6717, "lon": 139.8333, "accuracy_m": 8.0}]});
+    expect_json(app.post_json_as("/api/v1/driver/locations", &points, Some(&token)).await, StatusCode::OK).await;
+    recompute_pending(&app.state).await;
+    let late = exceptions().await;
+    assert_eq!(late["late_stops"].as_array().unwrap().len(), 2, "{late}");
+
+    // The first customer is not home. Nothing is estimated again yet, and the stop is no longer late.
+    let stop = route["stops"][0].clone();
+    let report = json!({"captured_at": format!("{day}T21:30:00+09:00"), "reason": "recipient_not_home",
+                        "location": {"lat": stop["location"]["lat"], "lon": stop["location"]["lon"]}});
+    let failed = app
+        .client
+        .post(app.url(&format!("/api/v1/driver/stops/{}/fail", stop["id"].as_str().unwrap())))
+        .bearer_auth(&token)
+        .header("idempotency-key", "fail-1")
+        .multipart(Form::new().part("report", Part::text(report.to_string()).mime_str("application/json").unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert!(failed.status().is_success(), "{}", failed.text().await.unwrap());
+    let after = exceptions().await;
+    let late: Vec<&Value> = after["late_stops"].as_array().unwrap().iter().collect();
+    assert_eq!(late.len(), 1, "{after}");
+    assert_eq!(late[0]["stop_id"], route["stops"][1]["id"]);
+    assert_eq!(after["failed_attempts"][0]["stop_id"], stop["id"]);
+}

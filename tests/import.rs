@@ -10,8 +10,20 @@ const HEADER: &str = "external_ref,recipient_name,recipient_email,recipient_phon
                       instructions,signature_required";
 
 async fn upload(app: &TestApp, file: impl Into<Vec<u8>>, token: &str) -> Response {
+    upload_as(app, file, token, "text/csv; charset=utf-8").await
+}
+
+async fn upload_as(app: &TestApp, file: impl Into<Vec<u8>>, token: &str, content_type: &str) -> Response {
     let request = app.client.post(app.url("/api/v1/shipments/import")).bearer_auth(token);
-    request.header("content-type", "text/csv; charset=utf-8").body(file.into()).send().await.unwrap()
+    request.header("content-type", content_type).body(file.into()).send().await.unwrap()
+}
+
+/// `text` as Excel in Japan saves "CSV (comma delimited)": Shift_JIS (Windows' CP932), CRLF line ends.
+fn shift_jis(text: &str) -> Vec<u8> {
+    let text = text.replace("\r\n", "\n").replace('\n', "\r\n");
+    let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(&text);
+    assert!(!unmappable, "every character has a CP932 code");
+    bytes.into_owned()
 }
 
 fn lines(report: &Value) -> &Vec<Value> {
@@ -121,6 +133,115 @@ async fn a_file_without_a_byte_order_mark_and_with_a_shift_jis_line_is_read_line
         (Some("recipient_name"), Some("not_utf8")),
         "{sjis}"
     );
+}
+
+#[tokio::test]
+async fn a_file_saved_as_shift_jis_by_excel_in_japan_imports_with_every_character() {
+    let app = TestApp::spawn().await;
+    let key = app.api_key("shop-excel").await;
+    let (first, second) = (order_ref(), order_ref());
+    // NEC and IBM extension characters (髙, 﨑, ①, ㈱) are where a plain Shift_JIS table falls short; the
+    // postal code and phone are typed in full width, as Japanese input often is.
+    let file = shift_jis(&format!(
+        "{HEADER}\n\
+         {first},髙橋 ①郎,takahashi@example.jp,０９０－１２３４－５６７８,ja,〒１３５ー００６１,東京都,江東区,豊洲3-3-3,㈱トヨス物流 ５Ｆ,JP,35.6544,139.7964,2026-11-24,14:00,16:00,JP-SJ-1:1200,置き配ＯＫ,false\n\
+         {second},山﨑 花子,yamasaki@example.jp,,ja,150-0001,東京都,渋谷区,神宮前1-1-1,,JP,35.6702,139.7027,2026-11-24,18:00,20:00,JP-SJ-2:500,,\n"
+    ));
+    assert!(std::str::from_utf8(&file).is_err(), "the file is not UTF-8");
+
+    // Without a charset, the file is recognised as Shift_JIS.
+    let report = expect_json(upload_as(&app, file.clone(), &key, "text/csv").await, StatusCode::OK).await;
+    assert_eq!((report["created"].as_u64(), report["failed"].as_u64()), (Some(2), Some(0)), "{report}");
+    let id = line(&report, 2)["shipment_id"].as_str().unwrap();
+    let shipment = expect_json(app.get_as(&format!("/api/v1/shipments/{id}"), Some(&key)).await, StatusCode::OK).await;
+    assert_eq!(shipment["recipient"]["name"], "髙橋 ①郎", "{shipment}");
+    assert_eq!(shipment["address"]["lines"][1], "㈱トヨス物流 ５Ｆ");
+    assert_eq!(shipment["address"]["postal_code"], "135-0061");
+    assert_eq!(shipment["recipient"]["phone"], "090-1234-5678");
+    assert_eq!(shipment["preferences"]["instructions"], "置き配ＯＫ");
+    let id = line(&report, 3)["shipment_id"].as_str().unwrap();
+    let shipment = expect_json(app.get_as(&format!("/api/v1/shipments/{id}"), Some(&key)).await, StatusCode::OK).await;
+    assert_eq!(shipment["recipient"]["name"], "山﨑 花子", "{shipment}");
+
+    // Declared, under any of its names, it is read the same: here the same orders, so duplicates.
+    for content_type in ["text/csv; charset=Shift_JIS", "text/csv; charset=cp932", "text/csv;charset=\"windows-31j\""] {
+        let again = expect_json(upload_as(&app, file.clone(), &key, content_type).await, StatusCode::OK).await;
+        assert_eq!(again["duplicates"].as_u64(), Some(2), "{content_type}: {again}");
+    }
+}
+
+#[tokio::test]
+async fn a_file_in_an_encoding_that_cannot_be_read_gets_one_answer_and_nothing_is_taken() {
+    let app = TestApp::spawn().await;
+    let row = |name: &str| {
+        format!(
+            "{},{name},h@example.jp,,ja,135-0061,Tokyo,Koto,Toyosu 3-3-3,,JP,35.6544,139.7964,2026-11-24,14:00,16:00,JP-ENC-{}:100,,\r\n",
+            order_ref(),
+            order_ref()
+        )
+    };
+    let utf8 = format!("{HEADER}\r\n{}{}", row("Tanaka"), row("山田 花子"));
+    let refused = |file: Vec<u8>, content_type: &'static str| {
+        let app = &app;
+        async move {
+            let response = upload_as(app, file, &app.admin_token, content_type).await;
+            let problem = expect_problem(response, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_encoding").await;
+            problem["detail"].as_str().unwrap().to_string()
+        }
+    };
+
+    // Declared in an encoding that is not read.
+    let detail = refused(utf8.clone().into_bytes(), "text/csv; charset=utf-16").await;
+    assert!(detail.contains("charset=utf-16") && detail.contains("CSV UTF-8"), "{detail}");
+    let detail = refused(utf8.clone().into_bytes(), "text/csv; charset=klingon").await;
+    assert!(detail.contains("charset=klingon"), "{detail}");
+    // Excel's "Unicode Text": UTF-16 with a byte order mark.
+    let utf16: Vec<u8> = [0xFF, 0xFE].into_iter().chain(utf8.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+    let detail = refused(utf16, "text/csv").await;
+    assert!(detail.contains("UTF-16"), "{detail}");
+    // Bytes that are neither UTF-8 nor Shift_JIS, on the third line: named, though the second was fine.
+    let (before, after) = row("@").split_once('@').map(|(b, a)| (b.to_string(), a.to_string())).unwrap();
+    let garbled = [format!("{HEADER}\r\n{}{before}", row("Tanaka")).as_bytes(), b"\xFF\xFD", after.as_bytes()].concat();
+    let detail = refused(garbled, "text/csv").await;
+    assert!(detail.contains("Line 3 is neither UTF-8 nor Shift_JIS"), "{detail}");
+    // Shift_JIS sent as UTF-8: the declaration is wrong, and the answer says what the file reads as.
+    let detail = refused(shift_jis(&utf8), "text/csv; charset=utf-8").await;
+    assert!(detail.contains("line 3 is not UTF-8") && detail.contains("reads as Shift_JIS"), "{detail}");
+
+    let stored = expect_json(app.get("/api/v1/shipments?limit=200").await, StatusCode::OK).await;
+    assert_eq!(stored["items"].as_array().unwrap().len(), 0, "not even the line before: {stored}");
+}
+
+#[tokio::test]
+async fn a_line_whose_barcode_another_order_of_the_shop_has_is_refused_naming_that_order() {
+    let app = TestApp::spawn().await;
+    let key = app.api_key("shop-scans").await;
+    let (first, second, third) = (order_ref(), order_ref(), order_ref());
+    let barcode = format!("JP-DUP-{first}");
+    let row = |order: &str, parcels: &str| {
+        format!(
+            "{order},山田 花子,h@example.jp,,ja,135-0061,東京都,江東区,豊洲3-3-3,,JP,35.6544,139.7964,2026-11-24,14:00,16:00,{parcels},,"
+        )
+    };
+    let file = [
+        HEADER.to_string(),
+        row(&first, &format!("{barcode}:1200")),
+        // The same barcode on another order of the same shop, as its second parcel.
+        row(&second, &format!("JP-FREE-{second}:300;{barcode}:800")),
+        row(&third, &format!("JP-FREE-{third}:300")),
+    ]
+    .join("\n");
+    let report = expect_json(upload(&app, file.clone(), &key).await, StatusCode::OK).await;
+    assert_eq!((report["created"].as_u64(), report["failed"].as_u64()), (Some(2), Some(1)), "{report}");
+    let refused = line(&report, 3);
+    assert_eq!(fields(refused), vec!["parcels"], "{refused}");
+    assert_eq!(refused["errors"][0]["code"], "barcode_in_use");
+    let message = refused["errors"][0]["message"].as_str().unwrap();
+    assert!(message.starts_with("parcel 2:") && message.contains(&barcode) && message.contains(&first), "{message}");
+
+    // Sent again, the first order is the same shipment, not a clash with itself.
+    let again = expect_json(upload(&app, file, &key).await, StatusCode::OK).await;
+    assert_eq!((again["duplicates"].as_u64(), again["failed"].as_u64()), (Some(2), Some(1)), "{again}");
 }
 
 #[tokio::test]

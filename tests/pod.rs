@@ -7,8 +7,11 @@ use std::path::PathBuf;
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
+use todoke_e2e::processes::ServerProcess;
 use todoke_e2e::warehouse::{self, DAY};
-use todoke_e2e::{ADMIN_PASSWORD, TestApp, expect_json, expect_problem, login, tracking_number};
+use todoke_e2e::{ADMIN_PASSWORD, TestApp, count, expect_json, expect_problem, login, tracking_number};
+
+const SERVER: &str = env!("CARGO_BIN_EXE_e2e-server");
 
 fn fixture(name: &str) -> Vec<u8> {
     todoke_e2e::fixture(&format!("photos/{name}"))
@@ -510,4 +513,82 @@ async fn the_delivery_slip_arrives_by_email_with_the_photo_and_signature() {
     // The full proof and feedback are a link away, on the customer's own page.
     let k = shipment["tracking_url"].as_str().unwrap().split("?k=").nth(1).unwrap();
     assert!(slip.text.contains(&format!("?k={k}#feedback")), "{}", slip.text);
+}
+
+/// The server dies (kill -9) while it handles a delivery: the driver's retry with the same key, once the
+/// server is back, is handled at once — not refused as "in progress" for minutes — and stores one proof.
+#[tokio::test]
+async fn a_delivery_cut_short_by_a_crash_goes_through_on_retry_after_the_restart() {
+    if !todoke_e2e::have_fixtures() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    // A few parcels: the crash must land while a delivery is in the server's hands, which may take tries.
+    let day = dispatched_day(&app, &[hand_over(), hand_over(), hand_over(), hand_over()]).await;
+    let app = app.stop().await;
+    let mut server = ServerProcess::start(SERVER, &app, &[]).await;
+    let client = todoke_e2e::http_client().build().unwrap();
+    let photo = fixture("olympus_12mp.jpg");
+    // The phone keeps what it captured at the door and sends exactly that again.
+    let captured_at = now();
+    let deliver = |base: String, stop: String, shipment: Value, key: String| {
+        let report = json!({"captured_at": captured_at, "location": at_door(&shipment),
+                            "method": {"kind": "hand_to_recipient"}, "recipient_name": "山田 花子",
+                            "scanned": [shipment["parcels"][0]["barcode"]]});
+        let form = Form::new()
+            .part("report", Part::text(report.to_string()).mime_str("application/json").unwrap())
+            .part("signature", Part::bytes(serde_json::to_vec(&strokes()).unwrap()).file_name("signature"))
+            .part("photo", Part::bytes(photo.clone()).file_name("door.jpg"));
+        client
+            .post(format!("{base}/api/v1/driver/stops/{stop}/deliver"))
+            .bearer_auth(&day.token)
+            .header("idempotency-key", key)
+            .multipart(form)
+            .send()
+    };
+
+    let mut crashed = None;
+    for (stop, shipment) in day.stops.iter().zip(&day.shipments) {
+        let key = format!("deliver-{stop}");
+        let sending = tokio::spawn(deliver(server.base(), stop.clone(), shipment.clone(), key.clone()));
+        let held = format!("SELECT COUNT(*) FROM idempotency_keys WHERE key = '{key}' AND status IS NULL");
+        while !sending.is_finished() {
+            if count(app.database_url(), &held).await == 1 {
+                server.kill().await;
+                crashed = Some((stop, shipment, key));
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        let _ = sending.await;
+        if crashed.is_some() {
+            break;
+        }
+    }
+    let (stop, shipment, key) = crashed.expect("the server was killed while it handled a delivery");
+
+    server.resume().await;
+    let mut retry = deliver(server.base(), stop.clone(), shipment.clone(), key.clone()).await.unwrap();
+    // On PostgreSQL another server may still be running the request: its holder's lease has to run out
+    // first (seconds, LEASE in the server); on SQLite the restarted server knows at once.
+    let mut waits = 0;
+    while retry.status() == StatusCode::CONFLICT && app.database_url().starts_with("postgres") && waits < 10 {
+        let problem: Value = retry.json().await.unwrap();
+        assert_eq!(problem["code"], "request_in_progress", "{problem}");
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        waits += 1;
+        retry = deliver(server.base(), stop.clone(), shipment.clone(), key.clone()).await.unwrap();
+    }
+    let receipt = expect_json(retry, StatusCode::CREATED).await;
+    assert_eq!(receipt["status"], "delivered");
+
+    // Exactly one effect: one proof, one "delivered" in the timeline.
+    let id = shipment["id"].as_str().unwrap();
+    let pod = client.get(format!("{}/api/v1/shipments/{id}/pod", server.base())).bearer_auth(&app.admin_token);
+    let pod = expect_json(pod.send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(pod["proofs"].as_array().unwrap().len(), 1, "{pod}");
+    let detail = client.get(format!("{}/api/v1/shipments/{id}", server.base())).bearer_auth(&app.admin_token);
+    let detail = expect_json(detail.send().await.unwrap(), StatusCode::OK).await;
+    let delivered = detail["events"].as_array().unwrap().iter().filter(|e| e["status"] == "delivered").count();
+    assert_eq!(delivered, 1, "{detail}");
 }

@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use todoke_e2e::{TestApp, expect_json, expect_problem, shipment_request};
+use todoke_e2e::{TestApp, expect_json, expect_problem, shipment_request, tracking_number};
 
 fn documented_preferences() -> Value {
     json!({"method": {"kind": "safe_place", "place": "delivery_box"},
@@ -390,7 +390,222 @@ async fn a_change_judged_on_preferences_that_changed_meanwhile_is_refused_by_the
     };
     let result = app
         .store
-        .update_preferences(id, todoke_shared::ShipmentStatus::InfoReceived, &stale, &wanted, &[change], &[])
+        .update_preferences(id, todoke_shared::ShipmentStatus::InfoReceived, &stale, &wanted, &[change], &[], false)
         .await;
     assert!(matches!(result, Err(todoke_server::store::StoreError::Stale)), "{result:?}");
+}
+
+async fn patch_preferences(app: &TestApp, shipment: &Value, patch: &Value, k: &str, media: &str) -> reqwest::Response {
+    let number = shipment["tracking_number"].as_str().unwrap();
+    let url = app.url(&format!("/api/v1/track/{number}/preferences?k={k}"));
+    app.client.patch(url).header("content-type", media).body(patch.to_string()).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn after_dispatch_a_customer_changes_only_the_note_with_a_patch_and_the_rest_stays() {
+    let app = TestApp::spawn().await;
+    let mut body = shipment_request();
+    body["preferences"] = documented_preferences();
+    let shipment = app.create_shipment(&body).await;
+    let k = link_of(&shipment);
+    app.record(&shipment, json!({"status": "at_depot"})).await;
+    app.record(&shipment, json!({"status": "out_for_delivery"})).await;
+
+    // The whole object without the window it had is a change of the window: too late for that.
+    let note_only = json!({"method": {"kind": "safe_place", "place": "delivery_box"}, "instructions": "裏口へ"});
+    let problem = expect_problem(
+        put_preferences(&app, &shipment, &note_only, Some(&k)).await,
+        StatusCode::CONFLICT,
+        "preferences_locked",
+    )
+    .await;
+    assert_eq!(problem["changeable"], json!(["instructions", "access_code", "language", "email_notices"]));
+
+    // The object as read, sent back whole with a new note: the locked fields it repeats are no change.
+    let number = tracking_number(&shipment);
+    let read =
+        expect_json(app.public_get(&format!("/api/v1/track/{number}/preferences?k={k}")).await, StatusCode::OK).await;
+    let mut whole = read["preferences"].clone();
+    whole["instructions"] = json!("置き配は不可です");
+    let replaced = expect_json(put_preferences(&app, &shipment, &whole, Some(&k)).await, StatusCode::OK).await;
+    assert_eq!(replaced["preferences"], whole);
+
+    // A merge patch names only the note; the window, the method and the door code stay.
+    let patched = expect_json(
+        patch_preferences(&app, &shipment, &json!({"instructions": "裏口へ"}), &k, "application/merge-patch+json")
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let mut expected = documented_preferences();
+    expected["instructions"] = json!("裏口へ");
+    expected["access_code"] = json!("••••");
+    assert_eq!(patched["preferences"], expected);
+
+    // Plain JSON is taken too; null removes the note; sending what is already there is no change.
+    let cleared = expect_json(
+        patch_preferences(
+            &app,
+            &shipment,
+            &json!({"instructions": null, "window": documented_preferences()["window"]}),
+            &k,
+            "application/json",
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(cleared["preferences"].get("instructions").is_none(), "{cleared}");
+    assert_eq!(cleared["preferences"]["window"], documented_preferences()["window"]);
+
+    // A locked field the patch does change is refused, and what may still change is said.
+    let problem = expect_problem(
+        patch_preferences(&app, &shipment, &json!({"window": null}), &k, "application/merge-patch+json").await,
+        StatusCode::CONFLICT,
+        "preferences_locked",
+    )
+    .await;
+    assert_eq!(problem["changeable"], json!(["instructions", "access_code", "language", "email_notices"]));
+
+    let staff =
+        expect_json(app.get(&format!("/api/v1/shipments/{}", shipment["id"].as_str().unwrap())).await, StatusCode::OK)
+            .await;
+    let fields: Vec<&str> =
+        staff["preference_changes"].as_array().unwrap().iter().map(|c| c["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["instructions", "instructions", "instructions"], "one record per real change");
+    assert_eq!(staff["preferences"]["access_code"], "2580#");
+}
+
+#[tokio::test]
+async fn a_patch_is_checked_like_a_full_change() {
+    let app = TestApp::spawn().await;
+    let shipment = app.create_shipment(&shipment_request()).await;
+    let k = link_of(&shipment);
+    let patch = |body: Value| {
+        let (app, shipment, k) = (&app, &shipment, &k);
+        async move { patch_preferences(app, shipment, &body, k, "application/merge-patch+json").await }
+    };
+
+    // A method of another kind starts afresh: the delivery box needs no fields of the hand-over.
+    let boxed = expect_json(
+        patch(json!({"method": {"kind": "safe_place", "place": "delivery_box"}, "language": "en"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(boxed["preferences"]["method"], json!({"kind": "safe_place", "place": "delivery_box"}));
+    assert_eq!(boxed["preferences"]["language"], "en");
+    assert_eq!(boxed["pod_requirements"], json!(["photo"]));
+
+    let problem =
+        expect_problem(patch(json!({"method": null})).await, StatusCode::UNPROCESSABLE_ENTITY, "not_removable").await;
+    assert_eq!(problem["errors"][0]["field"], "method");
+    let problem = expect_problem(
+        patch(json!({"window": {"date": "2026-11-25"}})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "window.start", "{problem}");
+    let problem = expect_problem(
+        patch(json!({"window": {"date": "2026-11-25", "start": "13:00", "end": "15:00"}})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "window");
+    let wrong_media = app
+        .client
+        .patch(app.url(&format!("/api/v1/track/{}/preferences?k={k}", tracking_number(&shipment))))
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    expect_problem(wrong_media, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
+}
+
+#[tokio::test]
+async fn the_instructions_close_when_the_driver_arrives_and_the_rest_stays_open() {
+    let app = TestApp::spawn().await;
+    let (sato, shipments, _) =
+        todoke_e2e::warehouse::dispatched_day(&app, &[json!({"method": {"kind": "hand_to_recipient"}})]).await;
+    let shipment = &shipments[0];
+    let k = link_of(shipment);
+    let note = |text: &str| json!({"instructions": text});
+
+    // On the way, the note may still change.
+    expect_json(
+        patch_preferences(&app, shipment, &note("2階です"), &k, "application/merge-patch+json").await,
+        StatusCode::OK,
+    )
+    .await;
+
+    // The driver arrives at the door.
+    let token = todoke_e2e::login(&app.client, &app.base, sato["email"].as_str().unwrap(), todoke_e2e::ADMIN_PASSWORD)
+        .await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let day = format!("/api/v1/driver/manifest?date={}", todoke_e2e::warehouse::DAY);
+    let manifest = expect_json(app.get_as(&day, Some(&token)).await, StatusCode::OK).await;
+    let stop = manifest["routes"][0]["stops"][0]["id"].as_str().unwrap().to_string();
+    let arrived_at = chrono::Utc::now().to_rfc3339();
+    let arrival = app
+        .client
+        .post(app.url(&format!("/api/v1/driver/stops/{stop}/arrive")))
+        .bearer_auth(&token)
+        .header("idempotency-key", "arrive-1")
+        .json(&json!({"captured_at": arrived_at,
+                      "location": {"lat": shipment["address"]["lat"], "lon": shipment["address"]["lon"]}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(arrival.status().is_success(), "{}", arrival.text().await.unwrap());
+
+    let number = tracking_number(shipment);
+    let current =
+        expect_json(app.public_get(&format!("/api/v1/track/{number}/preferences?k={k}")).await, StatusCode::OK).await;
+    assert_eq!(current["changeable"], json!(["access_code", "language", "email_notices"]));
+    let problem = expect_problem(
+        patch_preferences(&app, shipment, &note("やっぱり1階"), &k, "application/merge-patch+json").await,
+        StatusCode::CONFLICT,
+        "preferences_locked",
+    )
+    .await;
+    assert_eq!(problem["changeable"], json!(["access_code", "language", "email_notices"]));
+    let cutoff: chrono::DateTime<chrono::Utc> = problem["cutoff_at"].as_str().unwrap().parse().unwrap();
+    let arrived: chrono::DateTime<chrono::Utc> = arrived_at.parse().unwrap();
+    assert!((cutoff - arrived).num_seconds().abs() <= 1, "the cut-off is the arrival: {cutoff} against {arrived}");
+
+    // A change of the note judged before the arrival cannot land after it: the store refuses it.
+    let id = shipment["id"].as_str().unwrap().parse().unwrap();
+    let stored = app.store.find_shipment(todoke_server::store::ShipmentKey::Id(id)).await.unwrap().unwrap();
+    let mut wanted = stored.content.preferences.clone();
+    wanted.instructions = Some("judged before the arrival".into());
+    let change = todoke_server::store::PreferenceChange {
+        changed_at: chrono::Utc::now(),
+        actor: "test".into(),
+        field: "instructions".into(),
+        old_value: None,
+        new_value: None,
+    };
+    let previous = &stored.content.preferences;
+    let result = app.store.update_preferences(id, stored.status, previous, &wanted, &[change], &[], true).await;
+    assert!(matches!(result, Err(todoke_server::store::StoreError::Stale)), "{result:?}");
+
+    // Sent back as it is, the note is no change; email notices may still be turned off.
+    let quiet = expect_json(
+        patch_preferences(
+            &app,
+            shipment,
+            &json!({"instructions": "2階です", "email_notices": false}),
+            &k,
+            "application/json",
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(quiet["preferences"]["instructions"], "2階です");
+    assert_eq!(quiet["preferences"]["email_notices"], false);
 }

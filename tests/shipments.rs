@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use todoke_e2e::{TestApp, expect_json, expect_problem, shipment_request, tracking_number};
-use todoke_server::store::{Backend, EventRecord, StoreError};
+use todoke_server::store::{Backend, EventRecord, ShipmentKey, StoreError};
 use todoke_shared::{ShipmentStatus, TrackingNumber};
 
 #[tokio::test]
@@ -70,6 +70,162 @@ async fn simultaneous_retries_of_one_order_create_one_shipment() {
     }
     assert_eq!(created, 1);
     assert!(ids.windows(2).all(|pair| pair[0] == pair[1]), "{ids:?}");
+}
+
+#[tokio::test]
+async fn a_barcode_already_on_another_order_of_the_shop_is_refused_naming_that_order() {
+    let app = TestApp::spawn().await;
+    let shop = app.api_key("shop-barcodes").await;
+    let create = |body: Value| {
+        let (app, shop) = (&app, shop.clone());
+        async move { app.post_json_as("/api/v1/shipments", &body, Some(&shop)).await }
+    };
+    let first = shipment_request();
+    let barcode = first["parcels"][0]["barcode"].as_str().unwrap().to_string();
+    expect_json(create(first.clone()).await, StatusCode::CREATED).await;
+    // The same order sent again is still the same shipment, not a clash with itself.
+    expect_json(create(first.clone()).await, StatusCode::OK).await;
+
+    // Another order whose second parcel carries that barcode: refused, naming the barcode and the order that has it.
+    let mut second = shipment_request();
+    second["parcels"] = json!([{"barcode": "JP-NEW-1", "weight_g": 500}, {"barcode": barcode, "weight_g": 700}]);
+    let problem = expect_problem(create(second.clone()).await, StatusCode::CONFLICT, "barcode_in_use").await;
+    assert_eq!(problem["errors"][0]["field"], "parcels[1].barcode", "{problem}");
+    let message = problem["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains(&barcode) && message.contains(first["external_ref"].as_str().unwrap()), "{message}");
+    assert_eq!(problem["errors"].as_array().unwrap().len(), 1, "JP-NEW-1 is free: {problem}");
+
+    // Nothing of the refused order was kept: with its own barcode it goes through, JP-NEW-1 included.
+    second["parcels"][1]["barcode"] = json!("JP-NEW-2");
+    expect_json(create(second).await, StatusCode::CREATED).await;
+    let mine = expect_json(app.get_as("/api/v1/shipments", Some(&shop)).await, StatusCode::OK).await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 2);
+
+    // Barcodes are the shop's own: another shop, or staff, may print the same one.
+    let other_shop = app.api_key("shop-elsewhere").await;
+    let mut elsewhere = shipment_request();
+    elsewhere["parcels"][0]["barcode"] = json!(barcode);
+    let response = app.post_json_as("/api/v1/shipments", &elsewhere, Some(&other_shop)).await;
+    expect_json(response, StatusCode::CREATED).await;
+
+    // Orders racing for one new barcode: exactly one wins, the others hear which order has it.
+    let contested = format!("JP-RACE-{}", first["external_ref"].as_str().unwrap());
+    let attempts = (0..6).map(|_| {
+        let mut body = shipment_request();
+        body["parcels"][0]["barcode"] = json!(contested);
+        create(body)
+    });
+    let mut statuses = Vec::new();
+    for response in futures::future::join_all(attempts).await {
+        let status = response.status();
+        if status == StatusCode::CONFLICT {
+            expect_problem(response, status, "barcode_in_use").await;
+        }
+        statuses.push(status);
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count(), 5, "{statuses:?}");
+}
+
+/// The last migration before parcel barcodes were unique per merchant.
+const BEFORE_UNIQUE_BARCODES: i64 = 20261124000009;
+
+/// Fills a database as a server from before unique barcodes left it: two orders of staff whose parcels
+/// share the barcode `JP-TWICE`, `OLD-1` first.
+macro_rules! seed_a_barcode_twice {
+    ($pool:expr, $backend:literal) => {{
+        let pool = $pool;
+        let migrations = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/", $backend);
+        let migrator = sqlx::migrate::Migrator::new(std::path::Path::new(migrations)).await.unwrap();
+        migrator.run_to(BEFORE_UNIQUE_BARCODES, &pool).await.expect("the schema before unique barcodes");
+        let preferences = serde_json::to_string(&todoke_shared::preferences::Preferences::default()).unwrap();
+        let flags = serde_json::to_string(&todoke_shared::preferences::ShipmentFlags::default()).unwrap();
+        for (n, external_ref) in [(1u128, "OLD-1"), (2, "OLD-2")] {
+            let id = uuid::Uuid::now_v7();
+            sqlx::query(
+                "INSERT INTO shipments (id, tracking_number, merchant, external_ref, request_digest, status, \
+                 recipient_name, recipient_email, language, address_lines, postal_code, city, country, lat, lon, \
+                 timezone, promised_date, window_start, window_end, preferences, flags, created_at, updated_at) \
+                 VALUES ($1, $2, '', $3, 'old', 'info_received', '山田 花子', 'hanako@example.jp', 'ja', \
+                 '[\"丸の内1-9-1\"]', '100-0005', '千代田区', 'JP', 35.68, 139.76, 'Asia/Tokyo', $4, $5, $6, $7, $8, $9, $9)",
+            )
+            .bind(id)
+            .bind(TrackingNumber::from_random_bits(n).to_string())
+            .bind(external_ref)
+            .bind(chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap())
+            .bind(chrono::NaiveTime::from_hms_opt(14, 0, 0).unwrap())
+            .bind(chrono::NaiveTime::from_hms_opt(16, 0, 0).unwrap())
+            .bind(preferences.as_str())
+            .bind(flags.as_str())
+            .bind(chrono::Utc::now())
+            .execute(&pool)
+            .await
+            .unwrap();
+            sqlx::query("INSERT INTO parcels (shipment_id, position, barcode, weight_g) VALUES ($1, 0, 'JP-TWICE', 100)")
+                .bind(id)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    }};
+}
+
+#[tokio::test]
+async fn a_database_already_holding_a_barcode_twice_migrates_and_takes_no_third() {
+    let app = TestApp::spawn_on(async |url: &str| match Backend::from_url(url) {
+        Some(Backend::Postgres) => seed_a_barcode_twice!(sqlx::PgPool::connect(url).await.unwrap(), "postgres"),
+        _ => {
+            let options = url.parse::<sqlx::sqlite::SqliteConnectOptions>().unwrap().create_if_missing(true);
+            seed_a_barcode_twice!(sqlx::SqlitePool::connect_with(options).await.unwrap(), "sqlite")
+        }
+    })
+    .await;
+
+    // Both old orders are kept as they were; the first one holds the barcode from now on.
+    for external_ref in ["OLD-1", "OLD-2"] {
+        let key = ShipmentKey::ExternalRef { merchant: None, external_ref };
+        let old = app.store.find_shipment(key).await.unwrap().expect("kept");
+        assert_eq!(old.content.parcels[0].barcode, "JP-TWICE");
+    }
+    let mut third = shipment_request();
+    third["parcels"][0]["barcode"] = json!("JP-TWICE");
+    let problem =
+        expect_problem(app.post_json("/api/v1/shipments", &third).await, StatusCode::CONFLICT, "barcode_in_use").await;
+    assert!(problem["errors"][0]["message"].as_str().unwrap().contains("'OLD-1'"), "{problem}");
+    app.create_shipment(&shipment_request()).await;
+}
+
+#[tokio::test]
+async fn postal_codes_and_phone_numbers_typed_in_full_width_are_stored_as_ascii() {
+    let app = TestApp::spawn().await;
+    let mut body = shipment_request();
+    body["address"]["postal_code"] = json!("〒１００ー０００５");
+    body["recipient"]["phone"] = json!("＋８１　９０－１２３４－５６７８");
+    let shipment = app.create_shipment(&body).await;
+    assert_eq!(shipment["address"]["postal_code"], "100-0005", "{shipment}");
+    assert_eq!(shipment["recipient"]["phone"], "+81 90-1234-5678", "{shipment}");
+
+    // What is still not a postal code or a phone number is refused, naming the character.
+    let mut body = shipment_request();
+    body["address"]["postal_code"] = json!("１００＿０００５");
+    body["recipient"]["phone"] = json!("090-1234-5678 内線2");
+    let problem = expect_problem(
+        app.post_json("/api/v1/shipments", &body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let errors: Vec<(&str, &str)> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(errors.len(), 2, "{problem}");
+    assert_eq!(errors[0].0, "recipient.phone");
+    assert!(errors[0].1.contains("'内'"), "{problem}");
+    assert_eq!(errors[1].0, "address.postal_code");
+    assert!(errors[1].1.contains("'＿'"), "{problem}");
 }
 
 #[tokio::test]

@@ -36,6 +36,49 @@ async fn a_customer_tracks_a_parcel_in_their_language() {
 }
 
 #[tokio::test]
+async fn a_tracking_number_typed_in_full_width_finds_the_parcel_on_the_api_and_the_page() {
+    let app = TestApp::spawn().await;
+    let shipment = app.create_shipment(&shipment_request()).await;
+    let number = tracking_number(&shipment);
+    // As a Japanese input method writes it: ＢＪＧＰ－ＶＭＧＢ－…, with whatever dash or space was at hand.
+    let full_width =
+        |dash: &str| -> String {
+            number
+                .chars()
+                .map(|c| {
+                    if c == '-' { dash.to_string() } else { char::from_u32(u32::from(c) + 0xFEE0).unwrap().to_string() }
+                })
+                .collect()
+        };
+    for typed in [
+        full_width("－"),
+        full_width("ー"),
+        full_width("−"),
+        full_width("‐"),
+        full_width("　"),
+        full_width("").to_lowercase(),
+    ] {
+        let view = expect_json(app.public_get(&format!("/api/v1/track/{typed}")).await, StatusCode::OK).await;
+        assert_eq!(view["tracking_number"], number, "{typed}");
+        let page = app.public_get(&format!("/t/{typed}")).await;
+        assert_eq!(page.status(), StatusCode::OK, "{typed}");
+        assert!(page.text().await.unwrap().contains(number), "{typed}");
+    }
+
+    // A character that is not in any tracking number is named as it was typed.
+    let mut typo: Vec<char> = full_width("－").chars().collect();
+    typo[0] = '＃';
+    let typo: String = typo.into_iter().collect();
+    let problem = expect_problem(
+        app.public_get(&format!("/api/v1/track/{typo}")).await,
+        StatusCode::BAD_REQUEST,
+        "tracking_number_invalid_character",
+    )
+    .await;
+    assert!(problem["errors"][0]["message"].as_str().unwrap().contains("'＃'"), "{problem}");
+}
+
+#[tokio::test]
 async fn a_mistyped_tracking_number_is_caught_before_looking_it_up() {
     let app = TestApp::spawn().await;
     let shipment = app.create_shipment(&shipment_request()).await;

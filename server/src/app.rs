@@ -20,6 +20,7 @@ use crate::dispatch::solver::Effort;
 use crate::eta::Eta;
 use crate::eta::delay::DelayPolicy;
 use crate::http::rate_limit::RateLimit;
+use crate::instances::Instance;
 use crate::notify::Mail;
 use crate::notify::transport::{Files, Smtp, Transport};
 use crate::pod::Pod;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub planner: Planner,
     pub pod: Arc<Pod>,
     pub eta: Arc<Eta>,
+    /// This server among those on the database.
+    pub instance: Arc<Instance>,
 }
 
 /// Per-address rate limits.
@@ -78,6 +81,29 @@ impl Links {
     }
 }
 
+/// The first administrator is made on an empty database only: settings for it given to a database that
+/// has accounts would otherwise be ignored without a word, and the password tried in vain.
+fn warn_bootstrap_ignored(settings: &Settings) {
+    let given: Vec<&str> = [
+        ("TODOKE_BOOTSTRAP_ADMIN_EMAIL", settings.bootstrap_admin_email.is_some()),
+        ("TODOKE_BOOTSTRAP_ADMIN_PASSWORD", settings.bootstrap_admin_password.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, given)| given.then_some(name))
+    .collect();
+    if given.is_empty() {
+        return;
+    }
+    tracing::warn!(
+        "{} ignored: the database already has accounts, and the first administrator is only made on an empty \
+         database. To start afresh, stop the server and remove the data folder ({}) or point TODOKE_DATABASE_URL at \
+         an empty database; to add an account to this one, use `todoke-server user add` (or POST /api/v1/users as \
+         an administrator).",
+        given.join(" and "),
+        settings.data_dir.display(),
+    );
+}
+
 pub struct Application {
     listener: TcpListener,
     router: Router,
@@ -98,6 +124,9 @@ impl Application {
         )
         .await
         .context("creating the first administrator")?;
+        if admin.is_none() {
+            warn_bootstrap_ignored(settings);
+        }
         if let Some((email, generated)) = admin {
             tracing::info!("created the administrator {email}");
             if let Some(password) = generated {
@@ -105,6 +134,8 @@ impl Application {
                 println!("\n  First administrator: {email}\n  Password (shown once): {password}\n");
             }
         }
+        let instance =
+            Arc::new(Instance::register(stores.instances, now()).await.context("recording this server as running")?);
         let keys = Arc::new(
             Keys::load(&*stores.accounts, settings.jwt_secret.as_ref().map(Secret::expose), now())
                 .await
@@ -145,6 +176,7 @@ impl Application {
             mail: Arc::new(mail(settings)?),
             pod: Arc::new(Pod {
                 store: stores.pod,
+                holder: instance.id,
                 files: ProofFiles::open(settings.data_dir.join("proofs"))
                     .with_context(|| format!("opening {}", settings.data_dir.join("proofs").display()))?,
                 photos: PhotoPipeline::new(
@@ -162,6 +194,7 @@ impl Application {
                 std::time::Duration::from_millis(settings.eta_coalesce_millis.into()),
                 f64::from(settings.driver_position_grid_metres),
             )),
+            instance,
         };
         let router = crate::http::router(state.clone(), settings.max_body_bytes);
         Ok(Application { listener, router, state, notice_worker: settings.notice_worker })
@@ -181,7 +214,8 @@ impl Application {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let worker =
             self.notice_worker.then(|| tokio::spawn(crate::notify::worker::run(self.state.clone(), stopped.clone())));
-        let estimates = tokio::spawn(crate::eta::worker::run(self.state.clone(), stopped));
+        let estimates = tokio::spawn(crate::eta::worker::run(self.state.clone(), stopped.clone()));
+        let lease = tokio::spawn(crate::instances::worker::run(self.state.instance.clone(), stopped));
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await.context("serving HTTP");
         let _ = stop.send(true);
@@ -189,6 +223,7 @@ impl Application {
             let _ = worker.await;
         }
         let _ = estimates.await;
+        let _ = lease.await;
         served
     }
 }

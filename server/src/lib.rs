@@ -11,6 +11,7 @@ pub mod driver;
 pub mod eta;
 pub mod health;
 pub mod http;
+pub mod instances;
 pub mod notify;
 pub mod pod;
 pub mod preferences;

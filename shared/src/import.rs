@@ -361,6 +361,28 @@ mod tests {
     }
 
     #[test]
+    fn a_line_typed_in_full_width_is_normalised_as_in_the_api() {
+        let header = Header::parse(format!("{HEADER},recipient_phone").split(',')).unwrap();
+        let choices = Choices { slots: &[], max_days_later: 7, pickup_points: &[] };
+        let shipment = header
+            .shipment(
+                &line("A-1,山田 花子,hanako@example.jp,〒１３５ー００６１,江東区,豊洲3-3-3,JP,35.6544,139.7964,2026-11-24,14:00,16:00,JP1:1200,０９０－１２３４－５６７８"),
+                &choices,
+            )
+            .unwrap();
+        assert_eq!(shipment.address.postal_code, "135-0061");
+        assert_eq!(shipment.recipient.phone.as_deref(), Some("090-1234-5678"));
+        let errors = header
+            .shipment(
+                &line("A-1,山田 花子,hanako@example.jp,135＿0061,江東区,豊洲3-3-3,JP,35.6544,139.7964,2026-11-24,14:00,16:00,JP1:1200,"),
+                &choices,
+            )
+            .unwrap_err();
+        assert_eq!((errors[0].field.as_str(), errors[0].code.as_str()), ("postal_code", "invalid_postal_code"));
+        assert!(errors[0].message.contains("'＿'"), "{:?}", errors[0]);
+    }
+
+    #[test]
     fn a_byte_order_mark_before_the_header_is_ignored() {
         let with_bom = format!("\u{feff}{HEADER}");
         assert_eq!(Header::parse(with_bom.split(',')).unwrap().width(), 13);

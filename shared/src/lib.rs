@@ -12,6 +12,7 @@ pub mod shipment;
 pub mod status;
 pub mod tracking_number;
 pub mod validation;
+pub mod width;
 
 pub use language::Language;
 pub use status::{ReasonCode, ShipmentStatus, StatusChange, TransitionError};

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::preferences::{Choices, Context, Preferences, Proof, ShipmentFlags};
 use crate::status::StatusChangeError;
 use crate::validation::{Check, ValidationErrors, optional_text, text};
+use crate::width;
 use crate::{Language, ReasonCode, ShipmentStatus, StatusChange, TrackingNumber};
 
 /// The time zone that promised windows are read in when the address names none.
@@ -307,14 +308,25 @@ fn email(value: &str) -> Check<String> {
     if well_formed { Ok(value) } else { Err(("invalid_email", "give an email address like hanako@example.jp".into())) }
 }
 
+/// Phone numbers keep their spacing and hyphens; full-width digits, `＋`, hyphens and the dashes typed for
+/// them are read as ASCII (`０９０ー１２３４ー５６７８` is `090-1234-5678`).
 fn phone(value: Option<&str>) -> Check<Option<String>> {
     let Some(value) = optional_text(value, 30)? else { return Ok(None) };
-    let digits = value.chars().filter(char::is_ascii_digit).count();
-    let allowed = value.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')'));
-    if allowed && (6..=15).contains(&digits) {
-        Ok(Some(value))
+    let folded = width::fold(&value);
+    if let Some(typed) = value.chars().find(|&c| {
+        let c = width::to_ascii(c);
+        !(c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')'))
+    }) {
+        return Err((
+            "invalid_phone",
+            format!("'{typed}' cannot be in a phone number; give 6 to 15 digits, like +81 90-1234-5678"),
+        ));
+    }
+    let digits = folded.chars().filter(char::is_ascii_digit).count();
+    if (6..=15).contains(&digits) {
+        Ok(Some(folded))
     } else {
-        Err(("invalid_phone", "give a phone number of 6 to 15 digits, like +81 90-1234-5678".into()))
+        Err(("invalid_phone", format!("this phone number has {digits} digits; give 6 to 15, like +81 90-1234-5678")))
     }
 }
 
@@ -327,26 +339,34 @@ fn country(value: &str) -> Check<String> {
     }
 }
 
-/// Japanese postal codes are normalised to `NNN-NNNN`; others are kept as written.
+/// Japanese postal codes are normalised to `NNN-NNNN`, whether typed with full-width digits, a long-vowel
+/// mark or minus for the hyphen, or after the postal mark `〒`; others are kept as written.
 fn postal_code(value: &str, country: Option<&str>) -> Check<String> {
     let value = text(value, 20)?;
     if country != Some("JP") {
         return Ok(value);
     }
-    let digits: String = value.chars().filter(|c| *c != '-').map(to_ascii_digit).collect();
-    if digits.len() == 7 && digits.bytes().all(|b| b.is_ascii_digit()) {
+    let code = value.strip_prefix('〒').unwrap_or(&value).trim_start_matches(|c| width::to_ascii(c) == ' ');
+    let mut digits = String::with_capacity(7);
+    for typed in code.chars() {
+        match width::to_ascii(typed) {
+            '-' => {}
+            digit if digit.is_ascii_digit() => digits.push(digit),
+            _ => {
+                return Err((
+                    "invalid_postal_code",
+                    format!("'{typed}' cannot be in a Japanese postal code; give 7 digits, like 100-0005"),
+                ));
+            }
+        }
+    }
+    if digits.len() == 7 {
         Ok(format!("{}-{}", &digits[..3], &digits[3..]))
     } else {
-        Err(("invalid_postal_code", "a Japanese postal code has 7 digits, like 100-0005".into()))
-    }
-}
-
-/// Full-width digits, as typed on Japanese keyboards, read as ASCII digits.
-fn to_ascii_digit(c: char) -> char {
-    match c {
-        '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
-        '－' | 'ー' => '-',
-        other => other,
+        Err((
+            "invalid_postal_code",
+            format!("this postal code has {} digits; a Japanese postal code has 7, like 100-0005", digits.len()),
+        ))
     }
 }
 
@@ -665,6 +685,48 @@ mod tests {
         let mut body = request();
         body["address"]["postal_code"] = "100-00".into();
         assert_eq!(fields(validate(body).unwrap_err()), ["address.postal_code"]);
+    }
+
+    #[test]
+    fn postal_codes_typed_in_full_width_or_with_any_dash_or_the_postal_mark_are_normalised() {
+        for typed in
+            ["１００－０００５", "100ー0005", "100−0005", "100‐0005", "〒100-0005", "〒 １００ー０００５", "1000005"]
+        {
+            let mut body = request();
+            body["address"]["postal_code"] = typed.into();
+            assert_eq!(validate(body).unwrap().address.postal_code, "100-0005", "{typed}");
+        }
+        let refused = |typed: &str| {
+            let mut body = request();
+            body["address"]["postal_code"] = typed.into();
+            validate(body).unwrap_err().into_errors().remove(0)
+        };
+        let error = refused("100_0005");
+        assert_eq!((error.field.as_str(), error.code), ("address.postal_code", "invalid_postal_code"));
+        assert!(error.message.starts_with("'_' cannot be"), "{}", error.message);
+        assert!(refused("１００／０００５").message.starts_with("'／' cannot be"));
+        assert!(refused("100-000").message.contains("6 digits"));
+        // Abroad, a postal code is kept as written.
+        let mut body = request();
+        body["address"]["country"] = "GB".into();
+        body["address"]["postal_code"] = "SW1A 1AA".into();
+        assert_eq!(validate(body).unwrap().address.postal_code, "SW1A 1AA");
+    }
+
+    #[test]
+    fn phone_numbers_typed_in_full_width_are_normalised() {
+        let phone = |typed: &str| {
+            let mut body = request();
+            body["recipient"]["phone"] = typed.into();
+            validate(body).map(|s| s.recipient.phone.unwrap()).map_err(|e| e.into_errors().remove(0))
+        };
+        assert_eq!(phone("＋８１　９０－１２３４－５６７８").unwrap(), "+81 90-1234-5678");
+        assert_eq!(phone("０９０ー１２３４ー５６７８").unwrap(), "090-1234-5678");
+        assert_eq!(phone("（０３）１２３４−５６７８").unwrap(), "(03)1234-5678");
+        let error = phone("090-1234-5678 内線2").unwrap_err();
+        assert_eq!((error.field.as_str(), error.code), ("recipient.phone", "invalid_phone"));
+        assert!(error.message.starts_with("'内' cannot be"), "{}", error.message);
+        assert!(phone("１２３").unwrap_err().message.contains("3 digits"));
     }
 
     #[test]

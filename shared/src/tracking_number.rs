@@ -53,17 +53,19 @@ impl TrackingNumber {
         TrackingNumber::from_values(&values)
     }
 
-    /// Parses what a person typed: case, spaces and hyphens don't matter, and the look-alikes
-    /// O, I and L are read as 0, 1 and 1.
+    /// Parses what a person typed: case, spaces and hyphens don't matter, full-width letters, digits,
+    /// spaces and the dashes typed for a hyphen (`ＢＪＧＰ－ＶＭＧＢ`, `ー`, `−`) read as their ASCII, and the
+    /// look-alikes O, I and L are read as 0, 1 and 1.
     pub fn parse(input: &str) -> Result<TrackingNumber, TrackingNumberError> {
         let mut values = [0u8; LEN];
         let mut count = 0;
-        for (position, ch) in input.chars().enumerate() {
+        for (position, typed) in input.chars().enumerate() {
+            let ch = crate::width::to_ascii(typed);
             if ch == '-' || ch.is_whitespace() {
                 continue;
             }
-            let value =
-                symbol_value(ch).ok_or(TrackingNumberError::InvalidCharacter { found: ch, position: position + 1 })?;
+            let value = symbol_value(ch)
+                .ok_or(TrackingNumberError::InvalidCharacter { found: typed, position: position + 1 })?;
             if count < LEN {
                 values[count] = value;
             }
@@ -195,6 +197,29 @@ mod tests {
         let number = sample(7);
         let typed = number.as_str().replace('-', " ").to_lowercase();
         assert_eq!(TrackingNumber::parse(&typed), Ok(number));
+    }
+
+    #[test]
+    fn full_width_typing_reads_as_ascii() {
+        let number = sample(11);
+        let full_width: String = number
+            .as_str()
+            .chars()
+            .map(|c| if c == '-' { '－' } else { char::from_u32(u32::from(c) + 0xFEE0).unwrap() })
+            .collect();
+        assert_eq!(TrackingNumber::parse(&full_width), Ok(number));
+        let lower = full_width.to_lowercase();
+        assert_eq!(TrackingNumber::parse(&lower), Ok(number));
+        for dash in ["ー", "−", "‐", "　", "ｰ"] {
+            let typed = number.as_str().replace('-', dash);
+            assert_eq!(TrackingNumber::parse(&typed), Ok(number), "{typed}");
+        }
+        // What is still wrong is named as it was typed.
+        let typo = format!("{}＃", &full_width[..full_width.len() - 3]);
+        assert_eq!(
+            TrackingNumber::parse(&typo),
+            Err(TrackingNumberError::InvalidCharacter { found: '＃', position: 19 })
+        );
     }
 
     #[test]

@@ -55,24 +55,15 @@ impl TestApp {
 
     /// Starts with settings adjusted by `adjust`.
     pub async fn spawn_with(adjust: impl Fn(&mut Settings) + Send + Sync + 'static) -> TestApp {
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        let database = match std::env::var("TODOKE_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()) {
-            Some(admin_url) => {
-                assert!(admin_url.starts_with("postgres"), "TODOKE_TEST_DATABASE_URL must be a postgres:// URL");
-                let name = format!("todoke_test_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("connecting to PostgreSQL");
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut admin)
-                    .await
-                    .expect("creating the test database");
-                TestDatabase { url: with_database(&admin_url, &name), dir, postgres: Some((admin_url, name)) }
-            }
-            None => {
-                let url = format!("sqlite://{}", dir.path().join("todoke.db").display());
-                TestDatabase { url, dir, postgres: None }
-            }
-        };
+        let database = TestDatabase::fresh().await;
         TestApp::start(Arc::new(database), Arc::new(adjust)).await.expect("the application starts")
+    }
+
+    /// Starts on a database that `prepare`, given its URL, has filled first: one an older server left, say.
+    pub async fn spawn_on(prepare: impl AsyncFnOnce(&str)) -> TestApp {
+        let database = TestDatabase::fresh().await;
+        prepare(&database.url).await;
+        TestApp::start(Arc::new(database), Arc::new(|_: &mut Settings| {})).await.expect("the application starts")
     }
 
     /// Another server instance on the same database, as behind a load balancer.
@@ -135,6 +126,11 @@ impl TestApp {
 
     pub fn backend(&self) -> Backend {
         self.store.backend()
+    }
+
+    /// How many location points the database holds: the one check no endpoint answers.
+    pub async fn stored_points(&self) -> i64 {
+        count(self.database_url(), "SELECT COUNT(*) FROM driver_locations").await
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -227,6 +223,29 @@ impl Drop for TestApp {
     }
 }
 
+impl TestDatabase {
+    /// A database of its own: a SQLite file in a temporary folder, or a new PostgreSQL database.
+    async fn fresh() -> TestDatabase {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        match std::env::var("TODOKE_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()) {
+            Some(admin_url) => {
+                assert!(admin_url.starts_with("postgres"), "TODOKE_TEST_DATABASE_URL must be a postgres:// URL");
+                let name = format!("todoke_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("connecting to PostgreSQL");
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut admin)
+                    .await
+                    .expect("creating the test database");
+                TestDatabase { url: with_database(&admin_url, &name), dir, postgres: Some((admin_url, name)) }
+            }
+            None => {
+                let url = format!("sqlite://{}", dir.path().join("todoke.db").display());
+                TestDatabase { url, dir, postgres: None }
+            }
+        }
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let Some((admin_url, name)) = self.postgres.take() else { return };
@@ -256,6 +275,22 @@ pub async fn login(client: &Client, base: &str, email: &str, password: &str) -> 
     let response =
         client.post(format!("{base}/api/v1/auth/login")).json(&body).send().await.expect("the server answers");
     response.json().await.expect("JSON")
+}
+
+/// Runs a `SELECT COUNT(*) …` on a test's database directly, for what no endpoint shows (and while no
+/// server of the test's own runs).
+pub async fn count(database_url: &str, sql: &str) -> i64 {
+    let sql = sqlx::AssertSqlSafe(sql.to_string());
+    match Backend::from_url(database_url) {
+        Some(Backend::Sqlite) => {
+            let mut db = sqlx::SqliteConnection::connect(database_url).await.expect("the test database");
+            sqlx::query_scalar(sql).fetch_one(&mut db).await.expect("counting")
+        }
+        _ => {
+            let mut db = sqlx::PgConnection::connect(database_url).await.expect("the test database");
+            sqlx::query_scalar(sql).fetch_one(&mut db).await.expect("counting")
+        }
+    }
 }
 
 fn with_database(admin_url: &str, name: &str) -> String {
@@ -296,15 +331,17 @@ pub fn order_ref() -> String {
     format!("ORDER-{}-{}", std::process::id(), ORDER.fetch_add(1, Ordering::Relaxed))
 }
 
-/// The documented example body, with a fresh order number.
+/// The documented example body, with a fresh order number and a fresh barcode (barcodes are unique per
+/// merchant).
 pub fn shipment_request() -> Value {
+    let external_ref = order_ref();
     json!({
-        "external_ref": order_ref(),
+        "external_ref": external_ref,
         "recipient": {"name": "山田 花子", "email": "hanako@example.jp", "phone": "+81 90-1234-5678", "language": "ja"},
         "address": {"lines": ["丸の内1-9-1", "グラントウキョウ 12F"], "postal_code": "100-0005",
                     "city": "千代田区", "region": "東京都", "country": "JP", "lat": 35.6812, "lon": 139.7671},
         "promised": {"date": "2026-11-24", "window": {"start": "14:00", "end": "16:00"}},
-        "parcels": [{"barcode": "4901234567894", "weight_g": 1200}]
+        "parcels": [{"barcode": format!("JP-{external_ref}"), "weight_g": 1200}]
     })
 }
 

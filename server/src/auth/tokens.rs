@@ -97,6 +97,8 @@ impl Keys {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        // A token not valid before a moment still to come (`nbf`) is refused with the same leeway as `exp`.
+        validation.validate_nbf = true;
         validation.leeway = 30;
         let data =
             jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret), &validation).map_err(|error| {
@@ -227,6 +229,18 @@ mod tests {
         assert_eq!(keys.verify(&keys.issue(&wrong_issuer), now).unwrap_err(), TokenError::Invalid);
         let from_the_future = Claims { iat: now.timestamp() + 3600, ..good.clone() };
         assert_eq!(keys.verify(&keys.issue(&from_the_future), now).unwrap_err(), TokenError::Invalid);
+        let not_yet = |nbf: i64| {
+            let mut claims = serde_json::to_value(&good).unwrap();
+            claims["nbf"] = nbf.into();
+            let mut header = Header::new(ALGORITHM);
+            header.typ = Some(ACCESS_TOKEN_TYPE.to_string());
+            header.kid = Some("t1".into());
+            let key = EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef");
+            keys.verify(&jsonwebtoken::encode(&header, &claims, &key).unwrap(), now)
+        };
+        assert_eq!(not_yet(now.timestamp() + 3600).unwrap_err(), TokenError::Invalid);
+        assert!(not_yet(now.timestamp() + 10).is_ok(), "within the leeway, as for exp");
+        assert!(not_yet(now.timestamp() - 60).is_ok());
         let other_key = self::keys(b"another secret of enough length!!").issue(&good);
         assert_eq!(keys.verify(&other_key, now).unwrap_err(), TokenError::Invalid);
     }

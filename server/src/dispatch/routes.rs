@@ -102,9 +102,11 @@ async fn solve_off_runtime(problem: Problem, planner: Planner) -> Result<Assignm
 async fn list_routes(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    ApiQuery(query): ApiQuery<RouteQuery>,
+    // Read after the caller is known to be allowed: who may never look learns no more than that.
+    query: Result<ApiQuery<RouteQuery>, ApiError>,
 ) -> Result<Json<Vec<RouteView>>, ApiError> {
     authorize(&caller, Action::ViewDispatch)?;
+    let ApiQuery(query) = query?;
     let depot = depot(&state, &query.depot.to_string()).await?;
     let mut views = Vec::new();
     for route in state.dispatch.routes(depot.id, query.date).await? {

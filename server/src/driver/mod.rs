@@ -51,10 +51,12 @@ struct ManifestQuery {
 async fn manifest(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    ApiQuery(query): ApiQuery<ManifestQuery>,
+    // Read after the caller is known to be allowed: who may never look learns no more than that.
+    query: Result<ApiQuery<ManifestQuery>, ApiError>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     authorize(&caller, Action::DriveRoutes)?;
+    let ApiQuery(query) = query?;
     let Caller::User { id, .. } = caller else { return Err(DispatchError::NotADriver.into()) };
     let manifest = driver_manifest(&state, id, query.date).await?;
     let body = serde_json::to_string(&manifest).map_err(|_| ApiError::internal())?;

@@ -1,7 +1,7 @@
 //! What staff watch during a depot's day: stops expected after their window, failed attempts, and
 //! proofs flagged for review. The same facts the customers' delay notices come from.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use axum::Json;
 use axum::extract::State;
@@ -97,9 +97,11 @@ pub struct FlaggedProof {
 async fn exceptions(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    ApiQuery(query): ApiQuery<RouteQuery>,
+    // Read after the caller is known to be allowed: who may never look learns no more than that.
+    query: Result<ApiQuery<RouteQuery>, ApiError>,
 ) -> Result<Json<Exceptions>, ApiError> {
     authorize(&caller, Action::ViewDispatch)?;
+    let ApiQuery(query) = query?;
     let depot = state.dispatch.depot(query.depot).await?.ok_or(DispatchError::DepotNotFound)?;
     let day = DepotDay::new(&depot, query.date);
     let local = |at: DateTime<Utc>| at.with_timezone(&day.tz).fixed_offset();
@@ -116,6 +118,10 @@ async fn exceptions(
         shipments.extend(state.dispatch.route_shipments(route.id).await?.into_iter().map(|p| (p.shipment.id, p)));
     }
 
+    let proofs = state.eta.store.day_proofs(depot.id, query.date).await?;
+    // A stop with a proof, or whose shipment moved on (delivered, failed, back at the depot…), is
+    // closed: whatever an estimate made before said, it is no longer late.
+    let closed: HashSet<Uuid> = proofs.iter().map(|p| p.stop_id).collect();
     let mut late_stops = Vec::new();
     for route in &routes {
         let driver =
@@ -123,6 +129,9 @@ async fn exceptions(
         let (estimated_from, expected) = expected_arrivals(route, etas.get(&route.id), &shipments);
         for StopEta { stop_id, shipment_id, expected_arrival: expected, .. } in expected {
             let Some(placed) = shipments.get(&shipment_id) else { continue };
+            if closed.contains(&stop_id) || !is_open(placed.shipment.status) {
+                continue;
+            }
             let (_, window_start, window_end) = due(&placed.shipment);
             if expected <= window_end {
                 continue;
@@ -147,7 +156,7 @@ async fn exceptions(
 
     let mut failed_attempts = Vec::new();
     let mut flagged_proofs = Vec::new();
-    for proof in state.eta.store.day_proofs(depot.id, query.date).await? {
+    for proof in proofs {
         let Some(placed) = shipments.get(&proof.shipment_id) else { continue };
         let tracking_number = placed.shipment.tracking_number;
         if proof.outcome == ProofOutcome::AttemptFailed {
@@ -186,11 +195,10 @@ fn expected_arrivals(
     match eta {
         Some(eta) => (eta.as_of, eta.stops.clone()),
         None => {
-            let open = route.stops.iter().filter(|s| {
-                shipments.get(&s.shipment_id).is_some_and(|p| {
-                    matches!(p.shipment.status, ShipmentStatus::AtDepot | ShipmentStatus::OutForDelivery)
-                })
-            });
+            let open = route
+                .stops
+                .iter()
+                .filter(|s| shipments.get(&s.shipment_id).is_some_and(|p| is_open(p.shipment.status)));
             let planned = open.enumerate().map(|(before, s)| StopEta {
                 stop_id: s.id,
                 shipment_id: s.shipment_id,
@@ -200,4 +208,9 @@ fn expected_arrivals(
             (None, planned.collect())
         }
     }
+}
+
+/// Whether a stop of a shipment in `status` may still be reached: waiting at the depot, or on its way.
+fn is_open(status: ShipmentStatus) -> bool {
+    matches!(status, ShipmentStatus::AtDepot | ShipmentStatus::OutForDelivery)
 }

@@ -14,8 +14,8 @@ use crate::http::rate_limit::too_many_requests;
 use crate::pod::PodError;
 use crate::pod::photo::PhotoError;
 use crate::preferences::Locked;
-use crate::shipments::{ImportError, ShipmentError};
-use crate::store::StoreError;
+use crate::shipments::{ImportError, ShipmentError, barcode_taken};
+use crate::store::{BarcodeTaken, StoreError};
 
 /// An error as the client will see it. Boxed: it travels through every handler's `Result`.
 #[derive(Debug)]
@@ -56,7 +56,7 @@ pub struct Problem {
     /// For `preferences_locked`: the fields that may still change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changeable: Option<Vec<&'static str>>,
-    /// The request's id, as in the `x-request-id` header: give it to support to find the log line.
+    /// The same as the `x-request-id` response header: give it to support, it finds the log line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
 }
@@ -99,6 +99,14 @@ impl ApiError {
         error
     }
 
+    /// Several fields at fault, under one code, such as every value of the wrong type in a body.
+    pub fn fields(status: StatusCode, code: &'static str, errors: ValidationErrors) -> ApiError {
+        let mut error = ApiError::validation(errors);
+        error.0.status = status;
+        error.0.code = code;
+        error
+    }
+
     pub fn not_found(code: &'static str, detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, code, detail)
     }
@@ -131,6 +139,7 @@ impl ApiError {
             allowed: self.0.allowed.map(<[ShipmentStatus]>::to_vec),
             cutoff_at: self.0.locked.as_ref().and_then(|l| l.cutoff_at),
             changeable: self.0.locked.as_ref().map(|l| l.changeable.clone()),
+            // Filled in on the way out, for every problem alike (`http::request_id_in_problems`).
             request_id: None,
         }
     }
@@ -154,11 +163,22 @@ impl From<StoreError> for ApiError {
             StoreError::Duplicate(_) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", "That value is already in use.")
             }
+            StoreError::BarcodesTaken(taken) => barcodes_taken(taken),
             StoreError::Stale => ApiError::new(
                 StatusCode::CONFLICT,
                 "concurrent_change",
                 "The record changed while this request was handled. Read it again and retry.",
             ),
+            StoreError::Busy(_) => {
+                // Load, not a fault: the client may simply come back.
+                tracing::warn!(error = %error, "the database stayed busy");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service_busy",
+                    "The service is busy right now. Please try again in a moment.",
+                )
+                .with_header(header::RETRY_AFTER, "1")
+            }
             StoreError::Corrupt(_) | StoreError::Database(_) => {
                 // Details go to the log, never to the client.
                 tracing::error!(error = %error, "storage failed");
@@ -177,6 +197,7 @@ impl From<ShipmentError> for ApiError {
             ShipmentError::ExternalRefTaken(_) => {
                 ApiError::field(StatusCode::CONFLICT, "external_ref_taken", "external_ref", detail)
             }
+            ShipmentError::BarcodesTaken(taken) => barcodes_taken(taken),
             ShipmentError::Transition(transition) => {
                 let mut api = ApiError::new(StatusCode::CONFLICT, "invalid_transition", detail);
                 api.0.allowed = Some(transition.allowed());
@@ -185,6 +206,24 @@ impl From<ShipmentError> for ApiError {
             ShipmentError::Store(store) => store.into(),
         }
     }
+}
+
+/// 409 `barcode_in_use`, each taken barcode named at its parcel with the order that has it.
+fn barcodes_taken(taken: Vec<BarcodeTaken>) -> ApiError {
+    let mut errors = ValidationErrors::new();
+    for parcel in &taken {
+        errors.add(format!("parcels[{}].barcode", parcel.position), "barcode_in_use", barcode_taken(parcel));
+    }
+    let mut api = ApiError::new(
+        StatusCode::CONFLICT,
+        "barcode_in_use",
+        format!(
+            "A parcel barcode is already in use: {}",
+            errors.errors().iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ")
+        ),
+    );
+    api.0.errors = errors.into_errors();
+    api
 }
 
 impl From<ImportError> for ApiError {
@@ -201,6 +240,9 @@ impl From<ImportError> for ApiError {
                 let mut api = ApiError::validation(errors);
                 api.0.code = "invalid_header";
                 api
+            }
+            ImportError::Encoding(_) => {
+                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_encoding", detail)
             }
             ImportError::Unreadable { error, report } => {
                 if error.kind() == std::io::ErrorKind::FileTooLarge {

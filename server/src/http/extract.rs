@@ -10,6 +10,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
+use todoke_shared::ValidationErrors;
 use tokio::io::AsyncBufRead;
 use tokio_util::io::StreamReader;
 
@@ -38,9 +39,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 /// [`super::LONG_REQUEST`] (docs/BENCHMARKS.md).
 pub const MAX_CSV_BYTES: usize = 8 * 1024 * 1024;
 
-/// A CSV body (`Content-Type: text/csv`), read as it arrives rather than held in memory. Past
-/// [`MAX_CSV_BYTES`] the reader fails with [`io::ErrorKind::FileTooLarge`].
-pub struct CsvBody(pub Pin<Box<dyn AsyncBufRead + Send>>);
+/// A CSV body (`Content-Type: text/csv`), read as it arrives rather than held in memory, and the
+/// `charset` the Content-Type declares, if any. Past [`MAX_CSV_BYTES`] the reader fails with
+/// [`io::ErrorKind::FileTooLarge`].
+pub struct CsvBody {
+    pub file: Pin<Box<dyn AsyncBufRead + Send>>,
+    pub charset: Option<String>,
+}
 
 impl<S: Send + Sync> FromRequest<S> for CsvBody {
     type Rejection = ApiError;
@@ -50,9 +55,10 @@ impl<S: Send + Sync> FromRequest<S> for CsvBody {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
-                "Send the file as CSV with the header Content-Type: text/csv (UTF-8, with or without a byte order mark).",
+                "Send the file as CSV with the header Content-Type: text/csv (UTF-8, with or without a byte order mark, or Shift_JIS).",
             ));
         }
+        let charset = charset(req.headers().get(header::CONTENT_TYPE));
         let mut seen = 0;
         let chunks = req.into_body().into_data_stream().map(move |chunk| {
             let chunk = chunk.map_err(io::Error::other)?;
@@ -62,8 +68,17 @@ impl<S: Send + Sync> FromRequest<S> for CsvBody {
             }
             Ok(chunk)
         });
-        Ok(CsvBody(Box::pin(StreamReader::new(chunks))))
+        Ok(CsvBody { file: Box::pin(StreamReader::new(chunks)), charset })
     }
+}
+
+/// The `charset` parameter of a media type, as written (a label such as `utf-8` or `Shift_JIS`).
+fn charset(content_type: Option<&header::HeaderValue>) -> Option<String> {
+    let value = content_type?.to_str().ok()?;
+    value.split(';').skip(1).find_map(|parameter| {
+        let (name, value) = parameter.split_once('=')?;
+        name.trim().eq_ignore_ascii_case("charset").then(|| value.trim().trim_matches('"').to_string())
+    })
 }
 
 fn is_json(content_type: Option<&header::HeaderValue>) -> bool {
@@ -88,23 +103,35 @@ fn body_error(rejection: BytesRejection) -> ApiError {
     }
 }
 
-/// Parses JSON, naming the field at fault when the shape is wrong.
+/// Parses JSON, naming the field at fault when the shape is wrong. A body with several values of the
+/// wrong type has them all reported (see [`super::wrong_types`]), not only the first.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        let field = error.path().to_string();
+        let path = error.path().to_string();
         let inner = error.into_inner();
-        if inner.is_data() {
-            let field = if field == "." { "body".to_string() } else { field };
-            let message = strip_position(&inner.to_string());
-            ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", &field, message)
-        } else {
-            ApiError::new(
+        if !inner.is_data() {
+            return ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "malformed_json",
                 format!("The body is not valid JSON ({inner}). Check quotes, commas and brackets."),
-            )
+            );
         }
+        // Well-formed up to the first wrong value; if the whole body is, walk it again for the others.
+        let others = serde_json::from_slice(bytes).map(super::wrong_types::find::<T>).unwrap_or_default();
+        let errors = if others.len() > 1 { others } else { vec![(path, strip_position(&inner.to_string()))] };
+        let mut named: Vec<(String, String)> = errors
+            .iter()
+            .map(|(path, message)| name_the_field(path, message, "body", |_| "add it to the body".to_string()))
+            .collect();
+        if let [(field, message)] = named.as_mut_slice() {
+            return ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", field, std::mem::take(message));
+        }
+        let mut fields = ValidationErrors::new();
+        for (field, message) in named {
+            fields.add(field, "invalid_field", message);
+        }
+        ApiError::fields(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", fields)
     })
 }
 
@@ -113,6 +140,20 @@ fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(at) => message[..at].to_string(),
         None => message.to_string(),
+    }
+}
+
+/// The field a deserialisation error is about, and what to do. serde reports a missing field at the
+/// object that lacks it (`.` for the top), as "missing field `name`": the field named is the missing
+/// one itself, and `hint` says how to give it.
+pub(super) fn name_the_field(path: &str, message: &str, top: &str, hint: impl Fn(&str) -> String) -> (String, String) {
+    let top_level = path == "." || path.is_empty();
+    let missing = message.strip_prefix("missing field `").and_then(|rest| rest.strip_suffix('`'));
+    match missing {
+        Some(name) if top_level => (name.to_string(), format!("{name} is required: {}", hint(name))),
+        Some(name) => (format!("{path}.{name}"), format!("{name} is required: {}", hint(name))),
+        None if top_level => (top.to_string(), message.to_string()),
+        None => (path.to_string(), message.to_string()),
     }
 }
 
@@ -126,8 +167,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         let query = parts.uri.query().unwrap_or_default();
         let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(deserializer).map(ApiQuery).map_err(|error| {
-            let field = error.path().to_string();
-            ApiError::field(StatusCode::BAD_REQUEST, "invalid_query", &field, error.into_inner().to_string())
+            let path = error.path().to_string();
+            let message = error.into_inner().to_string();
+            let (field, message) =
+                name_the_field(&path, &message, "query", |name| format!("add {name}=… to the query string"));
+            ApiError::field(StatusCode::BAD_REQUEST, "invalid_query", &field, message)
         })
     }
 }

@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod openapi;
 pub mod rate_limit;
+mod wrong_types;
 
 use std::time::Duration;
 
@@ -60,13 +61,47 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
             let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
         }))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(axum::middleware::from_fn(time_limit))
+        // Outside everything that may answer with a problem, the time limit included.
+        .layer(axum::middleware::from_fn(request_id_in_problems))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Puts the request id (the `x-request-id` header) into every problem body, however it was made:
+/// by a handler, an extractor's rejection, a fallback, the time limit or a caught panic. Problems are
+/// small, made here, and rare; other responses pass untouched.
+async fn request_id_in_problems(request: Request<Body>, next: Next) -> Response {
+    let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let response = next.run(request).await;
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"application/problem+json"));
+    let Some(request_id) = request_id.filter(|_| is_problem) else { return response };
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return ApiError::internal().into_response();
+    };
+    // Added as the last member, the others kept as they were written.
+    let problem = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&bytes);
+    let fits = problem.is_ok_and(|problem| !problem.is_empty() && !problem.contains_key("request_id"));
+    let body = match bytes.trim_ascii_end().strip_suffix(b"}") {
+        Some(members) if fits => {
+            let mut body = members.to_vec();
+            body.extend_from_slice(b",\"request_id\":");
+            body.extend_from_slice(&serde_json::to_vec(&request_id).unwrap_or_else(|_| b"null".to_vec()));
+            body.push(b'}');
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Body::from(body)
+        }
+        _ => Body::from(bytes),
+    };
+    Response::from_parts(parts, body)
 }
 
 /// How long a request may hold the server; the caller gets a problem saying so.

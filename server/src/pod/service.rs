@@ -27,13 +27,17 @@ use crate::app::{AppState, now};
 use crate::dispatch::service::destination;
 use crate::http::extract::parse_json;
 use crate::store::dispatch::Transition;
-use crate::store::pod::{ArrivalRecord, FileRole, KeyAnswer, KeyClaim, PodStore, ProofFile, ProofRecord};
+use crate::store::pod::{
+    ArrivalRecord, FileRole, KeyAnswer, KeyClaim, KeyClaimRequest, PodStore, ProofFile, ProofRecord,
+};
 use crate::store::{EventRecord, ShipmentKey, ShipmentRecord, StoreError};
 
 /// Proof of delivery's parts: where records and files are kept, how photos are made safe, how far from
 /// the door is too far.
 pub struct Pod {
     pub store: Arc<dyn PodStore>,
+    /// This server instance, which holds the idempotency keys of the actions it handles.
+    pub holder: Uuid,
     pub files: ProofFiles,
     pub photos: PhotoPipeline,
     pub geofence: Geofence,
@@ -114,7 +118,15 @@ where
 {
     let store = &state.pod.store;
     let at = now();
-    match store.take_key(acting.driver_id, &acting.key, fingerprint, at, at - ABANDONED_AFTER).await? {
+    let claim = KeyClaimRequest {
+        driver_id: acting.driver_id,
+        key: &acting.key,
+        fingerprint,
+        holder: state.pod.holder,
+        now: at,
+        abandoned_before: at - ABANDONED_AFTER,
+    };
+    match store.take_key(&claim).await? {
         KeyClaim::Answered { status, body } => {
             let status = StatusCode::from_u16(status).map_err(|_| StoreError::Corrupt("answer status".into()))?;
             return Ok(Answer { status, body });
@@ -149,7 +161,7 @@ pub async fn arrive(state: &AppState, acting: &Acting, body: &[u8]) -> Result<An
             distance_m: None,
             flagged: false,
         };
-        let answer = answer(acting, StatusCode::OK, &receipt)?;
+        let answer = answer(&state.pod, acting, StatusCode::OK, &receipt)?;
         let arrival = ArrivalRecord {
             stop_id: acting.stop_id,
             driver_id: acting.driver_id,
@@ -430,7 +442,7 @@ async fn store_proof(
         distance_m: Some(proof.distance_m),
         flagged: proof.flagged,
     };
-    let answer = answer(acting, StatusCode::CREATED, &receipt)?;
+    let answer = answer(&state.pod, acting, StatusCode::CREATED, &receipt)?;
     let stored = state.pod.store.record_proof(&proof, &transition, &answer).await;
     state.store.forget(&[shipment.id]);
     match stored {
@@ -449,7 +461,13 @@ async fn store_proof(
     }
 }
 
-fn answer(acting: &Acting, status: StatusCode, receipt: &StopReceipt) -> Result<KeyAnswer, PodError> {
+fn answer(pod: &Pod, acting: &Acting, status: StatusCode, receipt: &StopReceipt) -> Result<KeyAnswer, PodError> {
     let body = serde_json::to_vec(receipt).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(KeyAnswer { driver_id: acting.driver_id, key: acting.key.clone(), status: status.as_u16(), body })
+    Ok(KeyAnswer {
+        driver_id: acting.driver_id,
+        key: acting.key.clone(),
+        holder: pod.holder,
+        status: status.as_u16(),
+        body,
+    })
 }

@@ -1,6 +1,7 @@
 //! Delivery preferences after checkout: the customer (with their link) or support staff read and change
 //! them; anyone may read the slots and pickup points to choose from; staff keep the pickup points.
 
+mod patch;
 mod service;
 
 use axum::Json;
@@ -15,25 +16,27 @@ use todoke_shared::validation::text;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use service::{Locked, changeable, judge};
+pub use service::{Locked, changeable, closes_at_arrival, judge};
 
 use crate::app::{AppState, now};
 use crate::auth::policy::{Action, authorize, may_change_preferences, sees_access_code};
 use crate::auth::{Authenticated, Caller};
 use crate::http::error::ApiError;
+use crate::http::extract::{ApiJson, ApiPath, parse_json};
 use crate::http::openapi::{FORBIDDEN, TRACKING_NUMBER};
+use crate::shipments::{ShipmentError, choices};
+use crate::store::{ShipmentKey, ShipmentRecord, StoreError};
 
 const PREFERENCES_FORBIDDEN: &str = "- `forbidden`: your role may not (a dispatcher, the merchant's key)\n\
                                      - `link_expired`: the customer link has expired";
 const PREFERENCES_NOT_FOUND: &str =
     "- `tracking_number_unknown`: no shipment has this tracking number, or not this link's";
-use crate::http::extract::{ApiJson, ApiPath};
-use crate::shipments::{ShipmentError, choices};
-use crate::store::{ShipmentKey, ShipmentRecord, StoreError};
+const PREFERENCES_LOCKED: &str = "- `preferences_locked`: past the cut-off for a field changed (`changeable` says what may)\n\
+                                  - `concurrent_change`: the shipment changed meanwhile; retry";
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(read_preferences, change_preferences))
+        .routes(routes!(read_preferences, change_preferences, patch_preferences))
         .routes(routes!(delivery_slots, configure_delivery_slots))
         .routes(routes!(pickup_points, add_pickup_point))
 }
@@ -149,13 +152,14 @@ async fn shipment_for(state: &AppState, caller: &Caller, number: &str) -> Result
     Ok(shipment)
 }
 
-fn view(shipment: &ShipmentRecord, caller: &Caller) -> PreferencesView {
+async fn view(state: &AppState, shipment: &ShipmentRecord, caller: &Caller) -> Result<PreferencesView, ApiError> {
     let preferences = &shipment.content.preferences;
-    PreferencesView {
+    let arrived = state.store.arrived_at(shipment.id).await?.is_some();
+    Ok(PreferencesView {
         preferences: if sees_access_code(caller) { preferences.clone() } else { preferences.masked() },
         pod_requirements: pod_requirements(&preferences.method, &shipment.content.flags).unwrap_or_default(),
-        changeable: changeable(shipment.status).into_iter().map(str::to_string).collect(),
-    }
+        changeable: changeable(shipment.status, arrived).into_iter().map(str::to_string).collect(),
+    })
 }
 
 /// The customer's delivery preferences (with the customer's link, or as support staff).
@@ -174,12 +178,14 @@ async fn read_preferences(
     ApiPath(number): ApiPath<String>,
 ) -> Result<Json<PreferencesView>, ApiError> {
     let shipment = shipment_for(&state, &caller, &number).await?;
-    Ok(Json(view(&shipment, &caller)))
+    Ok(Json(view(&state, &shipment, &caller).await?))
 }
 
-/// Change the delivery preferences. Method and window can change until the route is dispatched; the
-/// rest until delivery (409 `preferences_locked` says what still can). Send the access code back as
-/// `••••` to keep it.
+/// Replace the delivery preferences with the object sent: a field left out is reset (no window, no
+/// instructions, …), and that counts as a change. A field sent as it is never counts as one, so the
+/// whole object may be sent back with one field changed. Method and window can change until the route
+/// is dispatched, the instructions until the driver arrives, the rest until delivery (409
+/// `preferences_locked` says what still can). Send the access code back as `••••` to keep it.
 #[utoipa::path(put, path = "/api/v1/track/{tracking_number}/preferences", tag = "preferences",
     security(("customerLink" = []), ("accessToken" = [])),
     request_body = Preferences,
@@ -188,8 +194,7 @@ async fn read_preferences(
         (status = 200, description = "The preferences as they are now", body = PreferencesView),
         (status = 403, description = PREFERENCES_FORBIDDEN),
         (status = 404, description = PREFERENCES_NOT_FOUND),
-        (status = 409, description = "- `preferences_locked`: past the cut-off for a field changed (`changeable` says what may)\n\
-                                      - `concurrent_change`: the shipment changed meanwhile; retry"),
+        (status = 409, description = PREFERENCES_LOCKED),
         (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`"),
     ))]
 async fn change_preferences(
@@ -198,8 +203,79 @@ async fn change_preferences(
     ApiPath(number): ApiPath<String>,
     ApiJson(wanted): ApiJson<Preferences>,
 ) -> Result<Json<PreferencesView>, ApiError> {
-    let shipment = apply_change(&state, &caller, &number, wanted).await?;
-    Ok(Json(view(&shipment, &caller)))
+    let shipment = apply_change(&state, &caller, &number, Change::Replace(wanted)).await?;
+    Ok(Json(view(&state, &shipment, &caller).await?))
+}
+
+/// Change some of the delivery preferences: a JSON merge patch (RFC 7396, `application/merge-patch+json`
+/// or `application/json`). A field left out stays as it is; `null` removes `window`, `instructions`,
+/// `access_code` or `language`; a `method` of another `kind` replaces the method whole. Judged on what
+/// actually changes, with the same cut-offs as `PUT`.
+#[utoipa::path(patch, path = "/api/v1/track/{tracking_number}/preferences", tag = "preferences",
+    security(("customerLink" = []), ("accessToken" = [])),
+    request_body(description = "Only the fields to change; every field may be left out",
+        content((PreferencesPatch = "application/merge-patch+json"), (PreferencesPatch = "application/json"))),
+    params(("tracking_number" = String, Path, description = TRACKING_NUMBER)),
+    responses(
+        (status = 200, description = "The preferences as they are now", body = PreferencesView),
+        (status = 403, description = PREFERENCES_FORBIDDEN),
+        (status = 404, description = PREFERENCES_NOT_FOUND),
+        (status = 409, description = PREFERENCES_LOCKED),
+        (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`"),
+    ))]
+async fn patch_preferences(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiPath(number): ApiPath<String>,
+    ApiJson(patch): ApiJson<serde_json::Value>,
+) -> Result<Json<PreferencesView>, ApiError> {
+    let shipment = apply_change(&state, &caller, &number, Change::Patch(patch)).await?;
+    Ok(Json(view(&state, &shipment, &caller).await?))
+}
+
+/// A merge patch of the preferences (RFC 7396), for the API's description: every field may be left out,
+/// `null` removes one.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct PreferencesPatch {
+    /// Merged into the current method; a method of another `kind` replaces it whole.
+    #[schema(value_type = Object, nullable = false)]
+    method: Option<serde_json::Value>,
+    window: Option<todoke_shared::preferences::WindowChoice>,
+    instructions: Option<String>,
+    access_code: Option<String>,
+    language: Option<todoke_shared::Language>,
+    #[schema(nullable = false)]
+    email_notices: Option<bool>,
+}
+
+/// A change of preferences as asked: the whole object (`PUT`, the page's form), or a merge patch.
+pub enum Change {
+    Replace(Preferences),
+    Patch(serde_json::Value),
+}
+
+impl Change {
+    /// The preferences wanted, from those stored now.
+    fn wanted(&self, current: &Preferences) -> Result<Preferences, ApiError> {
+        match self {
+            Change::Replace(wanted) => Ok(wanted.clone()),
+            Change::Patch(patch) => {
+                let mut document = serde_json::to_value(current).map_err(|_| ApiError::internal())?;
+                patch::apply(&mut document, patch).map_err(|field| {
+                    ApiError::field(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "not_removable",
+                        field,
+                        format!("{field} can be changed but not removed: send the value wanted instead of null"),
+                    )
+                })?;
+                let bytes = serde_json::to_vec(&document).map_err(|_| ApiError::internal())?;
+                parse_json(&bytes)
+            }
+        }
+    }
 }
 
 /// Validates, judges against the cut-off, and stores a change of preferences; the page's form uses it
@@ -208,7 +284,7 @@ pub async fn apply_change(
     state: &AppState,
     caller: &Caller,
     number: &str,
-    wanted: Preferences,
+    change: Change,
 ) -> Result<ShipmentRecord, ApiError> {
     let found = shipment_for(state, caller, number).await?;
     let (slots, points) = (state.store.delivery_slots().await?, state.store.pickup_points().await?);
@@ -217,23 +293,34 @@ pub async fn apply_change(
         // Judged on the shipment as stored (lookups by id are never answered from the cache).
         let mut shipment =
             state.store.find_shipment(ShipmentKey::Id(found.id)).await?.ok_or(ShipmentError::NotFound)?;
-        let valid = validate_changed(&shipment, wanted.clone(), &choices)?;
-        let events = state.store.events(shipment.id).await?;
         let previous = shipment.content.preferences.clone();
-        let (preferences, changes) = judge(&shipment, &events, valid, &caller.actor(), now())?;
+        let valid = validate_changed(&shipment, change.wanted(&previous)?, &choices)?;
+        let events = state.store.events(shipment.id).await?;
+        let arrived_at = state.store.arrived_at(shipment.id).await?;
+        let (preferences, changes) = judge(&shipment, &events, arrived_at, valid, &caller.actor(), now())?;
+        let changed_fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
+        let before_arrival = closes_at_arrival(&changed_fields);
         let mut changed = shipment.clone();
         changed.content.preferences = preferences.clone();
         let notices = if changes.is_empty() { Vec::new() } else { state.mail.for_preferences(&changed) };
         match state
             .store
-            .update_preferences(shipment.id, shipment.status, &previous, &preferences, &changes, &notices)
+            .update_preferences(
+                shipment.id,
+                shipment.status,
+                &previous,
+                &preferences,
+                &changes,
+                &notices,
+                before_arrival,
+            )
             .await
         {
             Ok(()) => {
                 shipment.content.preferences = preferences;
                 return Ok(shipment);
             }
-            // Dispatched or changed in the meantime: judge again against what is stored now.
+            // Dispatched, arrived at or changed in the meantime: judge again against what is stored now.
             Err(StoreError::Stale) => continue,
             Err(error) => return Err(error.into()),
         }

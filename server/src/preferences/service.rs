@@ -15,20 +15,30 @@ pub struct Locked {
     pub changeable: Vec<&'static str>,
 }
 
-/// The fields that may change while the shipment is in `status`.
-pub fn changeable(status: ShipmentStatus) -> Vec<&'static str> {
+/// The fields that may change while the shipment is in `status`; `arrived` when the driver is at the
+/// door, which closes the instructions: they were for the way there.
+pub fn changeable(status: ShipmentStatus, arrived: bool) -> Vec<&'static str> {
     match status {
         ShipmentStatus::InfoReceived | ShipmentStatus::AtDepot => FIELDS.to_vec(),
         status if status.is_final() => Vec::new(),
+        _ if arrived => LATE_FIELDS.into_iter().filter(|field| *field != "instructions").collect(),
         _ => LATE_FIELDS.to_vec(),
     }
 }
 
+/// Whether a change of these fields must land before the driver arrives.
+pub fn closes_at_arrival(fields: &[&str]) -> bool {
+    fields.contains(&"instructions")
+}
+
 /// Judges a change of `shipment`'s preferences to `wanted`: the preferences to store and one record per
-/// changed field, or why it is too late. A masked access code sent back means "keep it".
+/// changed field, or why it is too late. A field sent as it is counts as no change, so a full
+/// replacement that repeats what is locked passes. A masked access code sent back means "keep it".
+/// `arrived_at` is when the driver arrived at the shipment's open stop, if they have.
 pub fn judge(
     shipment: &ShipmentRecord,
     events: &[EventRecord],
+    arrived_at: Option<DateTime<Utc>>,
     mut wanted: Preferences,
     actor: &str,
     now: DateTime<Utc>,
@@ -49,13 +59,17 @@ pub fn judge(
     let changed: Vec<&'static str> =
         FIELDS.iter().zip(differs).filter(|(_, differs)| *differs).map(|(field, _)| *field).collect();
     let (before, after) = (current.describe(), wanted.describe());
-    let allowed = changeable(shipment.status);
-    if changed.iter().any(|field| !allowed.contains(field)) {
-        // The cut-off passed with the first step beyond the depot: dispatch, or an exception before it.
-        let cutoff_at = events
-            .iter()
-            .find(|e| !matches!(e.status, ShipmentStatus::InfoReceived | ShipmentStatus::AtDepot))
-            .map(|e| e.occurred_at);
+    let allowed = changeable(shipment.status, arrived_at.is_some());
+    if let Some(&refused) = changed.iter().find(|field| !allowed.contains(field)) {
+        let cutoff_at = match arrived_at {
+            // The instructions closed when the driver arrived.
+            Some(at) if LATE_FIELDS.contains(&refused) && !shipment.status.is_final() => Some(at),
+            // The cut-off passed with the first step beyond the depot: dispatch, or an exception before it.
+            _ => events
+                .iter()
+                .find(|e| !matches!(e.status, ShipmentStatus::InfoReceived | ShipmentStatus::AtDepot))
+                .map(|e| e.occurred_at),
+        };
         return Err(Locked { cutoff_at, changeable: allowed });
     }
     let changes = changed

@@ -8,11 +8,10 @@ use chrono::{DateTime, Utc};
 use csv_async::{AsyncReaderBuilder, ByteRecord, Terminator};
 use todoke_shared::import::{Header, ImportLine, ImportReport, ImportResult, LineError};
 use todoke_shared::preferences::Choices;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt};
 
-const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
-
-use super::service::{Created, ShipmentError, create};
+use super::encoding::{self, Charset, EncodingError, ShiftJisReader};
+use super::service::{Created, ShipmentError, barcode_taken, create};
 use crate::store::Store;
 
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +20,9 @@ pub enum ImportError {
     Empty,
     #[error("the header line is not as documented")]
     Header(todoke_shared::ValidationErrors),
+    /// The file is in an encoding that is not read; nothing was taken.
+    #[error(transparent)]
+    Encoding(#[from] EncodingError),
     /// The file stopped being readable (too large, or the upload broke off) after `report` was made.
     #[error("the file could not be read to the end: {error}")]
     Unreadable { error: io::Error, report: Box<ImportReport> },
@@ -45,21 +47,34 @@ pub struct Importer<'a> {
 }
 
 impl Importer<'_> {
-    pub async fn import(&self, mut file: impl AsyncBufRead + Unpin + Send) -> Result<ImportReport, ImportError> {
+    /// Imports `file`, in the `charset` its request declares (a label such as `utf-8` or `Shift_JIS`) or,
+    /// without one, in the encoding its start reads as (see [`encoding`]).
+    pub async fn import(
+        &self,
+        mut file: impl AsyncBufRead + Unpin + Send + 'static,
+        charset: Option<&str>,
+    ) -> Result<ImportReport, ImportError> {
         let mut report = ImportReport { created: 0, duplicates: 0, failed: 0, lines: Vec::new() };
-        // A byte order mark goes before csv sees it: a quoted first name after one would keep its quotes.
-        match file.fill_buf().await {
-            Ok(head) if head.starts_with(BYTE_ORDER_MARK) => file.consume(BYTE_ORDER_MARK.len()),
-            Ok(_) => {}
+        let declared = charset.map(encoding::declared).transpose()?;
+        // The encoding is told from the start of the file, before any line is taken; the rest streams.
+        let (head, complete) = match sniff(&mut file).await {
+            Ok(head) => head,
             Err(error) => return Err(ImportError::Unreadable { error, report: Box::new(report) }),
-        }
+        };
+        let charset = encoding::detect(&head, complete, declared)?;
+        // A byte order mark goes before csv sees it: a quoted first name after one would keep its quotes.
+        let text = std::io::Cursor::new(encoding::without_bom(head)).chain(file);
+        let text: Box<dyn AsyncRead + Unpin + Send> = match charset {
+            Charset::Utf8 => Box::new(text),
+            Charset::ShiftJis => Box::new(ShiftJisReader::new(text)),
+        };
         // Lines end at LF; the CR of a CRLF stays on the last field, where trimming drops it. (With CRLF
         // as the terminator, csv counts a line late and every reported line number would be one short.)
         let mut reader = AsyncReaderBuilder::new()
             .flexible(true)
             .has_headers(false)
             .terminator(Terminator::Any(b'\n'))
-            .create_reader(file);
+            .create_reader(text);
         let mut record = ByteRecord::new();
         let header = match reader.read_byte_record(&mut record).await {
             Ok(true) => header(&record)?,
@@ -84,7 +99,7 @@ impl Importer<'_> {
             if report.lines.len() == MAX_LINES {
                 return Err(ImportError::TooManyLines { report: Box::new(report) });
             }
-            let outcome = self.line(&header, &record, line).await?;
+            let outcome = self.line(&header, &record, line, charset).await?;
             match outcome.result {
                 ImportResult::Created => report.created += 1,
                 ImportResult::Duplicate => report.duplicates += 1,
@@ -94,7 +109,13 @@ impl Importer<'_> {
         }
     }
 
-    async fn line(&self, header: &Header, record: &ByteRecord, line: u64) -> Result<ImportLine, ImportError> {
+    async fn line(
+        &self,
+        header: &Header,
+        record: &ByteRecord,
+        line: u64,
+        charset: Charset,
+    ) -> Result<ImportLine, ImportError> {
         let failed = |external_ref: Option<String>, errors: Vec<LineError>| ImportLine {
             line,
             result: ImportResult::Error,
@@ -103,7 +124,7 @@ impl Importer<'_> {
             tracking_number: None,
             errors,
         };
-        let fields = match utf8_fields(header, record) {
+        let fields = match text_fields(header, record, charset) {
             Ok(fields) => fields,
             Err(error) => return Ok(failed(None, vec![error])),
         };
@@ -132,6 +153,17 @@ impl Importer<'_> {
                     message: error.to_string(),
                 }],
             )),
+            Err(ShipmentError::BarcodesTaken(taken)) => Ok(failed(
+                external_ref,
+                taken
+                    .iter()
+                    .map(|parcel| LineError {
+                        field: "parcels".into(),
+                        code: "barcode_in_use".into(),
+                        message: format!("parcel {}: {}", parcel.position + 1, barcode_taken(parcel)),
+                    })
+                    .collect(),
+            )),
             Err(error) => Err(error.into()),
         }
     }
@@ -142,7 +174,7 @@ fn header(record: &ByteRecord) -> Result<Header, ImportError> {
         ImportError::Header(todoke_shared::ValidationErrors::single(
             "header",
             "not_utf8",
-            "the header is not UTF-8; save the file as CSV UTF-8",
+            "the header is not UTF-8 text; save the file as CSV UTF-8",
         ))
     })?;
     if names.iter().all(|name| name.trim_start_matches('\u{feff}').trim().is_empty()) {
@@ -151,18 +183,50 @@ fn header(record: &ByteRecord) -> Result<Header, ImportError> {
     Header::parse(names).map_err(ImportError::Header)
 }
 
-fn utf8_fields<'r>(header: &Header, record: &'r ByteRecord) -> Result<Vec<&'r str>, LineError> {
+/// The fields of a line as text, or the first that is not text in the file's encoding.
+fn text_fields<'r>(header: &Header, record: &'r ByteRecord, charset: Charset) -> Result<Vec<&'r str>, LineError> {
     record
         .iter()
         .enumerate()
         .map(|(index, field)| {
-            std::str::from_utf8(field).map_err(|_| LineError {
+            let unreadable = |code: &str, message: &str| LineError {
                 field: header.column(index).to_string(),
-                code: "not_utf8".into(),
-                message: "this field is not UTF-8 text; save the file as CSV UTF-8 (Shift_JIS is not read)".into(),
-            })
+                code: code.into(),
+                message: message.into(),
+            };
+            let text = std::str::from_utf8(field).map_err(|_| {
+                unreadable(
+                    "not_utf8",
+                    "this field is not UTF-8 text, as the file's first lines are; save the file as CSV UTF-8",
+                )
+            })?;
+            // A byte that Shift_JIS does not have was decoded as U+FFFD, which no Shift_JIS text can hold.
+            if charset == Charset::ShiftJis && text.contains('\u{FFFD}') {
+                return Err(unreadable(
+                    "not_shift_jis",
+                    "this field has bytes that are not Shift_JIS (CP932) text, as the rest of the file is; \
+                     save the file as CSV UTF-8",
+                ));
+            }
+            Ok(text)
         })
         .collect()
+}
+
+/// Reads the start of a file, up to where its encoding can be told ([`encoding::can_tell`]) or
+/// [`encoding::SNIFF_BYTES`]; and whether that was the whole file.
+async fn sniff(file: &mut (impl AsyncBufRead + Unpin)) -> io::Result<(Vec<u8>, bool)> {
+    let mut head = Vec::new();
+    while head.len() < encoding::SNIFF_BYTES && !encoding::can_tell(&head) {
+        let chunk = file.fill_buf().await?;
+        if chunk.is_empty() {
+            return Ok((head, true));
+        }
+        let take = chunk.len().min(encoding::SNIFF_BYTES - head.len());
+        head.extend_from_slice(&chunk[..take]);
+        file.consume(take);
+    }
+    Ok((head, false))
 }
 
 fn unreadable(error: csv_async::Error, report: ImportReport) -> ImportError {

@@ -1,5 +1,6 @@
 //! Shipments over HTTP: create, read, list, and record status changes.
 
+mod encoding;
 mod import;
 mod service;
 mod views;
@@ -27,7 +28,7 @@ use crate::http::extract::{ApiJson, ApiPath, ApiQuery, CsvBody};
 use crate::http::openapi::{FORBIDDEN, SHIPMENT_NOT_FOUND};
 use crate::store::{ShipmentKey, ShipmentQuery};
 pub use import::ImportError;
-pub use service::{Created, ShipmentError};
+pub use service::{Created, ShipmentError, barcode_taken};
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
@@ -59,6 +60,7 @@ pub fn router() -> OpenApiRouter<AppState> {
          body = ShipmentDetail, headers(("Location" = String, description = "The shipment's address in the API"))),
         (status = 403, description = FORBIDDEN),
         (status = 409, description = "- `external_ref_taken`: another shipment has this `external_ref` with different details\n\
+                                      - `barcode_in_use`: a parcel barcode is another shipment's of this merchant (named in `errors`)\n\
                                       - `conflict`: a value that must be unique is already in use"),
         (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`"),
     ))]
@@ -87,13 +89,16 @@ async fn create_shipment(
 /// which column. Good lines are kept even when others fail; sending a file again is harmless.
 #[utoipa::path(post, path = "/api/v1/shipments/import", tag = "shipments",
     security(("accessToken" = []), ("apiKey" = [])),
-    request_body(content = String, content_type = "text/csv", description = "UTF-8, with or without a BOM"),
+    request_body(content = String, content_type = "text/csv",
+        description = "UTF-8 (with or without a BOM) or Shift_JIS (CP932), as declared by `charset=` or detected"),
     responses(
         (status = 200, description = "Every line's outcome", body = ImportReport),
         (status = 403, description = FORBIDDEN),
         (status = 413, description = "Larger than 8 MiB or too many lines; the lines before the limit were taken\n\
                                       - `file_too_large`: the file is larger than 8 MiB\n\
                                       - `too_many_lines`: the file has more lines than one import takes"),
+        (status = 415, description = "Nothing was taken\n\
+                                      - `unsupported_encoding`: the file is in an encoding that is not read"),
         (status = 422, description = "The header is not as documented; nothing was taken\n\
                                       - `empty_file`: the file is empty\n\
                                       - `invalid_header`: the header line lacks or misnames columns"),
@@ -101,7 +106,7 @@ async fn create_shipment(
 async fn import_shipments(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    CsvBody(file): CsvBody,
+    CsvBody { file, charset }: CsvBody,
 ) -> Result<Json<ImportReport>, ApiError> {
     authorize(&caller, Action::CreateShipment)?;
     let (slots, points) = (state.store.delivery_slots().await?, state.store.pickup_points().await?);
@@ -112,7 +117,7 @@ async fn import_shipments(
         actor: &caller.actor(),
         now: now(),
     };
-    Ok(Json(importer.import(file).await?))
+    Ok(Json(importer.import(file, charset.as_deref()).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/shipments/{id}", tag = "shipments",

@@ -7,7 +7,7 @@ use todoke_shared::{ShipmentStatus, TrackingNumber, TransitionError};
 use uuid::Uuid;
 
 use crate::notify::Mail;
-use crate::store::{EventRecord, ShipmentKey, ShipmentRecord, Store, StoreError};
+use crate::store::{BarcodeTaken, EventRecord, ShipmentKey, ShipmentRecord, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ShipmentError {
@@ -17,10 +17,25 @@ pub enum ShipmentError {
     UnknownTrackingNumber,
     #[error("order '{0}' already has a shipment with different details; use a new external_ref for a new shipment")]
     ExternalRefTaken(String),
+    /// Parcel barcodes are unique per merchant: a depot scan must find one parcel.
+    #[error("{}", barcodes_taken(.0))]
+    BarcodesTaken(Vec<BarcodeTaken>),
     #[error(transparent)]
     Transition(#[from] TransitionError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What a refused barcode is told: which one, and the order that already has it.
+pub fn barcode_taken(taken: &BarcodeTaken) -> String {
+    format!(
+        "barcode {} is already on the parcel of order '{}'; each parcel needs a barcode of its own",
+        taken.barcode, taken.external_ref
+    )
+}
+
+fn barcodes_taken(taken: &[BarcodeTaken]) -> String {
+    taken.iter().map(barcode_taken).collect::<Vec<_>>().join("; ")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +90,7 @@ pub async fn create(
                     return same_order(existing, &digest, &content.external_ref);
                 }
             }
+            Err(StoreError::BarcodesTaken(taken)) => return Err(ShipmentError::BarcodesTaken(taken)),
             Err(error) => return Err(error.into()),
         }
     }

@@ -186,6 +186,7 @@ impl Store for CachedStore {
         self.inner.insert_pickup_point(point).await
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn update_preferences(
         &self,
         shipment_id: Uuid,
@@ -194,9 +195,16 @@ impl Store for CachedStore {
         preferences: &Preferences,
         changes: &[PreferenceChange],
         notices: &[NewNotice],
+        before_arrival: bool,
     ) -> Result<(), StoreError> {
         let _evict = EvictOnDrop { cache: self, id: shipment_id };
-        self.inner.update_preferences(shipment_id, status, previous, preferences, changes, notices).await
+        self.inner
+            .update_preferences(shipment_id, status, previous, preferences, changes, notices, before_arrival)
+            .await
+    }
+
+    async fn arrived_at(&self, shipment_id: Uuid) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.inner.arrived_at(shipment_id).await
     }
 
     async fn preference_changes(&self, shipment_id: Uuid) -> Result<Vec<PreferenceChange>, StoreError> {

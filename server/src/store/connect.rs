@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::sql::CHANGES_CHANNEL;
-use super::{AccountStore, CachedStore, DispatchStore, EtaStore, PodStore, SqlStore, Store};
+use super::{AccountStore, CachedStore, DispatchStore, EtaStore, InstanceStore, PodStore, SqlStore, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -48,6 +48,7 @@ pub struct Stores {
     pub dispatch: Arc<dyn DispatchStore>,
     pub pod: Arc<dyn PodStore>,
     pub eta: Arc<dyn EtaStore>,
+    pub instances: Arc<dyn InstanceStore>,
 }
 
 /// Connects to `url`, creating a SQLite file (and its folder) when missing, and applies migrations.
@@ -84,7 +85,8 @@ async fn connect_sqlite(url: &str) -> anyhow::Result<Stores> {
         accounts: store.clone(),
         dispatch: store.clone(),
         pod: store.clone(),
-        eta: store,
+        eta: store.clone(),
+        instances: store,
     })
 }
 
@@ -120,7 +122,14 @@ async fn connect_postgres(url: &str) -> anyhow::Result<Stores> {
     let (stop, stopped) = oneshot::channel::<()>();
     let cache = Arc::new(CachedStore::new(store.clone(), false, Box::new(stop)));
     tokio::spawn(follow_changes(pool, Arc::downgrade(&cache), stopped));
-    Ok(Stores { shipments: cache, accounts: store.clone(), dispatch: store.clone(), pod: store.clone(), eta: store })
+    Ok(Stores {
+        shipments: cache,
+        accounts: store.clone(),
+        dispatch: store.clone(),
+        pod: store.clone(),
+        eta: store.clone(),
+        instances: store,
+    })
 }
 
 /// Evicts what other servers change, as PostgreSQL notifies it, until the cache is dropped. While not

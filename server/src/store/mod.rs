@@ -7,6 +7,7 @@ mod cache;
 mod connect;
 pub mod dispatch;
 pub mod eta;
+pub mod instances;
 pub mod notices;
 pub mod pod;
 mod rows;
@@ -14,6 +15,7 @@ mod sql;
 mod sql_accounts;
 mod sql_dispatch;
 mod sql_eta;
+mod sql_instances;
 mod sql_pod;
 
 use async_trait::async_trait;
@@ -28,6 +30,7 @@ pub use cache::CachedStore;
 pub use connect::{Backend, Stores, connect};
 pub use dispatch::DispatchStore;
 pub use eta::EtaStore;
+pub use instances::InstanceStore;
 pub use notices::{NewNotice, NoticeOutcome, NoticeRecord};
 pub use pod::PodStore;
 pub use sql::SqlStore;
@@ -94,16 +97,33 @@ pub struct ShipmentQuery {
     pub limit: u32,
 }
 
+/// A parcel barcode that another shipment of the same merchant already carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BarcodeTaken {
+    /// The parcel's index in the new shipment.
+    pub position: usize,
+    pub barcode: String,
+    /// The order (`external_ref`) of the shipment that has it.
+    pub external_ref: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A unique constraint refused the write; the constraint's name when the database gives one.
     #[error("a unique value is already taken ({0:?})")]
     Duplicate(Option<String>),
+    /// Parcel barcodes are unique per merchant; these are taken (nothing was written).
+    #[error("parcel barcodes already in use: {0:?}")]
+    BarcodesTaken(Vec<BarcodeTaken>),
     /// The row changed since it was read (optimistic concurrency); read again and retry.
     #[error("the record changed concurrently")]
     Stale,
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
+    /// The database could not take the work now (locked, a deadlock, no connection free in time): the
+    /// whole transaction may be tried again, and nothing of it was kept.
+    #[error("the database is busy: {0}")]
+    Busy(sqlx::Error),
     #[error(transparent)]
     Database(sqlx::Error),
 }
@@ -114,9 +134,21 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 StoreError::Duplicate(db.constraint().map(str::to_string))
             }
+            sqlx::Error::Database(db) if is_contention(db.as_ref()) => StoreError::Busy(error),
+            sqlx::Error::PoolTimedOut => StoreError::Busy(error),
             _ => StoreError::Database(error),
         }
     }
+}
+
+/// SQLite's busy and locked results (with their extended codes, such as 517 for a write on a stale
+/// snapshot); PostgreSQL's serialization failure, deadlock and lock timeout.
+fn is_contention(error: &dyn sqlx::error::DatabaseError) -> bool {
+    let code = error.code();
+    if error.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        return code.and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| matches!(c & 0xff, 5 | 6));
+    }
+    matches!(code.as_deref(), Some("40001" | "40P01" | "55P03"))
 }
 
 #[async_trait]
@@ -127,6 +159,8 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
 
     /// Stores a new shipment, its parcels and its first timeline event in one transaction.
+    /// [`StoreError::BarcodesTaken`] when another shipment of the same merchant has one of the barcodes;
+    /// [`StoreError::Duplicate`] when the order or the tracking number is taken.
     async fn insert_shipment(&self, shipment: &ShipmentRecord, first_event: &EventRecord) -> Result<(), StoreError>;
 
     async fn find_shipment(&self, key: ShipmentKey<'_>) -> Result<Option<ShipmentRecord>, StoreError>;
@@ -149,7 +183,9 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_pickup_point(&self, point: &PickupPoint) -> Result<(), StoreError>;
 
     /// Replaces a shipment's preferences and records each change, atomically, provided the shipment
-    /// is still in `status` with the `previous` preferences (else [`StoreError::Stale`]).
+    /// is still in `status` with the `previous` preferences and, when `before_arrival`, the driver has
+    /// not arrived at its open stop (else [`StoreError::Stale`]).
+    #[allow(clippy::too_many_arguments)]
     async fn update_preferences(
         &self,
         shipment_id: Uuid,
@@ -158,7 +194,12 @@ pub trait Store: Send + Sync + 'static {
         preferences: &Preferences,
         changes: &[PreferenceChange],
         notices: &[NewNotice],
+        before_arrival: bool,
     ) -> Result<(), StoreError>;
+
+    /// When the driver arrived at the shipment's open stop (one without a proof, on its latest
+    /// route), if they have.
+    async fn arrived_at(&self, shipment_id: Uuid) -> Result<Option<DateTime<Utc>>, StoreError>;
 
     /// The record of preference changes, oldest first.
     async fn preference_changes(&self, shipment_id: Uuid) -> Result<Vec<PreferenceChange>, StoreError>;

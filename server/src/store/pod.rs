@@ -33,11 +33,25 @@ pub enum KeyClaim {
     InProgress,
 }
 
-/// The answer to keep with a key, written in the same transaction as the action's change.
+/// A request taking an idempotency key.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyClaimRequest<'a> {
+    pub driver_id: Uuid,
+    pub key: &'a str,
+    pub fingerprint: &'a str,
+    /// The server instance handling the request.
+    pub holder: Uuid,
+    pub now: DateTime<Utc>,
+    pub abandoned_before: DateTime<Utc>,
+}
+
+/// The answer to keep with a key, written in the same transaction as the action's change; only the
+/// server still holding the key may write it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyAnswer {
     pub driver_id: Uuid,
     pub key: String,
+    pub holder: Uuid,
     pub status: u16,
     pub body: Vec<u8>,
 }
@@ -106,16 +120,10 @@ pub struct ProofRecord {
 pub trait PodStore: Send + Sync + 'static {
     async fn stop_owner(&self, stop_id: Uuid) -> Result<Option<StopOwner>, StoreError>;
 
-    /// Takes `key` for a request with `fingerprint`. A key taken before `abandoned_before` and never
-    /// answered belonged to a request that died with its server: it is taken over.
-    async fn take_key(
-        &self,
-        driver_id: Uuid,
-        key: &str,
-        fingerprint: &str,
-        now: DateTime<Utc>,
-        abandoned_before: DateTime<Utc>,
-    ) -> Result<KeyClaim, StoreError>;
+    /// Takes `key` for a request with `fingerprint`, handled by the server `holder`. A key never
+    /// answered whose holder's lease has run out, or that was taken before `abandoned_before`, belonged
+    /// to a request that died with its server: it is taken over.
+    async fn take_key(&self, claim: &KeyClaimRequest<'_>) -> Result<KeyClaim, StoreError>;
 
     /// Lets a key go after its request failed, so that a corrected retry may use it.
     async fn release_key(&self, driver_id: Uuid, key: &str) -> Result<(), StoreError>;

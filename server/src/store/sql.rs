@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::rows::{EventRow, ParcelRow, PickupPointRow, ShipmentRow};
 use super::{
-    Backend, EventRecord, NewNotice, NoticeOutcome, NoticeRecord, PreferenceChange, ShipmentKey, ShipmentQuery,
-    ShipmentRecord, Store, StoreError,
+    Backend, BarcodeTaken, EventRecord, NewNotice, NoticeOutcome, NoticeRecord, PreferenceChange, ShipmentKey,
+    ShipmentQuery, ShipmentRecord, Store, StoreError,
 };
 use todoke_shared::ShipmentStatus;
 use todoke_shared::preferences::{PickupPoint, Preferences, Slot};
@@ -36,6 +36,16 @@ macro_rules! notice_columns {
     };
 }
 
+/// The driver's arrival at the open stop of the shipment whose id is `shipment`: a stop without a
+/// proof that no later day's route took over (as `store::eta` sees an open stop).
+fn open_arrival(shipment: &str) -> String {
+    format!(
+        "SELECT a.arrived_at FROM stop_arrivals a JOIN route_stops s ON s.id = a.stop_id \
+         WHERE s.shipment_id = {shipment} AND NOT EXISTS (SELECT 1 FROM proofs p WHERE p.stop_id = s.id) \
+         AND NOT EXISTS (SELECT 1 FROM route_stops later WHERE later.shipment_id = s.shipment_id AND later.date > s.date)"
+    )
+}
+
 /// Claims due notices, and those whose worker's lease ran out (it crashed or hung), for a new lease.
 const CLAIM_NOTICES: &str = concat!(
     "UPDATE notices SET status = 'sending', claimed_until = $2, attempts = attempts + 1 WHERE id IN (\
@@ -49,12 +59,47 @@ pub const CHANGES_CHANNEL: &str = "todoke_shipment_changed";
 
 pub struct SqlStore<DB: Database> {
     pub(super) pool: Pool<DB>,
-    backend: Backend,
+    pub(super) backend: Backend,
 }
+
+/// How often a transaction that met contention is tried in all.
+const WRITE_ATTEMPTS: u32 = 5;
 
 impl<DB: Database> SqlStore<DB> {
     pub fn new(pool: Pool<DB>, backend: Backend) -> SqlStore<DB> {
         SqlStore { pool, backend }
+    }
+
+    /// Starts a transaction that will write. On SQLite it takes the write lock at its start (`BEGIN
+    /// IMMEDIATE`): a deferred one that reads and then writes cannot wait for the lock once another
+    /// writer has committed since its read (SQLITE_BUSY_SNAPSHOT), so it would fail at once instead of
+    /// queueing on the busy timeout.
+    pub(super) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, DB>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// Runs a whole transaction (`attempt` begins and commits it) again from the start when the database
+    /// reports contention ([`StoreError::Busy`]: a deadlock or serialization failure on PostgreSQL, a lock
+    /// held past the busy timeout on SQLite), a few times, after a short random pause.
+    pub(super) async fn retrying<T, F>(&self, mut attempt: impl FnMut() -> F) -> Result<T, StoreError>
+    where
+        F: Future<Output = Result<T, StoreError>>,
+    {
+        let mut tries = 1;
+        loop {
+            match attempt().await {
+                Err(StoreError::Busy(error)) if tries < WRITE_ATTEMPTS => {
+                    tracing::debug!(%error, tries, "the database was busy; trying the transaction again");
+                    let pause = rand::random_range(5..20u64) << tries;
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                    tries += 1;
+                }
+                result => return result,
+            }
+        }
     }
 
     /// Writes the notices a change causes, in its transaction, numbering them per shipment and kind so
@@ -188,11 +233,13 @@ where
     for<'r> EventRow: FromRow<'r, DB::Row>,
     for<'r> (Uuid,): FromRow<'r, DB::Row>,
     for<'r> (String, String, String): FromRow<'r, DB::Row>,
+    for<'r> (String,): FromRow<'r, DB::Row>,
     for<'r> PickupPointRow: FromRow<'r, DB::Row>,
     for<'q> bool: Encode<'q, DB> + Type<DB>,
     for<'r> (DateTime<Utc>, String, String, Option<String>, Option<String>): FromRow<'r, DB::Row>,
     for<'r> NoticeRecord: FromRow<'r, DB::Row>,
     for<'r> (i64,): FromRow<'r, DB::Row>,
+    for<'r> (DateTime<Utc>,): FromRow<'r, DB::Row>,
     for<'q> Option<DateTime<Utc>>: Encode<'q, DB> + Type<DB>,
 {
     fn backend(&self) -> Backend {
@@ -210,53 +257,88 @@ where
         let lines = to_json(&address.lines)?;
         let preferences = to_json(&content.preferences)?;
         let flags = to_json(&content.flags)?;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO shipments (id, tracking_number, merchant, external_ref, request_digest, status, recipient_name, recipient_email, \
-             recipient_phone, language, address_lines, postal_code, city, region, country, lat, lon, timezone, \
-             promised_date, window_start, window_end, preferences, flags, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
-             $22, $23, $24, $25)",
-        )
-        .bind(shipment.id)
-        .bind(shipment.tracking_number.as_str())
-        .bind(shipment.merchant.as_deref().unwrap_or_default())
-        .bind(content.external_ref.as_str())
-        .bind(shipment.request_digest.as_str())
-        .bind(shipment.status.as_str())
-        .bind(recipient.name.as_str())
-        .bind(recipient.email.as_str())
-        .bind(recipient.phone.as_deref())
-        .bind(recipient.language.code())
-        .bind(lines.as_str())
-        .bind(address.postal_code.as_str())
-        .bind(address.city.as_str())
-        .bind(address.region.as_deref())
-        .bind(address.country.as_str())
-        .bind(address.lat)
-        .bind(address.lon)
-        .bind(address.timezone.as_str())
-        .bind(promised.date)
-        .bind(promised.window.start)
-        .bind(promised.window.end)
-        .bind(preferences.as_str())
-        .bind(flags.as_str())
-        .bind(shipment.created_at)
-        .bind(shipment.updated_at)
-        .execute(&mut *tx)
-        .await?;
-        for (position, parcel) in content.parcels.iter().enumerate() {
-            sqlx::query("INSERT INTO parcels (shipment_id, position, barcode, weight_g) VALUES ($1, $2, $3, $4)")
-                .bind(shipment.id)
-                .bind(position as i64)
+        let (lines, preferences, flags) = (&lines, &preferences, &flags);
+        self.retrying(|| async move {
+            let mut tx = self.begin_write().await?;
+            sqlx::query(
+                "INSERT INTO shipments (id, tracking_number, merchant, external_ref, request_digest, status, recipient_name, recipient_email, \
+                 recipient_phone, language, address_lines, postal_code, city, region, country, lat, lon, timezone, \
+                 promised_date, window_start, window_end, preferences, flags, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
+                 $22, $23, $24, $25)",
+            )
+            .bind(shipment.id)
+            .bind(shipment.tracking_number.as_str())
+            .bind(shipment.merchant.as_deref().unwrap_or_default())
+            .bind(content.external_ref.as_str())
+            .bind(shipment.request_digest.as_str())
+            .bind(shipment.status.as_str())
+            .bind(recipient.name.as_str())
+            .bind(recipient.email.as_str())
+            .bind(recipient.phone.as_deref())
+            .bind(recipient.language.code())
+            .bind(lines.as_str())
+            .bind(address.postal_code.as_str())
+            .bind(address.city.as_str())
+            .bind(address.region.as_deref())
+            .bind(address.country.as_str())
+            .bind(address.lat)
+            .bind(address.lon)
+            .bind(address.timezone.as_str())
+            .bind(promised.date)
+            .bind(promised.window.start)
+            .bind(promised.window.end)
+            .bind(preferences.as_str())
+            .bind(flags.as_str())
+            .bind(shipment.created_at)
+            .bind(shipment.updated_at)
+            .execute(&mut *tx)
+            .await?;
+            for (position, parcel) in content.parcels.iter().enumerate() {
+                sqlx::query("INSERT INTO parcels (shipment_id, position, barcode, weight_g) VALUES ($1, $2, $3, $4)")
+                    .bind(shipment.id)
+                    .bind(position as i64)
+                    .bind(parcel.barcode.as_str())
+                    .bind(i64::from(parcel.weight_g))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            // Each barcode is claimed for the merchant; a claim held by another shipment (committed, or committed
+            // while this one waited for it) is answered by name. The order's own row went in first, so a retry of
+            // the same order meets its unique constraint before this.
+            let merchant = shipment.merchant.as_deref().unwrap_or_default();
+            let mut taken = Vec::new();
+            for (position, parcel) in content.parcels.iter().enumerate() {
+                let claimed: Option<(Uuid,)> = sqlx::query_as(
+                    "INSERT INTO parcel_barcodes (merchant, barcode, shipment_id) VALUES ($1, $2, $3) \
+                     ON CONFLICT DO NOTHING RETURNING shipment_id",
+                )
+                .bind(merchant)
                 .bind(parcel.barcode.as_str())
-                .bind(i64::from(parcel.weight_g))
-                .execute(&mut *tx)
+                .bind(shipment.id)
+                .fetch_optional(&mut *tx)
                 .await?;
-        }
-        insert_event(&mut *tx, shipment.id, first_event).await?;
-        tx.commit().await?;
-        Ok(())
+                if claimed.is_none() {
+                    let (external_ref,): (String,) = sqlx::query_as(
+                        "SELECT s.external_ref FROM parcel_barcodes b JOIN shipments s ON s.id = b.shipment_id \
+                         WHERE b.merchant = $1 AND b.barcode = $2",
+                    )
+                    .bind(merchant)
+                    .bind(parcel.barcode.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    taken.push(BarcodeTaken { position, barcode: parcel.barcode.clone(), external_ref });
+                }
+            }
+            if !taken.is_empty() {
+                // Dropping the transaction rolls the shipment back.
+                return Err(StoreError::BarcodesTaken(taken));
+            }
+            insert_event(&mut *tx, shipment.id, first_event).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn find_shipment(&self, key: ShipmentKey<'_>) -> Result<Option<ShipmentRecord>, StoreError> {
@@ -325,18 +407,21 @@ where
     }
 
     async fn replace_delivery_slots(&self, slots: &[Slot]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM delivery_slots").execute(&mut *tx).await?;
-        for slot in slots {
-            sqlx::query("INSERT INTO delivery_slots (id, start_time, end_time) VALUES ($1, $2, $3)")
-                .bind(slot.id.as_str())
-                .bind(slot.start.as_str())
-                .bind(slot.end.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.retrying(|| async move {
+            let mut tx = self.begin_write().await?;
+            sqlx::query("DELETE FROM delivery_slots").execute(&mut *tx).await?;
+            for slot in slots {
+                sqlx::query("INSERT INTO delivery_slots (id, start_time, end_time) VALUES ($1, $2, $3)")
+                    .bind(slot.id.as_str())
+                    .bind(slot.start.as_str())
+                    .bind(slot.end.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn pickup_points(&self) -> Result<Vec<PickupPoint>, StoreError> {
@@ -369,10 +454,13 @@ where
         event: &EventRecord,
         notices: &[NewNotice],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        self.transition_in(&mut tx, shipment_id, from, event, notices).await?;
-        tx.commit().await?;
-        Ok(())
+        self.retrying(|| async move {
+            let mut tx = self.begin_write().await?;
+            self.transition_in(&mut tx, shipment_id, from, event, notices).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn insert_pickup_point(&self, point: &PickupPoint) -> Result<(), StoreError> {
@@ -400,43 +488,52 @@ where
         preferences: &Preferences,
         changes: &[PreferenceChange],
         notices: &[NewNotice],
+        before_arrival: bool,
     ) -> Result<(), StoreError> {
         let Some(changed_at) = changes.first().map(|c| c.changed_at) else { return Ok(()) };
-        let mut tx = self.pool.begin().await?;
         // Compare-and-set on the status and the preferences judged: a change judged before dispatch
-        // cannot land after it, and of two changes made at once neither silently undoes the other.
-        let updated = sqlx::query_as::<DB, (Uuid,)>(
+        // (or before the driver's arrival) cannot land after it, and of two changes made at once
+        // neither silently undoes the other.
+        let unless_arrived =
+            if before_arrival { format!("AND NOT EXISTS ({})", open_arrival("$3")) } else { String::new() };
+        let update = format!(
             "UPDATE shipments SET preferences = $1, updated_at = $2 \
-             WHERE id = $3 AND status = $4 AND preferences = $5 RETURNING id",
-        )
-        .bind(to_json(preferences)?.as_str())
-        .bind(changed_at)
-        .bind(shipment_id)
-        .bind(status.as_str())
-        .bind(to_json(previous)?.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        if updated.is_none() {
-            return Err(StoreError::Stale);
-        }
-        for change in changes {
-            sqlx::query(
-                "INSERT INTO preference_changes (shipment_id, changed_at, actor, field, old_value, new_value) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(shipment_id)
-            .bind(change.changed_at)
-            .bind(change.actor.as_str())
-            .bind(change.field.as_str())
-            .bind(change.old_value.as_deref())
-            .bind(change.new_value.as_deref())
-            .execute(&mut *tx)
-            .await?;
-        }
-        self.insert_notices(&mut tx, shipment_id, notices, changed_at).await?;
-        self.notify_change(&mut tx, shipment_id).await?;
-        tx.commit().await?;
-        Ok(())
+             WHERE id = $3 AND status = $4 AND preferences = $5 {unless_arrived} RETURNING id"
+        );
+        let update = update.as_str();
+        self.retrying(|| async move {
+            let mut tx = self.begin_write().await?;
+            let updated = sqlx::query_as::<DB, (Uuid,)>(sqlx::AssertSqlSafe(update))
+                .bind(to_json(preferences)?.as_str())
+                .bind(changed_at)
+                .bind(shipment_id)
+                .bind(status.as_str())
+                .bind(to_json(previous)?.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if updated.is_none() {
+                return Err(StoreError::Stale);
+            }
+            for change in changes {
+                sqlx::query(
+                    "INSERT INTO preference_changes (shipment_id, changed_at, actor, field, old_value, new_value) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(shipment_id)
+                .bind(change.changed_at)
+                .bind(change.actor.as_str())
+                .bind(change.field.as_str())
+                .bind(change.old_value.as_deref())
+                .bind(change.new_value.as_deref())
+                .execute(&mut *tx)
+                .await?;
+            }
+            self.insert_notices(&mut tx, shipment_id, notices, changed_at).await?;
+            self.notify_change(&mut tx, shipment_id).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn enqueue_notices(
@@ -445,10 +542,13 @@ where
         notices: &[NewNotice],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        self.insert_notices(&mut tx, shipment_id, notices, now).await?;
-        tx.commit().await?;
-        Ok(())
+        self.retrying(|| async move {
+            let mut tx = self.begin_write().await?;
+            self.insert_notices(&mut tx, shipment_id, notices, now).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn claim_notices(
@@ -500,6 +600,14 @@ where
         .bind(shipment_id)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    async fn arrived_at(&self, shipment_id: Uuid) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let arrived = sqlx::query_as::<DB, (DateTime<Utc>,)>(sqlx::AssertSqlSafe(open_arrival("$1")))
+            .bind(shipment_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(arrived.map(|(at,)| at))
     }
 
     async fn preference_changes(&self, shipment_id: Uuid) -> Result<Vec<PreferenceChange>, StoreError> {

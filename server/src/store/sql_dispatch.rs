@@ -329,17 +329,26 @@ where
     }
 
     async fn receive(&self, transition: &Transition, depot_id: Uuid, zone_id: Option<Uuid>) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE shipments SET depot_id = $1, zone_id = $2 WHERE id = $3")
-            .bind(depot_id)
-            .bind(zone_id)
-            .bind(transition.shipment_id)
-            .execute(&mut *tx)
+        self.retrying(|| async move {
+            let mut tx = self.begin_write().await?;
+            sqlx::query("UPDATE shipments SET depot_id = $1, zone_id = $2 WHERE id = $3")
+                .bind(depot_id)
+                .bind(zone_id)
+                .bind(transition.shipment_id)
+                .execute(&mut *tx)
+                .await?;
+            self.transition_in(
+                &mut tx,
+                transition.shipment_id,
+                transition.from,
+                &transition.event,
+                &transition.notices,
+            )
             .await?;
-        self.transition_in(&mut tx, transition.shipment_id, transition.from, &transition.event, &transition.notices)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn unrouted_at_depot(&self, depot_id: Uuid, date: NaiveDate) -> Result<Vec<PlacedShipment>, StoreError> {
@@ -359,27 +368,30 @@ where
     }
 
     async fn insert_routes(&self, routes: &[RouteRecord]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        for route in routes {
-            sqlx::query(
-                "INSERT INTO routes (id, depot_id, driver_id, date, status, version, metres, created_at, dispatched_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(route.id)
-            .bind(route.depot_id)
-            .bind(route.driver_id)
-            .bind(route.date)
-            .bind(route.status.as_str())
-            .bind(route.version)
-            .bind(route.metres)
-            .bind(route.created_at)
-            .bind(route.dispatched_at)
-            .execute(&mut *tx)
-            .await?;
-            insert_stops(&mut *tx, route).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.retrying(|| async move {
+            let mut tx = self.begin_write().await?;
+            for route in routes {
+                sqlx::query(
+                    "INSERT INTO routes (id, depot_id, driver_id, date, status, version, metres, created_at, dispatched_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(route.id)
+                .bind(route.depot_id)
+                .bind(route.driver_id)
+                .bind(route.date)
+                .bind(route.status.as_str())
+                .bind(route.version)
+                .bind(route.metres)
+                .bind(route.created_at)
+                .bind(route.dispatched_at)
+                .execute(&mut *tx)
+                .await?;
+                insert_stops(&mut *tx, route).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn record_locations(
@@ -389,64 +401,67 @@ where
         received_at: DateTime<Utc>,
         prune_before: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        for chunk in points.chunks(POINTS_PER_STATEMENT) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let n = i * 8;
-                    format!(
-                        "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                        n + 1,
-                        n + 2,
-                        n + 3,
-                        n + 4,
-                        n + 5,
-                        n + 6,
-                        n + 7,
-                        n + 8
-                    )
-                })
-                .collect();
-            let statement = format!(
-                "INSERT INTO driver_locations (driver_id, recorded_at, lat, lon, accuracy_m, speed_mps, heading_deg, \
-                 received_at) VALUES {} ON CONFLICT (driver_id, recorded_at) DO NOTHING",
-                rows.join(", ")
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(statement));
-            for point in chunk {
-                query = query
-                    .bind(driver_id)
-                    .bind(point.recorded_at)
-                    .bind(point.lat)
-                    .bind(point.lon)
-                    .bind(point.accuracy_m)
-                    .bind(point.speed_mps)
-                    .bind(point.heading_deg)
-                    .bind(received_at);
+        self.retrying(|| async move {
+            let mut tx = self.begin_write().await?;
+            for chunk in points.chunks(POINTS_PER_STATEMENT) {
+                let rows: Vec<String> = (0..chunk.len())
+                    .map(|i| {
+                        let n = i * 8;
+                        format!(
+                            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                            n + 1,
+                            n + 2,
+                            n + 3,
+                            n + 4,
+                            n + 5,
+                            n + 6,
+                            n + 7,
+                            n + 8
+                        )
+                    })
+                    .collect();
+                let statement = format!(
+                    "INSERT INTO driver_locations (driver_id, recorded_at, lat, lon, accuracy_m, speed_mps, heading_deg, \
+                     received_at) VALUES {} ON CONFLICT (driver_id, recorded_at) DO NOTHING",
+                    rows.join(", ")
+                );
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(statement));
+                for point in chunk {
+                    query = query
+                        .bind(driver_id)
+                        .bind(point.recorded_at)
+                        .bind(point.lat)
+                        .bind(point.lon)
+                        .bind(point.accuracy_m)
+                        .bind(point.speed_mps)
+                        .bind(point.heading_deg)
+                        .bind(received_at);
+                }
+                query.execute(&mut *tx).await?;
             }
-            query.execute(&mut *tx).await?;
-        }
-        if let Some(newest) = points.iter().max_by_key(|p| p.recorded_at) {
-            sqlx::query(
-                "INSERT INTO driver_positions (driver_id, recorded_at, lat, lon, accuracy_m, speed_mps, heading_deg) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                 ON CONFLICT (driver_id) DO UPDATE SET recorded_at = excluded.recorded_at, lat = excluded.lat, \
-                 lon = excluded.lon, accuracy_m = excluded.accuracy_m, speed_mps = excluded.speed_mps, \
-                 heading_deg = excluded.heading_deg WHERE driver_positions.recorded_at < excluded.recorded_at",
-            )
-            .bind(driver_id)
-            .bind(newest.recorded_at)
-            .bind(newest.lat)
-            .bind(newest.lon)
-            .bind(newest.accuracy_m)
-            .bind(newest.speed_mps)
-            .bind(newest.heading_deg)
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query("DELETE FROM driver_locations WHERE recorded_at < $1").bind(prune_before).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(())
+            if let Some(newest) = points.iter().max_by_key(|p| p.recorded_at) {
+                sqlx::query(
+                    "INSERT INTO driver_positions (driver_id, recorded_at, lat, lon, accuracy_m, speed_mps, heading_deg) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (driver_id) DO UPDATE SET recorded_at = excluded.recorded_at, lat = excluded.lat, \
+                     lon = excluded.lon, accuracy_m = excluded.accuracy_m, speed_mps = excluded.speed_mps, \
+                     heading_deg = excluded.heading_deg WHERE driver_positions.recorded_at < excluded.recorded_at",
+                )
+                .bind(driver_id)
+                .bind(newest.recorded_at)
+                .bind(newest.lat)
+                .bind(newest.lon)
+                .bind(newest.accuracy_m)
+                .bind(newest.speed_mps)
+                .bind(newest.heading_deg)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query("DELETE FROM driver_locations WHERE recorded_at < $1").bind(prune_before).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn driver_position(&self, driver_id: Uuid) -> Result<Option<LocationRecord>, StoreError> {
@@ -525,45 +540,48 @@ where
         change: Option<&RouteChangeRecord>,
         transitions: &[Transition],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query_as::<DB, (Uuid,)>(
-            "UPDATE routes SET status = $1, version = $2, metres = $3, dispatched_at = $4 \
-             WHERE id = $5 AND version = $6 RETURNING id",
-        )
-        .bind(route.status.as_str())
-        .bind(route.version)
-        .bind(route.metres)
-        .bind(route.dispatched_at)
-        .bind(route.id)
-        .bind(route.version - 1)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if updated.is_none() {
-            return Err(StoreError::Stale);
-        }
-        sqlx::query("DELETE FROM route_stops WHERE route_id = $1").bind(route.id).execute(&mut *tx).await?;
-        insert_stops(&mut *tx, route).await?;
-        if let Some(change) = change {
-            sqlx::query("INSERT INTO route_changes (route_id, changed_at, actor, change) VALUES ($1, $2, $3, $4)")
-                .bind(route.id)
-                .bind(change.changed_at)
-                .bind(change.actor.as_str())
-                .bind(change.change.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
-        for transition in transitions {
-            self.transition_in(
-                &mut tx,
-                transition.shipment_id,
-                transition.from,
-                &transition.event,
-                &transition.notices,
+        self.retrying(|| async move {
+            let mut tx = self.begin_write().await?;
+            let updated = sqlx::query_as::<DB, (Uuid,)>(
+                "UPDATE routes SET status = $1, version = $2, metres = $3, dispatched_at = $4 \
+                 WHERE id = $5 AND version = $6 RETURNING id",
             )
+            .bind(route.status.as_str())
+            .bind(route.version)
+            .bind(route.metres)
+            .bind(route.dispatched_at)
+            .bind(route.id)
+            .bind(route.version - 1)
+            .fetch_optional(&mut *tx)
             .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+            if updated.is_none() {
+                return Err(StoreError::Stale);
+            }
+            sqlx::query("DELETE FROM route_stops WHERE route_id = $1").bind(route.id).execute(&mut *tx).await?;
+            insert_stops(&mut *tx, route).await?;
+            if let Some(change) = change {
+                sqlx::query("INSERT INTO route_changes (route_id, changed_at, actor, change) VALUES ($1, $2, $3, $4)")
+                    .bind(route.id)
+                    .bind(change.changed_at)
+                    .bind(change.actor.as_str())
+                    .bind(change.change.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for transition in transitions {
+                self.transition_in(
+                    &mut tx,
+                    transition.shipment_id,
+                    transition.from,
+                    &transition.event,
+                    &transition.notices,
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 }
 

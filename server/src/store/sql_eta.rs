@@ -168,69 +168,72 @@ where
         announcements: &[Announcement],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        // An estimate from older news never replaces one from newer: two servers may compute at once.
-        let saved = sqlx::query_as::<DB, (Uuid,)>(
-            "INSERT INTO route_etas (route_id, as_of, computed_at, travel_pace, service_pace, stops) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (route_id) DO UPDATE SET as_of = excluded.as_of, \
-             computed_at = excluded.computed_at, travel_pace = excluded.travel_pace, \
-             service_pace = excluded.service_pace, stops = excluded.stops \
-             WHERE route_etas.as_of IS NULL OR route_etas.as_of <= excluded.as_of RETURNING route_id",
-        )
-        .bind(eta.route_id)
-        .bind(eta.as_of)
-        .bind(eta.computed_at)
-        .bind(eta.pace.travel)
-        .bind(eta.pace.service)
-        .bind(to_json(&eta.stops)?.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        if saved.is_none() {
-            return Err(StoreError::Stale);
-        }
-        for announcement in announcements {
-            let (status,) = sqlx::query_as::<DB, (String,)>("SELECT status FROM shipments WHERE id = $1")
-                .bind(announcement.shipment_id)
-                .fetch_one(&mut *tx)
-                .await?;
-            if status != "out_for_delivery" {
-                continue;
-            }
-            let told = announcement.told;
-            let written = if announcement.previous == 0 {
-                sqlx::query_as::<DB, (Uuid,)>(
-                    "INSERT INTO stop_delays (stop_id, route_id, shipment_id, window_start, window_end, notices, \
-                     updated_at) VALUES ($1, $2, $3, $4, $5, 1, $6) ON CONFLICT (stop_id) DO NOTHING RETURNING stop_id",
-                )
-                .bind(announcement.stop_id)
-                .bind(eta.route_id)
-                .bind(announcement.shipment_id)
-                .bind(told.start)
-                .bind(told.end)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?
-            } else {
-                sqlx::query_as::<DB, (Uuid,)>(
-                    "UPDATE stop_delays SET window_start = $1, window_end = $2, notices = notices + 1, updated_at = $3 \
-                     WHERE stop_id = $4 AND notices = $5 RETURNING stop_id",
-                )
-                .bind(told.start)
-                .bind(told.end)
-                .bind(now)
-                .bind(announcement.stop_id)
-                .bind(i64::from(announcement.previous))
-                .fetch_optional(&mut *tx)
-                .await?
-            };
-            // Another server told this customer first.
-            if written.is_none() {
+        self.retrying(|| async move {
+            let mut tx = self.begin_write().await?;
+            // An estimate from older news never replaces one from newer: two servers may compute at once.
+            let saved = sqlx::query_as::<DB, (Uuid,)>(
+                "INSERT INTO route_etas (route_id, as_of, computed_at, travel_pace, service_pace, stops) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (route_id) DO UPDATE SET as_of = excluded.as_of, \
+                 computed_at = excluded.computed_at, travel_pace = excluded.travel_pace, \
+                 service_pace = excluded.service_pace, stops = excluded.stops \
+                 WHERE route_etas.as_of IS NULL OR route_etas.as_of <= excluded.as_of RETURNING route_id",
+            )
+            .bind(eta.route_id)
+            .bind(eta.as_of)
+            .bind(eta.computed_at)
+            .bind(eta.pace.travel)
+            .bind(eta.pace.service)
+            .bind(to_json(&eta.stops)?.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if saved.is_none() {
                 return Err(StoreError::Stale);
             }
-            self.insert_notices(&mut tx, announcement.shipment_id, &announcement.notices, now).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+            for announcement in announcements {
+                let (status,) = sqlx::query_as::<DB, (String,)>("SELECT status FROM shipments WHERE id = $1")
+                    .bind(announcement.shipment_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if status != "out_for_delivery" {
+                    continue;
+                }
+                let told = announcement.told;
+                let written = if announcement.previous == 0 {
+                    sqlx::query_as::<DB, (Uuid,)>(
+                        "INSERT INTO stop_delays (stop_id, route_id, shipment_id, window_start, window_end, notices, \
+                         updated_at) VALUES ($1, $2, $3, $4, $5, 1, $6) ON CONFLICT (stop_id) DO NOTHING RETURNING stop_id",
+                    )
+                    .bind(announcement.stop_id)
+                    .bind(eta.route_id)
+                    .bind(announcement.shipment_id)
+                    .bind(told.start)
+                    .bind(told.end)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                } else {
+                    sqlx::query_as::<DB, (Uuid,)>(
+                        "UPDATE stop_delays SET window_start = $1, window_end = $2, notices = notices + 1, updated_at = $3 \
+                         WHERE stop_id = $4 AND notices = $5 RETURNING stop_id",
+                    )
+                    .bind(told.start)
+                    .bind(told.end)
+                    .bind(now)
+                    .bind(announcement.stop_id)
+                    .bind(i64::from(announcement.previous))
+                    .fetch_optional(&mut *tx)
+                    .await?
+                };
+                // Another server told this customer first.
+                if written.is_none() {
+                    return Err(StoreError::Stale);
+                }
+                self.insert_notices(&mut tx, announcement.shipment_id, &announcement.notices, now).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn route_etas(&self, route_ids: &[Uuid]) -> Result<Vec<RouteEtaRecord>, StoreError> {

@@ -10,7 +10,9 @@ use todoke_shared::pod::{CaptureLocation, Feedback, ProofOutcome};
 use uuid::Uuid;
 
 use super::dispatch::Transition;
-use super::pod::{ArrivalRecord, FileRole, KeyAnswer, KeyClaim, PodStore, ProofFile, ProofRecord, StopOwner};
+use super::pod::{
+    ArrivalRecord, FileRole, KeyAnswer, KeyClaim, KeyClaimRequest, PodStore, ProofFile, ProofRecord, StopOwner,
+};
 use super::{SqlStore, StoreError};
 
 #[derive(FromRow)]
@@ -120,30 +122,24 @@ where
         .transpose()
     }
 
-    async fn take_key(
-        &self,
-        driver_id: Uuid,
-        key: &str,
-        fingerprint: &str,
-        now: DateTime<Utc>,
-        abandoned_before: DateTime<Utc>,
-    ) -> Result<KeyClaim, StoreError> {
+    async fn take_key(&self, claim: &KeyClaimRequest<'_>) -> Result<KeyClaim, StoreError> {
         // Two tries: a key released between the insert and the read is simply free again.
         for _ in 0..2 {
             let inserted = sqlx::query_as::<DB, (String,)>(
-                "INSERT INTO idempotency_keys (driver_id, key, fingerprint, created_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (driver_id, key) DO NOTHING RETURNING key",
+                "INSERT INTO idempotency_keys (driver_id, key, fingerprint, created_at, holder) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (driver_id, key) DO NOTHING RETURNING key",
             )
-            .bind(driver_id)
-            .bind(key)
-            .bind(fingerprint)
-            .bind(now)
+            .bind(claim.driver_id)
+            .bind(claim.key)
+            .bind(claim.fingerprint)
+            .bind(claim.now)
+            .bind(claim.holder)
             .fetch_optional(&self.pool)
             .await?;
             if inserted.is_some() {
                 // Answers are kept for a week: far longer than any phone stays offline.
                 sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1 AND status IS NOT NULL")
-                    .bind(now - chrono::Duration::days(7))
+                    .bind(claim.now - chrono::Duration::days(7))
                     .execute(&self.pool)
                     .await?;
                 return Ok(KeyClaim::Taken);
@@ -151,31 +147,35 @@ where
             let Some(row) = sqlx::query_as::<DB, KeyRow>(
                 "SELECT fingerprint, status, body, created_at FROM idempotency_keys WHERE driver_id = $1 AND key = $2",
             )
-            .bind(driver_id)
-            .bind(key)
+            .bind(claim.driver_id)
+            .bind(claim.key)
             .fetch_optional(&self.pool)
             .await?
             else {
                 continue;
             };
-            if row.fingerprint != fingerprint {
+            if row.fingerprint != claim.fingerprint {
                 return Ok(KeyClaim::Mismatch);
             }
             if let Some(status) = row.status {
                 let status = u16::try_from(status).map_err(|_| corrupt("answer status"))?;
                 return Ok(KeyClaim::Answered { status, body: row.body.unwrap_or_default() });
             }
-            if row.created_at >= abandoned_before {
-                return Ok(KeyClaim::InProgress);
-            }
+            // Still unanswered: taken over if its holder no longer runs (no live lease), or if it has
+            // waited longer than any action takes. The compare on `created_at` lets one retry win.
             let taken_over = sqlx::query_as::<DB, (String,)>(
-                "UPDATE idempotency_keys SET created_at = $1 WHERE driver_id = $2 AND key = $3 AND status IS NULL \
-                 AND created_at = $4 RETURNING key",
+                "UPDATE idempotency_keys SET created_at = $1, holder = $5 \
+                 WHERE driver_id = $2 AND key = $3 AND status IS NULL AND created_at = $4 \
+                 AND (created_at < $6 OR NOT EXISTS (SELECT 1 FROM server_instances i \
+                      WHERE i.id = idempotency_keys.holder AND i.lease_until >= $1)) \
+                 RETURNING key",
             )
-            .bind(now)
-            .bind(driver_id)
-            .bind(key)
+            .bind(claim.now)
+            .bind(claim.driver_id)
+            .bind(claim.key)
             .bind(row.created_at)
+            .bind(claim.holder)
+            .bind(claim.abandoned_before)
             .fetch_optional(&self.pool)
             .await?;
             return Ok(if taken_over.is_some() { KeyClaim::Taken } else { KeyClaim::InProgress });
@@ -193,25 +193,28 @@ where
     }
 
     async fn record_arrival(&self, arrival: &ArrivalRecord, answer: &KeyAnswer) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO stop_arrivals (stop_id, driver_id, arrived_at, lat, lon, accuracy_m, recorded_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (stop_id) DO UPDATE SET driver_id = excluded.driver_id, \
-             arrived_at = excluded.arrived_at, lat = excluded.lat, lon = excluded.lon, \
-             accuracy_m = excluded.accuracy_m, recorded_at = excluded.recorded_at",
-        )
-        .bind(arrival.stop_id)
-        .bind(arrival.driver_id)
-        .bind(arrival.arrived_at)
-        .bind(arrival.location.lat)
-        .bind(arrival.location.lon)
-        .bind(arrival.location.accuracy_m)
-        .bind(arrival.recorded_at)
-        .execute(&mut *tx)
-        .await?;
-        answer_key(&mut tx, answer).await?;
-        tx.commit().await?;
-        Ok(())
+        self.retrying(|| async move {
+            let mut tx = self.begin_write().await?;
+            sqlx::query(
+                "INSERT INTO stop_arrivals (stop_id, driver_id, arrived_at, lat, lon, accuracy_m, recorded_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (stop_id) DO UPDATE SET driver_id = excluded.driver_id, \
+                 arrived_at = excluded.arrived_at, lat = excluded.lat, lon = excluded.lon, \
+                 accuracy_m = excluded.accuracy_m, recorded_at = excluded.recorded_at",
+            )
+            .bind(arrival.stop_id)
+            .bind(arrival.driver_id)
+            .bind(arrival.arrived_at)
+            .bind(arrival.location.lat)
+            .bind(arrival.location.lon)
+            .bind(arrival.location.accuracy_m)
+            .bind(arrival.recorded_at)
+            .execute(&mut *tx)
+            .await?;
+            answer_key(&mut tx, answer).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn record_proof(
@@ -220,52 +223,61 @@ where
         transition: &Transition,
         answer: &KeyAnswer,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        // The stop may have moved to another driver while the photos were processed.
-        let owner = sqlx::query_as::<DB, (Uuid, String)>(
-            "SELECT r.driver_id, r.status FROM route_stops s JOIN routes r ON r.id = s.route_id WHERE s.id = $1",
-        )
-        .bind(proof.stop_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if owner != Some((proof.driver_id, RouteStatus::Dispatched.as_str().to_string())) {
-            return Err(StoreError::Stale);
-        }
-        sqlx::query(
-            "INSERT INTO proofs (id, shipment_id, stop_id, driver_id, outcome, captured_at, recorded_at, lat, lon, \
-             accuracy_m, distance_m, flagged, details, sha256) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(proof.id)
-        .bind(proof.shipment_id)
-        .bind(proof.stop_id)
-        .bind(proof.driver_id)
-        .bind(outcome_str(proof.outcome))
-        .bind(proof.captured_at)
-        .bind(proof.recorded_at)
-        .bind(proof.location.lat)
-        .bind(proof.location.lon)
-        .bind(proof.location.accuracy_m)
-        .bind(proof.distance_m)
-        .bind(proof.flagged)
-        .bind(proof.details.as_str())
-        .bind(proof.sha256.as_str())
-        .execute(&mut *tx)
-        .await?;
-        for (position, file) in proof.files.iter().enumerate() {
-            sqlx::query("INSERT INTO proof_files (proof_id, position, role, name) VALUES ($1, $2, $3, $4)")
-                .bind(proof.id)
-                .bind(position as i64)
-                .bind(file.role.as_str())
-                .bind(file.name.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
-        self.transition_in(&mut tx, transition.shipment_id, transition.from, &transition.event, &transition.notices)
+        self.retrying(|| async move {
+            let mut tx = self.begin_write().await?;
+            // The stop may have moved to another driver while the photos were processed.
+            let owner = sqlx::query_as::<DB, (Uuid, String)>(
+                "SELECT r.driver_id, r.status FROM route_stops s JOIN routes r ON r.id = s.route_id WHERE s.id = $1",
+            )
+            .bind(proof.stop_id)
+            .fetch_optional(&mut *tx)
             .await?;
-        answer_key(&mut tx, answer).await?;
-        tx.commit().await?;
-        Ok(())
+            if owner != Some((proof.driver_id, RouteStatus::Dispatched.as_str().to_string())) {
+                return Err(StoreError::Stale);
+            }
+            sqlx::query(
+                "INSERT INTO proofs (id, shipment_id, stop_id, driver_id, outcome, captured_at, recorded_at, lat, lon, \
+                 accuracy_m, distance_m, flagged, details, sha256) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            )
+            .bind(proof.id)
+            .bind(proof.shipment_id)
+            .bind(proof.stop_id)
+            .bind(proof.driver_id)
+            .bind(outcome_str(proof.outcome))
+            .bind(proof.captured_at)
+            .bind(proof.recorded_at)
+            .bind(proof.location.lat)
+            .bind(proof.location.lon)
+            .bind(proof.location.accuracy_m)
+            .bind(proof.distance_m)
+            .bind(proof.flagged)
+            .bind(proof.details.as_str())
+            .bind(proof.sha256.as_str())
+            .execute(&mut *tx)
+            .await?;
+            for (position, file) in proof.files.iter().enumerate() {
+                sqlx::query("INSERT INTO proof_files (proof_id, position, role, name) VALUES ($1, $2, $3, $4)")
+                    .bind(proof.id)
+                    .bind(position as i64)
+                    .bind(file.role.as_str())
+                    .bind(file.name.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            self.transition_in(
+                &mut tx,
+                transition.shipment_id,
+                transition.from,
+                &transition.event,
+                &transition.notices,
+            )
+            .await?;
+            answer_key(&mut tx, answer).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn proofs(&self, shipment_id: Uuid) -> Result<Vec<ProofRecord>, StoreError> {
@@ -361,12 +373,13 @@ where
 {
     let answered = sqlx::query_as::<DB, (String,)>(
         "UPDATE idempotency_keys SET status = $1, body = $2 WHERE driver_id = $3 AND key = $4 AND status IS NULL \
-         RETURNING key",
+         AND holder = $5 RETURNING key",
     )
     .bind(i64::from(answer.status))
     .bind(answer.body.as_slice())
     .bind(answer.driver_id)
     .bind(answer.key.as_str())
+    .bind(answer.holder)
     .fetch_optional(&mut **tx)
     .await?;
     if answered.is_none() {

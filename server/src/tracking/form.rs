@@ -21,7 +21,7 @@ use crate::auth::policy::may_change_preferences;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::openapi::{RATE_LIMITED, TRACKING_NUMBER};
-use crate::preferences::{apply_change, changeable};
+use crate::preferences::{Change, apply_change, changeable};
 use crate::store::{ShipmentKey, ShipmentRecord};
 
 /// An option of a radio group or a select.
@@ -65,7 +65,9 @@ pub struct FormParts<'a> {
 /// The form for a shipment whose preferences may still change; `None` once nothing can.
 pub fn form_view(parts: FormParts<'_>) -> Option<FormView> {
     let FormParts { shipment, reschedule_days, words, lang, slots, points, token, action } = parts;
-    let open = changeable(shipment.status);
+    // Whether the driver has arrived changes only the instructions, which the form keeps as sent back
+    // (unchanged, they are no change); an edit after arrival is refused and said on the page.
+    let open = changeable(shipment.status, false);
     if open.is_empty() {
         return None;
     }
@@ -334,7 +336,7 @@ async fn save(state: &AppState, caller: &Caller, number: &str, body: &[u8]) -> R
     let shipment = posted_shipment(state, caller, number, &form.token, may_change_preferences).await?;
     let wanted =
         form.wanted(&shipment.content.preferences, shipment.content.recipient.language).map_err(Problem::Form)?;
-    apply_change(state, caller, number, wanted).await?;
+    apply_change(state, caller, number, Change::Replace(wanted)).await?;
     Ok(())
 }
 
