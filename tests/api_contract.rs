@@ -453,6 +453,10 @@ async fn the_openapi_document_is_exact_enough_for_client_generators() {
     let deliver_responses = &spec["paths"]["/api/v1/driver/stops/{stop_id}/deliver"]["post"]["responses"];
     assert!(deliver_responses["400"]["description"].as_str().unwrap().contains("invalid_idempotency_key"));
 
+    // A merge patch of the preferences is declared as one, and as JSON, which the server takes too.
+    let patch = &spec["paths"]["/api/v1/track/{tracking_number}/preferences"]["patch"]["requestBody"]["content"];
+    assert!(patch["application/merge-patch+json"].is_object() && patch["application/json"].is_object(), "{patch}");
+
     // The main operations carry examples.
     let login = &spec["paths"]["/api/v1/auth/login"]["post"];
     assert!(login["requestBody"]["content"]["application/json"]["example"]["email"].is_string());
@@ -486,6 +490,14 @@ async fn what_the_document_promises_the_server_answers() {
     )
     .await;
     assert_eq!(problem["errors"][0]["field"], "flags.declared_value_jpy");
+    // Every credential sent is checked: a link that is not valid is refused beside a valid token.
+    let shipment = app.create_shipment(&shipment_request()).await;
+    let number = shipment["tracking_number"].as_str().unwrap();
+    let forged = app.get(&format!("/api/v1/track/{number}?k=forged")).await;
+    expect_problem(forged, StatusCode::UNAUTHORIZED, "invalid_link").await;
+    // The tracking API takes the languages it documents, no other.
+    let unknown = app.get(&format!("/api/v1/track/{number}?lang=xx")).await;
+    expect_problem(unknown, StatusCode::BAD_REQUEST, "invalid_query").await;
     // A delivery method with a field it does not have is refused, as its schema says.
     let mut body = shipment_request();
     body["preferences"] = json!({"method": {"kind": "neighbour", "name": "佐藤", "door": "302", "floor": 3}});
