@@ -362,3 +362,165 @@ async fn the_openapi_document_describes_every_route() {
         assert!(!body.contains("route_not_found") && !body.contains("method_not_allowed"), "{route} is not served");
     }
 }
+
+/// Each operation of the document, as `(METHOD path, operation)`.
+fn operations(spec: &Value) -> Vec<(String, &Value)> {
+    let mut all = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            all.push((format!("{} {path}", method.to_uppercase()), operation));
+        }
+    }
+    all
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_exact_enough_for_client_generators() {
+    let app = TestApp::spawn().await;
+    let spec = expect_json(app.get("/api/v1/openapi.json").await, StatusCode::OK).await;
+    assert_eq!(spec["openapi"], "3.1.0");
+    assert!(spec["servers"].as_array().is_some_and(|s| !s.is_empty()), "servers are declared");
+    let tags: BTreeSet<&str> = spec["tags"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let schemes = spec["components"]["securitySchemes"].as_object().expect("security schemes");
+    assert_eq!(schemes["accessToken"]["scheme"], "bearer");
+    assert_eq!(schemes["apiKey"]["scheme"], "bearer");
+    assert_eq!((&schemes["customerLink"]["in"], &schemes["customerLink"]["name"]), (&json!("query"), &json!("k")));
+    let problem = &spec["components"]["schemas"]["Problem"]["properties"];
+    for field in ["type", "title", "status", "detail", "code", "errors", "request_id"] {
+        assert!(problem.get(field).is_some(), "the Problem schema has {field}");
+    }
+
+    for (name, operation) in operations(&spec) {
+        assert!(operation["security"].is_array(), "{name} says who may call it");
+        for tag in operation["tags"].as_array().unwrap() {
+            assert!(tags.contains(tag.as_str().unwrap()), "{name}: the tag {tag} is declared");
+        }
+        for parameter in operation["parameters"].as_array().into_iter().flatten() {
+            let described = parameter["description"].as_str().is_some_and(|d| !d.is_empty());
+            assert!(described, "{name}: the parameter {} is described", parameter["name"]);
+        }
+        for (status, response) in operation["responses"].as_object().unwrap() {
+            let description = response["description"].as_str().unwrap_or_default();
+            assert!(!description.is_empty(), "{name} {status} has a description");
+            if status.starts_with('4') || status.starts_with('5') {
+                let content = response["content"].as_object().unwrap_or_else(|| panic!("{name} {status} has a body"));
+                assert!(!content.contains_key("application/json"), "{name} {status}: errors are problem+json");
+                if let Some(problem) = content.get("application/problem+json") {
+                    assert_eq!(problem["schema"]["$ref"], "#/components/schemas/Problem", "{name} {status}");
+                    assert!(description.contains("- `"), "{name} {status} lists its problem codes: {description}");
+                } else {
+                    assert!(content.contains_key("text/html"), "{name} {status}: a problem, or one of the pages");
+                }
+            }
+        }
+        // What every JSON body's extractor answers, whatever the handler.
+        if operation["requestBody"]["content"].get("application/json").is_some() {
+            for (status, code) in
+                [("400", "malformed_json"), ("415", "unsupported_media_type"), ("422", "invalid_field")]
+            {
+                let description = operation["responses"][status]["description"].as_str().unwrap_or_default();
+                assert!(description.contains(code), "{name} declares {status} {code}");
+            }
+        }
+        if operation["parameters"].as_array().into_iter().flatten().any(|p| p["in"] == "path") {
+            let description = operation["responses"]["400"]["description"].as_str().unwrap_or_default();
+            assert!(description.contains("invalid_path"), "{name} declares 400 invalid_path");
+        }
+    }
+
+    for path in ["/api/v1/routes", "/api/v1/exceptions"] {
+        let parameters = spec["paths"][path]["get"]["parameters"].as_array().unwrap();
+        let taken: BTreeSet<(&str, &str)> =
+            parameters.iter().map(|p| (p["name"].as_str().unwrap(), p["in"].as_str().unwrap())).collect();
+        assert_eq!(taken, BTreeSet::from([("depot", "query"), ("date", "query")]), "{path}");
+    }
+    let list = spec["paths"]["/api/v1/shipments"]["get"]["parameters"].as_array().unwrap();
+    let limit = list.iter().find(|p| p["name"] == "limit").unwrap();
+    assert_eq!(limit["schema"]["type"], "integer");
+    let status = list.iter().find(|p| p["name"] == "status").unwrap();
+    let status_schema = serde_json::to_string(&status["schema"]).unwrap();
+    assert!(status_schema.contains("ShipmentStatus"), "status is the shipment statuses: {status_schema}");
+    let track = &spec["paths"]["/api/v1/track/{tracking_number}"]["get"]["responses"]["400"]["description"];
+    assert!(track.as_str().unwrap().contains("tracking_number_wrong_length"));
+
+    // The proof uploads are documented as their parts, with the files as bytes.
+    let deliver = &spec["paths"]["/api/v1/driver/stops/{stop_id}/deliver"]["post"]["requestBody"]["content"];
+    let multipart = &deliver["multipart/form-data"];
+    assert_eq!(multipart["encoding"]["report"]["contentType"], "application/json");
+    let upload = multipart["schema"]["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
+    let parts = &spec["components"]["schemas"][upload]["properties"];
+    assert!(parts["report"].is_object() && parts["signature"].is_object() && parts["photo"].is_object(), "{parts}");
+    let deliver_responses = &spec["paths"]["/api/v1/driver/stops/{stop_id}/deliver"]["post"]["responses"];
+    assert!(deliver_responses["400"]["description"].as_str().unwrap().contains("invalid_idempotency_key"));
+
+    // A merge patch of the preferences is declared as one, and as JSON, which the server takes too.
+    let patch = &spec["paths"]["/api/v1/track/{tracking_number}/preferences"]["patch"]["requestBody"]["content"];
+    assert!(patch["application/merge-patch+json"].is_object() && patch["application/json"].is_object(), "{patch}");
+
+    // The main operations carry examples.
+    let login = &spec["paths"]["/api/v1/auth/login"]["post"];
+    assert!(login["requestBody"]["content"]["application/json"]["example"]["email"].is_string());
+    let create = &spec["paths"]["/api/v1/shipments"]["post"]["requestBody"]["content"]["application/json"];
+    assert!(create["example"]["external_ref"].is_string());
+    let tracked = &spec["paths"]["/api/v1/track/{tracking_number}"]["get"]["responses"]["200"]["content"];
+    assert!(tracked["application/json"]["example"]["tracking_number"].is_string());
+}
+
+#[tokio::test]
+async fn what_the_document_promises_the_server_answers() {
+    let app = TestApp::spawn().await;
+    let problem_type =
+        |response: &reqwest::Response| response.headers()[reqwest::header::CONTENT_TYPE].to_str().unwrap().to_string();
+    // An error the document declares as a problem is sent as one.
+    let response = app.get("/api/v1/routes?depot=0190a7e2-0000-7000-8000-000000000000&date=2026-11-24").await;
+    assert_eq!(problem_type(&response), "application/problem+json");
+    expect_problem(response, StatusCode::NOT_FOUND, "depot_not_found").await;
+    // Empty filters are not silently taken as absent.
+    for query in ["status=", "date=", "limit=", "cursor="] {
+        let response = app.get(&format!("/api/v1/shipments?{query}")).await;
+        expect_problem(response, StatusCode::BAD_REQUEST, "invalid_query").await;
+    }
+    // A declared value the schema does not allow is refused.
+    let mut body = shipment_request();
+    body["flags"] = json!({"declared_value_jpy": 9_223_372_036_854_775_808_u64});
+    let problem = expect_problem(
+        app.post_json("/api/v1/shipments", &body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "flags.declared_value_jpy");
+    // Every credential sent is checked: a link that is not valid is refused beside a valid token.
+    let shipment = app.create_shipment(&shipment_request()).await;
+    let number = shipment["tracking_number"].as_str().unwrap();
+    let forged = app.get(&format!("/api/v1/track/{number}?k=forged")).await;
+    expect_problem(forged, StatusCode::UNAUTHORIZED, "invalid_link").await;
+    // The tracking API takes the languages it documents, no other.
+    let unknown = app.get(&format!("/api/v1/track/{number}?lang=xx")).await;
+    expect_problem(unknown, StatusCode::BAD_REQUEST, "invalid_query").await;
+    // A delivery method with a field it does not have is refused, as its schema says.
+    let mut body = shipment_request();
+    body["preferences"] = json!({"method": {"kind": "neighbour", "name": "佐藤", "door": "302", "floor": 3}});
+    expect_problem(app.post_json("/api/v1/shipments", &body).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field")
+        .await;
+}
+
+#[tokio::test]
+async fn the_api_docs_are_served_from_the_server_itself() {
+    let app = TestApp::spawn().await;
+    let page = app.public_get("/docs").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let headers = page.headers().clone();
+    assert_eq!(headers[reqwest::header::CONTENT_TYPE], "text/html; charset=utf-8");
+    let policy = headers[reqwest::header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(policy.contains("script-src 'self'") && policy.contains("connect-src 'self'"), "{policy}");
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"spec-url="/api/v1/openapi.json""#));
+    assert!(!html.contains("http://") && !html.contains("https://"), "nothing is loaded from elsewhere");
+
+    let script = app.public_get("/docs/redoc.standalone.js").await;
+    assert_eq!(script.status(), StatusCode::OK);
+    assert_eq!(script.headers()[reqwest::header::CONTENT_TYPE], "text/javascript; charset=utf-8");
+    let bytes = script.bytes().await.unwrap();
+    assert!(bytes.len() > 500_000 && bytes.starts_with(b"/*! For license information"), "the Redoc bundle");
+}

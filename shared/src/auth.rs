@@ -29,7 +29,19 @@ pub struct TokenResponse {
     pub expires_in: i64,
     /// Single use: swap it at `/api/v1/auth/refresh` for a new pair.
     pub refresh_token: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = AccountRole))]
     pub role: String,
+}
+
+/// An account's role: what its access token may do (docs/AUTHORIZATION.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AccountRole {
+    Admin,
+    Dispatcher,
+    Support,
+    Driver,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -37,8 +49,11 @@ pub struct TokenResponse {
 #[serde(deny_unknown_fields)]
 pub struct NewUserRequest {
     pub email: String,
+    /// 12 to 256 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 12, max_length = 256))]
     pub password: String,
     /// `admin`, `dispatcher`, `support` or `driver`.
+    #[cfg_attr(feature = "openapi", schema(value_type = AccountRole))]
     pub role: String,
     pub name: String,
 }
@@ -49,6 +64,7 @@ pub struct UserView {
     pub id: uuid::Uuid,
     pub email: String,
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = AccountRole))]
     pub role: String,
 }
 

@@ -125,6 +125,8 @@ pub struct DriverView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReceiveRequest {
+    /// 1 to 1,000 scanned barcodes.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 1000))]
     pub barcodes: Vec<String>,
 }
 
@@ -312,8 +314,11 @@ pub struct RoutePlanReport {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct RouteQuery {
+    /// The depot's id.
     pub depot: Uuid,
-    #[cfg_attr(feature = "openapi", param(value_type = String, format = Date))]
+    /// The day, `YYYY-MM-DD`.
+    #[cfg_attr(feature = "openapi", param(value_type = String, format = Date, example = "2026-11-24"))]
     pub date: NaiveDate,
 }

@@ -75,6 +75,8 @@ pub const MAX_POINTS: usize = 1000;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LocationBatch {
+    /// 1 to 1,000 points.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 1000))]
     pub points: Vec<LocationPoint>,
 }
 
@@ -84,14 +86,21 @@ pub struct LocationBatch {
 pub struct LocationPoint {
     /// When the phone measured it.
     pub at: DateTime<FixedOffset>,
+    #[cfg_attr(feature = "openapi", schema(minimum = -90, maximum = 90))]
     pub lat: f64,
+    #[cfg_attr(feature = "openapi", schema(minimum = -180, maximum = 180))]
     pub lon: f64,
+    /// Metres.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100_000))]
     pub accuracy_m: Option<f64>,
+    /// Metres a second.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100))]
     pub speed_mps: Option<f64>,
     /// Degrees clockwise from north.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 360))]
     pub heading_deg: Option<f64>,
 }
 

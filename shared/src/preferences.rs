@@ -9,6 +9,8 @@ use crate::validation::{Check, ValidationErrors, optional_text, text};
 
 /// Declared values from this many yen count as high value: such parcels are handed over only.
 pub const HIGH_VALUE_JPY: u64 = 30_000;
+/// The largest declared value taken, in yen: far above any parcel, and within every client's integers.
+pub const MAX_DECLARED_VALUE_JPY: u64 = 1_000_000_000_000;
 pub const MAX_INSTRUCTIONS: usize = 200;
 pub const MAX_ACCESS_CODE: usize = 32;
 
@@ -147,7 +149,9 @@ pub struct ShipmentFlags {
     /// The recipient's age must be checked (alcohol, some medicines).
     #[serde(default)]
     pub age_check: bool,
+    /// The declared value in yen; from 30,000 the parcel is handed over in person.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 1_000_000_000_000_u64))]
     pub declared_value_jpy: Option<u64>,
 }
 

@@ -196,6 +196,9 @@ impl NewShipmentRequest {
         let promised = self.promised.validate(&mut errors);
         let parcels = validate_parcels(self.parcels, &mut errors);
         let flags = self.flags.unwrap_or_default();
+        if flags.declared_value_jpy.is_some_and(|v| v > crate::preferences::MAX_DECLARED_VALUE_JPY) {
+            errors.add("flags.declared_value_jpy", "out_of_range", "give the value in yen, at most 1,000,000,000,000");
+        }
         let preferences = promised.and_then(|promised| {
             let context = Context { flags: &flags, promised_date: promised.date, choices };
             match self.preferences.unwrap_or_default().validate(&context, "preferences.") {

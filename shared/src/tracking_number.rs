@@ -162,7 +162,7 @@ impl utoipa::PartialSchema for TrackingNumber {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
             .pattern(Some("^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$"))
-            .examples(["K7QM-2XD9-HFAR-4TW5"])
+            .examples(["KR51-ME91-HQ7G-0E6T"])
             .into()
     }
 }

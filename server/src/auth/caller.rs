@@ -72,6 +72,16 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+        // A link that is not valid is refused even beside a token: no credential sent is ignored.
+        let link = parts.uri.query().and_then(|query| {
+            form_urlencoded::parse(query.as_bytes()).find(|(key, _)| key == "k").map(|(_, value)| value.into_owned())
+        });
+        let customer = match link {
+            Some(link) => Some(state.keys.verify_customer_link(&link).ok_or_else(|| {
+                unauthorized("invalid_link", "This tracking link is not valid. Use the link from your email.")
+            })?),
+            None => None,
+        };
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
             let token = value
                 .to_str()
@@ -96,17 +106,7 @@ impl FromRequestParts<AppState> for Caller {
                 Ok(Caller::User { id: claims.sub, email: claims.email, role })
             };
         }
-        let link = parts.uri.query().and_then(|query| {
-            form_urlencoded::parse(query.as_bytes()).find(|(key, _)| key == "k").map(|(_, value)| value.into_owned())
-        });
-        match link {
-            Some(link) => {
-                state.keys.verify_customer_link(&link).map(|shipment_id| Caller::Customer { shipment_id }).ok_or_else(
-                    || unauthorized("invalid_link", "This tracking link is not valid. Use the link from your email."),
-                )
-            }
-            None => Ok(Caller::Anonymous),
-        }
+        Ok(customer.map_or(Caller::Anonymous, |shipment_id| Caller::Customer { shipment_id }))
     }
 }
 

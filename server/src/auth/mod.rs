@@ -26,8 +26,9 @@ pub use caller::{Authenticated, Caller, Role, unauthorized};
 use policy::{Action, authorize};
 
 use crate::app::{AppState, now};
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::openapi::FORBIDDEN;
 
 /// API keys start with this, so they can be told from access tokens (and found by secret scanners).
 pub const API_KEY_PREFIX: &str = "tdk_";
@@ -55,8 +56,19 @@ fn token_response(session: Session) -> Json<TokenResponse> {
 
 /// Log in with email and password. Limited per address, and an account locks for a while after
 /// repeated failures.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 429, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", security(()),
+    request_body(content = LoginRequest,
+        example = json!({"email": "dispatcher@example.jp", "password": "correct horse battery"})),
+    responses(
+        (status = 200, description = "Logged in: an access token and a refresh token", body = TokenResponse,
+         example = json!({"access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6Ii4uLiIsInR5cCI6ImF0K2p3dCJ9.e30.c2ln",
+                          "token_type": "Bearer", "expires_in": 900,
+                          "refresh_token": "tdr_4bXk0mYQ2vJ9cW1pZs8hN5tR7uE3aL6o", "role": "dispatcher"})),
+        (status = 401, description = "- `invalid_credentials`: no account has this email and password"),
+        (status = 429, description = "- `rate_limited`: too many logins from this address\n\
+                                      - `account_locked`: too many failures for this email; wait",
+         headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -70,8 +82,12 @@ async fn login(
 }
 
 /// Swap a refresh token (single use) for a new access and refresh token.
-#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", security(()), request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new access token and refresh token", body = TokenResponse),
+        (status = 401, description = "- `invalid_refresh_token`: unknown, expired or revoked\n\
+                                      - `refresh_token_reused`: spent before; every token of this login is revoked"),
+    ))]
 async fn refresh(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RefreshRequest>,
@@ -83,8 +99,8 @@ async fn refresh(
 
 /// Log out: revoke the refresh token and every refresh token of the same login. (Access tokens run out
 /// by themselves within minutes.)
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
-    responses((status = 204, description = "Logged out")))]
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(()), request_body = RefreshRequest,
+    responses((status = 204, description = "Logged out (also when the token was unknown)")))]
 async fn logout(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RefreshRequest>,
@@ -94,9 +110,15 @@ async fn logout(
 }
 
 /// Create a staff or driver account (admin).
-#[utoipa::path(post, path = "/api/v1/users", tag = "accounts", request_body = NewUserRequest,
-    responses((status = 201, body = UserView), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/users", tag = "accounts",
+    security(("accessToken" = [])),
+    request_body = NewUserRequest,
+    responses(
+        (status = 201, description = "The account", body = UserView),
+        (status = 403, description = FORBIDDEN),
+        (status = 409, description = "- `email_taken`: an account has this email"),
+        (status = 422, description = "- `validation_failed`: email, role, name or password (named in `errors`)"),
+    ))]
 async fn create_user_account(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -133,9 +155,14 @@ pub fn validate_new_user(request: NewUserRequest) -> Result<NewUser, ValidationE
 }
 
 /// Create an API key for a merchant's system (admin). The key is shown once.
-#[utoipa::path(post, path = "/api/v1/api-keys", tag = "accounts", request_body = NewApiKeyRequest,
-    responses((status = 201, body = NewApiKey), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/api-keys", tag = "accounts",
+    security(("accessToken" = [])),
+    request_body = NewApiKeyRequest,
+    responses(
+        (status = 201, description = "The key, shown this once", body = NewApiKey),
+        (status = 403, description = FORBIDDEN),
+        (status = 422, description = "- `validation_failed`: merchant or name (named in `errors`)"),
+    ))]
 async fn create_api_key(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -151,8 +178,11 @@ async fn create_api_key(
 }
 
 /// List API keys, without the keys themselves (admin).
-#[utoipa::path(get, path = "/api/v1/api-keys", tag = "accounts",
-    responses((status = 200, body = Vec<ApiKeyView>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/api-keys", tag = "accounts", security(("accessToken" = [])),
+    responses(
+        (status = 200, description = "Every API key, revoked ones too", body = Vec<ApiKeyView>),
+        (status = 403, description = FORBIDDEN),
+    ))]
 async fn list_api_keys(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -173,10 +203,13 @@ async fn list_api_keys(
 }
 
 /// Revoke an API key (admin). It stops working at once.
-#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "accounts",
+#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "accounts", security(("accessToken" = [])),
     params(("id" = Uuid, Path, description = "API key id")),
-    responses((status = 204, description = "Revoked"), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem)))]
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `api_key_not_found`: no active API key has this id"),
+    ))]
 async fn revoke_api_key(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,

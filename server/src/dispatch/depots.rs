@@ -13,8 +13,9 @@ use super::zones::parse_area;
 use crate::app::{AppState, now};
 use crate::auth::Authenticated;
 use crate::auth::policy::{Action, authorize};
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::openapi::FORBIDDEN;
 use crate::store::StoreError;
 use crate::store::dispatch::{DepotRecord, DriverRecord, ZoneRecord};
 
@@ -64,8 +65,11 @@ pub(super) async fn depot(state: &AppState, id: &str) -> Result<DepotRecord, Dis
 }
 
 /// The depots (staff).
-#[utoipa::path(get, path = "/api/v1/depots", tag = "dispatch",
-    responses((status = 200, body = Vec<DepotView>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/depots", tag = "dispatch", security(("accessToken" = [])),
+    responses(
+        (status = 200, description = "Every depot", body = Vec<DepotView>),
+        (status = 403, description = FORBIDDEN),
+    ))]
 async fn list_depots(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -75,9 +79,16 @@ async fn list_depots(
 }
 
 /// Add a depot (admin, dispatcher).
-#[utoipa::path(post, path = "/api/v1/depots", tag = "dispatch", request_body = NewDepotRequest,
-    responses((status = 201, body = DepotView), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/depots", tag = "dispatch",
+    security(("accessToken" = [])),
+    request_body = NewDepotRequest,
+    responses(
+        (status = 201, description = "The depot", body = DepotView),
+        (status = 403, description = FORBIDDEN),
+        (status = 409, description = "- `conflict`: a depot has this name"),
+        (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`\n\
+                                      - `invalid_value`: a value is out of range (named in `errors`)"),
+    ))]
 async fn create_depot(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -105,10 +116,13 @@ async fn create_depot(
 }
 
 /// A depot's delivery zones (staff).
-#[utoipa::path(get, path = "/api/v1/depots/{id}/zones", tag = "dispatch",
+#[utoipa::path(get, path = "/api/v1/depots/{id}/zones", tag = "dispatch", security(("accessToken" = [])),
     params(("id" = Uuid, Path, description = "Depot id")),
-    responses((status = 200, body = Vec<ZoneView>), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem)))]
+    responses(
+        (status = 200, description = "The depot's zones", body = Vec<ZoneView>),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `depot_not_found`: no depot has this id"),
+    ))]
 async fn list_zones(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -120,10 +134,17 @@ async fn list_zones(
 }
 
 /// Draw a delivery zone for a depot: a GeoJSON polygon (admin, dispatcher).
-#[utoipa::path(post, path = "/api/v1/depots/{id}/zones", tag = "dispatch", request_body = NewZoneRequest,
+#[utoipa::path(post, path = "/api/v1/depots/{id}/zones", tag = "dispatch",
+    security(("accessToken" = [])),
+    request_body = NewZoneRequest,
     params(("id" = Uuid, Path, description = "Depot id")),
-    responses((status = 201, body = ZoneView), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses(
+        (status = 201, description = "The zone", body = ZoneView),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `depot_not_found`: no depot has this id"),
+        (status = 409, description = "- `conflict`: the depot has a zone of this name"),
+        (status = 422, description = "- `invalid_value`: the name or the polygon (named in `errors`)"),
+    ))]
 async fn create_zone(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -149,10 +170,13 @@ async fn create_zone(
 }
 
 /// The drivers who start at a depot (staff).
-#[utoipa::path(get, path = "/api/v1/depots/{id}/drivers", tag = "dispatch",
+#[utoipa::path(get, path = "/api/v1/depots/{id}/drivers", tag = "dispatch", security(("accessToken" = [])),
     params(("id" = Uuid, Path, description = "Depot id")),
-    responses((status = 200, body = Vec<DriverView>), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem)))]
+    responses(
+        (status = 200, description = "The depot's drivers", body = Vec<DriverView>),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `depot_not_found`: no depot has this id"),
+    ))]
 async fn list_drivers(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -165,10 +189,18 @@ async fn list_drivers(
 
 /// Set a driver's depot, vehicle capacity, shift and zones (admin, dispatcher). The account must have
 /// the driver role.
-#[utoipa::path(put, path = "/api/v1/drivers/{id}", tag = "dispatch", request_body = DriverProfileRequest,
+#[utoipa::path(put, path = "/api/v1/drivers/{id}", tag = "dispatch",
+    security(("accessToken" = [])),
+    request_body = DriverProfileRequest,
     params(("id" = Uuid, Path, description = "The driver's user id")),
-    responses((status = 200, body = DriverView), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses(
+        (status = 200, description = "The driver's profile", body = DriverView),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `driver_not_found`: no account of role driver has this id\n\
+                                      - `depot_not_found`: no depot has the id given"),
+        (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`\n\
+                                      - `invalid_value`: a value is out of range (named in `errors`)"),
+    ))]
 async fn save_driver(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,

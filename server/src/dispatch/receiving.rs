@@ -17,8 +17,9 @@ use super::zones::{Area, parse_area, zone_of};
 use crate::app::AppState;
 use crate::auth::Authenticated;
 use crate::auth::policy::{Action, authorize};
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::openapi::FORBIDDEN;
 use crate::store::StoreError;
 
 /// Scans per request: a trolley's worth.
@@ -30,10 +31,16 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Receive scanned parcels at a depot (admin, dispatcher). Each barcode's shipment moves to `at_depot`;
 /// the report tells what happened to every barcode.
-#[utoipa::path(post, path = "/api/v1/depots/{id}/receive", tag = "dispatch", request_body = ReceiveRequest,
+#[utoipa::path(post, path = "/api/v1/depots/{id}/receive", tag = "dispatch",
+    security(("accessToken" = [])),
+    request_body = ReceiveRequest,
     params(("id" = Uuid, Path, description = "Depot id")),
-    responses((status = 200, body = ReceiveReport), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses(
+        (status = 200, description = "What happened to each barcode", body = ReceiveReport),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `depot_not_found`: no depot has this id"),
+        (status = 422, description = "- `invalid_value`: 1 to 1,000 barcodes"),
+    ))]
 async fn receive(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,

@@ -24,8 +24,9 @@ use super::solver::{Assignment, plan};
 use crate::app::{AppState, now};
 use crate::auth::policy::{Action, authorize};
 use crate::auth::{Authenticated, Caller};
-use crate::http::error::{ApiError, Problem as ProblemBody};
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::openapi::FORBIDDEN;
 use crate::store::dispatch::{DepotRecord, DriverRecord, PlacedShipment, RouteChangeRecord, RouteRecord, Transition};
 use crate::store::{ShipmentKey, StoreError};
 
@@ -92,9 +93,12 @@ async fn solve_off_runtime(problem: Problem, planner: Planner) -> Result<Assignm
 }
 
 /// The routes of a depot's day, stops in order with planned times (staff).
-#[utoipa::path(get, path = "/api/v1/routes", tag = "dispatch", params(RouteQuery),
-    responses((status = 200, body = Vec<RouteView>), (status = 400, body = ProblemBody),
-              (status = 401, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
+#[utoipa::path(get, path = "/api/v1/routes", tag = "dispatch", security(("accessToken" = [])), params(RouteQuery),
+    responses(
+        (status = 200, description = "The routes of the day, stops in order", body = Vec<RouteView>),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `depot_not_found`: no depot has this id"),
+    ))]
 async fn list_routes(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -112,10 +116,13 @@ async fn list_routes(
 }
 
 /// One route, stops in order with planned times, and the changes made to it (staff).
-#[utoipa::path(get, path = "/api/v1/routes/{id}", tag = "dispatch",
+#[utoipa::path(get, path = "/api/v1/routes/{id}", tag = "dispatch", security(("accessToken" = [])),
     params(("id" = Uuid, Path, description = "Route id")),
-    responses((status = 200, body = RouteView), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody),
-              (status = 404, body = ProblemBody)))]
+    responses(
+        (status = 200, description = "The route, stops in order with planned times", body = RouteView),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `route_unknown`: no route has this id"),
+    ))]
 async fn read_route(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -130,10 +137,21 @@ async fn read_route(
 /// that day, split across the available drivers by zone and capacity, each route sequenced to keep
 /// the customers' windows where it can. The report names what was left at the depot, what is
 /// planned late, and what lies outside every zone.
-#[utoipa::path(post, path = "/api/v1/routes/build", tag = "dispatch", request_body = BuildRoutesRequest,
-    responses((status = 201, body = RoutePlanReport), (status = 401, body = ProblemBody),
-              (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody),
-              (status = 422, body = ProblemBody)))]
+#[utoipa::path(post, path = "/api/v1/routes/build", tag = "dispatch",
+    security(("accessToken" = [])),
+    request_body = BuildRoutesRequest,
+    responses(
+        (status = 201, description = "The routes built, and what was left", body = RoutePlanReport),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `depot_not_found`: no depot has this id\n\
+                                      - `driver_not_found`: a driver named is not a driver of the depot"),
+        (status = 409, description = "- `route_already_dispatched`: the route is out already\n\
+                                      - `shipment_not_at_depot`: a shipment has not been received at the depot\n\
+                                      - `already_routed`: a shipment is on another route that day\n\
+                                      - `concurrent_change`: the route changed meanwhile; read it again and retry"),
+        (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`\n\
+                                      - `invalid_value`: a value is out of range (named in `errors`)"),
+    ))]
 async fn build_routes(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -234,9 +252,22 @@ async fn waiting_shipments(
 
 /// Make a route by hand (admin, dispatcher): these shipments, in this order, for this driver. Sequence
 /// it afterwards with `POST /api/v1/routes/{id}/sequence`, or keep the order given.
-#[utoipa::path(post, path = "/api/v1/routes", tag = "dispatch", request_body = NewRouteRequest,
-    responses((status = 201, body = RouteView), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody),
-              (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
+#[utoipa::path(post, path = "/api/v1/routes", tag = "dispatch",
+    security(("accessToken" = [])),
+    request_body = NewRouteRequest,
+    responses(
+        (status = 201, description = "The route", body = RouteView),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `depot_not_found`: no depot has this id\n\
+                                      - `driver_not_found`: no driver has this id\n\
+                                      - `shipment_not_found`: a shipment named does not exist"),
+        (status = 409, description = "- `route_already_dispatched`: the route is out already\n\
+                                      - `shipment_not_at_depot`: a shipment has not been received at the depot\n\
+                                      - `already_routed`: a shipment is on another route that day\n\
+                                      - `concurrent_change`: the route changed meanwhile; read it again and retry"),
+        (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`\n\
+                                      - `invalid_value`: a value is out of range (named in `errors`)"),
+    ))]
 async fn create_route(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -340,10 +371,17 @@ async fn change_route(
 
 /// Send a route out (admin, dispatcher): every shipment on it moves to `out_for_delivery` and each
 /// customer's dispatched notice is queued, in one transaction.
-#[utoipa::path(post, path = "/api/v1/routes/{id}/dispatch", tag = "dispatch",
+#[utoipa::path(post, path = "/api/v1/routes/{id}/dispatch", tag = "dispatch", security(("accessToken" = [])),
     params(("id" = Uuid, Path, description = "Route id")),
-    responses((status = 200, body = RouteView), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody),
-              (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
+    responses(
+        (status = 200, description = "Dispatched: the route as it is now", body = RouteView),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `route_unknown`: no route has this id"),
+        (status = 409, description = "- `route_already_dispatched`: the route is out already\n\
+                                      - `shipment_not_at_depot`: a shipment has not been received at the depot\n\
+                                      - `already_routed`: a shipment is on another route that day\n\
+                                      - `concurrent_change`: the route changed meanwhile; read it again and retry"),
+    ))]
 async fn dispatch_route(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -369,10 +407,22 @@ async fn dispatch_route(
 
 /// Add a shipment to a route (admin, dispatcher), at a position or last. On a dispatched route the
 /// shipment goes out for delivery too, and its customer is told.
-#[utoipa::path(post, path = "/api/v1/routes/{id}/stops", tag = "dispatch", request_body = AddStopRequest,
+#[utoipa::path(post, path = "/api/v1/routes/{id}/stops", tag = "dispatch",
+    security(("accessToken" = [])),
+    request_body = AddStopRequest,
     params(("id" = Uuid, Path, description = "Route id")),
-    responses((status = 200, body = RouteView), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody),
-              (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
+    responses(
+        (status = 200, description = "The route with the stop", body = RouteView),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `route_unknown`: no route has this id\n\
+                                      - `shipment_not_found`: no shipment has this tracking number"),
+        (status = 409, description = "- `route_already_dispatched`: the route is out already\n\
+                                      - `shipment_not_at_depot`: a shipment has not been received at the depot\n\
+                                      - `already_routed`: a shipment is on another route that day\n\
+                                      - `concurrent_change`: the route changed meanwhile; read it again and retry"),
+        (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`\n\
+                                      - `invalid_value`: a value is out of range (named in `errors`)"),
+    ))]
 async fn add_stop(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -405,10 +455,18 @@ async fn add_stop(
 
 /// Take a stop off a route (admin, dispatcher). On a dispatched route the shipment goes back to
 /// waiting at the depot.
-#[utoipa::path(delete, path = "/api/v1/routes/{id}/stops/{stop_id}", tag = "dispatch",
+#[utoipa::path(delete, path = "/api/v1/routes/{id}/stops/{stop_id}", tag = "dispatch", security(("accessToken" = [])),
     params(("id" = Uuid, Path, description = "Route id"), ("stop_id" = Uuid, Path, description = "Stop id")),
-    responses((status = 200, body = RouteView), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody),
-              (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
+    responses(
+        (status = 200, description = "The route without the stop", body = RouteView),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `route_unknown`: no route has this id\n\
+                                      - `stop_not_found`: the route has no such stop"),
+        (status = 409, description = "- `route_already_dispatched`: the route is out already\n\
+                                      - `shipment_not_at_depot`: a shipment has not been received at the depot\n\
+                                      - `already_routed`: a shipment is on another route that day\n\
+                                      - `concurrent_change`: the route changed meanwhile; read it again and retry"),
+    ))]
 async fn remove_stop(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -434,10 +492,21 @@ async fn remove_stop(
 }
 
 /// Put a route's stops in an order given by hand (admin, dispatcher): every stop id, once.
-#[utoipa::path(put, path = "/api/v1/routes/{id}/stops", tag = "dispatch", request_body = ReorderRequest,
+#[utoipa::path(put, path = "/api/v1/routes/{id}/stops", tag = "dispatch",
+    security(("accessToken" = [])),
+    request_body = ReorderRequest,
     params(("id" = Uuid, Path, description = "Route id")),
-    responses((status = 200, body = RouteView), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody),
-              (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
+    responses(
+        (status = 200, description = "The route in its new order", body = RouteView),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `route_unknown`: no route has this id"),
+        (status = 409, description = "- `route_already_dispatched`: the route is out already\n\
+                                      - `shipment_not_at_depot`: a shipment has not been received at the depot\n\
+                                      - `already_routed`: a shipment is on another route that day\n\
+                                      - `concurrent_change`: the route changed meanwhile; read it again and retry"),
+        (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`\n\
+                                      - `invalid_value`: a value is out of range (named in `errors`)"),
+    ))]
 async fn reorder_stops(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -463,10 +532,17 @@ async fn reorder_stops(
 
 /// Sequence a route's stops with the solver (admin, dispatcher), keeping its customers' windows where
 /// it can.
-#[utoipa::path(post, path = "/api/v1/routes/{id}/sequence", tag = "dispatch",
+#[utoipa::path(post, path = "/api/v1/routes/{id}/sequence", tag = "dispatch", security(("accessToken" = [])),
     params(("id" = Uuid, Path, description = "Route id")),
-    responses((status = 200, body = RouteView), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody),
-              (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
+    responses(
+        (status = 200, description = "The route, sequenced", body = RouteView),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `route_unknown`: no route has this id"),
+        (status = 409, description = "- `route_already_dispatched`: the route is out already\n\
+                                      - `shipment_not_at_depot`: a shipment has not been received at the depot\n\
+                                      - `already_routed`: a shipment is on another route that day\n\
+                                      - `concurrent_change`: the route changed meanwhile; read it again and retry"),
+    ))]
 async fn sequence_route(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,

@@ -22,8 +22,9 @@ use crate::auth::tokens::digest;
 use crate::auth::{Authenticated, Caller};
 use crate::dispatch::DispatchError;
 use crate::dispatch::service::{DepotDay, route_view};
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::openapi::FORBIDDEN;
 use crate::store::dispatch::{LocationRecord, PlacedShipment};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -39,9 +40,14 @@ struct ManifestQuery {
 
 /// The calling driver's routes for a day, stops in order with planned times and everything needed at
 /// each door (drivers only). Answers `ETag`; with a matching `If-None-Match` it is 304 and no body.
-#[utoipa::path(get, path = "/api/v1/driver/manifest", tag = "driver", params(ManifestQuery),
-    responses((status = 200, body = Manifest), (status = 304, description = "Unchanged since the ETag sent"),
-              (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/driver/manifest", tag = "driver",
+    security(("accessToken" = [])),
+    params(ManifestQuery),
+    responses(
+        (status = 200, description = "The day's routes", body = Manifest),
+        (status = 304, description = "Unchanged since the ETag sent"),
+        (status = 403, description = FORBIDDEN),
+    ))]
 async fn manifest(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -77,9 +83,14 @@ async fn manifest(
 /// Stored in one transaction; the newest point becomes the driver's position, from which the open
 /// stops' arrival times are recomputed shortly after; points older than `TODOKE_LOCATION_RETENTION_DAYS`
 /// are dropped.
-#[utoipa::path(post, path = "/api/v1/driver/locations", tag = "driver", request_body = LocationBatch,
-    responses((status = 200, body = LocationReceipt), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/driver/locations", tag = "driver",
+    security(("accessToken" = [])),
+    request_body = LocationBatch,
+    responses(
+        (status = 200, description = "How many points were kept", body = LocationReceipt),
+        (status = 403, description = FORBIDDEN),
+        (status = 422, description = "- `validation_failed`: points to fix, each named in `errors`"),
+    ))]
 async fn record_locations(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,

@@ -20,8 +20,9 @@ use crate::auth::policy::{Action, authorize};
 use crate::dispatch::DispatchError;
 use crate::dispatch::service::{DepotDay, due};
 use crate::eta::model::StopEta;
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
+use crate::http::openapi::FORBIDDEN;
 use crate::pod::service::ProofDetails;
 use crate::store::dispatch::{PlacedShipment, RouteRecord};
 use crate::store::eta::RouteEtaRecord;
@@ -87,9 +88,12 @@ pub struct FlaggedProof {
 }
 
 /// A depot's exceptions of a day (staff): late stops, failed attempts, flagged proofs.
-#[utoipa::path(get, path = "/api/v1/exceptions", tag = "dispatch", params(RouteQuery),
-    responses((status = 200, body = Exceptions), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/exceptions", tag = "dispatch", security(("accessToken" = [])), params(RouteQuery),
+    responses(
+        (status = 200, description = "Late stops, failed attempts and flagged proofs of the day", body = Exceptions),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `depot_not_found`: no depot has this id"),
+    ))]
 async fn exceptions(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,

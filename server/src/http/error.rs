@@ -32,7 +32,8 @@ struct Details {
     locked: Option<Locked>,
 }
 
-/// The problem document. `code` is stable; `title` and `detail` are for people.
+/// The problem document (RFC 9457), sent as `application/problem+json`. `code` is stable; `title` and
+/// `detail` are for people.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// A URI naming the kind of problem: `urn:todoke:problem:{code}`.
@@ -52,6 +53,7 @@ pub struct Problem {
     /// For `preferences_locked`: when the cut-off passed, and what may still change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cutoff_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// For `preferences_locked`: the fields that may still change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changeable: Option<Vec<&'static str>>,
     /// The same as the `x-request-id` response header: give it to support, it finds the log line.

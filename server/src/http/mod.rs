@@ -1,8 +1,10 @@
 //! Assembles every feature's routes into one application with the layers they all share:
 //! request ids, tracing, body limits, panics caught, and problem+json for unknown routes.
 
+pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod openapi;
 pub mod rate_limit;
 mod wrong_types;
 
@@ -26,16 +28,9 @@ use error::ApiError;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "Todoke", description = "Last-mile delivery tracking and proof of delivery."),
-    components(schemas(error::Problem))
-)]
-struct ApiDoc;
-
 /// Every route and its OpenAPI description, built from the same registrations so they cannot drift.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(crate::health::router())
         .merge(crate::auth::router())
         .merge(crate::shipments::router())
@@ -50,12 +45,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     let (router, openapi) = routes().split_for_parts();
-    let openapi_json = openapi.to_json().expect("the OpenAPI document serialises");
+    let openapi_json = openapi::finish(openapi).to_json().expect("the OpenAPI document serialises");
     router
         .route(
             "/api/v1/openapi.json",
             axum::routing::get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi_json) }),
         )
+        .merge(docs::router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -19,8 +19,9 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::auth::Authenticated;
 use crate::auth::policy::{Action, authorize};
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::openapi::{FORBIDDEN, SHIPMENT_NOT_FOUND};
 use crate::shipments::ShipmentError;
 use crate::store::{NewNotice, NoticeRecord, ShipmentKey, ShipmentRecord};
 use transport::Transport;
@@ -112,10 +113,17 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Tell the customer their parcel will be late, with the new expected window (dispatcher, admin). The ETA
 /// work calls the same on its own; this is for staff who know first.
-#[utoipa::path(post, path = "/api/v1/shipments/{id}/delays", tag = "shipments", request_body = Delay,
+#[utoipa::path(post, path = "/api/v1/shipments/{id}/delays", tag = "shipments",
+    security(("accessToken" = []), ("apiKey" = [])),
+    request_body = Delay,
     params(("id" = Uuid, Path, description = "Shipment id")),
-    responses((status = 202, description = "The notice is queued"), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses(
+        (status = 202, description = "The notice is queued"),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = SHIPMENT_NOT_FOUND),
+        (status = 409, description = "- `shipment_closed`: the shipment is delivered, returned or cancelled"),
+        (status = 422, description = "- `invalid_window`: start and end are not HH:MM with the end after the start"),
+    ))]
 async fn announce_delay(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -145,6 +153,19 @@ async fn announce_delay(
     Ok(axum::http::StatusCode::ACCEPTED)
 }
 
+/// Where a notice stands, as stored (`notices.status`).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum NoticeStatus {
+    Pending,
+    Sending,
+    Sent,
+    Failed,
+    Expired,
+    Suppressed,
+}
+
 /// One notice, as staff and the shipment's merchant see it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct NoticeView {
@@ -153,7 +174,8 @@ pub struct NoticeView {
     pub kind: String,
     pub recipient: String,
     pub language: String,
-    /// `pending`, `sending`, `sent`, `failed`, `expired`, or `suppressed` (the customer opted out).
+    /// What became of it; `suppressed` when the customer opted out.
+    #[schema(value_type = NoticeStatus)]
     pub status: String,
     pub attempts: i64,
     pub last_error: Option<String>,
@@ -181,8 +203,13 @@ impl From<NoticeRecord> for NoticeView {
 
 /// The email notices of a shipment, with what became of each.
 #[utoipa::path(get, path = "/api/v1/shipments/{id}/notifications", tag = "shipments",
+    security(("accessToken" = []), ("apiKey" = [])),
     params(("id" = Uuid, Path, description = "Shipment id")),
-    responses((status = 200, body = Vec<NoticeView>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses(
+        (status = 200, description = "Every notice, oldest first", body = Vec<NoticeView>),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = SHIPMENT_NOT_FOUND),
+    ))]
 async fn shipment_notifications(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,

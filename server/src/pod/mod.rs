@@ -15,7 +15,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use todoke_shared::pod::{ArrivalReport, AttemptReport, DeliveryReport, PodView, StopReceipt};
+use todoke_shared::pod::{ArrivalReport, PodView, StopReceipt};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -24,15 +24,37 @@ use crate::app::{AppState, now};
 use crate::auth::policy::{Action, authorize, may_read_proof, sees_proof_integrity};
 use crate::auth::{Authenticated, Caller};
 use crate::dispatch::DispatchError;
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::openapi::{FORBIDDEN, SHIPMENT_NOT_FOUND};
 use crate::shipments::ShipmentError;
 use crate::store::pod::FileRole;
 use crate::store::{ShipmentKey, ShipmentRecord};
 use idempotency::IdempotencyKey;
 use service::{Acting, Answer};
 pub use service::{Pod, PodError};
-use upload::Upload;
+use upload::{AttemptUpload, DeliveryUpload, FilePart, Upload};
+
+/// Why a stop action may conflict with what the stop is now.
+const STOP_CONFLICTS: &str = "- `stop_reassigned`: the stop is on another driver's route now\n\
+     - `route_not_dispatched`: the route is not out yet\n\
+     - `stop_closed`: the stop is closed already (`allowed` says what may follow)\n\
+     - `request_in_progress`: the same key is being answered; retry after `Retry-After` seconds\n\
+     - `concurrent_change`: the stop changed meanwhile; retry";
+
+/// Why a delivery or attempt may be refused as it is.
+const PROOF_REFUSED: &str = "- `validation_failed`: fields of the report to fix, each named in `errors`\n\
+     - `invalid_field`: the report's JSON has a wrong type or unknown field\n\
+     - `idempotency_key_reused`: the key was used for a different request\n\
+     - `proof_incomplete`: the proof lacks what this delivery needs (listed in `errors`)\n\
+     - `method_not_allowed`: the customer did not allow this way of delivering\n\
+     - `required`: the `report` part is missing\n\
+     - `unknown_part`, `repeated_part`, `too_many_photos`: the parts are not as documented\n\
+     - `photo_unreadable` and other photo or signature codes: a file cannot be used (named in `errors`)";
+
+/// What is too large in an upload.
+const TOO_LARGE: &str = "- `payload_too_large`: the upload is larger than 64 MiB in all\n\
+     - `photo_too_large`, `part_too_large`: one part is larger than its limit";
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -45,10 +67,20 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The driver reached the stop (drivers, their own stops). Repeats with the same `Idempotency-Key`
 /// answer the same bytes.
-#[utoipa::path(post, path = "/api/v1/driver/stops/{stop_id}/arrive", tag = "driver", request_body = ArrivalReport,
-    params(("stop_id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "The same on every retry")),
-    responses((status = 200, body = StopReceipt), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/driver/stops/{stop_id}/arrive", tag = "driver",
+    security(("accessToken" = [])),
+    request_body = ArrivalReport,
+    params(("stop_id" = Uuid, Path, description = "The stop's id, from the manifest"),
+           ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
+            description = "Made when the action was taken (a UUID); the same on every retry")),
+    responses(
+        (status = 200, description = "Recorded (or the same answer again for a retry)", body = StopReceipt),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `stop_not_found`: no stop has this id"),
+        (status = 409, description = STOP_CONFLICTS),
+        (status = 422, description = "- `validation_failed`: fields of the report to fix\n\
+                                      - `idempotency_key_reused`: the key was used for a different request"),
+    ))]
 async fn arrive(
     State(state): State<AppState>,
     driving: Driving,
@@ -63,13 +95,24 @@ async fn arrive(
 /// The parcel was delivered: `multipart/form-data` with a `report` part ([`DeliveryReport`] JSON), a
 /// `signature` part (strokes JSON or a PNG) where the proof needs one, and `photo` parts (JPEG, PNG or
 /// WebP). Missing proof is 422 listing exactly what is missing. A 201 means everything is stored.
-#[utoipa::path(post, path = "/api/v1/driver/stops/{stop_id}/deliver", tag = "driver",
-    request_body(content = DeliveryReport, content_type = "multipart/form-data",
-                 description = "Parts: report (JSON), signature (JSON strokes or PNG), photo (repeated)"),
-    params(("stop_id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "The same on every retry")),
-    responses((status = 201, body = StopReceipt), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 409, body = Problem), (status = 413, body = Problem),
-              (status = 415, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/driver/stops/{stop_id}/deliver", tag = "driver", security(("accessToken" = [])),
+    request_body(description = "Parts: `report` (JSON), `signature` (JSON strokes or PNG), `photo` (repeated)",
+        content((DeliveryUpload = "multipart/form-data", encoding(
+            ("report" = (content_type = "application/json")),
+            ("signature" = (content_type = "application/json, image/png")),
+            ("photo" = (content_type = "image/jpeg, image/png, image/webp")))))),
+    params(("stop_id" = Uuid, Path, description = "The stop's id, from the manifest"),
+           ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
+            description = "Made when the action was taken (a UUID); the same on every retry")),
+    responses(
+        (status = 201, description = "Delivered, with every file stored (or the same answer again for a retry)", body = StopReceipt),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `stop_not_found`: no stop has this id"),
+        (status = 409, description = STOP_CONFLICTS),
+        (status = 413, description = TOO_LARGE),
+        (status = 415, description = "- `unsupported_media_type`: not multipart/form-data"),
+        (status = 422, description = PROOF_REFUSED),
+    ))]
 async fn deliver(
     State(state): State<AppState>,
     driving: Driving,
@@ -83,13 +126,23 @@ async fn deliver(
 
 /// The delivery could not be made: `multipart/form-data` with a `report` part ([`AttemptReport`]
 /// JSON, a reason code) and optional `photo` parts as proof of the attempt.
-#[utoipa::path(post, path = "/api/v1/driver/stops/{stop_id}/fail", tag = "driver",
-    request_body(content = AttemptReport, content_type = "multipart/form-data",
-                 description = "Parts: report (JSON), photo (repeated, optional)"),
-    params(("stop_id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "The same on every retry")),
-    responses((status = 201, body = StopReceipt), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 409, body = Problem), (status = 413, body = Problem),
-              (status = 415, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/driver/stops/{stop_id}/fail", tag = "driver", security(("accessToken" = [])),
+    request_body(description = "Parts: `report` (JSON), `photo` (repeated, optional)",
+        content((AttemptUpload = "multipart/form-data", encoding(
+            ("report" = (content_type = "application/json")),
+            ("photo" = (content_type = "image/jpeg, image/png, image/webp")))))),
+    params(("stop_id" = Uuid, Path, description = "The stop's id, from the manifest"),
+           ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
+            description = "Made when the action was taken (a UUID); the same on every retry")),
+    responses(
+        (status = 201, description = "The attempt is recorded (or the same answer again for a retry)", body = StopReceipt),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = "- `stop_not_found`: no stop has this id"),
+        (status = 409, description = STOP_CONFLICTS),
+        (status = 413, description = TOO_LARGE),
+        (status = 415, description = "- `unsupported_media_type`: not multipart/form-data"),
+        (status = 422, description = PROOF_REFUSED),
+    ))]
 async fn fail(
     State(state): State<AppState>,
     driving: Driving,
@@ -143,9 +196,14 @@ where
 /// A shipment's proof of delivery, newest first: when, how, who, how far from the address, links to
 /// the photos and signature (staff, the merchant's key, the customer's link `?k=`). Staff also see
 /// whether the tamper-evident hash still holds.
-#[utoipa::path(get, path = "/api/v1/shipments/{id}/pod", tag = "shipments", params(("id" = Uuid, Path)),
-    responses((status = 200, body = PodView), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/shipments/{id}/pod", tag = "shipments",
+    security(("accessToken" = []), ("apiKey" = []), ("customerLink" = [])),
+    params(("id" = Uuid, Path, description = "Shipment id")),
+    responses(
+        (status = 200, description = "The proofs of the shipment, newest last", body = PodView),
+        (status = 403, description = "- `link_expired`: the customer link has expired"),
+        (status = 404, description = SHIPMENT_NOT_FOUND),
+    ))]
 async fn proof_of_delivery(
     State(state): State<AppState>,
     caller: Caller,
@@ -168,9 +226,15 @@ async fn proof_of_delivery(
 /// One file of a shipment's proof, as linked from its proof (the same callers). Files never change:
 /// their name is their hash.
 #[utoipa::path(get, path = "/api/v1/shipments/{id}/pod/files/{name}", tag = "shipments",
-    params(("id" = Uuid, Path), ("name" = String, Path)),
-    responses((status = 200, description = "The image", content_type = "image/jpeg"),
-              (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    security(("accessToken" = []), ("apiKey" = []), ("customerLink" = [])),
+    params(("id" = Uuid, Path, description = "Shipment id"),
+           ("name" = String, Path, description = "The file's name, as linked from the proof (its hash)")),
+    responses(
+        (status = 200, description = "The photo or signature image", content((FilePart = "image/jpeg"), (FilePart = "image/png"), (FilePart = "image/webp"))),
+        (status = 403, description = "- `link_expired`: the customer link has expired"),
+        (status = 404, description = "- `shipment_not_found`: no shipment has this id, or it is not yours to see\n\
+                                      - `file_not_found`: the shipment's proofs have no such file"),
+    ))]
 async fn proof_file(
     State(state): State<AppState>,
     caller: Caller,

@@ -128,3 +128,37 @@ fn part_error(error: multer::Error) -> ApiError {
         ),
     }
 }
+
+/// A file's bytes, as one part of the upload.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct FilePart(#[allow(dead_code)] Vec<u8>);
+
+/// The parts of a delivery (`multipart/form-data`), for the API's description. Other parts are refused.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct DeliveryUpload {
+    /// What happened at the door, as JSON.
+    report: todoke_shared::pod::DeliveryReport,
+    /// The recipient's signature where the proof needs one: strokes as JSON (`{"width", "height",
+    /// "strokes": [[[x, y], …], …]}`) or a PNG, at most 2 MiB.
+    signature: Option<FilePart>,
+    /// Photos of the parcel where it was left: JPEG, PNG or WebP, at most 8 of 20 MiB each; send the
+    /// part once per photo.
+    #[schema(max_items = 8)]
+    photo: Option<Vec<FilePart>>,
+}
+
+/// The parts of a failed attempt (`multipart/form-data`), for the API's description. Other parts are
+/// refused.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct AttemptUpload {
+    /// Why the delivery could not be made, as JSON.
+    report: todoke_shared::pod::AttemptReport,
+    /// Photos proving the attempt (a card left, the door): JPEG, PNG or WebP, at most 8 of 20 MiB each.
+    #[schema(max_items = 8)]
+    photo: Option<Vec<FilePart>>,
+}

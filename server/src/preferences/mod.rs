@@ -21,10 +21,18 @@ pub use service::{Locked, changeable, closes_at_arrival, judge};
 use crate::app::{AppState, now};
 use crate::auth::policy::{Action, authorize, may_change_preferences, sees_access_code};
 use crate::auth::{Authenticated, Caller};
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath, parse_json};
+use crate::http::openapi::{FORBIDDEN, TRACKING_NUMBER};
 use crate::shipments::{ShipmentError, choices};
 use crate::store::{ShipmentKey, ShipmentRecord, StoreError};
+
+const PREFERENCES_FORBIDDEN: &str = "- `forbidden`: your role may not (a dispatcher, the merchant's key)\n\
+                                     - `link_expired`: the customer link has expired";
+const PREFERENCES_NOT_FOUND: &str =
+    "- `tracking_number_unknown`: no shipment has this tracking number, or not this link's";
+const PREFERENCES_LOCKED: &str = "- `preferences_locked`: past the cut-off for a field changed (`changeable` says what may)\n\
+                                  - `concurrent_change`: the shipment changed meanwhile; retry";
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -34,15 +42,20 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The delivery slots a customer may choose.
-#[utoipa::path(get, path = "/api/v1/delivery-slots", tag = "preferences", responses((status = 200, body = Vec<Slot>)))]
+#[utoipa::path(get, path = "/api/v1/delivery-slots", tag = "preferences", security(()),
+    responses((status = 200, description = "The slots, in order", body = Vec<Slot>)))]
 async fn delivery_slots(State(state): State<AppState>) -> Result<Json<Vec<Slot>>, ApiError> {
     Ok(Json(state.store.delivery_slots().await?))
 }
 
 /// Set the delivery slots customers may choose (admin, dispatcher). Windows already chosen stay.
-#[utoipa::path(put, path = "/api/v1/delivery-slots", tag = "preferences", request_body = Vec<Slot>,
-    responses((status = 200, body = Vec<Slot>), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 422, body = Problem)))]
+#[utoipa::path(put, path = "/api/v1/delivery-slots", tag = "preferences", security(("accessToken" = [])),
+    request_body = Vec<Slot>,
+    responses(
+        (status = 200, description = "The slots as they are now", body = Vec<Slot>),
+        (status = 403, description = FORBIDDEN),
+        (status = 422, description = "- `validation_failed`: 1 to 24 slots, each with its own id and a window (named in `errors`)"),
+    ))]
 async fn configure_delivery_slots(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -74,15 +87,21 @@ async fn configure_delivery_slots(
 }
 
 /// The pickup points and lockers a customer may choose.
-#[utoipa::path(get, path = "/api/v1/pickup-points", tag = "preferences", responses((status = 200, body = Vec<PickupPoint>)))]
+#[utoipa::path(get, path = "/api/v1/pickup-points", tag = "preferences", security(()),
+    responses((status = 200, description = "The pickup points and lockers", body = Vec<PickupPoint>)))]
 async fn pickup_points(State(state): State<AppState>) -> Result<Json<Vec<PickupPoint>>, ApiError> {
     Ok(Json(state.store.pickup_points().await?))
 }
 
 /// Add a pickup point (admin, dispatcher).
-#[utoipa::path(post, path = "/api/v1/pickup-points", tag = "preferences", request_body = PickupPoint,
-    responses((status = 201, body = PickupPoint), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/pickup-points", tag = "preferences", security(("accessToken" = [])),
+    request_body = PickupPoint,
+    responses(
+        (status = 201, description = "The pickup point", body = PickupPoint),
+        (status = 403, description = FORBIDDEN),
+        (status = 409, description = "- `pickup_point_exists`: a pickup point has this id"),
+        (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`"),
+    ))]
 async fn add_pickup_point(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -145,9 +164,14 @@ async fn view(state: &AppState, shipment: &ShipmentRecord, caller: &Caller) -> R
 
 /// The customer's delivery preferences (with the customer's link, or as support staff).
 #[utoipa::path(get, path = "/api/v1/track/{tracking_number}/preferences", tag = "preferences",
-    params(("tracking_number" = String, Path), ("k" = Option<String>, Query, description = "The customer's link token")),
-    responses((status = 200, body = PreferencesView), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem)))]
+    security(("customerLink" = []), ("accessToken" = [])),
+    params(("tracking_number" = String, Path, description = TRACKING_NUMBER)),
+    responses(
+        (status = 200, description = "The preferences (the access code masked for the customer), what the proof \
+                                      needs, and what may still change", body = PreferencesView),
+        (status = 403, description = PREFERENCES_FORBIDDEN),
+        (status = 404, description = PREFERENCES_NOT_FOUND),
+    ))]
 async fn read_preferences(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -162,10 +186,17 @@ async fn read_preferences(
 /// whole object may be sent back with one field changed. Method and window can change until the route
 /// is dispatched, the instructions until the driver arrives, the rest until delivery (409
 /// `preferences_locked` says what still can). Send the access code back as `••••` to keep it.
-#[utoipa::path(put, path = "/api/v1/track/{tracking_number}/preferences", tag = "preferences", request_body = Preferences,
-    params(("tracking_number" = String, Path), ("k" = Option<String>, Query, description = "The customer's link token")),
-    responses((status = 200, body = PreferencesView), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(put, path = "/api/v1/track/{tracking_number}/preferences", tag = "preferences",
+    security(("customerLink" = []), ("accessToken" = [])),
+    request_body = Preferences,
+    params(("tracking_number" = String, Path, description = TRACKING_NUMBER)),
+    responses(
+        (status = 200, description = "The preferences as they are now", body = PreferencesView),
+        (status = 403, description = PREFERENCES_FORBIDDEN),
+        (status = 404, description = PREFERENCES_NOT_FOUND),
+        (status = 409, description = PREFERENCES_LOCKED),
+        (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`"),
+    ))]
 async fn change_preferences(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -181,12 +212,17 @@ async fn change_preferences(
 /// `access_code` or `language`; a `method` of another `kind` replaces the method whole. Judged on what
 /// actually changes, with the same cut-offs as `PUT`.
 #[utoipa::path(patch, path = "/api/v1/track/{tracking_number}/preferences", tag = "preferences",
-    request_body(content = Preferences, content_type = "application/merge-patch+json",
-                 description = "Only the fields to change; every field may be left out"),
-    params(("tracking_number" = String, Path), ("k" = Option<String>, Query, description = "The customer's link token")),
-    responses((status = 200, body = PreferencesView), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 409, body = Problem), (status = 415, body = Problem),
-              (status = 422, body = Problem)))]
+    security(("customerLink" = []), ("accessToken" = [])),
+    request_body(description = "Only the fields to change; every field may be left out",
+        content((PreferencesPatch = "application/merge-patch+json"), (PreferencesPatch = "application/json"))),
+    params(("tracking_number" = String, Path, description = TRACKING_NUMBER)),
+    responses(
+        (status = 200, description = "The preferences as they are now", body = PreferencesView),
+        (status = 403, description = PREFERENCES_FORBIDDEN),
+        (status = 404, description = PREFERENCES_NOT_FOUND),
+        (status = 409, description = PREFERENCES_LOCKED),
+        (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`"),
+    ))]
 async fn patch_preferences(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -195,6 +231,23 @@ async fn patch_preferences(
 ) -> Result<Json<PreferencesView>, ApiError> {
     let shipment = apply_change(&state, &caller, &number, Change::Patch(patch)).await?;
     Ok(Json(view(&state, &shipment, &caller).await?))
+}
+
+/// A merge patch of the preferences (RFC 7396), for the API's description: every field may be left out,
+/// `null` removes one.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct PreferencesPatch {
+    /// Merged into the current method; a method of another `kind` replaces it whole.
+    #[schema(value_type = Object, nullable = false)]
+    method: Option<serde_json::Value>,
+    window: Option<todoke_shared::preferences::WindowChoice>,
+    instructions: Option<String>,
+    access_code: Option<String>,
+    language: Option<todoke_shared::Language>,
+    #[schema(nullable = false)]
+    email_notices: Option<bool>,
 }
 
 /// A change of preferences as asked: the whole object (`PUT`, the page's form), or a merge patch.

@@ -23,8 +23,9 @@ use uuid::Uuid;
 use crate::app::{AppState, now};
 use crate::auth::policy::{Action, Scope, authorize, list_scope, sees_access_code};
 use crate::auth::{Authenticated, Caller};
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, CsvBody};
+use crate::http::openapi::{FORBIDDEN, SHIPMENT_NOT_FOUND};
 use crate::store::{ShipmentKey, ShipmentQuery};
 pub use import::ImportError;
 pub use service::{Created, ShipmentError, barcode_taken};
@@ -42,12 +43,26 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Create a shipment. Sending the same `external_ref` with the same body again answers 200 with the
 /// shipment created the first time; with a different body, 409.
-#[utoipa::path(post, path = "/api/v1/shipments", tag = "shipments", request_body = NewShipmentRequest,
+#[utoipa::path(post, path = "/api/v1/shipments", tag = "shipments",
+    security(("accessToken" = []), ("apiKey" = [])),
+    request_body(content = NewShipmentRequest, example = json!({
+        "external_ref": "ORDER-2026-000123",
+        "recipient": {"name": "山田 花子", "email": "hanako@example.jp", "phone": "+81 90-1234-5678", "language": "ja"},
+        "address": {"lines": ["丸の内1-9-1", "グラントウキョウ 12F"], "postal_code": "100-0005", "city": "千代田区",
+                    "region": "東京都", "country": "JP", "lat": 35.6812, "lon": 139.7671},
+        "promised": {"date": "2026-11-24", "window": {"start": "14:00", "end": "16:00"}},
+        "parcels": [{"barcode": "4901234567894", "weight_g": 1200}]
+    })),
     responses(
-        (status = 201, description = "Created", body = ShipmentDetail),
-        (status = 200, description = "Already created with the same details", body = ShipmentDetail),
-        (status = 409, description = "The external_ref is taken by different details, or a parcel barcode by another shipment", body = Problem),
-        (status = 422, description = "Invalid fields", body = Problem),
+        (status = 201, description = "Created: the shipment, its tracking number and the customer's link", body = ShipmentDetail,
+         headers(("Location" = String, description = "The shipment's address in the API"))),
+        (status = 200, description = "Already created with the same details: the shipment created the first time",
+         body = ShipmentDetail, headers(("Location" = String, description = "The shipment's address in the API"))),
+        (status = 403, description = FORBIDDEN),
+        (status = 409, description = "- `external_ref_taken`: another shipment has this `external_ref` with different details\n\
+                                      - `barcode_in_use`: a parcel barcode is another shipment's of this merchant (named in `errors`)\n\
+                                      - `conflict`: a value that must be unique is already in use"),
+        (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`"),
     ))]
 async fn create_shipment(
     State(state): State<AppState>,
@@ -73,12 +88,20 @@ async fn create_shipment(
 /// the report says, line by line, what was created, what was already there, and what is wrong with
 /// which column. Good lines are kept even when others fail; sending a file again is harmless.
 #[utoipa::path(post, path = "/api/v1/shipments/import", tag = "shipments",
-    request_body(content = String, content_type = "text/csv", description = "UTF-8 (with or without a BOM) or Shift_JIS (CP932), as declared by charset= or detected"),
+    security(("accessToken" = []), ("apiKey" = [])),
+    request_body(content = String, content_type = "text/csv",
+        description = "UTF-8 (with or without a BOM) or Shift_JIS (CP932), as declared by `charset=` or detected"),
     responses(
         (status = 200, description = "Every line's outcome", body = ImportReport),
-        (status = 413, description = "Larger than 8 MiB; the lines before the limit were taken", body = Problem),
-        (status = 415, description = "Not CSV, or in an encoding that is not read (unsupported_encoding); nothing was taken", body = Problem),
-        (status = 422, description = "The header is not as documented; nothing was taken", body = Problem),
+        (status = 403, description = FORBIDDEN),
+        (status = 413, description = "Larger than 8 MiB or too many lines; the lines before the limit were taken\n\
+                                      - `file_too_large`: the file is larger than 8 MiB\n\
+                                      - `too_many_lines`: the file has more lines than one import takes"),
+        (status = 415, description = "Nothing was taken\n\
+                                      - `unsupported_encoding`: the file is in an encoding that is not read"),
+        (status = 422, description = "The header is not as documented; nothing was taken\n\
+                                      - `empty_file`: the file is empty\n\
+                                      - `invalid_header`: the header line lacks or misnames columns"),
     ))]
 async fn import_shipments(
     State(state): State<AppState>,
@@ -98,8 +121,12 @@ async fn import_shipments(
 }
 
 #[utoipa::path(get, path = "/api/v1/shipments/{id}", tag = "shipments",
+    security(("accessToken" = []), ("apiKey" = [])),
     params(("id" = Uuid, Path, description = "Shipment id")),
-    responses((status = 200, body = ShipmentDetail), (status = 404, body = Problem)))]
+    responses(
+        (status = 200, description = "The shipment with its timeline", body = ShipmentDetail),
+        (status = 404, description = SHIPMENT_NOT_FOUND),
+    ))]
 async fn get_shipment(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -112,22 +139,31 @@ async fn get_shipment(
     Ok(Json(views::shipment_detail(&record, &events, &changes, &state.links, sees_access_code(&caller))))
 }
 
+// Read as text, to name the parameter at fault in words; documented as what they take.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct ListParams {
     /// Only shipments in this status.
+    #[param(value_type = Option<ShipmentStatus>)]
     status: Option<String>,
     /// Only shipments promised for this date (YYYY-MM-DD).
+    #[param(value_type = Option<String>, format = Date)]
     date: Option<String>,
     /// Page size, 1 to 200. Default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
     /// `next_cursor` from the previous page.
+    #[param(value_type = Option<Uuid>)]
     cursor: Option<String>,
 }
 
 /// List shipments in creation order, a page at a time.
 #[utoipa::path(get, path = "/api/v1/shipments", tag = "shipments", params(ListParams),
-    responses((status = 200, body = ShipmentPage), (status = 400, body = Problem)))]
+    security(("accessToken" = []), ("apiKey" = [])),
+    responses(
+        (status = 200, description = "A page of shipments, oldest first; a merchant's key sees its own", body = ShipmentPage),
+        (status = 403, description = FORBIDDEN),
+    ))]
 async fn list_shipments(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -153,19 +189,19 @@ impl ListParams {
         let bad =
             |field: &str, message: &str| ApiError::field(StatusCode::BAD_REQUEST, "invalid_query", field, message);
         let status = match self.status.as_deref() {
-            None | Some("") => None,
+            None => None,
             Some(text) => Some(ShipmentStatus::parse(text).ok_or_else(|| {
                 bad("status", "give a status such as info_received, at_depot, out_for_delivery or delivered")
             })?),
         };
         let promised_date = match self.date.as_deref() {
-            None | Some("") => None,
+            None => None,
             Some(text) => Some(
                 NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| bad("date", "give a date as YYYY-MM-DD"))?,
             ),
         };
         let limit = match self.limit.as_deref() {
-            None | Some("") => DEFAULT_PAGE,
+            None => DEFAULT_PAGE,
             Some(text) => text
                 .parse()
                 .ok()
@@ -173,7 +209,7 @@ impl ListParams {
                 .ok_or_else(|| bad("limit", "give a page size from 1 to 200"))?,
         };
         let after = match self.cursor.as_deref() {
-            None | Some("") => None,
+            None => None,
             Some(text) => Some(
                 Uuid::try_parse(text).map_err(|_| bad("cursor", "pass next_cursor from the previous page as it is"))?,
             ),
@@ -185,12 +221,15 @@ impl ListParams {
 /// Record a status change, such as arrival at the depot. Illegal changes are refused with 409 and the
 /// statuses that are allowed next.
 #[utoipa::path(post, path = "/api/v1/shipments/{id}/events", tag = "shipments", request_body = NewEventRequest,
+    security(("accessToken" = []), ("apiKey" = [])),
     params(("id" = Uuid, Path, description = "Shipment id")),
     responses(
         (status = 200, description = "Recorded; the shipment as it is now", body = ShipmentDetail),
-        (status = 404, body = Problem),
-        (status = 409, description = "Not allowed from the current status", body = Problem),
-        (status = 422, body = Problem),
+        (status = 403, description = FORBIDDEN),
+        (status = 404, description = SHIPMENT_NOT_FOUND),
+        (status = 409, description = "- `invalid_transition`: not allowed from the current status (`allowed` lists what is)\n\
+                                      - `concurrent_change`: the shipment changed meanwhile; read it again and retry"),
+        (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`"),
     ))]
 async fn record_event(
     State(state): State<AppState>,

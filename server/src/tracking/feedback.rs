@@ -16,22 +16,35 @@ use crate::auth::Caller;
 use crate::auth::policy::may_leave_feedback;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::openapi::{RATE_LIMITED, TRACKING_NUMBER};
 
-#[derive(Deserialize)]
-struct FeedbackForm {
+/// The feedback form as the page posts it.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct FeedbackForm {
+    /// The page's anti-forgery token (a hidden field).
     token: String,
+    /// 1 (poor) to 5 (very good).
+    #[schema(value_type = Option<u8>, minimum = 1, maximum = 5)]
     rating: Option<String>,
+    /// In the customer's words, at most 1,000 characters.
     comment: Option<String>,
 }
 
 /// Saves the customer's feedback on a delivered parcel, then sends the browser back to the page.
-#[utoipa::path(post, path = "/t/{tracking_number}/feedback", tag = "tracking",
-    params(("tracking_number" = String, Path), ("k" = String, Query, description = "The customer's link token")),
-    request_body(content_type = "application/x-www-form-urlencoded", description = "rating (1-5), comment"),
+#[utoipa::path(post, path = "/t/{tracking_number}/feedback", tag = "tracking", security(("customerLink" = [])),
+    params(("tracking_number" = String, Path, description = TRACKING_NUMBER), TrackParams),
+    request_body(content = FeedbackForm, content_type = "application/x-www-form-urlencoded",
+        description = "The page's feedback form"),
     responses(
-        (status = 303, description = "Saved; back to the page"),
-        (status = 403, description = "Not the customer's own link, or a forged form", content_type = "text/html"),
-        (status = 422, description = "No rating, or not delivered yet", content_type = "text/html"),
+        (status = 303, description = "Saved; back to the page", headers(("Location" = String, description = "The page"))),
+        (status = 400, description = "The page, saying the tracking number has a typo; a problem when the address or \
+                                      query cannot be read", content((String = "text/html"), (crate::http::error::Problem = "application/problem+json"))),
+        (status = 401, description = "The page, asking to open it from the link in the email", content((String = "text/html"))),
+        (status = 403, description = "The page: not the customer's own link, an expired link, or a forged form", content((String = "text/html"))),
+        (status = 404, description = "The page: no parcel has this number, or not this link's", content((String = "text/html"))),
+        (status = 422, description = "The page, saying there is no rating or the parcel is not delivered yet",
+         content((String = "text/html"))),
+        (status = 429, description = RATE_LIMITED, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 pub(super) async fn submit_feedback(
     State(state): State<AppState>,

@@ -20,6 +20,7 @@ use crate::auth::Caller;
 use crate::auth::policy::may_change_preferences;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::openapi::{RATE_LIMITED, TRACKING_NUMBER};
 use crate::preferences::{Change, apply_change, changeable};
 use crate::store::{ShipmentKey, ShipmentRecord};
 
@@ -159,20 +160,45 @@ fn to_code(place: SafePlace) -> String {
     serde_json::to_value(place).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
+/// The methods the form offers, as its `method` field names them.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum FormMethod {
+    HandToRecipient,
+    SafePlace,
+    Neighbour,
+    PickupPoint,
+}
+
 /// The form as posted. Method and window are absent once they can no longer change.
-#[derive(Debug, Deserialize)]
-struct PostedForm {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(super) struct PostedForm {
+    /// The page's anti-forgery token (a hidden field).
     token: String,
+    /// How to receive the parcel.
+    #[schema(value_type = Option<FormMethod>)]
     method: Option<String>,
+    /// For `safe_place`: where.
+    #[schema(value_type = Option<SafePlace>)]
     place: Option<String>,
+    /// For a safe place that is `other`: where.
     place_description: Option<String>,
+    /// For `neighbour`: their name.
     neighbour_name: Option<String>,
+    /// For `neighbour`: their door or room.
     neighbour_door: Option<String>,
+    /// For `pickup_point`: its id.
     point_id: Option<String>,
+    /// `DATE|HH:MM|HH:MM` from the list of windows, or empty for the promised one.
     window: Option<String>,
+    /// A note to the driver.
     instructions: Option<String>,
+    /// The gate or door code; `••••` keeps it.
     access_code: Option<String>,
+    #[schema(value_type = Option<Language>)]
     language: Option<String>,
+    /// Present (any value) when the box is ticked.
     email_notices: Option<String>,
 }
 
@@ -227,14 +253,20 @@ impl PostedForm {
 }
 
 /// Saves the preferences form, then sends the browser back to the page.
-#[utoipa::path(post, path = "/t/{tracking_number}/preferences", tag = "tracking",
-    params(("tracking_number" = String, Path), ("k" = String, Query, description = "The customer's link token")),
-    request_body(content_type = "application/x-www-form-urlencoded", description = "The page's preferences form"),
+#[utoipa::path(post, path = "/t/{tracking_number}/preferences", tag = "tracking", security(("customerLink" = [])),
+    params(("tracking_number" = String, Path, description = TRACKING_NUMBER), TrackParams),
+    request_body(content = PostedForm, content_type = "application/x-www-form-urlencoded",
+        description = "The page's preferences form"),
     responses(
-        (status = 303, description = "Saved; back to the page"),
-        (status = 403, description = "Not the customer's own link, or a forged form", content_type = "text/html"),
-        (status = 409, description = "Too late to change that", content_type = "text/html"),
-        (status = 422, description = "Not a valid choice", content_type = "text/html"),
+        (status = 303, description = "Saved; back to the page", headers(("Location" = String, description = "The page"))),
+        (status = 400, description = "The page, saying the tracking number has a typo; a problem when the address or \
+                                      query cannot be read", content((String = "text/html"), (crate::http::error::Problem = "application/problem+json"))),
+        (status = 401, description = "The page, asking to open it from the link in the email", content((String = "text/html"))),
+        (status = 403, description = "The page: not the customer's own link, an expired link, or a forged form", content((String = "text/html"))),
+        (status = 404, description = "The page: no parcel has this number, or not this link's", content((String = "text/html"))),
+        (status = 409, description = "The page, saying it is too late to change that", content((String = "text/html"))),
+        (status = 422, description = "The page, saying which choice is not valid", content((String = "text/html"))),
+        (status = 429, description = RATE_LIMITED, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 pub(super) async fn submit_preferences(
     State(state): State<AppState>,

@@ -23,8 +23,9 @@ use crate::auth::Caller;
 use crate::auth::policy::sees_full_tracking;
 use crate::eta::delay::window_from;
 use crate::eta::service::{Arrival, arrival};
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::openapi::{RATE_LIMITED, TRACKING_NUMBER};
 use crate::shipments::ShipmentError;
 use crate::store::{EventRecord, NoticeRecord, ShipmentKey, ShipmentRecord, Store, StoreError};
 
@@ -42,10 +43,18 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct TrackParams {
-    /// Language of the labels, `ja` or `en`. Defaults to the customer's chosen language.
+    /// Language of the labels, `ja` or `en`; anything else shows the customer's chosen language.
     lang: Option<String>,
-    /// Set after the page's form was saved, to say so.
+    /// Set (to `1`) after the page's form was saved, to say so.
     saved: Option<String>,
+}
+
+/// The tracking API's query: a language it does not know is refused, where the page shows its default.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct TrackQuery {
+    /// Language of the labels. Defaults to the customer's chosen language.
+    lang: Option<Language>,
 }
 
 impl TrackParams {
@@ -57,26 +66,40 @@ impl TrackParams {
 /// The public view of a shipment: status, promised window, timeline, and the city only. With the
 /// customer's link (`?k=`), also the recipient, address and parcels.
 #[utoipa::path(get, path = "/api/v1/track/{tracking_number}", tag = "tracking",
-    params(("tracking_number" = String, Path, description = "As printed, e.g. K7QM-2XD9-HFAR-4TW5"), TrackParams),
+    security((), ("customerLink" = []), ("accessToken" = []), ("apiKey" = [])),
+    params(("tracking_number" = String, Path, description = TRACKING_NUMBER, example = "KR51-ME91-HQ7G-0E6T"), TrackQuery),
     responses(
-        (status = 200, body = PublicTracking),
-        (status = 400, description = "Not a valid tracking number (a typo)", body = Problem),
-        (status = 401, description = "The customer link is not valid", body = Problem),
-        (status = 404, description = "No such shipment", body = Problem),
-        (status = 429, description = "Too many requests from this address", body = Problem),
+        (status = 200, description = "The public view; with the customer's link, staff's token or the merchant's key, \
+                                      the full view (`details`)", body = PublicTracking,
+         headers(("Cache-Control" = String, description = "`no-store` for the full view, else `no-cache`")),
+         example = json!({
+            "tracking_number": "KR51-ME91-HQ7G-0E6T", "status": "out_for_delivery", "status_label": "配達中",
+            "language": "ja", "city": "千代田区", "country": "JP",
+            "promised": {"date": "2026-11-24", "window": {"start": "14:00", "end": "16:00"},
+                         "window_starts_at": "2026-11-24T14:00:00+09:00", "window_ends_at": "2026-11-24T16:00:00+09:00"},
+            "events": [
+                {"status": "info_received", "status_label": "お荷物情報を受け付けました", "occurred_at": "2026-11-22T10:03:11+09:00"},
+                {"status": "at_depot", "status_label": "営業所に到着しました", "occurred_at": "2026-11-24T06:40:00+09:00"},
+                {"status": "out_for_delivery", "status_label": "配達中", "occurred_at": "2026-11-24T08:15:00+09:00"}
+            ],
+            "eta": {"expected_from": "2026-11-24T14:20:00+09:00", "expected_until": "2026-11-24T14:50:00+09:00",
+                    "stops_before": 3, "updated_at": "2026-11-24T13:05:00+09:00", "driver_near": false}
+         })),
+        (status = 404, description = "- `tracking_number_unknown`: no shipment has this tracking number"),
+        (status = 429, description = RATE_LIMITED, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 async fn track(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     caller: Caller,
     ApiPath(number): ApiPath<String>,
-    ApiQuery(params): ApiQuery<TrackParams>,
+    ApiQuery(params): ApiQuery<TrackQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     state.limits.tracking.check(peer)?;
     let number = TrackingNumber::parse(&number)?;
     let (record, events) = load(&*state.store, &number).await?;
     let full = sees_full_tracking(&caller, &record, now(), state.lifetimes.customer_link);
-    let view = Json(load_view(&state, &record, &events, params.language(), full).await?);
+    let view = Json(load_view(&state, &record, &events, params.lang, full).await?);
     // Personal details must not linger in shared caches.
     let cache = if full { "no-store" } else { "no-cache" };
     Ok(([(header::CACHE_CONTROL, cache)], view))

@@ -19,6 +19,7 @@ use crate::auth::policy::sees_full_tracking;
 use crate::dispatch::plan::SpeedModel;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::openapi::{RATE_LIMITED, TRACKING_NUMBER};
 use crate::pod::view::{FileLinks, proof_view};
 use crate::shipments::ShipmentError;
 use crate::store::ShipmentRecord;
@@ -266,13 +267,15 @@ struct ProblemPage {
 }
 
 /// The tracking page for a phone.
-#[utoipa::path(get, path = "/t/{tracking_number}", tag = "tracking",
-    params(("tracking_number" = String, Path, description = "As printed, e.g. K7QM-2XD9-HFAR-4TW5"), TrackParams),
+#[utoipa::path(get, path = "/t/{tracking_number}", tag = "tracking", security((), ("customerLink" = [])),
+    params(("tracking_number" = String, Path, description = TRACKING_NUMBER, example = "KR51-ME91-HQ7G-0E6T"), TrackParams),
     responses(
-        (status = 200, description = "The tracking page", content_type = "text/html"),
-        (status = 400, description = "Not a valid tracking number (a typo)", content_type = "text/html"),
-        (status = 404, description = "No such shipment", content_type = "text/html"),
-        (status = 429, description = "Too many requests from this address", body = Problem),
+        (status = 200, description = "The tracking page (with the customer's link, the full page and its forms; \
+                                      a link that is not valid shows the public page)", content((String = "text/html"))),
+        (status = 400, description = "A page saying the tracking number has a typo; a problem when the address cannot be read",
+         content((String = "text/html"), (Problem = "application/problem+json"))),
+        (status = 404, description = "A page saying no parcel has this number", content((String = "text/html"))),
+        (status = 429, description = RATE_LIMITED, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 pub(super) async fn tracking_page(
     State(state): State<AppState>,
