@@ -7,58 +7,62 @@ use futures_util::StreamExt;
 use reqwest::header::{ETAG, IF_NONE_MATCH, RETRY_AFTER};
 use reqwest::multipart::{Form, Part};
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use todoke_shared::ShipmentStatus;
+use todoke_shared::ProblemCode;
 use todoke_shared::auth::{LoginRequest, RefreshRequest, TokenResponse};
 use todoke_shared::driver::{LocationBatch, LocationReceipt, Manifest};
 use todoke_shared::pod::StopReceipt;
 use uuid::Uuid;
 
-/// A problem document as the server sends it (RFC 9457, with Todoke's stable `code`).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
-pub struct Problem {
-    pub status: u16,
-    pub code: String,
-    #[serde(default)]
-    pub detail: String,
-    #[serde(default)]
-    pub errors: Vec<ProblemField>,
-    /// For a closed stop: where the shipment may still go.
-    #[serde(default)]
-    pub allowed: Option<Vec<ShipmentStatus>>,
-}
+pub use todoke_shared::problem::{Code, Problem, ProblemField};
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
-pub struct ProblemField {
-    pub field: String,
-    pub code: String,
-    pub message: String,
-}
-
-impl Problem {
+/// What the app decides from a problem the server sent.
+pub trait Verdict {
     /// Whether this refuses a stop action for good: one of the server's own codes about the stop or
     /// the proof. Anything else (a proxy's 403 or 413, a route this server lacks) may pass later, so
     /// the action waits rather than being given up.
-    pub fn is_final(&self) -> bool {
-        const FINAL: [&str; 12] = [
-            "stop_closed",
-            "stop_not_found",
-            "stop_reassigned",
-            "route_not_dispatched",
-            "proof_incomplete",
-            "validation_failed",
-            "idempotency_key_reused",
-            "too_many_photos",
-            "repeated_part",
-            "malformed_json",
-            "invalid_field",
-            "required",
-        ];
-        let code = self.code.as_str();
-        FINAL.contains(&code)
-            || (code == "method_not_allowed" && self.status == 422)
-            || ((code.starts_with("photo_") || code.starts_with("signature_")) && self.status != 503)
+    fn is_final(&self) -> bool;
+}
+
+impl Verdict for Problem {
+    fn is_final(&self) -> bool {
+        use ProblemCode::*;
+        match &self.code {
+            Code::Known(
+                StopClosed | StopNotFound | StopReassigned | RouteNotDispatched | ProofIncomplete | ValidationFailed
+                | IdempotencyKeyReused | TooManyPhotos | RepeatedPart | MalformedJson | InvalidField | Required,
+            ) => true,
+            Code::Known(MethodNotAllowed) => self.status == 422,
+            Code::Known(
+                PhotoTooLarge
+                | PhotoTooManyPixels
+                | PhotoUnreadable
+                | SignatureInvalid
+                | SignatureNotPng
+                | SignatureTooLarge
+                | SignatureTooManyPixels
+                | SignatureUnreadable,
+            ) => self.status != 503,
+            Code::Known(_) => false,
+            // A photo or signature code a newer server added is about the file all the same.
+            Code::Other(code) => (code.starts_with("photo_") || code.starts_with("signature_")) && self.status != 503,
+        }
+    }
+}
+
+/// A problem the app names itself, for an answer that was no problem document.
+fn own_problem(status: u16, code: String, detail: String) -> Problem {
+    Problem {
+        kind: String::new(),
+        title: String::new(),
+        status,
+        detail,
+        code: Code::Other(code),
+        errors: Vec::new(),
+        allowed: None,
+        cutoff_at: None,
+        changeable: None,
+        request_id: None,
     }
 }
 
@@ -79,7 +83,7 @@ impl ApiError {
         match self {
             ApiError::Unreachable(_) => true,
             ApiError::Refused(problem, _) => {
-                problem.status >= 500 || problem.status == 429 || problem.code == "request_in_progress"
+                problem.status >= 500 || problem.status == 429 || problem.code == ProblemCode::RequestInProgress
             }
         }
     }
@@ -252,12 +256,8 @@ async fn send(request: RequestBuilder) -> Result<Response, ApiError> {
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
     let text = response.text().await.map_err(|error| ApiError::Unreachable(describe(&error)))?;
-    let problem = serde_json::from_str::<Problem>(&text).unwrap_or_else(|_| Problem {
-        status: status.as_u16(),
-        code: format!("http_{}", status.as_u16()),
-        detail: text.chars().take(200).collect(),
-        errors: Vec::new(),
-        allowed: None,
+    let problem = serde_json::from_str::<Problem>(&text).unwrap_or_else(|_| {
+        own_problem(status.as_u16(), format!("http_{}", status.as_u16()), text.chars().take(200).collect())
     });
     Err(ApiError::Refused(problem, retry_after))
 }
@@ -267,13 +267,7 @@ async fn json<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
     serde_json::from_str(&text).map_err(|error| {
         // An answer this app cannot read is the server's trouble (a proxy's page, a newer version).
         ApiError::Refused(
-            Problem {
-                status: 502,
-                code: "unreadable_answer".into(),
-                detail: format!("the server's answer could not be read: {error}"),
-                errors: Vec::new(),
-                allowed: None,
-            },
+            own_problem(502, "unreadable_answer".into(), format!("the server's answer could not be read: {error}")),
             None,
         )
     })

@@ -14,7 +14,7 @@ use serde_json::json;
 use todoke_shared::driver::LocationPoint;
 use todoke_shared::pod::{ATTEMPT_REASONS, ArrivalReport, AttemptReport, CaptureLocation, DeliveryReport};
 use todoke_shared::preferences::DeliveryMethod;
-use todoke_shared::{Language, ReasonCode, ShipmentStatus};
+use todoke_shared::{Language, ProblemCode, ReasonCode, ShipmentStatus};
 
 use crate::day::{DayStop, SyncState, day_stops, find};
 use crate::proof::{self, Refusal};
@@ -247,7 +247,7 @@ impl Failure {
             ),
             Failure::Sync(SyncError::LoginExpired) => ("login_expired".into(), vec![login_expired(out)], 4),
             Failure::Sync(SyncError::Api(error)) => {
-                let code = error.problem().map_or_else(|| "unreachable".to_string(), |p| p.code.clone());
+                let code = error.problem().map_or_else(|| "unreachable".to_string(), |p| p.code.to_string());
                 (code, vec![error.to_string()], 1)
             }
             Failure::Sync(SyncError::Store(error)) => ("local_store".into(), vec![error.to_string()], 1),
@@ -448,14 +448,14 @@ fn tell_push(out: &Out, report: &PushReport, stops: &[DayStop]) {
 /// A refused action, said plainly: what happened and what to do with the parcel.
 fn conflict(out: &Out, action: &Action, problem: &crate::api::Problem, stop: Option<&DayStop>) -> String {
     let parcel = &action.tracking_number;
-    let what = match problem.code.as_str() {
-        "stop_reassigned" => out
+    let what = match problem.code.known() {
+        Some(ProblemCode::StopReassigned) => out
             .t(
                 "オフラインの間に別のドライバーの担当になりました。荷物は営業所に戻してください",
                 "was moved to another driver while you were offline: bring the parcel back to the depot",
             )
             .to_string(),
-        "stop_closed" => match stop.map(|s| s.stop.status) {
+        Some(ProblemCode::StopClosed) => match stop.map(|s| s.stop.status) {
             Some(ShipmentStatus::Cancelled) => out
                 .t(
                     "オフラインの間にキャンセルされました。荷物は営業所に戻してください",
@@ -478,7 +478,7 @@ fn conflict(out: &Out, action: &Action, problem: &crate::api::Problem, stop: Opt
             ),
             None => problem.detail.clone(),
         },
-        "method_not_allowed" if problem.status == 422 => {
+        Some(ProblemCode::MethodNotAllowed) if problem.status == 422 => {
             let chosen = stop.map(|s| s.stop.preferences.method.label(out.lang)).unwrap_or_default();
             format!(
                 "{} {chosen}",
@@ -488,20 +488,20 @@ fn conflict(out: &Out, action: &Action, problem: &crate::api::Problem, stop: Opt
                 )
             )
         }
-        "route_not_dispatched" => out
+        Some(ProblemCode::RouteNotDispatched) => out
             .t(
                 "ルートが出発前の状態に戻されました。営業所に確認してください",
                 "the route is no longer dispatched: ask the depot",
             )
             .into(),
-        "stop_not_found" => out
+        Some(ProblemCode::StopNotFound) => out
             .t(
                 "オフラインの間にあなたのルートから外されました (別のドライバーへ、または営業所へ)。荷物は営業所に戻してください",
                 "was taken off your route while you were offline (moved to another driver, or back to the depot): \
                  bring the parcel back to the depot",
             )
             .into(),
-        "proof_incomplete" => {
+        Some(ProblemCode::ProofIncomplete) => {
             let fields: Vec<String> = problem.errors.iter().map(|e| e.message.clone()).collect();
             format!("{} {}", out.t("証明が足りません:", "the proof is incomplete:"), fields.join("; "))
         }

@@ -52,7 +52,7 @@ pub fn day_stops(manifest: &Manifest, actions: &[Action]) -> Vec<DayStop> {
                     }
                     ActionState::Done { .. } => sync = SyncState::InStep,
                     ActionState::Rejected { problem, .. } => {
-                        sync = SyncState::Rejected(action.kind, problem.code.clone());
+                        sync = SyncState::Rejected(action.kind, problem.code.to_string());
                     }
                 }
             }

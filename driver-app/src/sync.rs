@@ -10,7 +10,7 @@ use chrono::{NaiveDate, Utc};
 use todoke_shared::driver::{LocationBatch, MAX_POINTS, Manifest};
 use todoke_shared::pod::StopReceipt;
 
-use crate::api::{Api, ApiError, Attachment, Problem, StopAction};
+use crate::api::{Api, ApiError, Attachment, Problem, StopAction, Verdict};
 use crate::store::{Action, ActionKind, LocalStore, Session, StoreError};
 
 #[derive(Debug, thiserror::Error)]

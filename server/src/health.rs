@@ -7,6 +7,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::http::error::ApiError;
+use todoke_shared::ProblemCode;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz))
@@ -28,7 +29,11 @@ async fn healthz() -> &'static str {
 async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
     state.store.ping().await.map_err(|error| {
         tracing::warn!(%error, "readiness check failed");
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable", "The database cannot be reached.")
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ProblemCode::DatabaseUnavailable,
+            "The database cannot be reached.",
+        )
     })?;
     Ok("ready")
 }

@@ -8,6 +8,7 @@ pub mod import;
 pub mod language;
 pub mod pod;
 pub mod preferences;
+pub mod problem;
 pub mod shipment;
 pub mod status;
 pub mod tracking_number;
@@ -15,6 +16,7 @@ pub mod validation;
 pub mod width;
 
 pub use language::Language;
+pub use problem::{Problem, ProblemCode};
 pub use status::{ReasonCode, ShipmentStatus, StatusChange, TransitionError};
 pub use tracking_number::{TrackingNumber, TrackingNumberError};
 pub use validation::{FieldError, ValidationErrors};

@@ -10,6 +10,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::ProblemCode;
+
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const PAYLOAD_LEN: usize = 15;
 const LEN: usize = PAYLOAD_LEN + 1;
@@ -32,11 +34,11 @@ pub enum TrackingNumberError {
 
 impl TrackingNumberError {
     /// A stable code for API clients.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ProblemCode {
         match self {
-            TrackingNumberError::WrongLength { .. } => "tracking_number_wrong_length",
-            TrackingNumberError::InvalidCharacter { .. } => "tracking_number_invalid_character",
-            TrackingNumberError::CheckFailed => "tracking_number_check_failed",
+            TrackingNumberError::WrongLength { .. } => ProblemCode::TrackingNumberWrongLength,
+            TrackingNumberError::InvalidCharacter { .. } => ProblemCode::TrackingNumberInvalidCharacter,
+            TrackingNumberError::CheckFailed => ProblemCode::TrackingNumberCheckFailed,
         }
     }
 }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::tokens::{TokenError, digest};
 use crate::app::{AppState, now};
 use crate::http::error::ApiError;
+use todoke_shared::ProblemCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -78,7 +79,7 @@ impl FromRequestParts<AppState> for Caller {
         });
         let customer = match link {
             Some(link) => Some(state.keys.verify_customer_link(&link).ok_or_else(|| {
-                unauthorized("invalid_link", "This tracking link is not valid. Use the link from your email.")
+                unauthorized(ProblemCode::InvalidLink, "This tracking link is not valid. Use the link from your email.")
             })?),
             None => None,
         };
@@ -91,18 +92,23 @@ impl FromRequestParts<AppState> for Caller {
                 .map(|(_, token)| token.trim())
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| {
-                    unauthorized("malformed_authorization", "Send the header as: Authorization: Bearer <token>.")
+                    unauthorized(
+                        ProblemCode::MalformedAuthorization,
+                        "Send the header as: Authorization: Bearer <token>.",
+                    )
                 })?;
             return if token.starts_with(super::API_KEY_PREFIX) {
                 let key = state.accounts.active_api_key(&digest(token)).await?;
-                let key = key.ok_or_else(|| unauthorized("invalid_api_key", "This API key is unknown or revoked."))?;
+                let key =
+                    key.ok_or_else(|| unauthorized(ProblemCode::InvalidApiKey, "This API key is unknown or revoked."))?;
                 Ok(Caller::Merchant { key_id: key.id, merchant: key.merchant })
             } else {
                 let claims = state.keys.verify(token, now()).map_err(|error| match error {
-                    TokenError::Expired => unauthorized("token_expired", &error.to_string()),
-                    TokenError::Invalid => unauthorized("invalid_token", &error.to_string()),
+                    TokenError::Expired => unauthorized(ProblemCode::TokenExpired, &error.to_string()),
+                    TokenError::Invalid => unauthorized(ProblemCode::InvalidToken, &error.to_string()),
                 })?;
-                let role = Role::parse(&claims.role).ok_or_else(|| unauthorized("invalid_token", "Unknown role."))?;
+                let role = Role::parse(&claims.role)
+                    .ok_or_else(|| unauthorized(ProblemCode::InvalidToken, "Unknown role."))?;
                 Ok(Caller::User { id: claims.sub, email: claims.email, role })
             };
         }
@@ -110,7 +116,7 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-pub fn unauthorized(code: &'static str, detail: &str) -> ApiError {
+pub fn unauthorized(code: ProblemCode, detail: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, code, detail.to_string()).with_header(header::WWW_AUTHENTICATE, "Bearer")
 }
 
@@ -123,9 +129,10 @@ impl FromRequestParts<AppState> for Authenticated {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Authenticated, ApiError> {
         match Caller::from_request_parts(parts, state).await? {
-            Caller::Anonymous => {
-                Err(unauthorized("authentication_required", "Log in, or send an API key, to use this endpoint."))
-            }
+            Caller::Anonymous => Err(unauthorized(
+                ProblemCode::AuthenticationRequired,
+                "Log in, or send an API key, to use this endpoint.",
+            )),
             caller => Ok(Authenticated(caller)),
         }
     }

@@ -29,6 +29,7 @@ use crate::app::{AppState, now};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::openapi::FORBIDDEN;
+use todoke_shared::ProblemCode;
 
 /// API keys start with this, so they can be told from access tokens (and found by secret scanners).
 pub const API_KEY_PREFIX: &str = "tdk_";
@@ -216,7 +217,7 @@ async fn revoke_api_key(
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     authorize(&caller, Action::ManageAccounts)?;
-    let not_found = || ApiError::not_found("api_key_not_found", "No active API key has this id.");
+    let not_found = || ApiError::not_found(ProblemCode::ApiKeyNotFound, "No active API key has this id.");
     let id = Uuid::try_parse(&id).map_err(|_| not_found())?;
     if state.accounts.revoke_api_key(id, now()).await? { Ok(StatusCode::NO_CONTENT) } else { Err(not_found()) }
 }

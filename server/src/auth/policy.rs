@@ -11,6 +11,7 @@ use super::caller::{Caller, Role, unauthorized};
 use crate::http::error::ApiError;
 use crate::shipments::ShipmentError;
 use crate::store::ShipmentRecord;
+use todoke_shared::ProblemCode;
 
 #[derive(Debug, Clone, Copy)]
 pub enum Action<'a> {
@@ -40,7 +41,10 @@ pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), ApiError> {
     use Role::*;
     let allowed = match (caller, action) {
         (Caller::Anonymous, _) => {
-            return Err(unauthorized("authentication_required", "Log in, or send an API key, to use this endpoint."));
+            return Err(unauthorized(
+                ProblemCode::AuthenticationRequired,
+                "Log in, or send an API key, to use this endpoint.",
+            ));
         }
         (Caller::User { role: Admin | Dispatcher, .. }, Action::CreateShipment | Action::RecordEvent(_)) => true,
         (Caller::User { role: Admin | Dispatcher | Support, .. }, Action::ListShipments | Action::ReadShipment(_)) => {
@@ -80,7 +84,7 @@ pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), ApiError> {
     if allowed {
         Ok(())
     } else {
-        Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Your role does not allow this."))
+        Err(ApiError::new(StatusCode::FORBIDDEN, ProblemCode::Forbidden, "Your role does not allow this."))
     }
 }
 
@@ -125,18 +129,21 @@ pub fn may_change_preferences(
     link_lifetime: chrono::Duration,
 ) -> Result<(), ApiError> {
     match caller {
-        Caller::Anonymous => {
-            Err(unauthorized("authentication_required", "Open the page from the link in your email to change this."))
-        }
+        Caller::Anonymous => Err(unauthorized(
+            ProblemCode::AuthenticationRequired,
+            "Open the page from the link in your email to change this.",
+        )),
         Caller::User { role: Role::Admin | Role::Support, .. } => Ok(()),
         Caller::Customer { shipment_id } if *shipment_id == shipment.id => {
             link_still_open(caller, shipment, now, link_lifetime)
         }
-        Caller::Merchant { merchant, .. } if shipment.merchant.as_deref() == Some(merchant) => {
-            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Preferences are the customer's to change."))
-        }
+        Caller::Merchant { merchant, .. } if shipment.merchant.as_deref() == Some(merchant) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ProblemCode::Forbidden,
+            "Preferences are the customer's to change.",
+        )),
         Caller::User { role: Role::Dispatcher, .. } => {
-            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Your role does not allow this."))
+            Err(ApiError::new(StatusCode::FORBIDDEN, ProblemCode::Forbidden, "Your role does not allow this."))
         }
         _ => Err(ShipmentError::NotFound.into()),
     }
@@ -152,7 +159,7 @@ pub fn may_read_proof(
 ) -> Result<(), ApiError> {
     match caller {
         Caller::Anonymous => Err(unauthorized(
-            "authentication_required",
+            ProblemCode::AuthenticationRequired,
             "Open the proof from the link in your email, or log in, to see it.",
         )),
         Caller::User { role: Role::Admin | Role::Dispatcher | Role::Support, .. } => Ok(()),
@@ -181,7 +188,7 @@ fn link_still_open(
     } else {
         Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "link_expired",
+            ProblemCode::LinkExpired,
             "This link has expired: the parcel was delivered a while ago.",
         ))
     }
@@ -196,17 +203,18 @@ pub fn may_leave_feedback(
     link_lifetime: chrono::Duration,
 ) -> Result<(), ApiError> {
     match caller {
-        Caller::Anonymous => {
-            Err(unauthorized("authentication_required", "Open the page from the link in your email to leave feedback."))
-        }
+        Caller::Anonymous => Err(unauthorized(
+            ProblemCode::AuthenticationRequired,
+            "Open the page from the link in your email to leave feedback.",
+        )),
         Caller::Customer { shipment_id } if *shipment_id == shipment.id => {
             link_still_open(caller, shipment, now, link_lifetime)
         }
         Caller::User { role: Role::Admin | Role::Dispatcher | Role::Support, .. } => {
-            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Feedback is the customer's to give."))
+            Err(ApiError::new(StatusCode::FORBIDDEN, ProblemCode::Forbidden, "Feedback is the customer's to give."))
         }
         Caller::Merchant { merchant, .. } if shipment.merchant.as_deref() == Some(merchant) => {
-            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Feedback is the customer's to give."))
+            Err(ApiError::new(StatusCode::FORBIDDEN, ProblemCode::Forbidden, "Feedback is the customer's to give."))
         }
         _ => Err(ShipmentError::NotFound.into()),
     }

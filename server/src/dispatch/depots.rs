@@ -18,6 +18,7 @@ use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::openapi::FORBIDDEN;
 use crate::store::StoreError;
 use crate::store::dispatch::{DepotRecord, DriverRecord, ZoneRecord};
+use todoke_shared::ProblemCode;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -105,9 +106,12 @@ async fn create_depot(
         created_at: now(),
     };
     match state.dispatch.insert_depot(&record).await {
-        Err(StoreError::Duplicate(_)) => {
-            Err(ApiError::field(StatusCode::CONFLICT, "depot_name_taken", "name", "another depot has this name"))
-        }
+        Err(StoreError::Duplicate(_)) => Err(ApiError::field(
+            StatusCode::CONFLICT,
+            ProblemCode::DepotNameTaken,
+            "name",
+            "another depot has this name",
+        )),
         result => {
             result?;
             Ok((StatusCode::CREATED, Json(view(record))))
@@ -153,15 +157,21 @@ async fn create_zone(
 ) -> Result<(StatusCode, Json<ZoneView>), ApiError> {
     authorize(&caller, Action::Dispatch)?;
     let depot = depot(&state, &id).await?;
-    let name = todoke_shared::validation::text(&request.name, 100)
-        .map_err(|(code, message)| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, code, "name", message))?;
+    let name = todoke_shared::validation::text(&request.name, 100).map_err(|(code, message)| {
+        // The text check's own codes (`required`, `too_long`, `invalid_characters`) are problem codes too.
+        let code = ProblemCode::parse(code).unwrap_or(ProblemCode::InvalidValue);
+        ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, code, "name", message)
+    })?;
     parse_area(&request.area).map_err(|message| DispatchError::Invalid("area", message))?;
     let record =
         ZoneRecord { id: Uuid::now_v7(), depot_id: depot.id, name, area: request.area.to_string(), created_at: now() };
     match state.dispatch.insert_zone(&record).await {
-        Err(StoreError::Duplicate(_)) => {
-            Err(ApiError::field(StatusCode::CONFLICT, "zone_name_taken", "name", "this depot has a zone of this name"))
-        }
+        Err(StoreError::Duplicate(_)) => Err(ApiError::field(
+            StatusCode::CONFLICT,
+            ProblemCode::ZoneNameTaken,
+            "name",
+            "this depot has a zone of this name",
+        )),
         result => {
             result?;
             Ok((StatusCode::CREATED, Json(zone_view(record))))

@@ -29,6 +29,7 @@ use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::openapi::FORBIDDEN;
 use crate::store::dispatch::{DepotRecord, DriverRecord, PlacedShipment, RouteChangeRecord, RouteRecord, Transition};
 use crate::store::{ShipmentKey, StoreError};
+use todoke_shared::ProblemCode;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -204,7 +205,7 @@ async fn build_routes(
         Err(StoreError::Duplicate(_)) => {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
-                "routes_changed",
+                ProblemCode::RoutesChanged,
                 "Some of these shipments were routed by someone else meanwhile. Build again.",
             ));
         }
@@ -243,7 +244,12 @@ async fn waiting_shipments(
         let number = TrackingNumber::parse(text)
             .map_err(|e| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, e.code(), &at(), e.to_string()))?;
         let shipment = state.store.find_shipment(ShipmentKey::TrackingNumber(&number)).await?.ok_or_else(|| {
-            ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "tracking_number_unknown", &at(), "no shipment has it")
+            ApiError::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ProblemCode::TrackingNumberUnknown,
+                &at(),
+                "no shipment has it",
+            )
         })?;
         found.extend(state.dispatch.placed_shipments(&[shipment.id]).await?);
     }
@@ -306,7 +312,7 @@ async fn create_route(
                 Some(number) if ids.len() == 1 => DispatchError::AlreadyRouted(number).into(),
                 _ => ApiError::new(
                     StatusCode::CONFLICT,
-                    "already_routed",
+                    ProblemCode::AlreadyRouted,
                     "Some of these shipments are on a route that day.",
                 ),
             });
@@ -359,7 +365,11 @@ async fn change_route(
     state.store.forget(&ids);
     match result {
         Err(StoreError::Duplicate(_)) => {
-            return Err(ApiError::new(StatusCode::CONFLICT, "already_routed", "That shipment is on a route that day."));
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                ProblemCode::AlreadyRouted,
+                "That shipment is on a route that day.",
+            ));
         }
         result => result?,
     }

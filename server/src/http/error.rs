@@ -3,10 +3,10 @@
 
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use todoke_shared::import::ImportReport;
 use todoke_shared::preferences::Proof;
-use todoke_shared::{FieldError, ShipmentStatus, TrackingNumberError, ValidationErrors};
+use todoke_shared::problem::Problem;
+use todoke_shared::{FieldError, ProblemCode, ShipmentStatus, TrackingNumberError, ValidationErrors};
 
 use crate::auth::AccountError;
 use crate::dispatch::DispatchError;
@@ -25,44 +25,15 @@ pub struct ApiError(Box<Details>);
 struct Details {
     headers: Vec<(HeaderName, HeaderValue)>,
     status: StatusCode,
-    code: &'static str,
+    code: ProblemCode,
     detail: String,
     errors: Vec<FieldError>,
     allowed: Option<&'static [ShipmentStatus]>,
     locked: Option<Locked>,
 }
 
-/// The problem document (RFC 9457), sent as `application/problem+json`. `code` is stable; `title` and
-/// `detail` are for people.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Problem {
-    /// A URI naming the kind of problem: `urn:todoke:problem:{code}`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub title: String,
-    pub status: u16,
-    pub detail: String,
-    /// Stable machine-readable code, such as `validation_failed` or `invalid_transition`.
-    pub code: String,
-    /// For validation problems: every failing field.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<FieldError>,
-    /// For `invalid_transition`: the statuses the shipment may move to.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allowed: Option<Vec<ShipmentStatus>>,
-    /// For `preferences_locked`: when the cut-off passed, and what may still change.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cutoff_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// For `preferences_locked`: the fields that may still change.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub changeable: Option<Vec<&'static str>>,
-    /// The same as the `x-request-id` response header: give it to support, it finds the log line.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub request_id: Option<String>,
-}
-
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> ApiError {
+    pub fn new(status: StatusCode, code: ProblemCode, detail: impl Into<String>) -> ApiError {
         ApiError(Box::new(Details {
             headers: Vec::new(),
             status,
@@ -85,38 +56,44 @@ impl ApiError {
     pub fn validation(errors: ValidationErrors) -> ApiError {
         let mut error = ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
+            ProblemCode::ValidationFailed,
             format!("Some fields need fixing: {errors}"),
         );
         error.0.errors = errors.into_errors();
         error
     }
 
-    pub fn field(status: StatusCode, code: &'static str, field: &str, message: impl Into<String>) -> ApiError {
+    pub fn field(status: StatusCode, code: ProblemCode, field: &str, message: impl Into<String>) -> ApiError {
         let message = message.into();
         let mut error = ApiError::new(status, code, format!("{field}: {message}"));
-        error.0.errors = ValidationErrors::single(field, code, message).into_errors();
+        error.0.errors = ValidationErrors::single(field, code.as_str(), message).into_errors();
         error
     }
 
     /// Several fields at fault, under one code, such as every value of the wrong type in a body.
-    pub fn fields(status: StatusCode, code: &'static str, errors: ValidationErrors) -> ApiError {
+    pub fn fields(status: StatusCode, code: ProblemCode, errors: ValidationErrors) -> ApiError {
         let mut error = ApiError::validation(errors);
         error.0.status = status;
         error.0.code = code;
         error
     }
 
-    pub fn not_found(code: &'static str, detail: impl Into<String>) -> ApiError {
+    pub fn not_found(code: ProblemCode, detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, code, detail)
     }
 
     pub fn internal() -> ApiError {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            ProblemCode::InternalError,
             "Something went wrong on our side. Please try again; if it persists, contact support with the request id.",
         )
+    }
+
+    /// Answers with this code instead, keeping the rest.
+    pub fn with_code(mut self, code: ProblemCode) -> ApiError {
+        self.0.code = code;
+        self
     }
 
     pub fn detail(&self) -> &str {
@@ -134,11 +111,11 @@ impl ApiError {
             title: self.0.status.canonical_reason().unwrap_or("Error").to_string(),
             status: self.0.status.as_u16(),
             detail: self.0.detail.clone(),
-            code: self.0.code.to_string(),
-            errors: self.0.errors.clone(),
+            code: self.0.code.into(),
+            errors: self.0.errors.iter().cloned().map(Into::into).collect(),
             allowed: self.0.allowed.map(<[ShipmentStatus]>::to_vec),
             cutoff_at: self.0.locked.as_ref().and_then(|l| l.cutoff_at),
-            changeable: self.0.locked.as_ref().map(|l| l.changeable.clone()),
+            changeable: self.0.locked.as_ref().map(|l| l.changeable.iter().map(|c| c.to_string()).collect()),
             // Filled in on the way out, for every problem alike (`http::request_id_in_problems`).
             request_id: None,
         }
@@ -161,12 +138,12 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
         match error {
             StoreError::Duplicate(_) => {
-                ApiError::new(StatusCode::CONFLICT, "conflict", "That value is already in use.")
+                ApiError::new(StatusCode::CONFLICT, ProblemCode::Conflict, "That value is already in use.")
             }
             StoreError::BarcodesTaken(taken) => barcodes_taken(taken),
             StoreError::Stale => ApiError::new(
                 StatusCode::CONFLICT,
-                "concurrent_change",
+                ProblemCode::ConcurrentChange,
                 "The record changed while this request was handled. Read it again and retry.",
             ),
             StoreError::Busy(_) => {
@@ -174,7 +151,7 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(error = %error, "the database stayed busy");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "service_busy",
+                    ProblemCode::ServiceBusy,
                     "The service is busy right now. Please try again in a moment.",
                 )
                 .with_header(header::RETRY_AFTER, "1")
@@ -192,14 +169,14 @@ impl From<ShipmentError> for ApiError {
     fn from(error: ShipmentError) -> ApiError {
         let detail = error.to_string();
         match error {
-            ShipmentError::NotFound => ApiError::not_found("shipment_not_found", detail),
-            ShipmentError::UnknownTrackingNumber => ApiError::not_found("tracking_number_unknown", detail),
+            ShipmentError::NotFound => ApiError::not_found(ProblemCode::ShipmentNotFound, detail),
+            ShipmentError::UnknownTrackingNumber => ApiError::not_found(ProblemCode::TrackingNumberUnknown, detail),
             ShipmentError::ExternalRefTaken(_) => {
-                ApiError::field(StatusCode::CONFLICT, "external_ref_taken", "external_ref", detail)
+                ApiError::field(StatusCode::CONFLICT, ProblemCode::ExternalRefTaken, "external_ref", detail)
             }
             ShipmentError::BarcodesTaken(taken) => barcodes_taken(taken),
             ShipmentError::Transition(transition) => {
-                let mut api = ApiError::new(StatusCode::CONFLICT, "invalid_transition", detail);
+                let mut api = ApiError::new(StatusCode::CONFLICT, ProblemCode::InvalidTransition, detail);
                 api.0.allowed = Some(transition.allowed());
                 api
             }
@@ -216,7 +193,7 @@ fn barcodes_taken(taken: Vec<BarcodeTaken>) -> ApiError {
     }
     let mut api = ApiError::new(
         StatusCode::CONFLICT,
-        "barcode_in_use",
+        ProblemCode::BarcodeInUse,
         format!(
             "A parcel barcode is already in use: {}",
             errors.errors().iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ")
@@ -232,34 +209,34 @@ impl From<ImportError> for ApiError {
         match error {
             ImportError::Empty => ApiError::field(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "empty_file",
+                ProblemCode::EmptyFile,
                 "header",
                 "the file is empty; start it with the header line of the documented columns",
             ),
             ImportError::Header(errors) => {
                 let mut api = ApiError::validation(errors);
-                api.0.code = "invalid_header";
+                api.0.code = ProblemCode::InvalidHeader;
                 api
             }
             ImportError::Encoding(_) => {
-                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_encoding", detail)
+                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, ProblemCode::UnsupportedEncoding, detail)
             }
             ImportError::Unreadable { error, report } => {
                 if error.kind() == std::io::ErrorKind::FileTooLarge {
                     let limit = crate::http::extract::MAX_CSV_BYTES / (1024 * 1024);
                     let detail = format!("The file is larger than {limit} MiB. {}", lines_taken(&report));
-                    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "file_too_large", detail)
+                    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ProblemCode::FileTooLarge, detail)
                 } else {
                     ApiError::new(
                         StatusCode::BAD_REQUEST,
-                        "unreadable_body",
+                        ProblemCode::UnreadableBody,
                         format!("{detail}. {}", lines_taken(&report)),
                     )
                 }
             }
             ImportError::TooManyLines { report } => ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "too_many_lines",
+                ProblemCode::TooManyLines,
                 format!("{detail}. {}", lines_taken(&report)),
             ),
             ImportError::Shipment(error) => error.into(),
@@ -283,16 +260,20 @@ impl From<DispatchError> for ApiError {
     fn from(error: DispatchError) -> ApiError {
         let detail = error.to_string();
         match error {
-            DispatchError::DepotNotFound => ApiError::not_found("depot_not_found", detail),
-            DispatchError::RouteNotFound => ApiError::not_found("route_unknown", detail),
-            DispatchError::StopNotFound => ApiError::not_found("stop_not_found", detail),
-            DispatchError::NotADriver => ApiError::not_found("driver_not_found", detail),
+            DispatchError::DepotNotFound => ApiError::not_found(ProblemCode::DepotNotFound, detail),
+            DispatchError::RouteNotFound => ApiError::not_found(ProblemCode::RouteUnknown, detail),
+            DispatchError::StopNotFound => ApiError::not_found(ProblemCode::StopNotFound, detail),
+            DispatchError::NotADriver => ApiError::not_found(ProblemCode::DriverNotFound, detail),
             DispatchError::Invalid(field, message) => {
-                ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_value", field, message)
+                ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, ProblemCode::InvalidValue, field, message)
             }
-            DispatchError::AlreadyDispatched => ApiError::new(StatusCode::CONFLICT, "route_already_dispatched", detail),
-            DispatchError::NotAtDepot(..) => ApiError::new(StatusCode::CONFLICT, "shipment_not_at_depot", detail),
-            DispatchError::AlreadyRouted(_) => ApiError::new(StatusCode::CONFLICT, "already_routed", detail),
+            DispatchError::AlreadyDispatched => {
+                ApiError::new(StatusCode::CONFLICT, ProblemCode::RouteAlreadyDispatched, detail)
+            }
+            DispatchError::NotAtDepot(..) => {
+                ApiError::new(StatusCode::CONFLICT, ProblemCode::ShipmentNotAtDepot, detail)
+            }
+            DispatchError::AlreadyRouted(_) => ApiError::new(StatusCode::CONFLICT, ProblemCode::AlreadyRouted, detail),
             DispatchError::Solver(solver) => {
                 tracing::error!(error = %solver, "route planning failed");
                 ApiError::internal()
@@ -307,22 +288,25 @@ impl From<PodError> for ApiError {
         let detail = error.to_string();
         let conflict = |code| ApiError::new(StatusCode::CONFLICT, code, detail.clone());
         match error {
-            PodError::KeyReused => {
-                ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", "Idempotency-Key", detail)
-            }
-            PodError::InProgress => conflict("request_in_progress").with_header(header::RETRY_AFTER, "2"),
-            PodError::StopNotFound => ApiError::not_found("stop_not_found", detail),
-            PodError::NotYourStop => conflict("stop_reassigned"),
-            PodError::NotDispatched => conflict("route_not_dispatched"),
+            PodError::KeyReused => ApiError::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ProblemCode::IdempotencyKeyReused,
+                "Idempotency-Key",
+                detail,
+            ),
+            PodError::InProgress => conflict(ProblemCode::RequestInProgress).with_header(header::RETRY_AFTER, "2"),
+            PodError::StopNotFound => ApiError::not_found(ProblemCode::StopNotFound, detail),
+            PodError::NotYourStop => conflict(ProblemCode::StopReassigned),
+            PodError::NotDispatched => conflict(ProblemCode::RouteNotDispatched),
             PodError::StopClosed(status) => {
-                let mut api = conflict("stop_closed");
+                let mut api = conflict(ProblemCode::StopClosed);
                 api.0.allowed = Some(status.allowed_next());
                 api
             }
             PodError::Invalid(errors) => ApiError::validation(errors),
             PodError::Unreadable(api) => api,
             PodError::MethodNotAllowed => {
-                ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "method_not_allowed", "method", detail)
+                ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, ProblemCode::MethodNotAllowed, "method", detail)
             }
             PodError::Incomplete(problems) => {
                 let mut errors = ValidationErrors::new();
@@ -337,7 +321,7 @@ impl From<PodError> for ApiError {
                     errors.add("scanned", "not_scanned", format!("scan parcel {barcode} too"));
                 }
                 let mut api = ApiError::validation(errors);
-                api.0.code = "proof_incomplete";
+                api.0.code = ProblemCode::ProofIncomplete;
                 api.0.detail = format!("The proof is not complete: {}", api.summary().1.join("; "));
                 api
             }
@@ -385,16 +369,16 @@ impl From<AccountError> for ApiError {
         use crate::auth::unauthorized;
         let detail = error.to_string();
         match error {
-            AccountError::InvalidCredentials => unauthorized("invalid_credentials", &detail),
+            AccountError::InvalidCredentials => unauthorized(ProblemCode::InvalidCredentials, &detail),
             AccountError::Locked { until } => {
                 let wait = (until - crate::app::now()).num_seconds().max(1) as u64;
                 let mut api = too_many_requests(wait, &detail);
-                api.0.code = "account_locked";
+                api.0.code = ProblemCode::AccountLocked;
                 api
             }
-            AccountError::InvalidRefreshToken => unauthorized("invalid_refresh_token", &detail),
-            AccountError::RefreshTokenReplayed => unauthorized("refresh_token_reused", &detail),
-            AccountError::EmailTaken => ApiError::field(StatusCode::CONFLICT, "email_taken", "email", detail),
+            AccountError::InvalidRefreshToken => unauthorized(ProblemCode::InvalidRefreshToken, &detail),
+            AccountError::RefreshTokenReplayed => unauthorized(ProblemCode::RefreshTokenReused, &detail),
+            AccountError::EmailTaken => ApiError::field(StatusCode::CONFLICT, ProblemCode::EmailTaken, "email", detail),
             AccountError::Store(store) => store.into(),
             AccountError::Internal(internal) => {
                 tracing::error!(error = %internal, "account operation failed");
@@ -406,7 +390,7 @@ impl From<AccountError> for ApiError {
 
 impl From<Locked> for ApiError {
     fn from(locked: Locked) -> ApiError {
-        let mut api = ApiError::new(StatusCode::CONFLICT, "preferences_locked", locked.to_string());
+        let mut api = ApiError::new(StatusCode::CONFLICT, ProblemCode::PreferencesLocked, locked.to_string());
         api.0.locked = Some(locked);
         api
     }

@@ -15,6 +15,7 @@ use tokio::io::AsyncBufRead;
 use tokio_util::io::StreamReader;
 
 use super::error::ApiError;
+use todoke_shared::ProblemCode;
 
 /// A JSON body: `Content-Type: application/json`, well-formed, and of the expected shape.
 pub struct ApiJson<T>(pub T);
@@ -26,7 +27,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         if !is_json(req.headers().get(header::CONTENT_TYPE)) {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                ProblemCode::UnsupportedMediaType,
                 "Send the body as JSON with the header Content-Type: application/json.",
             ));
         }
@@ -54,7 +55,7 @@ impl<S: Send + Sync> FromRequest<S> for CsvBody {
         if !has_essence(req.headers().get(header::CONTENT_TYPE), |essence| essence == "text/csv") {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                ProblemCode::UnsupportedMediaType,
                 "Send the file as CSV with the header Content-Type: text/csv (UTF-8, with or without a byte order mark, or Shift_JIS).",
             ));
         }
@@ -97,9 +98,13 @@ fn has_essence(content_type: Option<&header::HeaderValue>, accepts: impl Fn(&str
 
 fn body_error(rejection: BytesRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The body is too large for this endpoint.")
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ProblemCode::PayloadTooLarge,
+            "The body is too large for this endpoint.",
+        )
     } else {
-        ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "The request body could not be read.")
+        ApiError::new(StatusCode::BAD_REQUEST, ProblemCode::UnreadableBody, "The request body could not be read.")
     }
 }
 
@@ -113,7 +118,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         if !inner.is_data() {
             return ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "malformed_json",
+                ProblemCode::MalformedJson,
                 format!("The body is not valid JSON ({inner}). Check quotes, commas and brackets."),
             );
         }
@@ -125,13 +130,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             .map(|(path, message)| name_the_field(path, message, "body", |_| "add it to the body".to_string()))
             .collect();
         if let [(field, message)] = named.as_mut_slice() {
-            return ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", field, std::mem::take(message));
+            return ApiError::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ProblemCode::InvalidField,
+                field,
+                std::mem::take(message),
+            );
         }
         let mut fields = ValidationErrors::new();
         for (field, message) in named {
             fields.add(field, "invalid_field", message);
         }
-        ApiError::fields(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", fields)
+        ApiError::fields(StatusCode::UNPROCESSABLE_ENTITY, ProblemCode::InvalidField, fields)
     })
 }
 
@@ -171,7 +181,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             let message = error.into_inner().to_string();
             let (field, message) =
                 name_the_field(&path, &message, "query", |name| format!("add {name}=… to the query string"));
-            ApiError::field(StatusCode::BAD_REQUEST, "invalid_query", &field, message)
+            ApiError::field(StatusCode::BAD_REQUEST, ProblemCode::InvalidQuery, &field, message)
         })
     }
 }
@@ -187,7 +197,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
         Path::<T>::from_request_parts(parts, state).await.map(|Path(value)| ApiPath(value)).map_err(|rejection| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "invalid_path",
+                ProblemCode::InvalidPath,
                 format!("The address is not valid: {}", rejection.body_text()),
             )
         })

@@ -25,6 +25,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::AppState;
 use error::ApiError;
+use todoke_shared::ProblemCode;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -120,7 +121,7 @@ async fn time_limit(request: Request<Body>, next: Next) -> Response {
         Ok(response) => response,
         Err(_) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
+            ProblemCode::Timeout,
             "The server took too long to answer. Please try again in a moment.",
         )
         .into_response(),
@@ -128,14 +129,14 @@ async fn time_limit(request: Request<Body>, next: Next) -> Response {
 }
 
 async fn route_not_found() -> Response {
-    ApiError::not_found("route_not_found", "There is no such endpoint. See /api/v1/openapi.json for the API.")
+    ApiError::not_found(ProblemCode::RouteNotFound, "There is no such endpoint. See /api/v1/openapi.json for the API.")
         .into_response()
 }
 
 async fn method_not_allowed() -> Response {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ProblemCode::MethodNotAllowed,
         "This endpoint does not take that method. See /api/v1/openapi.json for the API.",
     )
     .into_response()

@@ -15,7 +15,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, Secur
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, Response, Schema};
 use utoipa::{Modify, OpenApi};
 
-use super::error::Problem;
+use todoke_shared::Problem;
 
 /// A staff member's or driver's access token, from `POST /api/v1/auth/login`.
 pub const ACCESS_TOKEN: &str = "accessToken";

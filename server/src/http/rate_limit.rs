@@ -11,6 +11,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::error::ApiError;
+use todoke_shared::ProblemCode;
 
 pub struct RateLimit {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
@@ -56,6 +57,6 @@ impl RateLimit {
 }
 
 pub fn too_many_requests(retry_after_seconds: u64, detail: &str) -> ApiError {
-    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", detail.to_string())
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, ProblemCode::RateLimited, detail.to_string())
         .with_header(header::RETRY_AFTER, &retry_after_seconds.to_string())
 }

@@ -137,7 +137,7 @@ async fn announce_delay(
     if !matches!((time(&delay.start), time(&delay.end)), (Some(start), Some(end)) if start < end) {
         return Err(ApiError::field(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_window",
+            todoke_shared::ProblemCode::InvalidWindow,
             "start",
             "give start and end as HH:MM, the end after the start",
         ));
@@ -145,7 +145,7 @@ async fn announce_delay(
     if shipment.status.is_final() {
         return Err(ApiError::new(
             axum::http::StatusCode::CONFLICT,
-            "shipment_closed",
+            todoke_shared::ProblemCode::ShipmentClosed,
             "The shipment is delivered, returned or cancelled.",
         ));
     }

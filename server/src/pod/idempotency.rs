@@ -9,6 +9,7 @@ use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
 
 use crate::http::error::ApiError;
+use todoke_shared::ProblemCode;
 
 pub const HEADER: &str = "idempotency-key";
 const MAX_KEY: usize = 255;
@@ -27,7 +28,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
         let Some(value) = parts.headers.get(HEADER) else {
             return Err(ApiError::field(
                 StatusCode::BAD_REQUEST,
-                "idempotency_key_required",
+                ProblemCode::IdempotencyKeyRequired,
                 "Idempotency-Key",
                 "send an Idempotency-Key header (a UUID made when the action was taken), the same on every retry",
             ));
@@ -38,7 +39,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
             }
             _ => Err(ApiError::field(
                 StatusCode::BAD_REQUEST,
-                "invalid_idempotency_key",
+                ProblemCode::InvalidIdempotencyKey,
                 "Idempotency-Key",
                 format!("use 1 to {MAX_KEY} visible ASCII characters, such as a UUID"),
             )),

@@ -33,6 +33,7 @@ use crate::store::{ShipmentKey, ShipmentRecord};
 use idempotency::IdempotencyKey;
 use service::{Acting, Answer};
 pub use service::{Pod, PodError};
+use todoke_shared::ProblemCode;
 use upload::{AttemptUpload, DeliveryUpload, FilePart, Upload};
 
 /// Why a stop action may conflict with what the stop is now.
@@ -247,7 +248,7 @@ async fn proof_file(
         .iter()
         .flat_map(|p| &p.files)
         .any(|file| file.name == name && (staff || file.role != FileRole::Original));
-    let not_found = || ApiError::not_found("file_not_found", "This proof has no such file.");
+    let not_found = || ApiError::not_found(ProblemCode::FileNotFound, "This proof has no such file.");
     if !listed {
         return Err(not_found());
     }

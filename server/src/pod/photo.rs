@@ -10,6 +10,7 @@ use fast_image_resize::{FilterType, ResizeAlg, ResizeError, ResizeOptions, Resiz
 use image::error::ImageError;
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
+use todoke_shared::ProblemCode;
 use tokio::sync::Semaphore;
 
 /// The longest side of the display image; smaller photos keep their size.
@@ -81,12 +82,12 @@ pub enum PhotoError {
 
 impl PhotoError {
     /// A stable code for the API's problem documents.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ProblemCode {
         match self {
-            PhotoError::TooLarge { .. } => "photo_too_large",
-            PhotoError::UnsupportedFormat { .. } => "unsupported_photo_format",
-            PhotoError::TooManyPixels { .. } => "photo_too_many_pixels",
-            PhotoError::Unreadable(_) => "photo_unreadable",
+            PhotoError::TooLarge { .. } => ProblemCode::PhotoTooLarge,
+            PhotoError::UnsupportedFormat { .. } => ProblemCode::UnsupportedPhotoFormat,
+            PhotoError::TooManyPixels { .. } => ProblemCode::PhotoTooManyPixels,
+            PhotoError::Unreadable(_) => ProblemCode::PhotoUnreadable,
         }
     }
 }
@@ -458,7 +459,7 @@ pub(super) mod tests {
         }
         let result = process(&fixture("truncated.jpg"), &PhotoLimits::default());
         let Err(error @ PhotoError::Unreadable(_)) = result else { panic!("expected Unreadable, got {result:?}") };
-        assert_eq!(error.code(), "photo_unreadable");
+        assert_eq!(error.code().as_str(), "photo_unreadable");
     }
 
     #[test]
@@ -517,7 +518,7 @@ pub(super) mod tests {
         let random: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
         let result = process(&random, &PhotoLimits::default());
         assert_eq!(result, Err(PhotoError::UnsupportedFormat { detected: None }));
-        assert_eq!(PhotoError::UnsupportedFormat { detected: None }.code(), "unsupported_photo_format");
+        assert_eq!(PhotoError::UnsupportedFormat { detected: None }.code().as_str(), "unsupported_photo_format");
         let gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;";
         let result = process(gif, &PhotoLimits::default());
         assert_eq!(result, Err(PhotoError::UnsupportedFormat { detected: Some("image/gif") }));

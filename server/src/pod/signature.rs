@@ -8,6 +8,7 @@ use todoke_shared::ValidationErrors;
 use todoke_shared::pod::SignatureStrokes;
 
 use super::photo::{self, PhotoError, PhotoLimits};
+use todoke_shared::ProblemCode;
 
 /// The longest side of a stored signature.
 pub const SIGNATURE_SIDE: u32 = 800;
@@ -38,13 +39,13 @@ pub enum SignatureError {
 
 impl SignatureError {
     /// A stable code for the API's problem documents.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ProblemCode {
         match self {
-            SignatureError::Invalid(_) => "signature_invalid",
-            SignatureError::NotPng { .. } => "signature_not_png",
-            SignatureError::TooLarge { .. } => "signature_too_large",
-            SignatureError::TooManyPixels { .. } => "signature_too_many_pixels",
-            SignatureError::Unreadable(_) => "signature_unreadable",
+            SignatureError::Invalid(_) => ProblemCode::SignatureInvalid,
+            SignatureError::NotPng { .. } => ProblemCode::SignatureNotPng,
+            SignatureError::TooLarge { .. } => ProblemCode::SignatureTooLarge,
+            SignatureError::TooManyPixels { .. } => ProblemCode::SignatureTooManyPixels,
+            SignatureError::Unreadable(_) => ProblemCode::SignatureUnreadable,
         }
     }
 }
@@ -179,7 +180,7 @@ mod tests {
     fn invalid_strokes_are_refused() {
         let result = render(&pad(400, 200, vec![vec![[500.0, 10.0], [10.0, 10.0]]]));
         assert!(matches!(result, Err(SignatureError::Invalid(_))), "{result:?}");
-        assert_eq!(render(&pad(400, 200, Vec::new())).map_err(|e| e.code()), Err("signature_invalid"));
+        assert_eq!(render(&pad(400, 200, Vec::new())).map_err(|e| e.code().as_str()), Err("signature_invalid"));
     }
 
     #[test]
@@ -230,6 +231,6 @@ mod tests {
 
         let mut cut = png_of(&RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8, y as u8, 0])));
         cut.truncate(cut.len() / 2);
-        assert_eq!(normalise_png(&cut).map_err(|e| e.code()), Err("signature_unreadable"));
+        assert_eq!(normalise_png(&cut).map_err(|e| e.code().as_str()), Err("signature_unreadable"));
     }
 }

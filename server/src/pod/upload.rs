@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::idempotency;
 use crate::http::error::ApiError;
+use todoke_shared::ProblemCode;
 
 #[derive(Debug, Default)]
 pub struct Upload {
@@ -43,7 +44,7 @@ impl<S: Send + Sync> FromRequest<S> for Upload {
             .ok_or_else(|| {
                 ApiError::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
+                    ProblemCode::UnsupportedMediaType,
                     "Send multipart/form-data: a `report` JSON part, a `signature` part (strokes JSON or PNG) \
                      where needed, and `photo` parts (JPEG, PNG or WebP).",
                 )
@@ -70,7 +71,7 @@ impl<S: Send + Sync> FromRequest<S> for Upload {
                 _ if upload.photos.len() == MAX_PHOTOS => {
                     return Err(ApiError::field(
                         StatusCode::UNPROCESSABLE_ENTITY,
-                        "too_many_photos",
+                        ProblemCode::TooManyPhotos,
                         "photo",
                         format!("send at most {MAX_PHOTOS} photos with one action"),
                     ));
@@ -81,7 +82,7 @@ impl<S: Send + Sync> FromRequest<S> for Upload {
         let report = report.ok_or_else(|| {
             ApiError::field(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "required",
+                ProblemCode::Required,
                 "report",
                 "send a `report` part with the JSON of what happened at the door",
             )
@@ -95,20 +96,20 @@ impl<S: Send + Sync> FromRequest<S> for Upload {
 }
 
 fn repeated(part: &str) -> ApiError {
-    ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "repeated_part", part, "send this part once")
+    ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, ProblemCode::RepeatedPart, part, "send this part once")
 }
 
 fn part_error(error: multer::Error) -> ApiError {
     match error {
         multer::Error::UnknownField { field_name } => ApiError::field(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "unknown_part",
+            ProblemCode::UnknownPart,
             field_name.as_deref().unwrap_or("(unnamed)"),
             "the parts are `report`, `signature` and `photo`",
         ),
         multer::Error::FieldSizeExceeded { limit, field_name } => {
             let part = field_name.unwrap_or_default();
-            let code = if part == "photo" { "photo_too_large" } else { "part_too_large" };
+            let code = if part == "photo" { ProblemCode::PhotoTooLarge } else { ProblemCode::PartTooLarge };
             ApiError::field(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 code,
@@ -118,12 +119,12 @@ fn part_error(error: multer::Error) -> ApiError {
         }
         multer::Error::StreamSizeExceeded { limit } => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ProblemCode::PayloadTooLarge,
             format!("The upload is larger than {} MiB in all; send fewer or smaller photos.", limit / (1024 * 1024)),
         ),
         other => ApiError::new(
             StatusCode::BAD_REQUEST,
-            "unreadable_body",
+            ProblemCode::UnreadableBody,
             format!("The multipart body could not be read ({other}). Send it again."),
         ),
     }

@@ -26,6 +26,7 @@ use crate::http::extract::{ApiJson, ApiPath, parse_json};
 use crate::http::openapi::{FORBIDDEN, TRACKING_NUMBER};
 use crate::shipments::{ShipmentError, choices};
 use crate::store::{ShipmentKey, ShipmentRecord, StoreError};
+use todoke_shared::ProblemCode;
 
 const PREFERENCES_FORBIDDEN: &str = "- `forbidden`: your role may not (a dispatcher, the merchant's key)\n\
                                      - `link_expired`: the customer link has expired";
@@ -133,7 +134,7 @@ async fn add_pickup_point(
         Ok(()) => Ok((StatusCode::CREATED, Json(point))),
         Err(StoreError::Duplicate(_)) => Err(ApiError::field(
             StatusCode::CONFLICT,
-            "pickup_point_exists",
+            ProblemCode::PickupPointExists,
             "id",
             "a pickup point with this id exists",
         )),
@@ -266,7 +267,7 @@ impl Change {
                 patch::apply(&mut document, patch).map_err(|field| {
                     ApiError::field(
                         StatusCode::UNPROCESSABLE_ENTITY,
-                        "not_removable",
+                        ProblemCode::NotRemovable,
                         field,
                         format!("{field} can be changed but not removed: send the value wanted instead of null"),
                     )

@@ -29,6 +29,7 @@ use crate::http::openapi::{FORBIDDEN, SHIPMENT_NOT_FOUND};
 use crate::store::{ShipmentKey, ShipmentQuery};
 pub use import::ImportError;
 pub use service::{Created, ShipmentError, barcode_taken};
+use todoke_shared::ProblemCode;
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
@@ -186,8 +187,9 @@ async fn list_shipments(
 
 impl ListParams {
     fn parse(self) -> Result<ShipmentQuery, ApiError> {
-        let bad =
-            |field: &str, message: &str| ApiError::field(StatusCode::BAD_REQUEST, "invalid_query", field, message);
+        let bad = |field: &str, message: &str| {
+            ApiError::field(StatusCode::BAD_REQUEST, ProblemCode::InvalidQuery, field, message)
+        };
         let status = match self.status.as_deref() {
             None => None,
             Some(text) => Some(ShipmentStatus::parse(text).ok_or_else(|| {

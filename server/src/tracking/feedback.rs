@@ -38,7 +38,7 @@ pub(super) struct FeedbackForm {
     responses(
         (status = 303, description = "Saved; back to the page", headers(("Location" = String, description = "The page"))),
         (status = 400, description = "The page, saying the tracking number has a typo; a problem when the address or \
-                                      query cannot be read", content((String = "text/html"), (crate::http::error::Problem = "application/problem+json"))),
+                                      query cannot be read", content((String = "text/html"), (todoke_shared::Problem = "application/problem+json"))),
         (status = 401, description = "The page, asking to open it from the link in the email", content((String = "text/html"))),
         (status = 403, description = "The page: not the customer's own link, an expired link, or a forged form", content((String = "text/html"))),
         (status = 404, description = "The page: no parcel has this number, or not this link's", content((String = "text/html"))),

@@ -23,6 +23,7 @@ use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::openapi::{RATE_LIMITED, TRACKING_NUMBER};
 use crate::preferences::{Change, apply_change, changeable};
 use crate::store::{ShipmentKey, ShipmentRecord};
+use todoke_shared::ProblemCode;
 
 /// An option of a radio group or a select.
 pub struct Choice {
@@ -260,7 +261,7 @@ impl PostedForm {
     responses(
         (status = 303, description = "Saved; back to the page", headers(("Location" = String, description = "The page"))),
         (status = 400, description = "The page, saying the tracking number has a typo; a problem when the address or \
-                                      query cannot be read", content((String = "text/html"), (crate::http::error::Problem = "application/problem+json"))),
+                                      query cannot be read", content((String = "text/html"), (todoke_shared::Problem = "application/problem+json"))),
         (status = 401, description = "The page, asking to open it from the link in the email", content((String = "text/html"))),
         (status = 403, description = "The page: not the customer's own link, an expired link, or a forged form", content((String = "text/html"))),
         (status = 404, description = "The page: no parcel has this number, or not this link's", content((String = "text/html"))),
@@ -364,7 +365,7 @@ pub(super) async fn posted_shipment(
     if !state.keys.verify_form_token(shipment.id, token) {
         return Err(Problem::Api(ApiError::new(
             StatusCode::FORBIDDEN,
-            "form_token_invalid",
+            ProblemCode::FormTokenInvalid,
             "This form did not come from your tracking page. Please open the page again.",
         )));
     }

@@ -17,7 +17,9 @@ use crate::app::{AppState, now};
 use crate::auth::Caller;
 use crate::auth::policy::sees_full_tracking;
 use crate::dispatch::plan::SpeedModel;
-use crate::http::error::{ApiError, Problem};
+use todoke_shared::Problem;
+
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::openapi::{RATE_LIMITED, TRACKING_NUMBER};
 use crate::pod::view::{FileLinks, proof_view};
