@@ -3,6 +3,7 @@
 
 mod accounts;
 mod caller;
+mod error;
 pub mod passwords;
 pub mod policy;
 pub mod tokens;

@@ -2,6 +2,7 @@
 //! turning a day's parcels into sequenced routes that go out for delivery.
 
 mod depots;
+mod error;
 pub mod partition;
 pub mod plan;
 mod polish;

@@ -32,7 +32,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
-        parse_json(&bytes).map(ApiJson)
+        parse_json(&bytes).map(ApiJson).map_err(ApiError::from)
     }
 }
 
@@ -108,40 +108,64 @@ fn body_error(rejection: BytesRejection) -> ApiError {
     }
 }
 
+/// Why a JSON body could not be read: the HTTP layer's own error, which a feature may carry (a stop
+/// action parses its report in the service) and which becomes a problem like any other.
+#[derive(Debug, thiserror::Error)]
+pub enum JsonError {
+    /// Not JSON at all: serde's complaint, for people.
+    #[error("the body is not valid JSON ({0})")]
+    Malformed(String),
+    /// Well-formed, but a value of the wrong type, missing or unknown: each field with its message.
+    #[error("a field has the wrong type, is missing or is unknown")]
+    Fields(Vec<(String, String)>),
+}
+
+impl From<JsonError> for ApiError {
+    fn from(error: JsonError) -> ApiError {
+        match error {
+            JsonError::Malformed(inner) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ProblemCode::MalformedJson,
+                format!("The body is not valid JSON ({inner}). Check quotes, commas and brackets."),
+            ),
+            JsonError::Fields(mut named) => {
+                if let [(field, message)] = named.as_mut_slice() {
+                    return ApiError::field(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        ProblemCode::InvalidField,
+                        field,
+                        std::mem::take(message),
+                    );
+                }
+                let mut fields = ValidationErrors::new();
+                for (field, message) in named {
+                    fields.add(field, ProblemCode::InvalidField.as_str(), message);
+                }
+                ApiError::fields(StatusCode::UNPROCESSABLE_ENTITY, ProblemCode::InvalidField, fields)
+            }
+        }
+    }
+}
+
 /// Parses JSON, naming the field at fault when the shape is wrong. A body with several values of the
 /// wrong type has them all reported (see [`super::wrong_types`]), not only the first.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonError> {
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         if !inner.is_data() {
-            return ApiError::new(
-                StatusCode::BAD_REQUEST,
-                ProblemCode::MalformedJson,
-                format!("The body is not valid JSON ({inner}). Check quotes, commas and brackets."),
-            );
+            return JsonError::Malformed(inner.to_string());
         }
         // Well-formed up to the first wrong value; if the whole body is, walk it again for the others.
         let others = serde_json::from_slice(bytes).map(super::wrong_types::find::<T>).unwrap_or_default();
         let errors = if others.len() > 1 { others } else { vec![(path, strip_position(&inner.to_string()))] };
-        let mut named: Vec<(String, String)> = errors
-            .iter()
-            .map(|(path, message)| name_the_field(path, message, "body", |_| "add it to the body".to_string()))
-            .collect();
-        if let [(field, message)] = named.as_mut_slice() {
-            return ApiError::field(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ProblemCode::InvalidField,
-                field,
-                std::mem::take(message),
-            );
-        }
-        let mut fields = ValidationErrors::new();
-        for (field, message) in named {
-            fields.add(field, "invalid_field", message);
-        }
-        ApiError::fields(StatusCode::UNPROCESSABLE_ENTITY, ProblemCode::InvalidField, fields)
+        JsonError::Fields(
+            errors
+                .iter()
+                .map(|(path, message)| name_the_field(path, message, "body", |_| "add it to the body".to_string()))
+                .collect(),
+        )
     })
 }
 

@@ -1,6 +1,7 @@
 //! Proof of delivery over HTTP: the driver's stop actions (arrive, deliver, fail) and the proof as
 //! staff, the merchant and the customer see it, with its files.
 
+mod error;
 pub mod files;
 pub mod geofence;
 pub mod idempotency;

@@ -25,7 +25,7 @@ use super::signature::{self, SignatureError};
 use super::upload::Upload;
 use crate::app::{AppState, now};
 use crate::dispatch::service::destination;
-use crate::http::extract::parse_json;
+use crate::http::extract::{JsonError, parse_json};
 use crate::store::dispatch::Transition;
 use crate::store::pod::{
     ArrivalRecord, FileRole, KeyAnswer, KeyClaim, KeyClaimRequest, PodStore, ProofFile, ProofRecord,
@@ -59,9 +59,9 @@ pub enum PodError {
     StopClosed(ShipmentStatus),
     #[error("{0}")]
     Invalid(ValidationErrors),
-    /// The report's JSON does not parse; carries the HTTP layer's problem, which names the field.
+    /// The report's JSON does not parse: which fields, or why it is not JSON.
     #[error("the report could not be read")]
-    Unreadable(crate::http::error::ApiError),
+    Unreadable(JsonError),
     #[error(
         "the customer chose another way to receive this parcel, or it must be handed over in person; \
          deliver it as chosen or hand it over"

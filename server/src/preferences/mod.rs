@@ -1,6 +1,7 @@
 //! Delivery preferences after checkout: the customer (with their link) or support staff read and change
 //! them; anyone may read the slots and pickup points to choose from; staff keep the pickup points.
 
+mod error;
 mod patch;
 mod service;
 
@@ -273,7 +274,7 @@ impl Change {
                     )
                 })?;
                 let bytes = serde_json::to_vec(&document).map_err(|_| ApiError::internal())?;
-                parse_json(&bytes)
+                parse_json(&bytes).map_err(ApiError::from)
             }
         }
     }

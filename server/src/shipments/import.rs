@@ -11,7 +11,7 @@ use todoke_shared::preferences::Choices;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt};
 
 use super::encoding::{self, Charset, EncodingError, ShiftJisReader};
-use super::service::{Created, ShipmentError, barcode_taken, create};
+use super::service::{Created, ShipmentError, create};
 use crate::store::Store;
 
 #[derive(Debug, thiserror::Error)]
@@ -160,7 +160,7 @@ impl Importer<'_> {
                     .map(|parcel| LineError {
                         field: "parcels".into(),
                         code: "barcode_in_use".into(),
-                        message: format!("parcel {}: {}", parcel.position + 1, barcode_taken(parcel)),
+                        message: format!("parcel {}: {}", parcel.position + 1, parcel),
                     })
                     .collect(),
             )),

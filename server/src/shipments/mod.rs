@@ -1,6 +1,7 @@
 //! Shipments over HTTP: create, read, list, and record status changes.
 
 mod encoding;
+mod error;
 mod import;
 mod service;
 mod views;
@@ -28,7 +29,7 @@ use crate::http::extract::{ApiJson, ApiPath, ApiQuery, CsvBody};
 use crate::http::openapi::{FORBIDDEN, SHIPMENT_NOT_FOUND};
 use crate::store::{ShipmentKey, ShipmentQuery};
 pub use import::ImportError;
-pub use service::{Created, ShipmentError, barcode_taken};
+pub use service::{Created, ShipmentError};
 use todoke_shared::ProblemCode;
 
 const DEFAULT_PAGE: u32 = 50;

@@ -26,16 +26,8 @@ pub enum ShipmentError {
     Store(#[from] StoreError),
 }
 
-/// What a refused barcode is told: which one, and the order that already has it.
-pub fn barcode_taken(taken: &BarcodeTaken) -> String {
-    format!(
-        "barcode {} is already on the parcel of order '{}'; each parcel needs a barcode of its own",
-        taken.barcode, taken.external_ref
-    )
-}
-
 fn barcodes_taken(taken: &[BarcodeTaken]) -> String {
-    taken.iter().map(barcode_taken).collect::<Vec<_>>().join("; ")
+    taken.iter().map(BarcodeTaken::to_string).collect::<Vec<_>>().join("; ")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

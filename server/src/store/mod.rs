@@ -107,6 +107,17 @@ pub struct BarcodeTaken {
     pub external_ref: String,
 }
 
+/// What a refused barcode is told: which one, and the order that already has it.
+impl std::fmt::Display for BarcodeTaken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "barcode {} is already on the parcel of order '{}'; each parcel needs a barcode of its own",
+            self.barcode, self.external_ref
+        )
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A unique constraint refused the write; the constraint's name when the database gives one.

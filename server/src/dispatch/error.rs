@@ -1,0 +1,34 @@
+//! How dispatch's errors answer: each a problem with its stable code.
+
+use axum::http::StatusCode;
+use todoke_shared::ProblemCode;
+
+use super::DispatchError;
+use crate::http::error::ApiError;
+
+impl From<DispatchError> for ApiError {
+    fn from(error: DispatchError) -> ApiError {
+        let detail = error.to_string();
+        match error {
+            DispatchError::DepotNotFound => ApiError::not_found(ProblemCode::DepotNotFound, detail),
+            DispatchError::RouteNotFound => ApiError::not_found(ProblemCode::RouteUnknown, detail),
+            DispatchError::StopNotFound => ApiError::not_found(ProblemCode::StopNotFound, detail),
+            DispatchError::NotADriver => ApiError::not_found(ProblemCode::DriverNotFound, detail),
+            DispatchError::Invalid(field, message) => {
+                ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, ProblemCode::InvalidValue, field, message)
+            }
+            DispatchError::AlreadyDispatched => {
+                ApiError::new(StatusCode::CONFLICT, ProblemCode::RouteAlreadyDispatched, detail)
+            }
+            DispatchError::NotAtDepot(..) => {
+                ApiError::new(StatusCode::CONFLICT, ProblemCode::ShipmentNotAtDepot, detail)
+            }
+            DispatchError::AlreadyRouted(_) => ApiError::new(StatusCode::CONFLICT, ProblemCode::AlreadyRouted, detail),
+            DispatchError::Solver(solver) => {
+                tracing::error!(error = %solver, "route planning failed");
+                ApiError::internal()
+            }
+            DispatchError::Store(store) => store.into(),
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! How proof-of-delivery errors answer: each a problem with its stable code, a missing proof named at
+//! its field with what the driver should do.
+
+use axum::http::{StatusCode, header};
+use todoke_shared::preferences::Proof;
+use todoke_shared::{ProblemCode, ValidationErrors};
+
+use super::PodError;
+use super::photo::PhotoError;
+use crate::http::error::ApiError;
+
+impl From<PodError> for ApiError {
+    fn from(error: PodError) -> ApiError {
+        let detail = error.to_string();
+        let conflict = |code| ApiError::new(StatusCode::CONFLICT, code, detail.clone());
+        match error {
+            PodError::KeyReused => ApiError::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ProblemCode::IdempotencyKeyReused,
+                "Idempotency-Key",
+                detail,
+            ),
+            PodError::InProgress => conflict(ProblemCode::RequestInProgress).with_header(header::RETRY_AFTER, "2"),
+            PodError::StopNotFound => ApiError::not_found(ProblemCode::StopNotFound, detail),
+            PodError::NotYourStop => conflict(ProblemCode::StopReassigned),
+            PodError::NotDispatched => conflict(ProblemCode::RouteNotDispatched),
+            PodError::StopClosed(status) => conflict(ProblemCode::StopClosed).with_allowed(status.allowed_next()),
+            PodError::Invalid(errors) => ApiError::validation(errors),
+            PodError::Unreadable(json) => json.into(),
+            PodError::MethodNotAllowed => {
+                ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, ProblemCode::MethodNotAllowed, "method", detail)
+            }
+            PodError::Incomplete(problems) => {
+                let mut errors = ValidationErrors::new();
+                for proof in &problems.missing {
+                    let (field, message) = missing_proof(*proof);
+                    errors.add(field, "required", message);
+                }
+                for barcode in &problems.wrong_parcels {
+                    errors.add("scanned", "wrong_parcel", format!("{barcode} is not a parcel of this shipment"));
+                }
+                for barcode in &problems.unscanned_parcels {
+                    errors.add("scanned", "not_scanned", format!("scan parcel {barcode} too"));
+                }
+                let api = ApiError::validation(errors).with_code(ProblemCode::ProofIncomplete);
+                let detail = format!("The proof is not complete: {}", api.summary().1.join("; "));
+                api.with_detail(detail)
+            }
+            PodError::Photo { index, error } => {
+                let status = match error {
+                    PhotoError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                    _ => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                ApiError::field(status, error.code(), &format!("photo[{index}]"), error.to_string())
+            }
+            PodError::Signature(error) => {
+                ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, error.code(), "signature", error.to_string())
+            }
+            PodError::Files(io) => {
+                tracing::error!(error = %io, "writing proof files failed");
+                ApiError::internal()
+            }
+            PodError::Store(store) => store.into(),
+        }
+    }
+}
+
+/// Where a missing proof goes in the request, and what the driver should do.
+fn missing_proof(proof: Proof) -> (&'static str, &'static str) {
+    match proof {
+        Proof::Signature => ("signature", "the recipient's signature is required"),
+        Proof::RecipientName => ("recipient_name", "write down who took the parcel"),
+        Proof::Photo => ("photo", "take a photo of the parcel where it was left"),
+        Proof::NeighbourName => ("method.name", "write down the neighbour's name"),
+        Proof::NeighbourDoor => ("method.door", "write down the neighbour's door or room number"),
+        Proof::PickupPointId => ("method.point_id", "name the pickup point"),
+        Proof::Scan => ("scanned", "scan the parcels at the pickup point"),
+        Proof::AgeCheck => ("age_checked", "check the recipient's age against an ID"),
+    }
+}
