@@ -23,7 +23,8 @@ use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::openapi::{FORBIDDEN, SHIPMENT_NOT_FOUND};
 use crate::shipments::ShipmentError;
-use crate::store::{NewNotice, NoticeRecord, ShipmentKey, ShipmentRecord};
+pub use crate::store::Delay;
+use crate::store::{NewNotice, Notice, NoticeRecord, Outcome, ShipmentKey, ShipmentRecord};
 use transport::Transport;
 
 /// How notices are sent, and from whom.
@@ -47,14 +48,7 @@ impl Mail {
         next: ShipmentStatus,
         reason: Option<ReasonCode>,
     ) -> Vec<NewNotice> {
-        let kind = match next {
-            ShipmentStatus::OutForDelivery => "dispatched",
-            ShipmentStatus::AttemptFailed => "attempt_failed",
-            ShipmentStatus::Delivered => "delivered",
-            _ => return Vec::new(),
-        };
-        let payload = serde_json::json!({"reason": reason}).to_string();
-        vec![self.notice(shipment, kind, payload)]
+        self.for_outcome(shipment, next, Outcome { proof_id: None, reason })
     }
 
     /// The notice of a delivery or failed attempt the driver proved: the delivery slip or what happens
@@ -66,45 +60,39 @@ impl Mail {
         reason: Option<ReasonCode>,
         proof_id: Uuid,
     ) -> Vec<NewNotice> {
-        let mut notices = self.for_transition(shipment, next, reason);
-        for notice in &mut notices {
-            notice.payload = serde_json::json!({"reason": reason, "proof_id": proof_id}).to_string();
-        }
-        notices
+        self.for_outcome(shipment, next, Outcome { proof_id: Some(proof_id), reason })
+    }
+
+    fn for_outcome(&self, shipment: &ShipmentRecord, next: ShipmentStatus, outcome: Outcome) -> Vec<NewNotice> {
+        let notice = match next {
+            ShipmentStatus::OutForDelivery => Notice::Dispatched(outcome),
+            ShipmentStatus::AttemptFailed => Notice::AttemptFailed(outcome),
+            ShipmentStatus::Delivered => Notice::Delivered(outcome),
+            _ => return Vec::new(),
+        };
+        vec![self.notice(shipment, notice)]
     }
 
     /// The apology for a delay, with the new expected window (the ETA work sends these).
     pub fn for_delay(&self, shipment: &ShipmentRecord, delay: &Delay) -> Vec<NewNotice> {
-        vec![self.notice(shipment, "delayed", serde_json::to_string(delay).unwrap_or_default())]
+        vec![self.notice(shipment, Notice::Delayed(delay.clone()))]
     }
 
     /// The confirmation of a change of preferences.
     pub fn for_preferences(&self, shipment: &ShipmentRecord) -> Vec<NewNotice> {
-        vec![self.notice(shipment, "preferences_changed", "{}".to_string())]
+        vec![self.notice(shipment, Notice::PreferencesChanged)]
     }
 
-    fn notice(&self, shipment: &ShipmentRecord, kind: &str, payload: String) -> NewNotice {
+    fn notice(&self, shipment: &ShipmentRecord, notice: Notice) -> NewNotice {
         let content = &shipment.content;
         NewNotice {
-            kind: kind.to_string(),
+            notice,
             recipient: content.recipient.email.clone(),
             language: content.preferences.language.unwrap_or(content.recipient.language).code().to_string(),
             suppressed: !content.preferences.email_notices,
-            payload,
             domain: self.domain.clone(),
         }
     }
-}
-
-/// A new expected window, local to the address.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Delay {
-    #[schema(value_type = String, format = Date)]
-    pub date: chrono::NaiveDate,
-    /// `HH:MM`
-    pub start: String,
-    pub end: String,
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -10,7 +10,7 @@ use todoke_shared::{Language, ReasonCode};
 use super::Mail;
 use super::slip::Slip;
 use crate::app::Links;
-use crate::store::{NoticeRecord, ShipmentRecord};
+use crate::store::{Notice, NoticeRecord, ShipmentRecord};
 
 /// The parts of a notice before they become a message.
 struct Text {
@@ -34,14 +34,15 @@ struct Inline {
 pub fn message(
     mail: &Mail,
     notice: &NoticeRecord,
+    said: &Notice,
     shipment: &ShipmentRecord,
     links: &Links,
     slip: Option<Slip>,
 ) -> anyhow::Result<Message> {
     let lang = Language::from_code(&notice.language).unwrap_or_default();
     let link = links.customer_tracking_page(&shipment.tracking_number, shipment.id);
-    let mut text = words(notice, shipment, lang)?;
-    if let Some(slip) = slip.filter(|_| notice.kind == "delivered") {
+    let mut text = words(said, shipment, lang);
+    if let Some(slip) = slip.filter(|_| matches!(said, Notice::Delivered(_))) {
         delivery_slip(&mut text, shipment, slip, &link, &mail.domain, lang);
     }
     let to = Mailbox::new(Some(shipment.content.recipient.name.clone()), notice.recipient.parse()?);
@@ -107,7 +108,7 @@ fn delivery_slip(text: &mut Text, shipment: &ShipmentRecord, slip: Slip, link: &
     text.more = Some((lang.pick("配達についてのご感想", "Tell us how the delivery went"), format!("{link}#feedback")));
 }
 
-fn words(notice: &NoticeRecord, shipment: &ShipmentRecord, lang: Language) -> anyhow::Result<Text> {
+fn words(notice: &Notice, shipment: &ShipmentRecord, lang: Language) -> Text {
     let content = &shipment.content;
     let number = shipment.tracking_number;
     let greeting = lang.pick("様", "").to_string();
@@ -118,8 +119,8 @@ fn words(notice: &NoticeRecord, shipment: &ShipmentRecord, lang: Language) -> an
     let window = window(&content.preferences, shipment, lang);
     let method = content.preferences.method.label(lang);
     let link_label = lang.pick("配達状況の確認・受け取り方法の変更", "Track the parcel or change how you receive it");
-    let text = match notice.kind.as_str() {
-        "dispatched" => Text {
+    match notice {
+        Notice::Dispatched(_) => Text {
             subject: match lang {
                 Language::Ja => format!("本日お荷物をお届けします（{number}）"),
                 Language::En => format!("Your parcel is out for delivery today ({number})"),
@@ -139,9 +140,8 @@ fn words(notice: &NoticeRecord, shipment: &ShipmentRecord, lang: Language) -> an
             images: Vec::new(),
             more: None,
         },
-        "attempt_failed" => {
-            let payload: serde_json::Value = serde_json::from_str(&notice.payload)?;
-            let reason = payload["reason"].as_str().and_then(ReasonCode::parse).unwrap_or(ReasonCode::Other);
+        Notice::AttemptFailed(outcome) => {
+            let reason = outcome.reason.unwrap_or(ReasonCode::Other);
             Text {
                 subject: match lang {
                     Language::Ja => format!("お荷物をお届けできませんでした（{number}）"),
@@ -161,8 +161,7 @@ fn words(notice: &NoticeRecord, shipment: &ShipmentRecord, lang: Language) -> an
                 more: None,
             }
         }
-        "delayed" => {
-            let delay: super::Delay = serde_json::from_str(&notice.payload)?;
+        Notice::Delayed(delay) => {
             let when = match lang {
                 Language::Ja => format!("{} {}〜{}", delay.date.format("%Y年%m月%d日"), delay.start, delay.end),
                 Language::En => format!("{} {}–{}", delay.date.format("%-d %b %Y"), delay.start, delay.end),
@@ -191,7 +190,7 @@ fn words(notice: &NoticeRecord, shipment: &ShipmentRecord, lang: Language) -> an
                 more: None,
             }
         }
-        "delivered" => Text {
+        Notice::Delivered(_) => Text {
             subject: match lang {
                 Language::Ja => format!("お荷物をお届けしました（{number}）"),
                 Language::En => format!("Your parcel was delivered ({number})"),
@@ -210,7 +209,7 @@ fn words(notice: &NoticeRecord, shipment: &ShipmentRecord, lang: Language) -> an
             images: Vec::new(),
             more: None,
         },
-        "preferences_changed" => Text {
+        Notice::PreferencesChanged => Text {
             subject: match lang {
                 Language::Ja => format!("受け取り方法の変更を承りました（{number}）"),
                 Language::En => format!("Your delivery choice is updated ({number})"),
@@ -229,9 +228,7 @@ fn words(notice: &NoticeRecord, shipment: &ShipmentRecord, lang: Language) -> an
             images: Vec::new(),
             more: None,
         },
-        other => anyhow::bail!("no text for notices of kind {other}"),
-    };
-    Ok(text)
+    }
 }
 
 fn delivered_at(shipment: &ShipmentRecord, lang: Language) -> String {

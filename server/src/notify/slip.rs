@@ -7,7 +7,6 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::pod::service::ProofDetails;
-use crate::store::NoticeRecord;
 use crate::store::pod::FileRole;
 
 pub struct Slip {
@@ -21,12 +20,9 @@ pub struct Slip {
 
 /// The proof a notice names in its payload, with its images; `None` when it names none. A file that
 /// cannot be read leaves its image out rather than holding the notice back.
-pub async fn load(state: &AppState, notice: &NoticeRecord) -> anyhow::Result<Option<Slip>> {
-    let payload: serde_json::Value = serde_json::from_str(&notice.payload)?;
-    let Some(proof_id) = payload["proof_id"].as_str().and_then(|id| Uuid::try_parse(id).ok()) else {
-        return Ok(None);
-    };
-    let proofs = state.pod.store.proofs(notice.shipment_id).await?;
+pub async fn load(state: &AppState, shipment_id: Uuid, proof_id: Option<Uuid>) -> anyhow::Result<Option<Slip>> {
+    let Some(proof_id) = proof_id else { return Ok(None) };
+    let proofs = state.pod.store.proofs(shipment_id).await?;
     let Some(proof) = proofs.into_iter().find(|p| p.id == proof_id) else { return Ok(None) };
     let details: ProofDetails = serde_json::from_str(&proof.details)?;
     let image = |role: FileRole| proof.files.iter().find(|f| f.role == role).map(|f| f.name.clone());

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use super::transport::SendError;
 use super::{render, slip};
 use crate::app::{AppState, now};
-use crate::store::{NoticeOutcome, NoticeRecord, ShipmentKey};
+use crate::store::{Notice, NoticeOutcome, NoticeRecord, ShipmentKey};
 use todoke_shared::ShipmentStatus;
 
 const BATCH: u32 = 32;
@@ -63,15 +63,20 @@ async fn attempt(state: &AppState, notice: &NoticeRecord, moment: chrono::DateTi
         Ok(None) => return NoticeOutcome::Failed { error: "the shipment is gone".into() },
         Err(error) => return retry(notice, error.to_string()),
     };
+    let said = match notice.notice() {
+        Ok(said) => said,
+        // Written by a newer server, or damaged: this one will never be able to say it.
+        Err(error) => return NoticeOutcome::Failed { error: error.to_string() },
+    };
     // A delay told after the driver was at the door would be news from the past.
-    if notice.kind == "delayed" && shipment.status != ShipmentStatus::OutForDelivery {
+    if matches!(said, Notice::Delayed(_)) && shipment.status != ShipmentStatus::OutForDelivery {
         return NoticeOutcome::Expired { error: format!("the shipment was {} first", shipment.status.as_str()) };
     }
-    let slip = match slip::load(state, notice).await {
+    let slip = match slip::load(state, notice.shipment_id, said.proof_id()).await {
         Ok(slip) => slip,
         Err(error) => return retry(notice, error.to_string()),
     };
-    let message = match render::message(mail, notice, &shipment, &state.links, slip) {
+    let message = match render::message(mail, notice, &said, &shipment, &state.links, slip) {
         Ok(message) => message,
         // An address that cannot be written into a message will never be one.
         Err(error) => return NoticeOutcome::Failed { error: error.to_string() },

@@ -31,7 +31,7 @@ pub use connect::{Backend, Stores, connect};
 pub use dispatch::DispatchStore;
 pub use eta::EtaStore;
 pub use instances::InstanceStore;
-pub use notices::{NewNotice, NoticeOutcome, NoticeRecord};
+pub use notices::{Delay, NewNotice, Notice, NoticeError, NoticeOutcome, NoticeRecord, Outcome};
 pub use pod::PodStore;
 pub use sql::SqlStore;
 

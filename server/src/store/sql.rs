@@ -121,15 +121,16 @@ impl<DB: Database> SqlStore<DB> {
         for<'r> (i64,): FromRow<'r, DB::Row>,
     {
         for notice in notices {
+            let (kind, payload) = (notice.notice.kind(), notice.notice.payload());
             let (last,) = sqlx::query_as::<DB, (i64,)>(
                 "SELECT COALESCE(MAX(sequence), 0) FROM notices WHERE shipment_id = $1 AND kind = $2",
             )
             .bind(shipment_id)
-            .bind(notice.kind.as_str())
+            .bind(kind)
             .fetch_one(&mut **tx)
             .await?;
             let sequence = last + 1;
-            let message_id = format!("<{shipment_id}.{}.{sequence}@{}>", notice.kind, notice.domain);
+            let message_id = format!("<{shipment_id}.{kind}.{sequence}@{}>", notice.domain);
             let status = if notice.suppressed { "suppressed" } else { "pending" };
             sqlx::query(
                 "INSERT INTO notices (id, shipment_id, kind, sequence, recipient, language, message_id, status, \
@@ -137,14 +138,14 @@ impl<DB: Database> SqlStore<DB> {
             )
             .bind(Uuid::now_v7())
             .bind(shipment_id)
-            .bind(notice.kind.as_str())
+            .bind(kind)
             .bind(sequence)
             .bind(notice.recipient.as_str())
             .bind(notice.language.as_str())
             .bind(message_id.as_str())
             .bind(status)
             .bind(now)
-            .bind(notice.payload.as_str())
+            .bind(payload.as_str())
             .execute(&mut **tx)
             .await?;
         }

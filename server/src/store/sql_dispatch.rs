@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::{Database, Decode, Encode, Executor, FromRow, IntoArguments, Pool, Type};
+use todoke_shared::ShipmentStatus;
 use todoke_shared::dispatch::RouteStatus;
 use todoke_shared::shipment::GeoPoint;
 use uuid::Uuid;
@@ -180,11 +181,12 @@ enum Placed {
 }
 
 impl Placed {
-    /// A condition on the shipment id in `column`, with its parameters as `$1` and `$2`.
+    /// A condition on the shipment id in `column`, with its parameters as `$1` and `$2` (and, for the
+    /// shipments waiting at a depot, `$3` for [`ShipmentStatus::AtDepot`]).
     fn condition(&self, column: &str) -> String {
         match self {
             Placed::UnroutedAt(..) => format!(
-                "{column} IN (SELECT id FROM shipments WHERE depot_id = $1 AND status = 'at_depot') \
+                "{column} IN (SELECT id FROM shipments WHERE depot_id = $1 AND status = $3) \
                  AND {column} NOT IN (SELECT shipment_id FROM route_stops WHERE date = $2)"
             ),
             Placed::Id(_) => format!("{column} = $1"),
@@ -604,11 +606,13 @@ where
             sqlx::query_as::<DB, PlacedRow>(sqlx::AssertSqlSafe(shipments))
                 .bind(depot)
                 .bind(date)
+                .bind(ShipmentStatus::AtDepot.as_str().to_string())
                 .fetch_all(pool)
                 .await?,
             sqlx::query_as::<DB, ParcelRow>(sqlx::AssertSqlSafe(parcels))
                 .bind(depot)
                 .bind(date)
+                .bind(ShipmentStatus::AtDepot.as_str().to_string())
                 .fetch_all(pool)
                 .await?,
         ),

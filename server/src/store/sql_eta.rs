@@ -3,6 +3,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Type};
+use todoke_shared::ShipmentStatus;
+use todoke_shared::dispatch::RouteStatus;
 use uuid::Uuid;
 
 use super::eta::{Announced, Announcement, DayProof, EtaStore, RouteEtaRecord, ShipmentEta, StopProgress};
@@ -13,9 +15,9 @@ use crate::eta::delay::Told;
 use crate::eta::model::Pace;
 
 /// A stop is open while its shipment is out for delivery, it has no proof, and no later day's route
-/// took the shipment over.
+/// took the shipment over. `{out}` is the parameter that binds [`ShipmentStatus::OutForDelivery`].
 const SELECT_PROGRESS: &str = "SELECT s.id AS stop_id, s.shipment_id, a.arrived_at, p.captured_at AS completed_at, \
-     (sh.status = 'out_for_delivery' AND p.id IS NULL AND NOT EXISTS (SELECT 1 FROM route_stops later \
+     (sh.status = {out} AND p.id IS NULL AND NOT EXISTS (SELECT 1 FROM route_stops later \
      WHERE later.shipment_id = s.shipment_id AND later.date > s.date)) AS open \
      FROM route_stops s JOIN shipments sh ON sh.id = s.shipment_id \
      LEFT JOIN stop_arrivals a ON a.stop_id = s.id LEFT JOIN proofs p ON p.stop_id = s.id";
@@ -111,22 +113,28 @@ where
 {
     async fn open_routes(&self, driver_id: Uuid, since: NaiveDate) -> Result<Vec<Uuid>, StoreError> {
         let query = format!(
-            "SELECT id FROM routes WHERE driver_id = $1 AND date >= $2 AND status = 'dispatched' AND EXISTS \
-             (SELECT 1 FROM ({SELECT_PROGRESS} WHERE s.route_id = routes.id) progress WHERE progress.open) \
-             ORDER BY date, id"
+            "SELECT id FROM routes WHERE driver_id = $1 AND date >= $2 AND status = $3 AND EXISTS \
+             (SELECT 1 FROM ({progress} WHERE s.route_id = routes.id) progress WHERE progress.open) \
+             ORDER BY date, id",
+            progress = SELECT_PROGRESS.replace("{out}", "$4")
         );
         let rows = sqlx::query_as::<DB, (Uuid,)>(sqlx::AssertSqlSafe(query))
             .bind(driver_id)
             .bind(since)
+            .bind(RouteStatus::Dispatched.as_str())
+            .bind(ShipmentStatus::OutForDelivery.as_str())
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     async fn stop_progress(&self, route_id: Uuid) -> Result<Vec<StopProgress>, StoreError> {
-        let query = format!("{SELECT_PROGRESS} WHERE s.route_id = $1 ORDER BY s.position");
-        let rows =
-            sqlx::query_as::<DB, ProgressRow>(sqlx::AssertSqlSafe(query)).bind(route_id).fetch_all(&self.pool).await?;
+        let query = format!("{} WHERE s.route_id = $1 ORDER BY s.position", SELECT_PROGRESS.replace("{out}", "$2"));
+        let rows = sqlx::query_as::<DB, ProgressRow>(sqlx::AssertSqlSafe(query))
+            .bind(route_id)
+            .bind(ShipmentStatus::OutForDelivery.as_str())
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows
             .into_iter()
             .map(|r| StopProgress {
@@ -252,9 +260,10 @@ where
         let row = sqlx::query_as::<DB, ShipmentEtaRow>(
             "SELECT s.id AS stop_id, r.driver_id, e.route_id, e.as_of, e.computed_at, e.travel_pace, e.service_pace, \
              e.stops FROM route_stops s JOIN routes r ON r.id = s.route_id JOIN route_etas e ON e.route_id = s.route_id \
-             WHERE s.shipment_id = $1 AND r.status = 'dispatched' ORDER BY s.date DESC LIMIT 1",
+             WHERE s.shipment_id = $1 AND r.status = $2 ORDER BY s.date DESC LIMIT 1",
         )
         .bind(shipment_id)
+        .bind(RouteStatus::Dispatched.as_str())
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| Ok(ShipmentEta { stop_id: r.stop_id, driver_id: r.driver_id, eta: r.eta.into_record()? }))
