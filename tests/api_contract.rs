@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use todoke_e2e::{TestApp, expect_json, expect_problem, shipment_request};
+use todoke_shared::ProblemCode;
 
 async fn shipment_count(app: &TestApp) -> usize {
     let list = expect_json(app.get("/api/v1/shipments?limit=200").await, StatusCode::OK).await;
@@ -389,6 +390,15 @@ async fn the_openapi_document_is_exact_enough_for_client_generators() {
     for field in ["type", "title", "status", "detail", "code", "errors", "request_id"] {
         assert!(problem.get(field).is_some(), "the Problem schema has {field}");
     }
+    // The codes a client may meet, from the enum the server builds its problems with.
+    assert_eq!(problem["code"]["$ref"], "#/components/schemas/ProblemCode");
+    let codes: BTreeSet<&str> = spec["components"]["schemas"]["ProblemCode"]["enum"]
+        .as_array()
+        .expect("the codes are listed")
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ProblemCode::ALL.iter().map(|c| c.as_str()).collect());
 
     for (name, operation) in operations(&spec) {
         assert!(operation["security"].is_array(), "{name} says who may call it");
@@ -408,6 +418,10 @@ async fn the_openapi_document_is_exact_enough_for_client_generators() {
                 if let Some(problem) = content.get("application/problem+json") {
                     assert_eq!(problem["schema"]["$ref"], "#/components/schemas/Problem", "{name} {status}");
                     assert!(description.contains("- `"), "{name} {status} lists its problem codes: {description}");
+                    for line in description.lines().filter_map(|l| l.strip_prefix("- `")) {
+                        let code = line.split('`').next().unwrap_or_default();
+                        assert!(ProblemCode::parse(code).is_some(), "{name} {status}: `{code}` is a ProblemCode");
+                    }
                 } else {
                     assert!(content.contains_key("text/html"), "{name} {status}: a problem, or one of the pages");
                 }

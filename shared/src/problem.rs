@@ -8,15 +8,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::ShipmentStatus;
 
-/// Declares the codes once: the enum, its wire spelling (also serde's) and the list of all.
+/// Declares the codes once: the enum, its wire spelling and the list of all.
 macro_rules! problem_codes {
     ($($(#[doc = $doc:literal])* $variant:ident = $code:literal,)*) => {
         /// Every stable code the server can answer with, as sent in a problem's `code` (and, for a
         /// problem about one field, in that field's `code`).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        // `rename_all`, not a `rename` per variant: the schema derive does not read a macro's literal. The
+        // tests hold each variant's spelling to its code.
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(rename_all = "snake_case")]
         pub enum ProblemCode {
-            $($(#[doc = $doc])* #[serde(rename = $code)] $variant,)*
+            $($(#[doc = $doc])* $variant,)*
         }
 
         impl ProblemCode {

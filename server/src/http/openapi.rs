@@ -15,7 +15,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, Secur
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, Response, Schema};
 use utoipa::{Modify, OpenApi};
 
-use todoke_shared::Problem;
+use todoke_shared::{Problem, ProblemCode};
 
 /// A staff member's or driver's access token, from `POST /api/v1/auth/login`.
 pub const ACCESS_TOKEN: &str = "accessToken";
@@ -111,7 +111,7 @@ fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut
 }
 
 /// A problem the server may answer, by status, with its code and what it means.
-type Problems = BTreeMap<u16, Vec<(&'static str, &'static str)>>;
+type Problems = BTreeMap<u16, Vec<(ProblemCode, &'static str)>>;
 
 fn finish_operation(operation: &mut Operation, shared: &[RefOr<Parameter>]) {
     declare(operation, shared_problems(operation, shared));
@@ -122,7 +122,7 @@ fn finish_operation(operation: &mut Operation, shared: &[RefOr<Parameter>]) {
 /// credentials (`Caller`, `Authenticated`).
 fn shared_problems(operation: &Operation, shared: &[RefOr<Parameter>]) -> Problems {
     let mut problems = Problems::new();
-    let mut add = |status: u16, code: &'static str, meaning: &'static str| {
+    let mut add = |status: u16, code: ProblemCode, meaning: &'static str| {
         problems.entry(status).or_default().push((code, meaning));
     };
 
@@ -131,19 +131,19 @@ fn shared_problems(operation: &Operation, shared: &[RefOr<Parameter>]) -> Proble
         _ => Vec::new(),
     };
     if body_types.iter().any(|t| t == "application/json" || t == "application/merge-patch+json") {
-        add(400, "malformed_json", "the body is not valid JSON");
-        add(413, "payload_too_large", "the body is larger than the server takes");
-        add(415, "unsupported_media_type", "the body is not sent as `Content-Type: application/json`");
-        add(422, "invalid_field", "a field has the wrong type, is missing or is unknown (named in `errors`)");
+        add(400, ProblemCode::MalformedJson, "the body is not valid JSON");
+        add(413, ProblemCode::PayloadTooLarge, "the body is larger than the server takes");
+        add(415, ProblemCode::UnsupportedMediaType, "the body is not sent as `Content-Type: application/json`");
+        add(422, ProblemCode::InvalidField, "a field has the wrong type, is missing or is unknown (named in `errors`)");
     }
     if body_types.iter().any(|t| t == "text/csv") {
-        add(400, "unreadable_body", "the file could not be read");
-        add(415, "unsupported_media_type", "the file is not sent as `Content-Type: text/csv`");
+        add(400, ProblemCode::UnreadableBody, "the file could not be read");
+        add(415, ProblemCode::UnsupportedMediaType, "the file is not sent as `Content-Type: text/csv`");
     }
     if body_types.iter().any(|t| t == "multipart/form-data") {
-        add(400, "unreadable_body", "the multipart body could not be read");
-        add(413, "payload_too_large", "a part, or the whole body, is larger than its limit");
-        add(415, "unsupported_media_type", "the body is not `multipart/form-data` with a boundary");
+        add(400, ProblemCode::UnreadableBody, "the multipart body could not be read");
+        add(413, ProblemCode::PayloadTooLarge, "a part, or the whole body, is larger than its limit");
+        add(415, ProblemCode::UnsupportedMediaType, "the body is not `multipart/form-data` with a boundary");
     }
 
     let parameters: Vec<Parameter> = shared
@@ -155,38 +155,42 @@ fn shared_problems(operation: &Operation, shared: &[RefOr<Parameter>]) -> Proble
         })
         .collect();
     if parameters.iter().any(|p| p.parameter_in == ParameterIn::Path) {
-        add(400, "invalid_path", "the address cannot be read (such as a percent-encoded byte that is not UTF-8)");
+        add(
+            400,
+            ProblemCode::InvalidPath,
+            "the address cannot be read (such as a percent-encoded byte that is not UTF-8)",
+        );
     }
     if parameters.iter().any(|p| p.parameter_in == ParameterIn::Path && p.name == "tracking_number") {
-        add(400, "tracking_number_wrong_length", "the tracking number has too few or too many characters");
-        add(400, "tracking_number_invalid_character", "the tracking number has a character it never contains");
-        add(400, "tracking_number_check_failed", "the tracking number has a typo (its check character fails)");
+        add(400, ProblemCode::TrackingNumberWrongLength, "the tracking number has too few or too many characters");
+        add(400, ProblemCode::TrackingNumberInvalidCharacter, "the tracking number has a character it never contains");
+        add(400, ProblemCode::TrackingNumberCheckFailed, "the tracking number has a typo (its check character fails)");
     }
     if parameters.iter().any(|p| p.parameter_in == ParameterIn::Query) {
-        add(400, "invalid_query", "a query parameter is not valid (named in `errors`)");
+        add(400, ProblemCode::InvalidQuery, "a query parameter is not valid (named in `errors`)");
     }
     if parameters.iter().any(|p| p.parameter_in == ParameterIn::Header && p.name == "Idempotency-Key") {
-        add(400, "idempotency_key_required", "the `Idempotency-Key` header is missing");
-        add(400, "invalid_idempotency_key", "the `Idempotency-Key` is not 1 to 255 visible ASCII characters");
+        add(400, ProblemCode::IdempotencyKeyRequired, "the `Idempotency-Key` header is missing");
+        add(400, ProblemCode::InvalidIdempotencyKey, "the `Idempotency-Key` is not 1 to 255 visible ASCII characters");
     }
 
     let schemes = security_schemes(operation);
     let anonymous = schemes.iter().any(Vec::is_empty);
     let named = |name: &str| schemes.iter().flatten().any(|s| s == name);
     if named(ACCESS_TOKEN) || named(API_KEY) {
-        add(401, "malformed_authorization", "the `Authorization` header is not `Bearer <token>`");
+        add(401, ProblemCode::MalformedAuthorization, "the `Authorization` header is not `Bearer <token>`");
         if named(ACCESS_TOKEN) {
-            add(401, "invalid_token", "the access token is not valid");
-            add(401, "token_expired", "the access token has expired: refresh it");
+            add(401, ProblemCode::InvalidToken, "the access token is not valid");
+            add(401, ProblemCode::TokenExpired, "the access token has expired: refresh it");
         }
         if named(API_KEY) {
-            add(401, "invalid_api_key", "the API key is unknown or revoked");
+            add(401, ProblemCode::InvalidApiKey, "the API key is unknown or revoked");
         }
         if named(CUSTOMER_LINK) {
-            add(401, "invalid_link", "the customer link's `k` is not valid");
+            add(401, ProblemCode::InvalidLink, "the customer link's `k` is not valid");
         }
         if !anonymous {
-            add(401, "authentication_required", "no credentials were sent");
+            add(401, ProblemCode::AuthenticationRequired, "no credentials were sent");
         }
     }
 
