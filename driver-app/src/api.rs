@@ -73,7 +73,8 @@ pub enum ApiError {
     Unreachable(String),
     /// The server answered with a problem.
     #[error("the server answered {} {}: {}", .0.status, .0.code, .0.detail)]
-    Refused(Problem, Option<Duration>),
+    /// Boxed: the problem is large beside the other variant.
+    Refused(Box<Problem>, Option<Duration>),
 }
 
 impl ApiError {
@@ -259,7 +260,7 @@ async fn send(request: RequestBuilder) -> Result<Response, ApiError> {
     let problem = serde_json::from_str::<Problem>(&text).unwrap_or_else(|_| {
         own_problem(status.as_u16(), format!("http_{}", status.as_u16()), text.chars().take(200).collect())
     });
-    Err(ApiError::Refused(problem, retry_after))
+    Err(ApiError::Refused(Box::new(problem), retry_after))
 }
 
 async fn json<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
@@ -267,7 +268,11 @@ async fn json<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
     serde_json::from_str(&text).map_err(|error| {
         // An answer this app cannot read is the server's trouble (a proxy's page, a newer version).
         ApiError::Refused(
-            own_problem(502, "unreadable_answer".into(), format!("the server's answer could not be read: {error}")),
+            Box::new(own_problem(
+                502,
+                "unreadable_answer".into(),
+                format!("the server's answer could not be read: {error}"),
+            )),
             None,
         )
     })

@@ -221,7 +221,7 @@ impl Engine {
                 }
                 Err(SyncError::Api(ApiError::Refused(problem, _))) if problem.is_final() => {
                     self.store.settle_rejected(action.seq, &problem).await?;
-                    report.rejected.push((action, problem));
+                    report.rejected.push((action, *problem));
                 }
                 Err(SyncError::Api(error)) => {
                     // Not refused for good (the network, the server's trouble, a proxy in the way): it
