@@ -186,17 +186,22 @@ impl fmt::Display for Code {
 }
 
 /// The problem document (RFC 9457), sent as `application/problem+json`. `code` is stable; `title` and
-/// `detail` are for people. Read leniently: only `status` and `code` must be there.
+/// `detail` are for people.
+// Read leniently, as a client must: only `status` and `code` need be there.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// A URI naming the kind of problem: `urn:todoke:problem:{code}`.
+    // The server always sends `type`, `title` and `detail`; the defaults are for reading anybody's.
     #[serde(rename = "type", default, skip_serializing_if = "String::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub kind: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub title: String,
     pub status: u16,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub detail: String,
     /// Stable machine-readable code, such as `validation_failed` or `invalid_transition`.
     #[cfg_attr(feature = "openapi", schema(value_type = ProblemCode))]
@@ -218,8 +223,8 @@ pub struct Problem {
     pub request_id: Option<String>,
 }
 
-/// One thing wrong with one field of the input, as a problem carries it (a
-/// [`FieldError`](crate::FieldError) as read back).
+/// One thing wrong with one field of the input.
+// A `FieldError` as a problem carries it, and as a client reads it back (owned strings); the same schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = FieldError))]
 pub struct ProblemField {
