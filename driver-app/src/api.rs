@@ -289,3 +289,32 @@ fn describe(error: &reqwest::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(status: u16, code: &str) -> Problem {
+        serde_json::from_value(serde_json::json!({"status": status, "code": code})).unwrap()
+    }
+
+    #[test]
+    fn a_stop_action_is_given_up_only_on_the_servers_own_refusals() {
+        for (status, code, final_) in [
+            (409, "stop_closed", true),
+            (422, "proof_incomplete", true),
+            (422, "method_not_allowed", true),
+            (405, "method_not_allowed", false),
+            (422, "photo_unreadable", true),
+            (503, "photo_unreadable", false),
+            (413, "signature_too_large", true),
+            // A newer server's photo or signature code is about the file all the same.
+            (422, "photo_too_dark", true),
+            (422, "something_new", false),
+            (409, "request_in_progress", false),
+            (403, "http_403", false),
+        ] {
+            assert_eq!(problem(status, code).is_final(), final_, "{status} {code}");
+        }
+    }
+}
