@@ -197,3 +197,85 @@ problem-link_expired = This link has expired: the parcel was delivered a while a
 problem-forbidden = Only the customer's own link may change this.
 problem-preferences_locked = It is too late to change this: the parcel is on its way.
 problem-unknown_tracking_number = No parcel has this tracking number.
+
+## The driver app (todoke-driver).
+driver-logged-out = logged out
+driver-logged-in = logged in as { $email }
+driver-queued-to-send = { $count } queued: run sync to send
+driver-sent = sent: { $kind } { $parcel }
+driver-sent-flagged = sent: { $kind } { $parcel } (flagged: far from the address)
+driver-unreachable = the server cannot be reached; { $waiting } saved here and sent once it can ({ $why })
+driver-all-sent = everything is sent
+driver-not-logged-in = log in first: todoke-driver login
+driver-queue-not-sent = { $count } actions are not sent yet: sync them before logging out
+driver-queue-of-another = { $email } has actions not sent yet: log in as that driver and sync first
+driver-login-expired = the login has expired: log in again (todoke-driver login); queued work is kept and sent after
+driver-invalid-server = { $server }: give the server as https://host (or http:// on a local network)
+driver-invalid-credentials = the email or password is wrong
+driver-password = Password:{ " " }
+driver-kind-arrive = arrive
+driver-kind-deliver = deliver
+driver-kind-fail = fail
+driver-conflict = not applied: { $kind } { $parcel }: { $what } [{ $code }]
+driver-conflict-reassigned = was moved to another driver while you were offline: bring the parcel back to the depot
+driver-conflict-cancelled = was cancelled while you were offline: bring the parcel back to the depot
+driver-conflict-redirected = was redirected to a pickup point while you were offline: bring the parcel back to the depot
+driver-conflict-changed = changed while you were offline: bring the parcel back to the depot; now: { $status }
+driver-conflict-method = the customer changed how to receive it while you were offline; deliver it the new way: { $method }
+driver-conflict-not-dispatched = the route is no longer dispatched: ask the depot
+driver-conflict-off-route = was taken off your route while you were offline (moved to another driver, or back to the depot): bring the parcel back to the depot
+driver-conflict-proof = the proof is incomplete: { $fields }
+driver-day-fetched = { $date }: { $count ->
+    [one] { $count } stop fetched
+   *[other] { $count } stops fetched
+}
+driver-day-unchanged = { $date }: { $count ->
+    [one] { $count } stop, unchanged
+   *[other] { $count } stops, unchanged
+}
+driver-day-not-fetched = the day could not be fetched ({ $error })
+driver-not-sent-yet = not sent yet
+driver-refused = refused
+driver-route-heading = { $date }: { $count ->
+    [one] { $count } stop
+   *[other] { $count } stops
+} (fetched { $fetched })
+driver-proof = proof
+driver-show-stop = Stop
+driver-show-status = Status
+driver-show-planned = Planned
+driver-show-name = Name
+driver-show-phone = Phone
+driver-show-address = Address
+driver-show-delivery = Delivery
+driver-show-instructions = Instructions
+driver-show-access_code = Access code
+driver-show-proof_needed = Proof needed
+driver-show-parcels = Parcels
+driver-no-such-stop = { $reference }: no such stop today (see todoke-driver route)
+driver-stop-closed = { $parcel } is closed: { $status }
+driver-no-position = no recent position: give --at LAT,LON or run locate
+driver-invalid-reason = { $reason }: give one of { $codes }
+driver-saved = saved: { $kind } { $parcel } (#{ $number })
+driver-locate-needs = give --at LAT,LON or --replay FILE
+driver-positions-recorded = { $count ->
+    [one] { $count } position recorded
+   *[other] { $count } positions recorded
+}
+driver-status-logged-in = logged in: { $email } ({ $server })
+driver-status-not-logged-in = not logged in
+driver-status-queued = queued: { $count }, positions unsent: { $positions }
+driver-action-queued = queued (tries { $attempts })
+driver-action-sent = sent { $time } → { $status }
+driver-refusal-method = the customer chose another way to receive this parcel: deliver it as chosen, or hand it over
+driver-missing = missing: { $proof }
+driver-wrong-parcel = { $code }: not a parcel of this delivery
+driver-unscanned = { $code }: scan this parcel too
+driver-too-many-photos = send at most this many photos: { $max }
+driver-photos-too-large = the photos are too large together; send fewer
+driver-file-unreadable = cannot be read ({ $error })
+driver-file-too-large = is too large; the limit is { $mb } MB
+driver-file-not-photo = is not a photo (JPEG, PNG or WebP)
+driver-file-not-signature = is neither signature strokes (JSON) nor a PNG
+driver-no-day = no day is kept yet: run todoke-driver sync while online
+driver-invalid-position = { $text }: give LAT,LON or LAT,LON,ACCURACY_M, such as 35.6812,139.7671

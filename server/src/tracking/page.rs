@@ -424,3 +424,42 @@ fn json_ld(view: &PublicTracking, tracking_url: &str) -> String {
     });
     value.to_string().replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The templates ask the catalogue by key; every key they name is in every language.
+    #[test]
+    fn every_text_the_templates_ask_for_is_in_every_catalogue() {
+        let templates =
+            [include_str!("../../templates/tracking.html"), include_str!("../../templates/tracking_problem.html")];
+        let keys: Vec<&str> = templates
+            .iter()
+            .flat_map(|template| {
+                template.split("t.get(\"").skip(1).map(|rest| rest.split('"').next().unwrap_or_default())
+            })
+            .collect();
+        assert!(keys.len() > 30, "{keys:?}");
+        for lang in Language::ALL {
+            for key in &keys {
+                assert!(Catalogue::has(lang, key), "{key} is not in {}.ftl", lang.code());
+            }
+        }
+    }
+
+    #[test]
+    fn a_field_problem_is_said_in_the_pages_language() {
+        let empty = FieldError { field: "method.name".into(), code: "required", message: "must not be empty".into() };
+        assert_eq!(Said::Field(empty.clone()).say(Language::Ja), "お名前: 入力してください");
+        assert_eq!(Said::Field(empty).say(Language::En), "Their name: must not be empty");
+        let long = FieldError {
+            field: "instructions".into(),
+            code: "too_long",
+            message: "must be at most 200 characters".into(),
+        };
+        assert_eq!(Said::Field(long).say(Language::Ja), "ドライバーへの伝言: 200文字以内で入力してください");
+        let unknown = Said::Api { code: "no_words_for_this", detail: "As the API says it.".into() };
+        assert_eq!(unknown.say(Language::Ja), "As the API says it.");
+    }
+}
