@@ -192,11 +192,11 @@ invalid-out_of_range = choose from one to five stars
 
 ## Problems a customer meets on the page (by the problem's code).
 problem-form_token_invalid = This form did not come from your tracking page. Please open the page again.
-problem-authentication_required = Open the page from the link in your email to change this.
+problem-authentication_required = Please open this page from the link in your email first.
 problem-link_expired = This link has expired: the parcel was delivered a while ago.
-problem-forbidden = Only the customer's own link may change this.
+problem-forbidden = Only the link in the customer's own email may do this.
 problem-preferences_locked = It is too late to change this: the parcel is on its way.
-problem-unknown_tracking_number = No parcel has this tracking number.
+problem-tracking_number_unknown = No parcel has this tracking number.
 
 ## The driver app (todoke-driver).
 driver-logged-out = logged out

@@ -191,11 +191,11 @@ invalid-out_of_range = 星を1つから5つで選んでください
 
 ## ページでお客様が出会う問題 (問題のコードごと)。
 problem-form_token_invalid = このフォームはお荷物のページから送られたものではありません。ページを開き直してください。
-problem-authentication_required = メールのリンクからページを開いて変更してください。
+problem-authentication_required = 先にメールのリンクからこのページを開いてください。
 problem-link_expired = このリンクは有効期限が切れています（お届けから時間が経ちました）。
-problem-forbidden = お客様ご本人のリンクからのみ変更できます。
+problem-forbidden = お客様ご本人へのメールのリンクからのみ操作できます。
 problem-preferences_locked = 配達が始まったため、この項目は変更できません。
-problem-unknown_tracking_number = このお問い合わせ番号のお荷物はありません。
+problem-tracking_number_unknown = このお問い合わせ番号のお荷物はありません。
 
 ## ドライバーアプリ (todoke-driver)。
 driver-logged-out = ログアウトしました
