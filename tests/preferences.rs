@@ -297,9 +297,21 @@ async fn the_page_form_saves_only_what_came_from_the_customers_page() {
             .send()
     };
 
-    let forged = post("token=AAAAAAAAAAAAAAAAAAAAAA&method=hand_to_recipient&email_notices=yes".into()).await.unwrap();
+    // What went wrong is said in the page's language: English when asked for, else the customer's.
+    let post_en = |body: String| {
+        no_redirects
+            .post(app.url(&format!("/t/{number}/preferences?k={k}&lang=en")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let forged =
+        post_en("token=AAAAAAAAAAAAAAAAAAAAAA&method=hand_to_recipient&email_notices=yes".into()).await.unwrap();
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     assert!(forged.text().await.unwrap().contains("did not come from your tracking page"));
+    let forged = post("token=AAAAAAAAAAAAAAAAAAAAAA&method=hand_to_recipient&email_notices=yes".into()).await.unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert!(forged.text().await.unwrap().contains("このフォームはお荷物のページから送られたものではありません"));
 
     let saved = post(format!(
         "token={token}&method=neighbour&neighbour_name=%E4%BD%90%E8%97%A4&neighbour_door=302&window=&email_notices=yes"
@@ -314,11 +326,16 @@ async fn the_page_form_saves_only_what_came_from_the_customers_page() {
     assert!(page.contains(r#"value="佐藤""#));
 
     // A bad choice is explained on the page, in plain words, and nothing changes.
-    let bad = post(format!("token={token}&method=neighbour&neighbour_name=&neighbour_door=302&email_notices=yes"))
+    let bad = post_en(format!("token={token}&method=neighbour&neighbour_name=&neighbour_door=302&email_notices=yes"))
         .await
         .unwrap();
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.text().await.unwrap().contains("must not be empty"));
+    let bad = post(format!("token={token}&method=neighbour&neighbour_name=&neighbour_door=302&email_notices=yes"))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().await.unwrap().contains("お名前: 入力してください"));
 
     // After dispatch the page shows the method instead of offering it.
     app.record(&shipment, json!({"status": "at_depot"})).await;

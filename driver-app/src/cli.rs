@@ -14,7 +14,7 @@ use serde_json::json;
 use todoke_shared::driver::LocationPoint;
 use todoke_shared::pod::{ATTEMPT_REASONS, ArrivalReport, AttemptReport, CaptureLocation, DeliveryReport};
 use todoke_shared::preferences::DeliveryMethod;
-use todoke_shared::{Language, ProblemCode, ReasonCode, ShipmentStatus};
+use todoke_shared::{Arg, Catalogue, Language, ProblemCode, ReasonCode, ShipmentStatus};
 
 use crate::day::{DayStop, SyncState, day_stops, find};
 use crate::proof::{self, Refusal};
@@ -192,9 +192,10 @@ struct Out {
 }
 
 impl Out {
-    fn say(&self, ja: &str, en: &str) {
+    /// Says a message of the catalogue, with its arguments, unless the output is JSON.
+    fn say(&self, key: &str, args: &[(&str, Arg)]) {
         if !self.json {
-            say!("{}", self.lang.pick(ja, en));
+            say!("{}", self.f(key, args));
         }
     }
 
@@ -204,8 +205,14 @@ impl Out {
         }
     }
 
-    fn t<'a>(&self, ja: &'a str, en: &'a str) -> &'a str {
-        self.lang.pick(ja, en)
+    /// A message of the catalogue without arguments.
+    fn t(&self, key: &str) -> &'static str {
+        Catalogue::text(self.lang, key)
+    }
+
+    /// A message of the catalogue with its arguments.
+    fn f(&self, key: &str, args: &[(&str, Arg)]) -> String {
+        Catalogue::format(self.lang, key, args)
     }
 }
 
@@ -240,37 +247,21 @@ impl Failure {
     fn report(self, out: &Out) -> ExitCode {
         let (code, lines, exit): (String, Vec<String>, u8) = match self {
             Failure::Refused { code, lines } => (code.to_string(), lines, 2),
-            Failure::Sync(SyncError::NotLoggedIn) => (
-                "not_logged_in".into(),
-                vec![out.t("ログインしてください: todoke-driver login", "log in first: todoke-driver login").into()],
-                4,
-            ),
+            Failure::Sync(SyncError::NotLoggedIn) => {
+                ("not_logged_in".into(), vec![out.t("driver-not-logged-in").into()], 4)
+            }
             Failure::Sync(SyncError::LoginExpired) => ("login_expired".into(), vec![login_expired(out)], 4),
             Failure::Sync(SyncError::Api(error)) => {
                 let code = error.problem().map_or_else(|| "unreachable".to_string(), |p| p.code.to_string());
                 (code, vec![error.to_string()], 1)
             }
             Failure::Sync(SyncError::Store(error)) => ("local_store".into(), vec![error.to_string()], 1),
-            Failure::Sync(SyncError::QueueNotSent(waiting)) => (
-                "queue_not_sent".into(),
-                vec![format!(
-                    "{waiting} {}",
-                    out.t(
-                        "件が未送信です。先に sync で送ってからログアウトしてください",
-                        "actions are not sent yet: sync them before logging out"
-                    )
-                )],
-                2,
-            ),
+            Failure::Sync(SyncError::QueueNotSent(waiting)) => {
+                ("queue_not_sent".into(), vec![out.f("driver-queue-not-sent", &[("count", waiting.into())])], 2)
+            }
             Failure::Sync(SyncError::QueueOfAnother(email)) => (
                 "queue_of_another_driver".into(),
-                vec![format!(
-                    "{email} {}",
-                    out.t(
-                        "の未送信の作業があります。同じアカウントでログインして送ってください",
-                        "has actions not sent yet: log in as that driver and sync first"
-                    )
-                )],
+                vec![out.f("driver-queue-of-another", &[("email", email.into())])],
                 2,
             ),
             Failure::Other(message) => ("failed".into(), vec![message], 1),
@@ -287,11 +278,7 @@ impl Failure {
 }
 
 fn login_expired(out: &Out) -> String {
-    out.t(
-        "ログインの期限が切れました。もう一度ログインしてください (todoke-driver login)。未送信の作業は残っています",
-        "the login has expired: log in again (todoke-driver login); queued work is kept and sent after",
-    )
-    .into()
+    out.t("driver-login-expired").into()
 }
 
 fn language(flag: Option<&str>) -> Language {
@@ -313,7 +300,7 @@ async fn run(cli: Cli, out: &Out) -> Result<ExitCode, Failure> {
         Command::Login { server, email } => login(&engine, out, &server, &email).await,
         Command::Logout => {
             engine.logout().await?;
-            out.say("ログアウトしました", "logged out");
+            out.say("driver-logged-out", &[]);
             out.json(json!({"ok": true}));
             Ok(ExitCode::SUCCESS)
         }
@@ -333,27 +320,20 @@ async fn run(cli: Cli, out: &Out) -> Result<ExitCode, Failure> {
 
 async fn login(engine: &Engine, out: &Out, server: &str, email: &str) -> Result<ExitCode, Failure> {
     if !(server.starts_with("https://") || server.starts_with("http://")) {
-        let hint = out.t(
-            "サーバーは https://… の形で指定してください",
-            "give the server as https://host (or http:// on a local network)",
-        );
-        return Err(Failure::refused("invalid_server", format!("{server}: {hint}")));
+        let line = out.f("driver-invalid-server", &[("server", server.into())]);
+        return Err(Failure::refused("invalid_server", line));
     }
     let password = read_password(out).map_err(|e| Failure::Other(e.to_string()))?;
     let session = engine.login(server, email, &password).await.map_err(|error| match error {
-        SyncError::Api(api) if api.problem().is_some_and(|p| p.status == 401) => Failure::refused(
-            "invalid_credentials",
-            out.t("メールアドレスかパスワードが違います", "the email or password is wrong").into(),
-        ),
+        SyncError::Api(api) if api.problem().is_some_and(|p| p.status == 401) => {
+            Failure::refused("invalid_credentials", out.t("driver-invalid-credentials").into())
+        }
         other => other.into(),
     })?;
     let queued = engine.store.queued().await?.len();
-    out.say(&format!("{} としてログインしました", session.email), &format!("logged in as {}", session.email));
+    out.say("driver-logged-in", &[("email", session.email.as_str().into())]);
     if queued > 0 {
-        out.say(
-            &format!("未送信の作業 {queued} 件を送ります: todoke-driver sync"),
-            &format!("{queued} queued: run sync to send"),
-        );
+        out.say("driver-queued-to-send", &[("count", queued.into())]);
     }
     out.json(json!({"ok": true, "email": session.email, "server": session.server, "queued": queued}));
     Ok(ExitCode::SUCCESS)
@@ -364,7 +344,7 @@ fn read_password(out: &Out) -> std::io::Result<String> {
         return Ok(password);
     }
     if std::io::stdin().is_terminal() {
-        return rpassword::prompt_password(out.t("パスワード: ", "Password: "));
+        return rpassword::prompt_password(out.t("driver-password"));
     }
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
@@ -400,9 +380,9 @@ fn progress_display(out: &Out) -> ProgressSink {
 
 fn kind_label(kind: ActionKind, lang: Language) -> &'static str {
     match kind {
-        ActionKind::Arrive => lang.pick("到着", "arrive"),
-        ActionKind::Deliver => lang.pick("配達完了", "deliver"),
-        ActionKind::Fail => lang.pick("不在・配達不可", "fail"),
+        ActionKind::Arrive => Catalogue::text(lang, "driver-kind-arrive"),
+        ActionKind::Deliver => Catalogue::text(lang, "driver-kind-deliver"),
+        ActionKind::Fail => Catalogue::text(lang, "driver-kind-fail"),
     }
 }
 
@@ -417,14 +397,13 @@ async fn push(engine: &Engine, out: &Out) -> Result<PushReport, Failure> {
 /// Tells the push's outcome: applied, refused (with why, plainly), and what still waits.
 fn tell_push(out: &Out, report: &PushReport, stops: &[DayStop]) {
     for (action, receipt) in &report.applied {
-        let flagged = if receipt.flagged {
-            out.t(" (住所から離れた場所として記録)", " (flagged: far from the address)")
-        } else {
-            ""
-        };
+        let key = if receipt.flagged { "driver-sent-flagged" } else { "driver-sent" };
         out.say(
-            &format!("送信済み: {} {}{flagged}", kind_label(action.kind, Language::Ja), action.tracking_number),
-            &format!("sent: {} {}{flagged}", kind_label(action.kind, Language::En), action.tracking_number),
+            key,
+            &[
+                ("kind", kind_label(action.kind, out.lang).into()),
+                ("parcel", action.tracking_number.to_string().into()),
+            ],
         );
     }
     for (action, problem) in &report.rejected {
@@ -434,13 +413,12 @@ fn tell_push(out: &Out, report: &PushReport, stops: &[DayStop]) {
         }
     }
     match &report.stopped {
-        Some(Stopped::Unreachable(why)) => out.say(
-            &format!("サーバーにつながりません。{} 件は保存済みで、つながったら送ります ({why})", report.waiting),
-            &format!("the server cannot be reached; {} saved here and sent once it can ({why})", report.waiting),
-        ),
+        Some(Stopped::Unreachable(why)) => {
+            out.say("driver-unreachable", &[("waiting", report.waiting.into()), ("why", why.to_string().into())])
+        }
         Some(Stopped::LoginExpired) if !out.json => eprintln!("{}", login_expired(out)),
         Some(Stopped::LoginExpired) => {}
-        None if report.waiting == 0 => out.say("すべて送信しました", "everything is sent"),
+        None if report.waiting == 0 => out.say("driver-all-sent", &[]),
         None => {}
     }
 }
@@ -449,69 +427,33 @@ fn tell_push(out: &Out, report: &PushReport, stops: &[DayStop]) {
 fn conflict(out: &Out, action: &Action, problem: &crate::api::Problem, stop: Option<&DayStop>) -> String {
     let parcel = &action.tracking_number;
     let what = match problem.code.known() {
-        Some(ProblemCode::StopReassigned) => out
-            .t(
-                "オフラインの間に別のドライバーの担当になりました。荷物は営業所に戻してください",
-                "was moved to another driver while you were offline: bring the parcel back to the depot",
-            )
-            .to_string(),
+        Some(ProblemCode::StopReassigned) => out.t("driver-conflict-reassigned").to_string(),
         Some(ProblemCode::StopClosed) => match stop.map(|s| s.stop.status) {
-            Some(ShipmentStatus::Cancelled) => out
-                .t(
-                    "オフラインの間にキャンセルされました。荷物は営業所に戻してください",
-                    "was cancelled while you were offline: bring the parcel back to the depot",
-                )
-                .to_string(),
-            Some(ShipmentStatus::AvailableForPickup) => out
-                .t(
-                    "オフラインの間に受取場所での受け取りに変更されました。荷物は営業所に戻してください",
-                    "was redirected to a pickup point while you were offline: bring the parcel back to the depot",
-                )
-                .to_string(),
-            Some(now) => format!(
-                "{} {}",
-                out.t(
-                    "オフラインの間に状態が変わりました。荷物は営業所に戻してください。現在:",
-                    "changed while you were offline: bring the parcel back to the depot; now:"
-                ),
-                now.label(out.lang)
-            ),
+            Some(ShipmentStatus::Cancelled) => out.t("driver-conflict-cancelled").to_string(),
+            Some(ShipmentStatus::AvailableForPickup) => out.t("driver-conflict-redirected").to_string(),
+            Some(now) => out.f("driver-conflict-changed", &[("status", now.label(out.lang).into())]),
             None => problem.detail.clone(),
         },
         Some(ProblemCode::MethodNotAllowed) if problem.status == 422 => {
             let chosen = stop.map(|s| s.stop.preferences.method.label(out.lang)).unwrap_or_default();
-            format!(
-                "{} {chosen}",
-                out.t(
-                    "お客様が受け取り方法を変更しました。新しい方法で届けてください:",
-                    "the customer changed how to receive it while you were offline; deliver it the new way:"
-                )
-            )
+            out.f("driver-conflict-method", &[("method", chosen.into())])
         }
-        Some(ProblemCode::RouteNotDispatched) => out
-            .t(
-                "ルートが出発前の状態に戻されました。営業所に確認してください",
-                "the route is no longer dispatched: ask the depot",
-            )
-            .into(),
-        Some(ProblemCode::StopNotFound) => out
-            .t(
-                "オフラインの間にあなたのルートから外されました (別のドライバーへ、または営業所へ)。荷物は営業所に戻してください",
-                "was taken off your route while you were offline (moved to another driver, or back to the depot): \
-                 bring the parcel back to the depot",
-            )
-            .into(),
+        Some(ProblemCode::RouteNotDispatched) => out.t("driver-conflict-not-dispatched").into(),
+        Some(ProblemCode::StopNotFound) => out.t("driver-conflict-off-route").into(),
         Some(ProblemCode::ProofIncomplete) => {
             let fields: Vec<String> = problem.errors.iter().map(|e| e.message.clone()).collect();
-            format!("{} {}", out.t("証明が足りません:", "the proof is incomplete:"), fields.join("; "))
+            out.f("driver-conflict-proof", &[("fields", fields.join("; ").into())])
         }
         _ => problem.detail.clone(),
     };
-    format!(
-        "{} {} {parcel}: {what} [{}]",
-        out.t("送信できませんでした:", "not applied:"),
-        kind_label(action.kind, out.lang),
-        problem.code
+    out.f(
+        "driver-conflict",
+        &[
+            ("kind", kind_label(action.kind, out.lang).into()),
+            ("parcel", parcel.to_string().into()),
+            ("what", what.into()),
+            ("code", problem.code.as_str().into()),
+        ],
     )
 }
 
@@ -529,22 +471,17 @@ async fn sync(engine: &Engine, out: &Out, date: Option<NaiveDate>) -> Result<Exi
         Some(Ok((manifest, changed))) => {
             let count = day_stops(&manifest, &actions).len();
             match changed {
-                true => out.say(
-                    &format!("{} の配達 {count} 件を取得しました", manifest.date),
-                    &format!("{}: {count} stops fetched", manifest.date),
-                ),
+                true => out
+                    .say("driver-day-fetched", &[("date", manifest.date.to_string().into()), ("count", count.into())]),
                 false => out.say(
-                    &format!("{} の配達 {count} 件 (変更なし)", manifest.date),
-                    &format!("{}: {count} stops, unchanged", manifest.date),
+                    "driver-day-unchanged",
+                    &[("date", manifest.date.to_string().into()), ("count", count.into())],
                 ),
             }
             Some(manifest.date)
         }
         Some(Err(SyncError::Api(error))) if error.is_transient() => {
-            out.say(
-                &format!("配達リストを取得できませんでした ({error})"),
-                &format!("the day could not be fetched ({error})"),
-            );
+            out.say("driver-day-not-fetched", &[("error", error.to_string().into())]);
             None
         }
         Some(Err(error)) => return Err(error.into()),
@@ -594,10 +531,16 @@ async fn watch(engine: &Engine, out: &Out, date: Option<NaiveDate>, every: Durat
     }
 }
 
-async fn today(engine: &Engine, date: Option<NaiveDate>) -> Result<(Vec<DayStop>, NaiveDate, DateTime<Utc>), Failure> {
-    let held = engine.store.manifest(date).await?.ok_or_else(|| {
-        Failure::refused("no_manifest", "no day is kept yet: run todoke-driver sync while online".into())
-    })?;
+async fn today(
+    engine: &Engine,
+    out: &Out,
+    date: Option<NaiveDate>,
+) -> Result<(Vec<DayStop>, NaiveDate, DateTime<Utc>), Failure> {
+    let held = engine
+        .store
+        .manifest(date)
+        .await?
+        .ok_or_else(|| Failure::refused("no_manifest", out.t("driver-no-day").into()))?;
     let actions = engine.store.actions().await?;
     Ok((day_stops(&held.manifest, &actions), held.manifest.date, held.fetched_at))
 }
@@ -610,8 +553,8 @@ fn status_label(stop: &DayStop, out: &Out) -> String {
     let status = stop.status.label(out.lang);
     match &stop.sync {
         SyncState::InStep => status.to_string(),
-        SyncState::Queued(_) => format!("{status} ({})", out.t("未送信", "not sent yet")),
-        SyncState::Rejected(_, code) => format!("{status} ({}: {code})", out.t("送信できず", "refused")),
+        SyncState::Queued(_) => format!("{status} ({})", out.t("driver-not-sent-yet")),
+        SyncState::Rejected(_, code) => format!("{status} ({}: {code})", out.t("driver-refused")),
     }
 }
 
@@ -620,7 +563,7 @@ fn hh_mm(time: DateTime<FixedOffset>) -> String {
 }
 
 async fn route(engine: &Engine, out: &Out, date: Option<NaiveDate>) -> Result<ExitCode, Failure> {
-    let (stops, date, fetched_at) = today(engine, date).await?;
+    let (stops, date, fetched_at) = today(engine, out, date).await?;
     if out.json {
         let stops: Vec<_> = stops.iter().map(stop_json).collect();
         out.json(json!({"date": date, "fetched_at": fetched_at, "stops": stops}));
@@ -628,8 +571,8 @@ async fn route(engine: &Engine, out: &Out, date: Option<NaiveDate>) -> Result<Ex
     }
     let fetched = fetched_at.with_timezone(&Local).format("%H:%M");
     out.say(
-        &format!("{date} の配達 {} 件 ({fetched} 取得)", stops.len()),
-        &format!("{date}: {} stops (fetched {fetched})", stops.len()),
+        "driver-route-heading",
+        &[("date", date.to_string().into()), ("count", stops.len().into()), ("fetched", fetched.to_string().into())],
     );
     for stop in &stops {
         let s = &stop.stop;
@@ -640,7 +583,7 @@ async fn route(engine: &Engine, out: &Out, date: Option<NaiveDate>) -> Result<Ex
             s.tracking_number,
             status_label(stop, out),
             s.preferences.method.label(out.lang),
-            out.t("証明", "proof"),
+            out.t("driver-proof"),
             proof_labels(stop, out.lang),
             hh_mm(s.window_start),
             hh_mm(s.window_end),
@@ -670,7 +613,7 @@ fn stop_json(stop: &DayStop) -> serde_json::Value {
 }
 
 async fn show(engine: &Engine, out: &Out, reference: &str, date: Option<NaiveDate>) -> Result<ExitCode, Failure> {
-    let (stops, _, _) = today(engine, date).await?;
+    let (stops, _, _) = today(engine, out, date).await?;
     let stop = pick(&stops, reference, out)?;
     let s = &stop.stop;
     if out.json {
@@ -681,16 +624,16 @@ async fn show(engine: &Engine, out: &Out, reference: &str, date: Option<NaiveDat
     }
     let lang = out.lang;
     let lines = [
-        (out.t("番号", "Stop"), format!("{} ({})", stop.number, s.tracking_number)),
-        (out.t("状態", "Status"), status_label(stop, out)),
+        (out.t("driver-show-stop"), format!("{} ({})", stop.number, s.tracking_number)),
+        (out.t("driver-show-status"), status_label(stop, out)),
         (
-            out.t("予定", "Planned"),
+            out.t("driver-show-planned"),
             format!("{} ({}–{})", hh_mm(s.planned_arrival), hh_mm(s.window_start), hh_mm(s.window_end)),
         ),
-        (out.t("お名前", "Name"), s.recipient_name.clone()),
-        (out.t("電話", "Phone"), s.recipient_phone.clone().unwrap_or_else(|| "-".into())),
+        (out.t("driver-show-name"), s.recipient_name.clone()),
+        (out.t("driver-show-phone"), s.recipient_phone.clone().unwrap_or_else(|| "-".into())),
         (
-            out.t("住所", "Address"),
+            out.t("driver-show-address"),
             format!(
                 "〒{} {}{} {}",
                 s.address.postal_code,
@@ -699,11 +642,11 @@ async fn show(engine: &Engine, out: &Out, reference: &str, date: Option<NaiveDat
                 s.address.lines.join(" ")
             ),
         ),
-        (out.t("受け取り方法", "Delivery"), method_detail(&s.preferences.method, lang)),
-        (out.t("メモ", "Instructions"), s.preferences.instructions.clone().unwrap_or_else(|| "-".into())),
-        (out.t("暗証番号", "Access code"), s.preferences.access_code.clone().unwrap_or_else(|| "-".into())),
-        (out.t("必要な証明", "Proof needed"), proof_labels(stop, lang)),
-        (out.t("荷物", "Parcels"), s.parcels.join(", ")),
+        (out.t("driver-show-delivery"), method_detail(&s.preferences.method, lang)),
+        (out.t("driver-show-instructions"), s.preferences.instructions.clone().unwrap_or_else(|| "-".into())),
+        (out.t("driver-show-access_code"), s.preferences.access_code.clone().unwrap_or_else(|| "-".into())),
+        (out.t("driver-show-proof_needed"), proof_labels(stop, lang)),
+        (out.t("driver-show-parcels"), s.parcels.join(", ")),
     ];
     for (label, value) in lines {
         say!("{label}: {value}");
@@ -721,29 +664,18 @@ fn method_detail(method: &DeliveryMethod, lang: Language) -> String {
 
 fn pick<'a>(stops: &'a [DayStop], reference: &str, out: &Out) -> Result<&'a DayStop, Failure> {
     find(stops, reference).ok_or_else(|| {
-        Failure::refused(
-            "stop_not_found",
-            format!(
-                "{reference}: {}",
-                out.t(
-                    "その配達先は今日のリストにありません (todoke-driver route)",
-                    "no such stop today (see todoke-driver route)"
-                )
-            ),
-        )
+        Failure::refused("stop_not_found", out.f("driver-no-such-stop", &[("reference", reference.into())]))
     })
 }
 
 /// An open stop of the kept day, or a plain refusal.
 async fn open_stop(engine: &Engine, out: &Out, reference: &str) -> Result<DayStop, Failure> {
-    let (stops, _, _) = today(engine, None).await?;
+    let (stops, _, _) = today(engine, out, None).await?;
     let stop = pick(&stops, reference, out)?;
     if !stop.is_open() {
-        let line = format!(
-            "{} {}: {}",
-            stop.stop.tracking_number,
-            out.t("はもう閉じています", "is closed"),
-            status_label(stop, out)
+        let line = out.f(
+            "driver-stop-closed",
+            &[("parcel", stop.stop.tracking_number.to_string().into()), ("status", status_label(stop, out).into())],
         );
         return Err(Failure::refused("stop_closed", line));
     }
@@ -753,31 +685,24 @@ async fn open_stop(engine: &Engine, out: &Out, reference: &str) -> Result<DaySto
 /// Where the device is: `--at`, else the last position recorded (within the hour).
 async fn capture_location(engine: &Engine, out: &Out, place: &Place) -> Result<CaptureLocation, Failure> {
     if let Some(at) = &place.at {
-        return parse_position(at).map_err(|line| Failure::refused("invalid_position", line));
+        return parse_position(at, out).map_err(|line| Failure::refused("invalid_position", line));
     }
     let recent = engine
         .store
         .latest_position()
         .await?
         .filter(|p| Utc::now().signed_duration_since(p.at) < chrono::Duration::hours(1));
-    recent.map(|p| CaptureLocation { lat: p.lat, lon: p.lon, accuracy_m: p.accuracy_m }).ok_or_else(|| {
-        Failure::refused(
-            "no_position",
-            out.t(
-                "現在地がありません: --at 緯度,経度 を付けるか locate を実行してください",
-                "no recent position: give --at LAT,LON or run locate",
-            )
-            .into(),
-        )
-    })
+    recent
+        .map(|p| CaptureLocation { lat: p.lat, lon: p.lon, accuracy_m: p.accuracy_m })
+        .ok_or_else(|| Failure::refused("no_position", out.t("driver-no-position").into()))
 }
 
-fn parse_position(text: &str) -> Result<CaptureLocation, String> {
+fn parse_position(text: &str, out: &Out) -> Result<CaptureLocation, String> {
     let numbers: Result<Vec<f64>, _> = text.split(',').map(|n| n.trim().parse::<f64>()).collect();
     match numbers.as_deref() {
         Ok([lat, lon]) => Ok(CaptureLocation { lat: *lat, lon: *lon, accuracy_m: None }),
         Ok([lat, lon, accuracy]) => Ok(CaptureLocation { lat: *lat, lon: *lon, accuracy_m: Some(*accuracy) }),
-        _ => Err(format!("{text}: give LAT,LON or LAT,LON,ACCURACY_M, such as 35.6812,139.7671")),
+        _ => Err(out.f("driver-invalid-position", &[("text", text.into())])),
     }
 }
 
@@ -846,7 +771,7 @@ async fn fail(
         let codes: Vec<&str> = ATTEMPT_REASONS.iter().map(|r| r.as_str()).collect();
         return Err(Failure::refused(
             "invalid_reason",
-            format!("{reason}: {} {}", out.t("理由は次から:", "give one of"), codes.join(", ")),
+            out.f("driver-invalid-reason", &[("reason", reason.into()), ("codes", codes.join(", ").into())]),
         ));
     };
     let report =
@@ -880,8 +805,12 @@ async fn queue_and_push(
         })
         .await?;
     out.say(
-        &format!("保存しました: {} {} (#{})", kind_label(kind, Language::Ja), action.tracking_number, stop.number),
-        &format!("saved: {} {} (#{})", kind_label(kind, Language::En), action.tracking_number, stop.number),
+        "driver-saved",
+        &[
+            ("kind", kind_label(kind, out.lang).into()),
+            ("parcel", action.tracking_number.to_string().into()),
+            ("number", stop.number.to_string().into()),
+        ],
     );
     let report = match push(engine, out).await {
         Ok(report) => report,
@@ -904,7 +833,7 @@ async fn queue_and_push(
         let kept = engine.store.manifest(None).await?.map(|held| held.manifest.date);
         let _ = engine.fetch_manifest(kept).await;
     }
-    let (stops, _, _) = today(engine, None).await?;
+    let (stops, _, _) = today(engine, out, None).await?;
     tell_push(out, &report, &stops);
     let mine = engine.store.actions().await?.into_iter().find(|a| a.seq == action.seq);
     out.json(json!({"ok": true, "queued": action.seq, "idempotency_key": action.idempotency_key, "action": mine, "waiting": report.waiting}));
@@ -924,7 +853,7 @@ async fn locate(
 ) -> Result<ExitCode, Failure> {
     let points = match (at, replay) {
         (Some(at), _) => {
-            let place = parse_position(&at).map_err(|line| Failure::refused("invalid_position", line))?;
+            let place = parse_position(&at, out).map_err(|line| Failure::refused("invalid_position", line))?;
             vec![LocationPoint {
                 at: now(),
                 lat: place.lat,
@@ -943,10 +872,7 @@ async fn locate(
             points
         }
         (None, None) => {
-            return Err(Failure::refused(
-                "no_position",
-                out.t("--at か --replay を指定してください", "give --at LAT,LON or --replay FILE").into(),
-            ));
+            return Err(Failure::refused("no_position", out.t("driver-locate-needs").into()));
         }
     };
     // Checked as the server will check them, so a bad point never sits in the queue.
@@ -957,7 +883,7 @@ async fn locate(
     }
     let points = batch.points;
     engine.store.add_positions(&points).await?;
-    out.say(&format!("現在地 {} 件を記録しました", points.len()), &format!("{} positions recorded", points.len()));
+    out.say("driver-positions-recorded", &[("count", points.len().into())]);
     let report = match push(engine, out).await {
         Ok(report) => report,
         Err(Failure::Sync(SyncError::NotLoggedIn | SyncError::LoginExpired)) => {
@@ -990,27 +916,25 @@ async fn status(engine: &Engine, out: &Out) -> Result<ExitCode, Failure> {
     }
     match &session {
         Some(session) => out.say(
-            &format!("ログイン: {} ({})", session.email, session.server),
-            &format!("logged in: {} ({})", session.email, session.server),
+            "driver-status-logged-in",
+            &[("email", session.email.as_str().into()), ("server", session.server.as_str().into())],
         ),
-        None => out.say("ログインしていません", "not logged in"),
+        None => out.say("driver-status-not-logged-in", &[]),
     }
     let queued: Vec<&Action> = actions.iter().filter(|a| matches!(a.state, ActionState::Queued { .. })).collect();
-    out.say(
-        &format!("未送信: {} 件、位置情報 {positions} 件", queued.len()),
-        &format!("queued: {}, positions unsent: {positions}", queued.len()),
-    );
+    out.say("driver-status-queued", &[("count", queued.len().into()), ("positions", positions.into())]);
     for action in &actions {
         let line = match &action.state {
             ActionState::Queued { attempts, last_error } => {
                 let why = last_error.as_deref().map(|e| format!(" — {e}")).unwrap_or_default();
-                format!("{} ({} {attempts}){why}", out.t("未送信", "queued"), out.t("試行", "tries"))
+                format!("{}{why}", out.f("driver-action-queued", &[("attempts", (*attempts).into())]))
             }
-            ActionState::Done { receipt, settled_at } => format!(
-                "{} {} → {}",
-                out.t("送信済み", "sent"),
-                settled_at.with_timezone(&Local).format("%H:%M"),
-                receipt.status.label(out.lang)
+            ActionState::Done { receipt, settled_at } => out.f(
+                "driver-action-sent",
+                &[
+                    ("time", settled_at.with_timezone(&Local).format("%H:%M").to_string().into()),
+                    ("status", receipt.status.label(out.lang).into()),
+                ],
             ),
             ActionState::Rejected { problem, .. } => {
                 let stop = stops.iter().find(|s| s.stop.id == action.stop_id);

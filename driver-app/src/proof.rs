@@ -8,7 +8,7 @@ use todoke_shared::pod::{
     Attachments, AttemptReport, DeliveryReport, MAX_PHOTO_BYTES, MAX_PHOTOS, MAX_SIGNATURE_BYTES, MAX_UPLOAD_BYTES,
     ProofProblems, SignatureStrokes, method_allowed,
 };
-use todoke_shared::{Language, ValidationErrors};
+use todoke_shared::{Catalogue, Language, ValidationErrors};
 
 /// Why an action cannot be queued as it is.
 #[derive(Debug, thiserror::Error)]
@@ -44,59 +44,41 @@ pub enum FileProblem {
 impl Refusal {
     /// What the driver should do, line by line, in the driver's language.
     pub fn explain(&self, lang: Language) -> Vec<String> {
+        let text = |key: &str, name: &str, value: String| Catalogue::format(lang, key, &[(name, value.into())]);
         match self {
             Refusal::Invalid(errors) => errors.errors().iter().map(|e| format!("{}: {}", e.field, e.message)).collect(),
-            Refusal::MethodNotAllowed => vec![
-                lang.pick(
-                    "お客様の選んだ受け取り方法と違います。選ばれた方法で届けるか、対面で渡してください",
-                    "the customer chose another way to receive this parcel: deliver it as chosen, or hand it over",
-                )
-                .to_string(),
-            ],
+            Refusal::MethodNotAllowed => vec![Catalogue::text(lang, "driver-refusal-method").to_string()],
             Refusal::Incomplete(problems) => {
                 let mut lines: Vec<String> = problems
                     .missing
                     .iter()
-                    .map(|proof| format!("{}: {}", lang.pick("不足", "missing"), proof.label(lang)))
+                    .map(|proof| text("driver-missing", "proof", proof.label(lang).to_string()))
                     .collect();
-                lines.extend(problems.wrong_parcels.iter().map(|code| {
-                    format!("{code}: {}", lang.pick("この配達の荷物ではありません", "not a parcel of this delivery"))
-                }));
                 lines.extend(
-                    problems
-                        .unscanned_parcels
-                        .iter()
-                        .map(|code| format!("{code}: {}", lang.pick("スキャンしてください", "scan this parcel too"))),
+                    problems.wrong_parcels.iter().map(|code| text("driver-wrong-parcel", "code", code.clone())),
+                );
+                lines.extend(
+                    problems.unscanned_parcels.iter().map(|code| text("driver-unscanned", "code", code.clone())),
                 );
                 lines
             }
             Refusal::File { path, problem } => vec![format!("{path}: {}", file_problem(problem, lang))],
-            Refusal::TooManyPhotos => {
-                vec![format!("{} {MAX_PHOTOS}", lang.pick("写真は最大", "send at most this many photos:"))]
-            }
-            Refusal::TooLarge => vec![
-                lang.pick(
-                    "写真の合計が大きすぎます。枚数を減らしてください",
-                    "the photos are too large together; send fewer",
-                )
-                .to_string(),
-            ],
+            Refusal::TooManyPhotos => vec![text("driver-too-many-photos", "max", MAX_PHOTOS.to_string())],
+            Refusal::TooLarge => vec![Catalogue::text(lang, "driver-photos-too-large").to_string()],
         }
     }
 }
 
 fn file_problem(problem: &FileProblem, lang: Language) -> String {
     match problem {
-        FileProblem::Unreadable(error) => format!("{} ({error})", lang.pick("読めません", "cannot be read")),
+        FileProblem::Unreadable(error) => {
+            Catalogue::format(lang, "driver-file-unreadable", &[("error", error.to_string().into())])
+        }
         FileProblem::TooLarge(limit) => {
-            format!("{} {} MB", lang.pick("大きすぎます。上限", "is too large; the limit is"), limit / 1024 / 1024)
+            Catalogue::format(lang, "driver-file-too-large", &[("mb", (limit / 1024 / 1024).to_string().into())])
         }
-        FileProblem::NotAPhoto => {
-            lang.pick("写真ではありません (JPEG, PNG, WebP)", "is not a photo (JPEG, PNG or WebP)").into()
-        }
-        FileProblem::NotASignature => lang
-            .pick("署名のデータ (JSON) でも PNG でもありません", "is neither signature strokes (JSON) nor a PNG")
-            .into(),
+        FileProblem::NotAPhoto => Catalogue::text(lang, "driver-file-not-photo").into(),
+        FileProblem::NotASignature => Catalogue::text(lang, "driver-file-not-signature").into(),
         FileProblem::BadStrokes(errors) => {
             errors.errors().iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ")
         }

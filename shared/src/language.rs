@@ -25,14 +25,6 @@ impl Language {
         let primary = code.split(['-', '_']).next().unwrap_or_default();
         Language::ALL.into_iter().find(|lang| lang.code().eq_ignore_ascii_case(primary))
     }
-
-    /// Picks a text written in both languages.
-    pub fn pick<'a>(self, ja: &'a str, en: &'a str) -> &'a str {
-        match self {
-            Language::Ja => ja,
-            Language::En => en,
-        }
-    }
 }
 
 #[cfg(test)]

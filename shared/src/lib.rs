@@ -2,6 +2,7 @@
 //! rules that validate input. Pure code without I/O, so every client applies the same rules offline.
 
 pub mod auth;
+pub mod catalogue;
 pub mod dispatch;
 pub mod driver;
 pub mod import;
@@ -15,6 +16,7 @@ pub mod tracking_number;
 pub mod validation;
 pub mod width;
 
+pub use catalogue::{Arg, Catalogue, DateStyle, Texts};
 pub use language::Language;
 pub use problem::{Problem, ProblemCode};
 pub use status::{ReasonCode, ShipmentStatus, StatusChange, TransitionError};

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Language;
+use crate::catalogue::Catalogue;
 use crate::validation::{Check, ValidationErrors, optional_text, text};
 
 /// Declared values from this many yen count as high value: such parcels are handed over only.
@@ -43,17 +44,17 @@ impl SafePlace {
 
     pub fn label(self, lang: Language) -> &'static str {
         use SafePlace::*;
-        let (ja, en) = match self {
-            FrontDoor => ("玄関前", "Front door"),
-            DeliveryBox => ("宅配ボックス", "Delivery box"),
-            MeterBox => ("メーターボックス", "Meter box"),
-            Garage => ("車庫", "Garage"),
-            BicycleBasket => ("自転車のかご", "Bicycle basket"),
-            StorageShed => ("物置", "Storage shed"),
-            BuildingReception => ("建物の受付", "Building reception"),
-            Other => ("その他", "Other"),
+        let key = match self {
+            FrontDoor => "place-front_door",
+            DeliveryBox => "place-delivery_box",
+            MeterBox => "place-meter_box",
+            Garage => "place-garage",
+            BicycleBasket => "place-bicycle_basket",
+            StorageShed => "place-storage_shed",
+            BuildingReception => "place-building_reception",
+            Other => "place-other",
         };
-        lang.pick(ja, en)
+        Catalogue::text(lang, key)
     }
 }
 
@@ -125,15 +126,15 @@ impl DeliveryMethod {
     /// How the parcel changes (or changed) hands, in words for the customer.
     pub fn label(&self, lang: Language) -> String {
         match self {
-            DeliveryMethod::HandToRecipient => lang.pick("対面でお渡し", "Handed to you").to_string(),
+            DeliveryMethod::HandToRecipient => Catalogue::text(lang, "method-hand_to_recipient").to_string(),
             DeliveryMethod::SafePlace { place, .. } => {
-                format!("{}: {}", lang.pick("置き配", "Left at"), place.label(lang))
+                Catalogue::format(lang, "method-safe_place", &[("place", place.label(lang).into())])
             }
             DeliveryMethod::Neighbour { name, .. } => {
-                format!("{}: {name}", lang.pick("近所の方にお渡し", "Given to your neighbour"))
+                Catalogue::format(lang, "method-neighbour", &[("name", name.as_str().into())])
             }
             DeliveryMethod::PickupPoint { point_id } => {
-                format!("{}: {point_id}", lang.pick("受取場所", "Pickup point"))
+                Catalogue::format(lang, "method-pickup_point", &[("point", point_id.as_str().into())])
             }
         }
     }
@@ -181,20 +182,31 @@ pub enum Proof {
 }
 
 impl Proof {
+    pub const ALL: [Proof; 8] = [
+        Proof::Signature,
+        Proof::RecipientName,
+        Proof::Photo,
+        Proof::NeighbourName,
+        Proof::NeighbourDoor,
+        Proof::PickupPointId,
+        Proof::Scan,
+        Proof::AgeCheck,
+    ];
+
     /// What the driver must capture, in words for the driver.
     pub fn label(self, lang: Language) -> &'static str {
         use Proof::*;
-        let (ja, en) = match self {
-            Signature => ("署名", "signature"),
-            RecipientName => ("受取人の名前", "recipient's name"),
-            Photo => ("置き場所の写真", "photo of where it was left"),
-            NeighbourName => ("近所の方の名前", "neighbour's name"),
-            NeighbourDoor => ("近所の方の部屋番号", "neighbour's door"),
-            PickupPointId => ("受取場所", "pickup point"),
-            Scan => ("全荷物のスキャン", "scan of every parcel"),
-            AgeCheck => ("年齢確認", "age check"),
+        let key = match self {
+            Signature => "proof-signature",
+            RecipientName => "proof-recipient_name",
+            Photo => "proof-photo",
+            NeighbourName => "proof-neighbour_name",
+            NeighbourDoor => "proof-neighbour_door",
+            PickupPointId => "proof-pickup_point_id",
+            Scan => "proof-scan",
+            AgeCheck => "proof-age_check",
         };
-        lang.pick(ja, en)
+        Catalogue::text(lang, key)
     }
 }
 

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Language;
+use crate::catalogue::Catalogue;
 
 /// Where a shipment stands. The names are the wire vocabulary; `docs/LIFECYCLE.md` maps them to the
 /// common carrier vocabularies (AfterShip tags, Karrio statuses).
@@ -137,27 +138,7 @@ impl ShipmentStatus {
 
     /// What the customer reads, on every channel.
     pub fn label(self, lang: Language) -> &'static str {
-        use ShipmentStatus::*;
-        match (self, lang) {
-            (InfoReceived, Language::Ja) => "お荷物の情報を受け付けました",
-            (InfoReceived, Language::En) => "Shipping information received",
-            (AtDepot, Language::Ja) => "配達営業所に到着しました",
-            (AtDepot, Language::En) => "At the delivery depot",
-            (OutForDelivery, Language::Ja) => "配達中です",
-            (OutForDelivery, Language::En) => "Out for delivery",
-            (Delivered, Language::Ja) => "配達が完了しました",
-            (Delivered, Language::En) => "Delivered",
-            (AttemptFailed, Language::Ja) => "お届けできませんでした",
-            (AttemptFailed, Language::En) => "Delivery attempted",
-            (AvailableForPickup, Language::Ja) => "受取場所でお受け取りいただけます",
-            (AvailableForPickup, Language::En) => "Ready for pickup",
-            (ReturnedToSender, Language::Ja) => "差出人へ返送しました",
-            (ReturnedToSender, Language::En) => "Returned to sender",
-            (Cancelled, Language::Ja) => "キャンセルされました",
-            (Cancelled, Language::En) => "Cancelled",
-            (Exception, Language::Ja) => "配達に問題が発生しています",
-            (Exception, Language::En) => "Delivery exception",
-        }
+        Catalogue::text(lang, &format!("status-{}", self.as_str()))
     }
 
     /// The AfterShip tag this status corresponds to.
@@ -276,22 +257,7 @@ impl ReasonCode {
     }
 
     pub fn label(self, lang: Language) -> &'static str {
-        use ReasonCode::*;
-        let (ja, en) = match self {
-            RecipientNotHome => ("ご不在でした", "Nobody was home"),
-            Refused => ("受け取りを拒否されました", "Delivery was refused"),
-            AddressNotFound => ("住所が見つかりませんでした", "The address could not be found"),
-            AccessRestricted => ("建物に入れませんでした", "The building could not be entered"),
-            SafePlaceUnavailable => ("指定の置き場所が使えませんでした", "The chosen safe place was not available"),
-            BusinessClosed => ("営業時間外でした", "The business was closed"),
-            Damaged => ("お荷物の破損が見つかりました", "The parcel is damaged"),
-            Lost => ("お荷物の所在を確認しています", "We are locating the parcel"),
-            Weather => ("悪天候のため遅れています", "Delayed by bad weather"),
-            VehicleProblem => ("配達車両の不具合のため遅れています", "Delayed by a vehicle problem"),
-            SenderRequest => ("差出人のご依頼によるものです", "At the sender's request"),
-            Other => ("その他の理由", "Other reason"),
-        };
-        lang.pick(ja, en)
+        Catalogue::text(lang, &format!("reason-{}", self.as_str()))
     }
 }
 

@@ -116,6 +116,20 @@ impl ApiError {
         (self.0.status, self.0.errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect())
     }
 
+    pub fn status(&self) -> StatusCode {
+        self.0.status
+    }
+
+    /// The stable code, by which a page finds the problem's words in its catalogue.
+    pub fn code(&self) -> ProblemCode {
+        self.0.code
+    }
+
+    /// Each failing field, for a page to say in its language.
+    pub fn field_errors(&self) -> &[FieldError] {
+        &self.0.errors
+    }
+
     fn problem(&self) -> Problem {
         Problem {
             kind: format!("urn:todoke:problem:{}", self.0.code),

@@ -5,7 +5,7 @@ use lettre::Message;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use todoke_shared::preferences::Preferences;
-use todoke_shared::{Language, ReasonCode};
+use todoke_shared::{Catalogue, DateStyle, Language, ReasonCode};
 
 use super::Mail;
 use super::slip::Slip;
@@ -73,26 +73,21 @@ pub fn message(
 /// the signature inline, and where to leave feedback.
 fn delivery_slip(text: &mut Text, shipment: &ShipmentRecord, slip: Slip, link: &str, domain: &str, lang: Language) {
     let at = shipment.content.address.local_time(slip.captured_at);
+    let when = Catalogue::date_time(lang, DateStyle::Mail, at.naive_local());
     let mut paragraphs =
-        vec![text.paragraphs[0].clone(), format!("{}: {}", lang.pick("お届け日時", "Delivered"), long_time(at, lang))];
+        vec![text.paragraphs[0].clone(), Catalogue::format(lang, "mail-delivered-at", &[("when", when.into())])];
     if let Some(method) = &slip.method {
-        paragraphs.push(format!("{}: {}", lang.pick("受け取り方法", "How"), method.label(lang)));
+        paragraphs.push(Catalogue::format(lang, "mail-how", &[("method", method.label(lang).into())]));
     }
     if let Some(name) = &slip.received_by {
-        paragraphs.push(format!("{}: {name}", lang.pick("お受け取り", "Received by")));
+        paragraphs.push(Catalogue::format(lang, "mail-received-by", &[("name", name.as_str().into())]));
     }
-    paragraphs.push(
-        lang.pick(
-            "配達の記録（写真・サイン・場所）は下のリンクからいつでもご確認いただけます。",
-            "The full proof of delivery (photos, signature, place) is at the link below.",
-        )
-        .to_string(),
-    );
+    paragraphs.push(Catalogue::text(lang, "mail-slip-proof").to_string());
     text.paragraphs = paragraphs;
     if let Some(bytes) = slip.photo {
         text.images.push(Inline {
             cid: format!("photo@{domain}"),
-            alt: lang.pick("配達時の写真", "Photo at delivery"),
+            alt: Catalogue::text(lang, "mail-slip-photo"),
             content_type: "image/jpeg",
             bytes,
         });
@@ -100,146 +95,69 @@ fn delivery_slip(text: &mut Text, shipment: &ShipmentRecord, slip: Slip, link: &
     if let Some(bytes) = slip.signature {
         text.images.push(Inline {
             cid: format!("signature@{domain}"),
-            alt: lang.pick("サイン", "Signature"),
+            alt: Catalogue::text(lang, "mail-slip-signature"),
             content_type: "image/png",
             bytes,
         });
     }
-    text.more = Some((lang.pick("配達についてのご感想", "Tell us how the delivery went"), format!("{link}#feedback")));
+    text.more = Some((Catalogue::text(lang, "mail-slip-feedback"), format!("{link}#feedback")));
 }
 
 fn words(notice: &Notice, shipment: &ShipmentRecord, lang: Language) -> Text {
     let content = &shipment.content;
-    let number = shipment.tracking_number;
-    let greeting = lang.pick("様", "").to_string();
-    let dear = match lang {
-        Language::Ja => format!("{} {greeting}", content.recipient.name),
-        Language::En => format!("Dear {},", content.recipient.name),
-    };
+    let text = |key: &str| Catalogue::text(lang, key).to_string();
+    let with = |key: &str, name: &str, value: &str| Catalogue::format(lang, key, &[(name, value.to_string().into())]);
+    let number = shipment.tracking_number.to_string();
+    let dear = with("mail-dear", "name", &content.recipient.name);
     let window = window(&content.preferences, shipment, lang);
     let method = content.preferences.method.label(lang);
-    let link_label = lang.pick("配達状況の確認・受け取り方法の変更", "Track the parcel or change how you receive it");
-    match notice {
-        Notice::Dispatched(_) => Text {
-            subject: match lang {
-                Language::Ja => format!("本日お荷物をお届けします（{number}）"),
-                Language::En => format!("Your parcel is out for delivery today ({number})"),
-            },
-            paragraphs: vec![
-                dear,
-                lang.pick("お荷物が営業所を出発しました。", "Your parcel has left our depot.").to_string(),
-                format!("{}: {window}", lang.pick("お届け予定", "Expected")),
-                format!("{}: {method}", lang.pick("受け取り方法", "Delivery")),
-                lang.pick(
-                    "ドライバーへの伝言は、お届けまで下のリンクから変更できます。",
-                    "You can still change your note for the driver from the link below until delivery.",
-                )
-                .to_string(),
-            ],
-            link_label,
-            images: Vec::new(),
-            more: None,
-        },
+    let kind = notice.kind();
+    let paragraphs = match notice {
+        Notice::Dispatched(_) => vec![
+            dear,
+            text("mail-dispatched-left"),
+            with("mail-expected", "window", &window),
+            with("mail-delivery", "method", &method),
+            text("mail-dispatched-note"),
+        ],
         Notice::AttemptFailed(outcome) => {
             let reason = outcome.reason.unwrap_or(ReasonCode::Other);
-            Text {
-                subject: match lang {
-                    Language::Ja => format!("お荷物をお届けできませんでした（{number}）"),
-                    Language::En => format!("We could not deliver your parcel ({number})"),
-                },
-                paragraphs: vec![
-                    dear,
-                    format!("{}: {}", lang.pick("理由", "Why"), reason.label(lang)),
-                    lang.pick(
-                        "次の配達日に改めてお届けします。ご都合のよい日時や受取場所は、下のリンクからお選びいただけます。",
-                        "We will try again on the next delivery day. You can choose a time that suits you, or a pickup point, from the link below.",
-                    )
-                    .to_string(),
-                ],
-                link_label,
-                images: Vec::new(),
-                more: None,
-            }
+            vec![dear, with("mail-why", "reason", reason.label(lang)), text("mail-attempt_failed-next")]
         }
         Notice::Delayed(delay) => {
-            let when = match lang {
-                Language::Ja => format!("{} {}〜{}", delay.date.format("%Y年%m月%d日"), delay.start, delay.end),
-                Language::En => format!("{} {}–{}", delay.date.format("%-d %b %Y"), delay.start, delay.end),
-            };
-            Text {
-                subject: match lang {
-                    Language::Ja => format!("お届けが遅れています（{number}）"),
-                    Language::En => format!("Your parcel is running late ({number})"),
-                },
-                paragraphs: vec![
-                    dear,
-                    lang.pick(
-                        "お届けが予定より遅れております。申し訳ございません。",
-                        "We are sorry: your parcel is running late.",
-                    )
-                    .to_string(),
-                    format!("{}: {when}", lang.pick("新しいお届け予定", "New expected time")),
-                    lang.pick(
-                        "ご都合が合わない場合は、下のリンクから別の日時や受取場所をお選びいただけます。",
-                        "If that does not suit you, choose a later time or a pickup point from the link below.",
-                    )
-                    .to_string(),
-                ],
-                link_label,
-                images: Vec::new(),
-                more: None,
-            }
+            let when = Catalogue::window(lang, DateStyle::Mail, delay.date, &delay.start, &delay.end);
+            vec![
+                dear,
+                text("mail-delayed-sorry"),
+                with("mail-delayed-new-time", "when", &when),
+                text("mail-delayed-choose"),
+            ]
         }
-        Notice::Delivered(_) => Text {
-            subject: match lang {
-                Language::Ja => format!("お荷物をお届けしました（{number}）"),
-                Language::En => format!("Your parcel was delivered ({number})"),
-            },
-            paragraphs: vec![
-                dear,
-                format!("{}: {}", lang.pick("お届け日時", "Delivered"), delivered_at(shipment, lang)),
-                format!("{}: {method}", lang.pick("受け取り方法", "How")),
-                lang.pick(
-                    "配達の記録（写真・サイン）は下のリンクからご確認いただけます。",
-                    "The proof of delivery (photo, signature) is at the link below.",
-                )
-                .to_string(),
-            ],
-            link_label,
-            images: Vec::new(),
-            more: None,
-        },
-        Notice::PreferencesChanged => Text {
-            subject: match lang {
-                Language::Ja => format!("受け取り方法の変更を承りました（{number}）"),
-                Language::En => format!("Your delivery choice is updated ({number})"),
-            },
-            paragraphs: vec![
-                dear,
-                format!("{}: {method}", lang.pick("受け取り方法", "Delivery")),
-                format!("{}: {window}", lang.pick("お届け日時", "When")),
-                lang.pick(
-                    "お心当たりのない変更は、下のリンクから元に戻せます。",
-                    "If you did not make this change, you can undo it from the link below.",
-                )
-                .to_string(),
-            ],
-            link_label,
-            images: Vec::new(),
-            more: None,
-        },
+        Notice::Delivered(_) => vec![
+            dear,
+            with("mail-delivered-at", "when", &delivered_at(shipment, lang)),
+            with("mail-how", "method", &method),
+            text("mail-delivered-proof"),
+        ],
+        Notice::PreferencesChanged => vec![
+            dear,
+            with("mail-delivery", "method", &method),
+            with("mail-when", "window", &window),
+            text("mail-preferences_changed-undo"),
+        ],
+    };
+    Text {
+        subject: with(&format!("mail-{kind}-subject"), "number", &number),
+        paragraphs,
+        link_label: Catalogue::text(lang, "mail-link"),
+        images: Vec::new(),
+        more: None,
     }
 }
 
 fn delivered_at(shipment: &ShipmentRecord, lang: Language) -> String {
-    long_time(shipment.content.address.local_time(shipment.updated_at), lang)
-}
-
-fn long_time(at: chrono::DateTime<chrono::FixedOffset>, lang: Language) -> String {
-    match lang {
-        Language::Ja => at.format("%Y年%m月%d日 %H:%M").to_string(),
-        Language::En => at.format("%-d %b %Y %H:%M").to_string(),
-    }
+    let at = shipment.content.address.local_time(shipment.updated_at);
+    Catalogue::date_time(lang, DateStyle::Mail, at.naive_local())
 }
 
 fn window(preferences: &Preferences, shipment: &ShipmentRecord, lang: Language) -> String {
@@ -254,10 +172,7 @@ fn window(preferences: &Preferences, shipment: &ShipmentRecord, lang: Language) 
             )
         }
     };
-    match lang {
-        Language::Ja => format!("{} {start}〜{end}", date.format("%Y年%m月%d日")),
-        Language::En => format!("{} {start}–{end}", date.format("%-d %b %Y")),
-    }
+    Catalogue::window(lang, DateStyle::Mail, date, &start, &end)
 }
 
 /// Readable on a phone, with inline styles only (mail clients drop style sheets), and no remote images.

@@ -63,11 +63,10 @@ pub(super) async fn submit_feedback(
 }
 
 async fn save(state: &AppState, caller: &Caller, number: &str, body: &[u8]) -> Result<(), Problem> {
-    let form: FeedbackForm = serde_urlencoded::from_bytes(body)
-        .map_err(|_| Problem::Form("The form could not be read. Please try again.".into()))?;
+    let form: FeedbackForm = serde_urlencoded::from_bytes(body).map_err(|_| Problem::Form("form-unreadable"))?;
     let shipment = posted_shipment(state, caller, number, &form.token, may_leave_feedback).await?;
     if shipment.status != ShipmentStatus::Delivered {
-        return Err(Problem::Form("Feedback opens once the parcel is delivered.".into()));
+        return Err(Problem::Form("form-feedback-not-delivered"));
     }
     // A textarea's line breaks are kept as spaces: one line, as every text the page shows.
     let comment = form.comment.as_deref().map(|c| c.lines().map(str::trim).collect::<Vec<_>>().join(" "));

@@ -11,10 +11,10 @@ use serde::Deserialize;
 use todoke_shared::preferences::{
     ACCESS_CODE_MASK, DeliveryMethod, PickupPoint, Preferences, SafePlace, Slot, WindowChoice,
 };
-use todoke_shared::{Language, TrackingNumber};
+use todoke_shared::{Catalogue, DateStyle, Language, TrackingNumber};
 
 use super::TrackParams;
-use super::page::{Outcome, Words, render_tracking};
+use super::page::{Outcome, Said, render_tracking};
 use crate::app::{AppState, now};
 use crate::auth::Caller;
 use crate::auth::policy::may_change_preferences;
@@ -55,7 +55,6 @@ pub struct FormView {
 pub struct FormParts<'a> {
     pub shipment: &'a ShipmentRecord,
     pub reschedule_days: i64,
-    pub words: &'a Words,
     pub lang: Language,
     pub slots: &'a [Slot],
     pub points: &'a [PickupPoint],
@@ -65,7 +64,7 @@ pub struct FormParts<'a> {
 
 /// The form for a shipment whose preferences may still change; `None` once nothing can.
 pub fn form_view(parts: FormParts<'_>) -> Option<FormView> {
-    let FormParts { shipment, reschedule_days, words, lang, slots, points, token, action } = parts;
+    let FormParts { shipment, reschedule_days, lang, slots, points, token, action } = parts;
     // Whether the driver has arrived changes only the instructions, which the form keeps as sent back
     // (unchanged, they are no change); an edit after arrival is refused and said on the page.
     let open = changeable(shipment.status, false);
@@ -82,13 +81,13 @@ pub fn form_view(parts: FormParts<'_>) -> Option<FormView> {
     let choice =
         |value: &str, label: &str, selected: bool| Choice { value: value.into(), label: label.into(), selected };
     let methods = [
-        ("hand_to_recipient", words.hand_over),
-        ("safe_place", words.safe_place),
-        ("neighbour", words.neighbour),
-        ("pickup_point", words.pickup_point),
+        ("hand_to_recipient", "page-hand_over"),
+        ("safe_place", "page-safe_place"),
+        ("neighbour", "page-neighbour"),
+        ("pickup_point", "page-pickup_point"),
     ]
     .into_iter()
-    .map(|(value, label)| choice(value, label, value == kind))
+    .map(|(value, key)| choice(value, Catalogue::text(lang, key), value == kind))
     .collect::<Vec<_>>();
     let (place, description) = match &current.method {
         DeliveryMethod::SafePlace { place, description } => (Some(*place), description.clone().unwrap_or_default()),
@@ -103,13 +102,13 @@ pub fn form_view(parts: FormParts<'_>) -> Option<FormView> {
         _ => None,
     };
     let promised = shipment.content.promised.date;
-    let mut windows = vec![choice("", words.promised_window, current.window.is_none())];
+    let mut windows = vec![choice("", Catalogue::text(lang, "page-promised_window"), current.window.is_none())];
     for day in 0..=reschedule_days {
         let date = promised + chrono::Duration::days(day);
         for slot in slots {
             let selected =
                 current.window.as_ref().is_some_and(|w| w.date == date && w.start == slot.start && w.end == slot.end);
-            let label = format!("{} {}–{}", date.format("%m/%d"), slot.start, slot.end);
+            let label = Catalogue::window(lang, DateStyle::Numeric, date, &slot.start, &slot.end);
             windows.push(choice(&format!("{date}|{}|{}", slot.start, slot.end), &label, selected));
         }
     }
@@ -117,7 +116,7 @@ pub fn form_view(parts: FormParts<'_>) -> Option<FormView> {
     if let Some(window) = &current.window
         && !windows.iter().any(|w| w.selected)
     {
-        let label = format!("{} {}–{}", window.date.format("%m/%d"), window.start, window.end);
+        let label = Catalogue::window(lang, DateStyle::Numeric, window.date, &window.start, &window.end);
         windows.push(choice(&format!("{}|{}|{}", window.date, window.start, window.end), &label, true));
     }
     let current_method = methods.iter().find(|m| m.selected).map(|m| m.label.clone()).unwrap_or_default();
@@ -150,7 +149,7 @@ pub fn form_view(parts: FormParts<'_>) -> Option<FormView> {
             .into_iter()
             .map(|l| Choice {
                 value: l.code().into(),
-                label: l.pick("日本語", "English").into(),
+                label: Catalogue::text(l, "language-name").into(),
                 selected: current.language.unwrap_or(shipment.content.recipient.language) == l,
             })
             .collect(),
@@ -204,15 +203,16 @@ pub(super) struct PostedForm {
 }
 
 impl PostedForm {
-    /// The preferences the customer asked for; what the form does not carry stays as it is.
-    fn wanted(self, current: &Preferences, default_language: Language) -> Result<Preferences, String> {
+    /// The preferences the customer asked for; what the form does not carry stays as it is. An error is
+    /// the catalogue's key for what to choose.
+    fn wanted(self, current: &Preferences, default_language: Language) -> Result<Preferences, &'static str> {
         let method = match self.method.as_deref() {
             None => current.method.clone(),
             Some("hand_to_recipient") => DeliveryMethod::HandToRecipient,
             Some("safe_place") => {
                 let place = self.place.as_deref().unwrap_or_default();
-                let place: SafePlace = serde_json::from_value(serde_json::Value::String(place.into()))
-                    .map_err(|_| "choose where the parcel may be left".to_string())?;
+                let place: SafePlace =
+                    serde_json::from_value(serde_json::Value::String(place.into())).map_err(|_| "form-choose-place")?;
                 let description = self.place_description.filter(|d| !d.trim().is_empty());
                 DeliveryMethod::SafePlace { place, description }
             }
@@ -221,7 +221,7 @@ impl PostedForm {
                 door: self.neighbour_door.unwrap_or_default(),
             },
             Some("pickup_point") => DeliveryMethod::PickupPoint { point_id: self.point_id.unwrap_or_default() },
-            Some(_) => return Err("choose how you want to receive the parcel".to_string()),
+            Some(_) => return Err("form-choose-method"),
         };
         let window = match self.window.as_deref() {
             None if self.method.is_none() => current.window.clone(),
@@ -229,7 +229,7 @@ impl PostedForm {
             Some(value) => {
                 let mut parts = value.splitn(3, '|');
                 let (date, start, end) = (parts.next(), parts.next(), parts.next());
-                let date = date.and_then(|d| d.parse().ok()).ok_or("choose a delivery time from the list")?;
+                let date = date.and_then(|d| d.parse().ok()).ok_or("form-choose-window")?;
                 Some(WindowChoice {
                     date,
                     start: start.unwrap_or_default().into(),
@@ -295,7 +295,7 @@ pub(super) async fn after_post(
     anchor: &str,
     result: Result<(), Problem>,
 ) -> Response {
-    let failed = |status: StatusCode, problems: Vec<String>| Outcome { status, notice: None, problems };
+    let failed = |status: StatusCode, problems: Vec<Said>| Outcome { status, notice: None, problems };
     let outcome = match result {
         Ok(()) => {
             let mut location = format!("/t/{number}?saved=1");
@@ -308,20 +308,21 @@ pub(super) async fn after_post(
             location.push_str(anchor);
             return (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
         }
-        Err(Problem::Form(message)) => failed(StatusCode::UNPROCESSABLE_ENTITY, vec![message]),
+        Err(Problem::Form(key)) => failed(StatusCode::UNPROCESSABLE_ENTITY, vec![Said::Form(key)]),
         Err(Problem::Api(error)) => {
-            let (status, mut problems) = error.summary();
+            let mut problems: Vec<Said> = error.field_errors().iter().cloned().map(Said::Field).collect();
             if problems.is_empty() {
-                problems.push(error.detail().to_string());
+                problems.push(Said::Api { code: error.code().as_str(), detail: error.detail().to_string() });
             }
-            failed(status, problems)
+            failed(error.status(), problems)
         }
     };
     render_tracking(state, caller, number, lang, outcome).await
 }
 
 pub(super) enum Problem {
-    Form(String),
+    /// The catalogue's key for what went wrong.
+    Form(&'static str),
     Api(ApiError),
 }
 
@@ -332,8 +333,7 @@ impl From<ApiError> for Problem {
 }
 
 async fn save(state: &AppState, caller: &Caller, number: &str, body: &[u8]) -> Result<(), Problem> {
-    let form: PostedForm = serde_urlencoded::from_bytes(body)
-        .map_err(|_| Problem::Form("The form could not be read. Please try again.".into()))?;
+    let form: PostedForm = serde_urlencoded::from_bytes(body).map_err(|_| Problem::Form("form-unreadable"))?;
     let shipment = posted_shipment(state, caller, number, &form.token, may_change_preferences).await?;
     let wanted =
         form.wanted(&shipment.content.preferences, shipment.content.recipient.language).map_err(Problem::Form)?;

@@ -7,9 +7,9 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use chrono::{DateTime, Datelike, FixedOffset};
+use chrono::{DateTime, FixedOffset};
 use todoke_shared::shipment::{GeoPoint, PublicTracking};
-use todoke_shared::{Language, TrackingNumber};
+use todoke_shared::{Catalogue, DateStyle, Language, Texts, TrackingNumber};
 
 use super::form::{FormParts, FormView, form_view};
 use super::{TrackParams, load, load_view};
@@ -25,129 +25,9 @@ use crate::http::openapi::{RATE_LIMITED, TRACKING_NUMBER};
 use crate::pod::view::{FileLinks, proof_view};
 use crate::shipments::ShipmentError;
 use crate::store::ShipmentRecord;
+use todoke_shared::FieldError;
 use todoke_shared::ShipmentStatus;
 use todoke_shared::pod::ProofOutcome;
-
-/// The words of the page, in one language.
-pub(super) struct Words {
-    pub(super) title: &'static str,
-    pub(super) tracking_number: &'static str,
-    pub(super) expected: &'static str,
-    pub(super) delivered_to_area: &'static str,
-    pub(super) history: &'static str,
-    pub(super) not_found: &'static str,
-    pub(super) typo: &'static str,
-    pub(super) check_number: &'static str,
-    pub(super) recipient: &'static str,
-    pub(super) how: &'static str,
-    pub(super) hand_over: &'static str,
-    pub(super) safe_place: &'static str,
-    pub(super) neighbour: &'static str,
-    pub(super) neighbour_name: &'static str,
-    pub(super) neighbour_door: &'static str,
-    pub(super) pickup_point: &'static str,
-    pub(super) place_description: &'static str,
-    pub(super) window: &'static str,
-    pub(super) promised_window: &'static str,
-    pub(super) instructions: &'static str,
-    pub(super) access_code: &'static str,
-    pub(super) access_code_hint: &'static str,
-    pub(super) language: &'static str,
-    pub(super) email_notices: &'static str,
-    pub(super) save: &'static str,
-    pub(super) saved: &'static str,
-    pub(super) locked_method: &'static str,
-    pub(super) not_saved: &'static str,
-    pub(super) proof: &'static str,
-    pub(super) attempt: &'static str,
-    pub(super) received_by: &'static str,
-    pub(super) signature: &'static str,
-    pub(super) photo: &'static str,
-    pub(super) feedback: &'static str,
-    pub(super) comment: &'static str,
-    pub(super) send_feedback: &'static str,
-}
-
-fn words(lang: Language) -> Words {
-    match lang {
-        Language::Ja => Words {
-            title: "お荷物の配達状況",
-            tracking_number: "お問い合わせ番号",
-            expected: "お届け予定",
-            delivered_to_area: "お届け先",
-            history: "これまでの状況",
-            not_found: "お荷物が見つかりません",
-            typo: "お問い合わせ番号に誤りがあるようです",
-            check_number: "お問い合わせ番号をもう一度ご確認ください。",
-            recipient: "お受取人",
-            how: "受け取り方法",
-            hand_over: "対面で受け取る",
-            safe_place: "置き配（指定の場所に置く）",
-            neighbour: "近所の方に預ける",
-            neighbour_name: "お名前",
-            neighbour_door: "部屋番号・場所",
-            pickup_point: "受取場所・ロッカーで受け取る",
-            place_description: "置き場所の説明（その他の場合）",
-            window: "お届け日時",
-            promised_window: "当初のお届け予定のまま",
-            instructions: "ドライバーへの伝言",
-            access_code: "オートロック・暗証番号",
-            access_code_hint: "変更しない場合はそのまま",
-            language: "表示言語",
-            email_notices: "メールでお知らせを受け取る",
-            save: "変更を保存する",
-            saved: "変更を保存しました。",
-            locked_method: "配達が始まったため、受け取り方法と日時は変更できません。",
-            not_saved: "保存できませんでした",
-            proof: "配達の記録",
-            attempt: "お届けにうかがいました",
-            received_by: "お受け取り",
-            signature: "サイン",
-            photo: "写真",
-            feedback: "配達はいかがでしたか",
-            comment: "ご感想（任意）",
-            send_feedback: "送信する",
-        },
-        Language::En => Words {
-            title: "Parcel tracking",
-            tracking_number: "Tracking number",
-            expected: "Expected delivery",
-            delivered_to_area: "Delivering to",
-            history: "History",
-            not_found: "Parcel not found",
-            typo: "This tracking number has a typo",
-            check_number: "Please check the tracking number again.",
-            recipient: "Recipient",
-            how: "How you receive",
-            hand_over: "Hand it to me",
-            safe_place: "Leave it at a safe place",
-            neighbour: "Give it to a neighbour",
-            neighbour_name: "Their name",
-            neighbour_door: "Their door",
-            pickup_point: "I collect it at a pickup point or locker",
-            place_description: "Where exactly (for Other)",
-            window: "Delivery time",
-            promised_window: "Keep the promised time",
-            instructions: "Note for the driver",
-            access_code: "Gate or door code",
-            access_code_hint: "leave as it is to keep it",
-            language: "Language",
-            email_notices: "Email me about this parcel",
-            save: "Save changes",
-            saved: "Your changes are saved.",
-            locked_method: "The parcel is on its way: the method and time can no longer change.",
-            not_saved: "Not saved",
-            proof: "Proof of delivery",
-            attempt: "We came by",
-            received_by: "Received by",
-            signature: "Signature",
-            photo: "Photo",
-            feedback: "How did the delivery go?",
-            comment: "Anything to tell us (optional)",
-            send_feedback: "Send",
-        },
-    }
-}
 
 struct TimelineEntry {
     iso: String,
@@ -160,7 +40,9 @@ struct TimelineEntry {
 #[template(path = "tracking.html")]
 struct TrackingPage {
     lang: &'static str,
-    words: Words,
+    /// The page's texts, from the catalogue of its language.
+    t: Texts,
+    languages: Vec<LanguageLink>,
     number: String,
     status: &'static str,
     status_label: String,
@@ -190,40 +72,35 @@ struct ArrivalLines {
 
 fn arrival_lines(view: &PublicTracking) -> Option<ArrivalLines> {
     let eta = view.eta.as_ref()?;
-    let ja = view.language == Language::Ja;
-    let window = format!("{}–{}", eta.expected_from.format("%H:%M"), eta.expected_until.format("%H:%M"));
-    let stops_before = match (eta.stops_before, ja) {
-        (0, true) => "次があなたのお届け先です".to_string(),
-        (0, false) => "Yours is the next stop".to_string(),
-        (1, false) => "1 stop before yours".to_string(),
-        (n, true) => format!("あなたのお届けまであと{n}件"),
-        (n, false) => format!("{n} stops before yours"),
-    };
+    let lang = view.language;
+    let time = |at: &DateTime<FixedOffset>| at.format("%H:%M").to_string();
+    let window = Catalogue::format(
+        lang,
+        "time-window",
+        &[("start", time(&eta.expected_from).into()), ("end", time(&eta.expected_until).into())],
+    );
+    let stops_before = Catalogue::format(lang, "arrival-stops-before", &[("n", i64::from(eta.stops_before).into())]);
     let home = view.details.as_ref().map(|d| GeoPoint { lat: d.address.lat, lon: d.address.lon });
     let driver_near = eta.driver_near.zip(home).map(|(near, home)| {
         let straight = SpeedModel { detour: 1.0, ..SpeedModel::default() };
         let km = (straight.metres(near, home) / 100.0).round() / 10.0;
-        if ja {
-            format!("ドライバーは約{km:.1} km先にいます")
-        } else {
-            format!("Your driver is about {km:.1} km away")
-        }
+        Catalogue::format(lang, "arrival-driver-near", &[("km", format!("{km:.1}").into())])
     });
-    let updated = eta.updated_at.map(|at| {
-        let time = at.format("%H:%M");
-        if ja {
-            format!("{time}のドライバーの位置から計算")
-        } else {
-            format!("From the driver's position at {time}")
-        }
-    });
-    Some(ArrivalLines {
-        heading: if ja { "到着見込み" } else { "Expected arrival" },
-        window,
-        stops_before,
-        driver_near,
-        updated,
-    })
+    let updated = eta.updated_at.map(|at| Catalogue::format(lang, "arrival-updated", &[("time", time(&at).into())]));
+    Some(ArrivalLines { heading: Catalogue::text(lang, "arrival-heading"), window, stops_before, driver_near, updated })
+}
+
+/// The language switch: every language in its own name.
+struct LanguageLink {
+    code: &'static str,
+    name: &'static str,
+}
+
+fn language_links() -> Vec<LanguageLink> {
+    Language::ALL
+        .into_iter()
+        .map(|lang| LanguageLink { code: lang.code(), name: Catalogue::text(lang, "language-name") })
+        .collect()
 }
 
 /// The form for the customer's word on a delivery, with what they said before.
@@ -250,7 +127,43 @@ struct ProofSection {
 pub(super) struct Outcome {
     pub status: StatusCode,
     pub notice: Option<&'static str>,
-    pub problems: Vec<String>,
+    pub problems: Vec<Said>,
+}
+
+/// What went wrong with a form, said in the page's language once the page knows it.
+pub(super) enum Said {
+    /// A message of the catalogue.
+    Form(&'static str),
+    /// One field of the input: its name (`field-<path>`) and what is wrong (`invalid-<code>`).
+    Field(FieldError),
+    /// A problem by its code (`problem-<code>`); its detail where the catalogue has no words for it.
+    Api { code: &'static str, detail: String },
+}
+
+impl Said {
+    fn say(&self, lang: Language) -> String {
+        match self {
+            Said::Form(key) => Catalogue::text(lang, key).to_string(),
+            Said::Field(error) => {
+                let field_key = format!("field-{}", error.field.replace('.', "-"));
+                let field =
+                    if Catalogue::has(lang, &field_key) { Catalogue::text(lang, &field_key) } else { &error.field };
+                let problem_key = format!("invalid-{}", error.code);
+                let problem = if Catalogue::has(lang, &problem_key) {
+                    // The one number of a message is its limit, such as `too_long`'s maximum length.
+                    let max: String = error.message.chars().filter(char::is_ascii_digit).collect();
+                    Catalogue::format(lang, &problem_key, &[("max", max.into())])
+                } else {
+                    error.message.clone()
+                };
+                Catalogue::format(lang, "form-field-problem", &[("field", field.into()), ("problem", problem.into())])
+            }
+            Said::Api { code, detail } => {
+                let key = format!("problem-{code}");
+                if Catalogue::has(lang, &key) { Catalogue::text(lang, &key).to_string() } else { detail.clone() }
+            }
+        }
+    }
 }
 
 /// What only the customer's own link shows.
@@ -263,7 +176,8 @@ struct Details {
 #[template(path = "tracking_problem.html")]
 struct ProblemPage {
     lang: &'static str,
-    words: Words,
+    t: Texts,
+    languages: Vec<LanguageLink>,
     heading: &'static str,
     keep_link: String,
 }
@@ -338,11 +252,9 @@ pub(super) async fn render_tracking(
                 (Ok(slots), Ok(points)) => (slots, points),
                 (Err(error), _) | (_, Err(error)) => return ApiError::from(error).into_response(),
             };
-            let words = words(lang);
             form_view(FormParts {
                 shipment: &record,
                 reschedule_days: state.reschedule_days,
-                words: &words,
                 lang,
                 slots: &slots,
                 points: &points,
@@ -374,12 +286,11 @@ pub(super) async fn render_tracking(
         }
         _ => None,
     };
-    let words = words(lang);
-    let notice = outcome.notice.map(|_| words.saved);
+    let notice = outcome.notice.map(|_| Catalogue::text(lang, "page-saved"));
     let tracking_url = state.links.tracking_page(&number);
     let mut page = tracking(&view, &tracking_url, keep_link);
     page.notice = notice;
-    page.problems = outcome.problems;
+    page.problems = outcome.problems.iter().map(|said| said.say(lang)).collect();
     page.form = form;
     page.proof = proof;
     page.feedback = feedback;
@@ -395,11 +306,18 @@ fn tracking(view: &PublicTracking, tracking_url: &str, keep_link: String) -> Tra
     let (from, until) = (view.promised.window_starts_at, view.promised.window_ends_at);
     TrackingPage {
         lang: lang.code(),
-        words: words(lang),
+        t: Texts(lang),
+        languages: language_links(),
         number: view.tracking_number.to_string(),
         status: view.status.as_str(),
         status_label: view.status_label.clone(),
-        promised: format!("{} {}–{}", long_date(from, lang), from.format("%H:%M"), until.format("%H:%M")),
+        promised: Catalogue::window(
+            lang,
+            DateStyle::Long,
+            from.date_naive(),
+            &from.format("%H:%M").to_string(),
+            &until.format("%H:%M").to_string(),
+        ),
         arrival: arrival_lines(view),
         area: view.city.clone(),
         timeline: view
@@ -449,9 +367,17 @@ async fn latest_proof(
 }
 
 fn problem_page(status: StatusCode, lang: Language) -> Response {
-    let words = words(lang);
-    let heading = if status == StatusCode::BAD_REQUEST { words.typo } else { words.not_found };
-    render(status, ProblemPage { lang: lang.code(), words, heading, keep_link: String::new() })
+    let heading = Catalogue::text(lang, if status == StatusCode::BAD_REQUEST { "page-typo" } else { "page-not_found" });
+    render(
+        status,
+        ProblemPage {
+            lang: lang.code(),
+            t: Texts(lang),
+            languages: language_links(),
+            heading,
+            keep_link: String::new(),
+        },
+    )
 }
 
 fn render(status: StatusCode, page: impl Template) -> Response {
@@ -475,26 +401,8 @@ fn render(status: StatusCode, page: impl Template) -> Response {
     }
 }
 
-fn weekday(date: DateTime<FixedOffset>, lang: Language) -> &'static str {
-    let i = date.weekday().num_days_from_monday() as usize;
-    match lang {
-        Language::Ja => ["月", "火", "水", "木", "金", "土", "日"][i],
-        Language::En => ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][i],
-    }
-}
-
-fn long_date(date: DateTime<FixedOffset>, lang: Language) -> String {
-    match lang {
-        Language::Ja => format!("{}年{}月{}日({})", date.year(), date.month(), date.day(), weekday(date, lang)),
-        Language::En => format!("{} {}", weekday(date, lang), date.format("%-d %b %Y")),
-    }
-}
-
 fn short_date_time(date: DateTime<FixedOffset>, lang: Language) -> String {
-    match lang {
-        Language::Ja => format!("{}月{}日 {}", date.month(), date.day(), date.format("%H:%M")),
-        Language::En => date.format("%-d %b %H:%M").to_string(),
-    }
+    Catalogue::date_time(lang, DateStyle::Short, date.naive_local())
 }
 
 /// schema.org `ParcelDelivery` as JSON-LD, escaped so that no text can close the script element.
@@ -517,4 +425,43 @@ fn json_ld(view: &PublicTracking, tracking_url: &str) -> String {
         },
     });
     value.to_string().replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The templates ask the catalogue by key; every key they name is in every language.
+    #[test]
+    fn every_text_the_templates_ask_for_is_in_every_catalogue() {
+        let templates =
+            [include_str!("../../templates/tracking.html"), include_str!("../../templates/tracking_problem.html")];
+        let keys: Vec<&str> = templates
+            .iter()
+            .flat_map(|template| {
+                template.split("t.get(\"").skip(1).map(|rest| rest.split('"').next().unwrap_or_default())
+            })
+            .collect();
+        assert!(keys.len() > 30, "{keys:?}");
+        for lang in Language::ALL {
+            for key in &keys {
+                assert!(Catalogue::has(lang, key), "{key} is not in {}.ftl", lang.code());
+            }
+        }
+    }
+
+    #[test]
+    fn a_field_problem_is_said_in_the_pages_language() {
+        let empty = FieldError { field: "method.name".into(), code: "required", message: "must not be empty".into() };
+        assert_eq!(Said::Field(empty.clone()).say(Language::Ja), "お名前: 入力してください");
+        assert_eq!(Said::Field(empty).say(Language::En), "Their name: must not be empty");
+        let long = FieldError {
+            field: "instructions".into(),
+            code: "too_long",
+            message: "must be at most 200 characters".into(),
+        };
+        assert_eq!(Said::Field(long).say(Language::Ja), "ドライバーへの伝言: 200文字以内で入力してください");
+        let unknown = Said::Api { code: "no_words_for_this", detail: "As the API says it.".into() };
+        assert_eq!(unknown.say(Language::Ja), "As the API says it.");
+    }
 }
