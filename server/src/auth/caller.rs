@@ -8,7 +8,7 @@ use axum::http::{StatusCode, header};
 use uuid::Uuid;
 
 use super::tokens::{TokenError, digest};
-use crate::app::{AppState, now};
+use crate::app::AppState;
 use crate::http::error::ApiError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +98,7 @@ impl FromRequestParts<AppState> for Caller {
                 let key = key.ok_or_else(|| unauthorized("invalid_api_key", "This API key is unknown or revoked."))?;
                 Ok(Caller::Merchant { key_id: key.id, merchant: key.merchant })
             } else {
-                let claims = state.keys.verify(token, now()).map_err(|error| match error {
+                let claims = state.keys.verify(token, state.clock.now()).map_err(|error| match error {
                     TokenError::Expired => unauthorized("token_expired", &error.to_string()),
                     TokenError::Invalid => unauthorized("invalid_token", &error.to_string()),
                 })?;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::DispatchError;
 use super::zones::parse_area;
-use crate::app::{AppState, now};
+use crate::app::AppState;
 use crate::auth::Authenticated;
 use crate::auth::policy::{Action, authorize};
 use crate::http::error::ApiError;
@@ -102,7 +102,7 @@ async fn create_depot(
         address: depot.address,
         location: depot.location,
         timezone: depot.timezone,
-        created_at: now(),
+        created_at: state.clock.now(),
     };
     match state.dispatch.insert_depot(&record).await {
         Err(StoreError::Duplicate(_)) => {
@@ -156,8 +156,13 @@ async fn create_zone(
     let name = todoke_shared::validation::text(&request.name, 100)
         .map_err(|(code, message)| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, code, "name", message))?;
     parse_area(&request.area).map_err(|message| DispatchError::Invalid("area", message))?;
-    let record =
-        ZoneRecord { id: Uuid::now_v7(), depot_id: depot.id, name, area: request.area.to_string(), created_at: now() };
+    let record = ZoneRecord {
+        id: Uuid::now_v7(),
+        depot_id: depot.id,
+        name,
+        area: request.area.to_string(),
+        created_at: state.clock.now(),
+    };
     match state.dispatch.insert_zone(&record).await {
         Err(StoreError::Duplicate(_)) => {
             Err(ApiError::field(StatusCode::CONFLICT, "zone_name_taken", "name", "this depot has a zone of this name"))
@@ -230,7 +235,7 @@ async fn save_driver(
         shift_start: request.shift.start,
         shift_end: request.shift.end,
         zones: request.zones,
-        updated_at: now(),
+        updated_at: state.clock.now(),
     };
     state.dispatch.save_driver(&record).await?;
     Ok(Json(driver_view(record)))

@@ -400,8 +400,8 @@ impl From<AccountError> for ApiError {
         let detail = error.to_string();
         match error {
             AccountError::InvalidCredentials => unauthorized("invalid_credentials", &detail),
-            AccountError::Locked { until } => {
-                let wait = (until - crate::app::now()).num_seconds().max(1) as u64;
+            AccountError::Locked { retry_after } => {
+                let wait = retry_after.num_seconds().max(1) as u64;
                 let mut api = too_many_requests(wait, &detail);
                 api.0.code = "account_locked";
                 api

@@ -20,7 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::{AppState, now};
+use crate::app::AppState;
 use crate::auth::policy::{Action, authorize, may_read_proof, sees_proof_integrity};
 use crate::auth::{Authenticated, Caller};
 use crate::dispatch::DispatchError;
@@ -270,6 +270,6 @@ async fn proof_file(
 
 async fn readable_shipment(state: &AppState, caller: &Caller, id: Uuid) -> Result<ShipmentRecord, ApiError> {
     let shipment = state.store.find_shipment(ShipmentKey::Id(id)).await?.ok_or(ShipmentError::NotFound)?;
-    may_read_proof(caller, &shipment, now(), state.lifetimes.customer_link)?;
+    may_read_proof(caller, &shipment, state.clock.now(), state.lifetimes.customer_link)?;
     Ok(shipment)
 }
