@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use uuid::Uuid;
 
+use super::policy::{Action, authorize, forbidden};
 use super::tokens::{TokenError, digest};
 use crate::app::AppState;
 use crate::http::error::ApiError;
@@ -112,6 +113,27 @@ impl FromRequestParts<AppState> for Caller {
 
 pub fn unauthorized(code: &'static str, detail: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, code, detail.to_string()).with_header(header::WWW_AUTHENTICATE, "Bearer")
+}
+
+/// A driver on their own day ([`Action::DriveRoutes`]): anyone else is refused before anything else,
+/// such as the body or the query, is read.
+pub struct Driver {
+    pub id: Uuid,
+    pub actor: String,
+}
+
+impl FromRequestParts<AppState> for Driver {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Driver, ApiError> {
+        let Authenticated(caller) = Authenticated::from_request_parts(parts, state).await?;
+        authorize(&caller, Action::DriveRoutes)?;
+        let actor = caller.actor();
+        match caller {
+            Caller::User { id, role: Role::Driver, .. } => Ok(Driver { id, actor }),
+            _ => Err(forbidden()),
+        }
+    }
 }
 
 /// A caller who is somebody: anonymous requests are refused with 401 before anything else, such as

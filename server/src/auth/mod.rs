@@ -22,7 +22,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 pub use accounts::{AccountError, Lifetimes, NewUser, Session, create_user, ensure_admin};
-pub use caller::{Authenticated, Caller, Role, unauthorized};
+pub use caller::{Authenticated, Caller, Driver, Role, unauthorized};
 use policy::{Action, authorize};
 
 use crate::app::AppState;

@@ -77,11 +77,12 @@ pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), ApiError> {
         }
         _ => false,
     };
-    if allowed {
-        Ok(())
-    } else {
-        Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Your role does not allow this."))
-    }
+    if allowed { Ok(()) } else { Err(forbidden()) }
+}
+
+/// The refusal of a caller whose role does not allow the action.
+pub fn forbidden() -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Your role does not allow this.")
 }
 
 pub fn list_scope(caller: &Caller) -> Scope {
@@ -135,9 +136,7 @@ pub fn may_change_preferences(
         Caller::Merchant { merchant, .. } if shipment.merchant.as_deref() == Some(merchant) => {
             Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Preferences are the customer's to change."))
         }
-        Caller::User { role: Role::Dispatcher, .. } => {
-            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Your role does not allow this."))
-        }
+        Caller::User { role: Role::Dispatcher, .. } => Err(forbidden()),
         _ => Err(ShipmentError::NotFound.into()),
     }
 }
