@@ -1,14 +1,18 @@
 //! Staff log in and stay logged in through a long shift; bad credentials of every kind are refused
 //! with 401; merchants see only their own shipments; a customer's link opens their parcel only.
 
+use std::sync::Arc;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{Duration, Utc};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use todoke_e2e::{
     ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, expect_json, expect_problem, login, shipment_request, tracking_number,
 };
+use todoke_server::clock::ManualClock;
 
 const SECRET: &str = "a-test-signing-secret-of-enough-length";
 
@@ -270,7 +274,8 @@ async fn the_customer_link_opens_one_parcel_until_a_while_after_delivery() {
 
 #[tokio::test]
 async fn a_customer_link_expires_the_configured_time_after_delivery() {
-    let app = TestApp::spawn_with(|settings| settings.customer_link_days = 0).await;
+    let clock = Arc::new(ManualClock::at(Utc::now()));
+    let app = TestApp::spawn_at(clock.clone()).await;
     let shipment = app.create_shipment(&shipment_request()).await;
     let k = shipment["tracking_url"].as_str().unwrap().split("?k=").nth(1).unwrap().to_string();
     let track = format!("/api/v1/track/{}?k={k}", tracking_number(&shipment));
@@ -281,9 +286,13 @@ async fn a_customer_link_expires_the_configured_time_after_delivery() {
     for step in ["at_depot", "out_for_delivery", "delivered"] {
         app.record(&shipment, json!({"status": step})).await;
     }
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // The default: 30 days after delivery the customer still sees everything, a day later no more.
+    clock.advance(Duration::days(30) - Duration::minutes(1));
+    let month = expect_json(app.public_get(&track).await, StatusCode::OK).await;
+    assert!(!month["details"].is_null(), "open for 30 days after delivery: {month}");
+    clock.advance(Duration::days(1));
     let after = expect_json(app.public_get(&track).await, StatusCode::OK).await;
-    assert!(after["details"].is_null(), "closed after delivery plus zero days: {after}");
+    assert!(after["details"].is_null(), "closed 30 days after delivery: {after}");
     assert_eq!(after["status"], "delivered", "the public view stays");
 }
 

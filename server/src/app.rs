@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use chrono::{DateTime, SubsecRound, Utc};
 use todoke_shared::TrackingNumber;
 use tokio::net::TcpListener;
 use uuid::Uuid;
 
 use crate::auth::tokens::Keys;
 use crate::auth::{Lifetimes, ensure_admin};
+use crate::clock::{Clock, SystemClock};
 use crate::dispatch::plan::SpeedModel;
 use crate::dispatch::service::Planner;
 use crate::dispatch::solver::Effort;
@@ -33,6 +33,8 @@ use crate::store::{self, AccountStore, DispatchStore, Store};
 /// What every handler may use.
 #[derive(Clone)]
 pub struct AppState {
+    /// Where every handler, service and worker reads the time.
+    pub clock: Arc<dyn Clock>,
     pub store: Arc<dyn Store>,
     pub accounts: Arc<dyn AccountStore>,
     pub keys: Arc<Keys>,
@@ -115,6 +117,12 @@ impl Application {
     /// Connects to (and migrates) the database, makes sure an administrator exists, and binds the
     /// listening socket.
     pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
+        Application::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// [`Application::build`], reading the time from `clock` (a test's day at a date it chooses).
+    pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
+        let now = || clock.now();
         let stores = store::connect(settings.database_url.expose()).await?;
         let admin = ensure_admin(
             &*stores.accounts,
@@ -134,8 +142,9 @@ impl Application {
                 println!("\n  First administrator: {email}\n  Password (shown once): {password}\n");
             }
         }
-        let instance =
-            Arc::new(Instance::register(stores.instances, now()).await.context("recording this server as running")?);
+        let instance = Arc::new(
+            Instance::register(stores.instances, clock.clone()).await.context("recording this server as running")?,
+        );
         let keys = Arc::new(
             Keys::load(&*stores.accounts, settings.jwt_secret.as_ref().map(Secret::expose), now())
                 .await
@@ -146,6 +155,7 @@ impl Application {
         let addr = listener.local_addr().context("reading the bound address")?;
         let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
         let state = AppState {
+            clock,
             store: stores.shipments,
             accounts: stores.accounts,
             keys: keys.clone(),
@@ -246,10 +256,4 @@ fn mail(settings: &Settings) -> anyhow::Result<Mail> {
         max_age: chrono::Duration::hours(settings.notice_max_age_hours.into()),
         lease: chrono::Duration::seconds(settings.notice_lease_seconds.into()),
     })
-}
-
-/// The current time, to the millisecond: both databases keep that much, so what a write answers is
-/// exactly what a later read returns.
-pub fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(3)
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::auth::{create_user, validate_new_user};
+use crate::clock::{Clock, SystemClock};
 use crate::settings::SettingsLayer;
 use crate::store;
 use crate::{Application, Settings};
@@ -107,7 +108,7 @@ async fn add_user(settings: &Settings, email: String, role: String, name: Option
     let user = validate_new_user(request).map_err(|errors| anyhow::anyhow!("{errors}"))?;
     let stores = store::connect(settings.database_url.expose()).await?;
     let created =
-        create_user(&*stores.accounts, user, crate::app::now()).await.map_err(|error| anyhow::anyhow!("{error}"))?;
+        create_user(&*stores.accounts, user, SystemClock.now()).await.map_err(|error| anyhow::anyhow!("{error}"))?;
     println!("created {} {}", created.role, created.email);
     Ok(())
 }

@@ -17,6 +17,7 @@ use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 use sqlx::Connection;
 use todoke_server::app::AppState;
+use todoke_server::clock::{Clock, ManualClock, SystemClock};
 use todoke_server::store::{Backend, Store};
 use todoke_server::{Application, Settings};
 use tokio::sync::oneshot;
@@ -56,27 +57,40 @@ impl TestApp {
     /// Starts with settings adjusted by `adjust`.
     pub async fn spawn_with(adjust: impl Fn(&mut Settings) + Send + Sync + 'static) -> TestApp {
         let database = TestDatabase::fresh().await;
-        TestApp::start(Arc::new(database), Arc::new(adjust)).await.expect("the application starts")
+        TestApp::start(Arc::new(database), Arc::new(adjust), Arc::new(SystemClock))
+            .await
+            .expect("the application starts")
+    }
+
+    /// Starts with the server's time read from `clock`, which the test sets and moves on: a day replayed
+    /// at the date it chooses, weeks passed in an instant.
+    pub async fn spawn_at(clock: Arc<ManualClock>) -> TestApp {
+        let database = TestDatabase::fresh().await;
+        TestApp::start(Arc::new(database), Arc::new(|_: &mut Settings| {}), clock)
+            .await
+            .expect("the application starts")
     }
 
     /// Starts on a database that `prepare`, given its URL, has filled first: one an older server left, say.
     pub async fn spawn_on(prepare: impl AsyncFnOnce(&str)) -> TestApp {
         let database = TestDatabase::fresh().await;
         prepare(&database.url).await;
-        TestApp::start(Arc::new(database), Arc::new(|_: &mut Settings| {})).await.expect("the application starts")
+        TestApp::start(Arc::new(database), Arc::new(|_: &mut Settings| {}), Arc::new(SystemClock))
+            .await
+            .expect("the application starts")
     }
 
     /// Another server instance on the same database, as behind a load balancer.
     pub async fn sibling(&self) -> anyhow::Result<TestApp> {
-        TestApp::start(self.database.clone(), self.adjust.clone()).await
+        TestApp::start(self.database.clone(), self.adjust.clone(), self.state.clock.clone()).await
     }
 
-    async fn start(database: Arc<TestDatabase>, adjust: Arc<Adjust>) -> anyhow::Result<TestApp> {
+    async fn start(database: Arc<TestDatabase>, adjust: Arc<Adjust>, clock: Arc<dyn Clock>) -> anyhow::Result<TestApp> {
         let mut settings = Settings::for_database(&database.url, database.dir.path(), (ADMIN_EMAIL, ADMIN_PASSWORD));
         // Tests log in many times from one address; the limit itself has a test of its own.
         settings.login_rate_per_minute = 10_000;
         adjust(&mut settings);
-        let app = Application::build(&settings).await?;
+        let app = Application::build_with_clock(&settings, clock).await?;
         let base = format!("http://{}", app.local_addr());
         let store = app.state().store.clone();
         let state = app.state().clone();

@@ -19,7 +19,7 @@ pub enum AccountError {
     #[error("the email or password is not right")]
     InvalidCredentials,
     #[error("too many failed logins with this email; try again later")]
-    Locked { until: DateTime<Utc> },
+    Locked { retry_after: Duration },
     #[error("this refresh token is unknown, expired or revoked; log in again")]
     InvalidRefreshToken,
     #[error("this refresh token was used before, so every token of this login is now revoked; log in again")]
@@ -59,7 +59,7 @@ pub async fn login(
     if let Some(until) = accounts.login_lock(&email).await?.filter(|until| *until > now) {
         // As slow as a real check: a locked email must not answer faster than an open one.
         passwords::verify(password, passwords::DUMMY_HASH.to_string()).await;
-        return Err(AccountError::Locked { until });
+        return Err(AccountError::Locked { retry_after: until - now });
     }
     let user = accounts.user_by_email(&email).await?;
     // Unknown emails get the same slow check and the same count, so that neither the time taken nor

@@ -7,8 +7,9 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use uuid::Uuid;
 
+use super::policy::{Action, authorize, forbidden};
 use super::tokens::{TokenError, digest};
-use crate::app::{AppState, now};
+use crate::app::AppState;
 use crate::http::error::ApiError;
 use todoke_shared::ProblemCode;
 
@@ -103,7 +104,7 @@ impl FromRequestParts<AppState> for Caller {
                     key.ok_or_else(|| unauthorized(ProblemCode::InvalidApiKey, "This API key is unknown or revoked."))?;
                 Ok(Caller::Merchant { key_id: key.id, merchant: key.merchant })
             } else {
-                let claims = state.keys.verify(token, now()).map_err(|error| match error {
+                let claims = state.keys.verify(token, state.clock.now()).map_err(|error| match error {
                     TokenError::Expired => unauthorized(ProblemCode::TokenExpired, &error.to_string()),
                     TokenError::Invalid => unauthorized(ProblemCode::InvalidToken, &error.to_string()),
                 })?;
@@ -118,6 +119,27 @@ impl FromRequestParts<AppState> for Caller {
 
 pub fn unauthorized(code: ProblemCode, detail: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, code, detail.to_string()).with_header(header::WWW_AUTHENTICATE, "Bearer")
+}
+
+/// A driver on their own day ([`Action::DriveRoutes`]): anyone else is refused before anything else,
+/// such as the body or the query, is read.
+pub struct Driver {
+    pub id: Uuid,
+    pub actor: String,
+}
+
+impl FromRequestParts<AppState> for Driver {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Driver, ApiError> {
+        let Authenticated(caller) = Authenticated::from_request_parts(parts, state).await?;
+        authorize(&caller, Action::DriveRoutes)?;
+        let actor = caller.actor();
+        match caller {
+            Caller::User { id, role: Role::Driver, .. } => Ok(Driver { id, actor }),
+            _ => Err(forbidden()),
+        }
+    }
 }
 
 /// A caller who is somebody: anonymous requests are refused with 401 before anything else, such as

@@ -13,8 +13,8 @@ impl From<AccountError> for ApiError {
         let detail = error.to_string();
         match error {
             AccountError::InvalidCredentials => unauthorized(ProblemCode::InvalidCredentials, &detail),
-            AccountError::Locked { until } => {
-                let wait = (until - crate::app::now()).num_seconds().max(1) as u64;
+            AccountError::Locked { retry_after } => {
+                let wait = retry_after.num_seconds().max(1) as u64;
                 too_many_requests(wait, &detail).with_code(ProblemCode::AccountLocked)
             }
             AccountError::InvalidRefreshToken => unauthorized(ProblemCode::InvalidRefreshToken, &detail),

@@ -23,10 +23,10 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 pub use accounts::{AccountError, Lifetimes, NewUser, Session, create_user, ensure_admin};
-pub use caller::{Authenticated, Caller, Role, unauthorized};
+pub use caller::{Authenticated, Caller, Driver, Role, unauthorized};
 use policy::{Action, authorize};
 
-use crate::app::{AppState, now};
+use crate::app::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::openapi::FORBIDDEN;
@@ -77,9 +77,15 @@ async fn login(
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     state.limits.login.check(peer)?;
-    let session =
-        accounts::login(&*state.accounts, &state.keys, state.lifetimes, &request.email, request.password, now())
-            .await?;
+    let session = accounts::login(
+        &*state.accounts,
+        &state.keys,
+        state.lifetimes,
+        &request.email,
+        request.password,
+        state.clock.now(),
+    )
+    .await?;
     Ok(token_response(session))
 }
 
@@ -95,7 +101,8 @@ async fn refresh(
     ApiJson(request): ApiJson<RefreshRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     let session =
-        accounts::refresh(&*state.accounts, &state.keys, state.lifetimes, &request.refresh_token, now()).await?;
+        accounts::refresh(&*state.accounts, &state.keys, state.lifetimes, &request.refresh_token, state.clock.now())
+            .await?;
     Ok(token_response(session))
 }
 
@@ -107,7 +114,7 @@ async fn logout(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RefreshRequest>,
 ) -> Result<StatusCode, ApiError> {
-    accounts::logout(&*state.accounts, &request.refresh_token, now()).await?;
+    accounts::logout(&*state.accounts, &request.refresh_token, state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -128,7 +135,7 @@ async fn create_user_account(
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
     authorize(&caller, Action::ManageAccounts)?;
     let user = validate_new_user(request).map_err(ApiError::validation)?;
-    let record = create_user(&*state.accounts, user, now()).await?;
+    let record = create_user(&*state.accounts, user, state.clock.now()).await?;
     Ok((
         StatusCode::CREATED,
         Json(UserView { id: record.id, email: record.email, name: record.name, role: record.role }),
@@ -175,7 +182,7 @@ async fn create_api_key(
     let merchant = errors.check("merchant", text(&request.merchant, 100));
     let name = errors.check("name", text(&request.name, 100));
     let (Some(merchant), Some(name)) = (merchant, name) else { return Err(ApiError::validation(errors)) };
-    let (record, key) = accounts::create_api_key(&*state.accounts, merchant, name, now()).await?;
+    let (record, key) = accounts::create_api_key(&*state.accounts, merchant, name, state.clock.now()).await?;
     Ok((StatusCode::CREATED, Json(NewApiKey { id: record.id, key })))
 }
 
@@ -220,5 +227,9 @@ async fn revoke_api_key(
     authorize(&caller, Action::ManageAccounts)?;
     let not_found = || ApiError::not_found(ProblemCode::ApiKeyNotFound, "No active API key has this id.");
     let id = Uuid::try_parse(&id).map_err(|_| not_found())?;
-    if state.accounts.revoke_api_key(id, now()).await? { Ok(StatusCode::NO_CONTENT) } else { Err(not_found()) }
+    if state.accounts.revoke_api_key(id, state.clock.now()).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found())
+    }
 }

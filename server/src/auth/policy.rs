@@ -81,11 +81,12 @@ pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), ApiError> {
         }
         _ => false,
     };
-    if allowed {
-        Ok(())
-    } else {
-        Err(ApiError::new(StatusCode::FORBIDDEN, ProblemCode::Forbidden, "Your role does not allow this."))
-    }
+    if allowed { Ok(()) } else { Err(forbidden()) }
+}
+
+/// The refusal of a caller whose role does not allow the action.
+pub fn forbidden() -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, ProblemCode::Forbidden, "Your role does not allow this.")
 }
 
 pub fn list_scope(caller: &Caller) -> Scope {
@@ -142,9 +143,7 @@ pub fn may_change_preferences(
             ProblemCode::Forbidden,
             "Preferences are the customer's to change.",
         )),
-        Caller::User { role: Role::Dispatcher, .. } => {
-            Err(ApiError::new(StatusCode::FORBIDDEN, ProblemCode::Forbidden, "Your role does not allow this."))
-        }
+        Caller::User { role: Role::Dispatcher, .. } => Err(forbidden()),
         _ => Err(ShipmentError::NotFound.into()),
     }
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::DispatchError;
 use super::zones::parse_area;
-use crate::app::{AppState, now};
+use crate::app::AppState;
 use crate::auth::Authenticated;
 use crate::auth::policy::{Action, authorize};
 use crate::http::error::ApiError;
@@ -103,7 +103,7 @@ async fn create_depot(
         address: depot.address,
         location: depot.location,
         timezone: depot.timezone,
-        created_at: now(),
+        created_at: state.clock.now(),
     };
     match state.dispatch.insert_depot(&record).await {
         Err(StoreError::Duplicate(_)) => Err(ApiError::field(
@@ -163,8 +163,13 @@ async fn create_zone(
         ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, code, "name", message)
     })?;
     parse_area(&request.area).map_err(|message| DispatchError::Invalid("area", message))?;
-    let record =
-        ZoneRecord { id: Uuid::now_v7(), depot_id: depot.id, name, area: request.area.to_string(), created_at: now() };
+    let record = ZoneRecord {
+        id: Uuid::now_v7(),
+        depot_id: depot.id,
+        name,
+        area: request.area.to_string(),
+        created_at: state.clock.now(),
+    };
     match state.dispatch.insert_zone(&record).await {
         Err(StoreError::Duplicate(_)) => Err(ApiError::field(
             StatusCode::CONFLICT,
@@ -240,7 +245,7 @@ async fn save_driver(
         shift_start: request.shift.start,
         shift_end: request.shift.end,
         zones: request.zones,
-        updated_at: now(),
+        updated_at: state.clock.now(),
     };
     state.dispatch.save_driver(&record).await?;
     Ok(Json(driver_view(record)))

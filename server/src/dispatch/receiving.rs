@@ -92,7 +92,8 @@ async fn receive(
         };
         let zone = zone_of(destination(shipment, &pickup_points), &areas);
         let note = format!("received at {}", depot.name);
-        let transition = transition(&state.mail, caller.actor(), shipment, next, Some(depot.location), note);
+        let transition =
+            transition(&state.mail, caller.actor(), shipment, next, Some(depot.location), note, state.clock.now());
         let result = state.dispatch.receive(&transition, depot.id, zone).await;
         state.store.forget(&[shipment.id]);
         match result {

@@ -21,7 +21,7 @@ use super::depots::depot;
 use super::plan::Problem;
 use super::service::{self, DepotDay, Planner, due, new_route, replan, route_problem, route_view, vehicle, visit};
 use super::solver::{Assignment, plan};
-use crate::app::{AppState, now};
+use crate::app::AppState;
 use crate::auth::policy::{Action, authorize};
 use crate::auth::{Authenticated, Caller};
 use crate::http::error::ApiError;
@@ -186,7 +186,7 @@ async fn build_routes(
     };
     let assignment = solve_off_runtime(problem, state.planner).await?;
 
-    let at = now();
+    let at = state.clock.now();
     let context_of = |driver: &DriverRecord, order: &[usize]| Context {
         depot: depot.clone(),
         driver: driver.clone(),
@@ -304,7 +304,11 @@ async fn create_route(
         shipments: shipments.into_iter().map(|p| (p.shipment.id, p)).collect(),
         pickup_points: state.store.pickup_points().await?,
     };
-    let route = with_times(new_route(depot.id, request.date, request.driver_id, &ids, now()), &context, &state.planner);
+    let route = with_times(
+        new_route(depot.id, request.date, request.driver_id, &ids, state.clock.now()),
+        &context,
+        &state.planner,
+    );
     match state.dispatch.insert_routes(std::slice::from_ref(&route)).await {
         Err(StoreError::Duplicate(_)) => {
             let taken = context.shipments.values().next().map(|p| p.shipment.tracking_number);
@@ -342,7 +346,7 @@ fn transition(
 ) -> Transition {
     let shipment = &placed.shipment;
     let next = shipment.status.apply(change).unwrap_or(shipment.status);
-    service::transition(&state.mail, caller.actor(), shipment, next, None, note.to_string())
+    service::transition(&state.mail, caller.actor(), shipment, next, None, note.to_string(), state.clock.now())
 }
 
 /// Applies a change to a route: `edit` rearranges the stops and says what it did; planned times are
@@ -359,7 +363,7 @@ async fn change_route(
     let (change, transitions) = edit(&mut route, &mut context)?;
     route.version += 1;
     let route = with_times(route, &context, &state.planner);
-    let record = RouteChangeRecord { changed_at: now(), actor: caller.actor(), change };
+    let record = RouteChangeRecord { changed_at: state.clock.now(), actor: caller.actor(), change };
     let ids: Vec<Uuid> = transitions.iter().map(|t| t.shipment_id).collect();
     let result = state.dispatch.update_route(&route, Some(&record), &transitions).await;
     state.store.forget(&ids);
@@ -409,7 +413,7 @@ async fn dispatch_route(
             transitions.push(transition(&state, &caller, placed, StatusChange::OutForDelivery, "dispatched"));
         }
         route.status = RouteStatus::Dispatched;
-        route.dispatched_at = Some(now());
+        route.dispatched_at = Some(state.clock.now());
         Ok((format!("dispatched with {} stops", route.stops.len()), transitions))
     })
     .await
@@ -449,7 +453,9 @@ async fn add_stop(
             return Err(DispatchError::AlreadyRouted(placed.shipment.tracking_number).into());
         }
         let position = request.position.map_or(route.stops.len(), |p| (p.max(1) as usize - 1).min(route.stops.len()));
-        let stop = new_route(route.depot_id, route.date, route.driver_id, &[placed.shipment.id], now()).stops.remove(0);
+        let stop = new_route(route.depot_id, route.date, route.driver_id, &[placed.shipment.id], state.clock.now())
+            .stops
+            .remove(0);
         route.stops.insert(position, stop);
         let transitions = if route.status == RouteStatus::Dispatched {
             vec![transition(&state, &caller, &placed, StatusChange::OutForDelivery, "added to a dispatched route")]

@@ -12,7 +12,6 @@ use uuid::Uuid;
 
 use super::plan::{DaySeconds, GreatCircle, Problem, SpeedModel, TravelModel, Vehicle, Visit, Window, schedule};
 use super::solver::Effort;
-use crate::app::now;
 use crate::notify::Mail;
 use crate::store::dispatch::{
     DepotRecord, DriverRecord, PlacedShipment, RouteChangeRecord, RouteRecord, StopRecord, Transition,
@@ -53,8 +52,8 @@ pub fn transition(
     next: ShipmentStatus,
     location: Option<GeoPoint>,
     note: String,
+    at: DateTime<Utc>,
 ) -> Transition {
-    let at = now();
     Transition {
         shipment_id: shipment.id,
         from: shipment.status,
@@ -102,8 +101,8 @@ impl DepotDay {
     }
 
     /// Today, on the depot's clock.
-    pub fn today(depot: &DepotRecord) -> NaiveDate {
-        Utc::now().with_timezone(&depot_clock(depot)).date_naive()
+    pub fn today(depot: &DepotRecord, now: DateTime<Utc>) -> NaiveDate {
+        now.with_timezone(&depot_clock(depot)).date_naive()
     }
 
     pub fn seconds(&self, at: DateTime<Utc>) -> DaySeconds {

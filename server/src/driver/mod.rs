@@ -16,10 +16,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::{AppState, now};
-use crate::auth::policy::{Action, authorize};
+use crate::app::AppState;
+
+use crate::auth::Driver;
 use crate::auth::tokens::digest;
-use crate::auth::{Authenticated, Caller};
 use crate::dispatch::DispatchError;
 use crate::dispatch::service::{DepotDay, route_view};
 use crate::http::error::ApiError;
@@ -50,15 +50,12 @@ struct ManifestQuery {
     ))]
 async fn manifest(
     State(state): State<AppState>,
-    Authenticated(caller): Authenticated,
-    // Read after the caller is known to be allowed: who may never look learns no more than that.
-    query: Result<ApiQuery<ManifestQuery>, ApiError>,
+    // Before the query: who may never look learns no more than that.
+    driver: Driver,
+    ApiQuery(query): ApiQuery<ManifestQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    authorize(&caller, Action::DriveRoutes)?;
-    let ApiQuery(query) = query?;
-    let Caller::User { id, .. } = caller else { return Err(DispatchError::NotADriver.into()) };
-    let manifest = driver_manifest(&state, id, query.date).await?;
+    let manifest = driver_manifest(&state, driver.id, query.date).await?;
     let body = serde_json::to_string(&manifest).map_err(|_| ApiError::internal())?;
     let etag = format!("\"{}\"", &digest(&body)[..32]);
     let etag_header = HeaderValue::from_str(&etag).map_err(|_| ApiError::internal())?;
@@ -93,12 +90,11 @@ async fn manifest(
     ))]
 async fn record_locations(
     State(state): State<AppState>,
-    Authenticated(caller): Authenticated,
+    driver: Driver,
     ApiJson(batch): ApiJson<LocationBatch>,
 ) -> Result<Json<LocationReceipt>, ApiError> {
-    authorize(&caller, Action::DriveRoutes)?;
-    let Caller::User { id, .. } = caller else { return Err(DispatchError::NotADriver.into()) };
-    let now = now();
+    let id = driver.id;
+    let now = state.clock.now();
     batch.validate(now).map_err(ApiError::validation)?;
     let keep_from = now - state.location_retention;
     // A point older than the retention would be let go at once; it is not kept, nor taken as the position.
@@ -130,10 +126,10 @@ async fn record_locations(
 async fn driver_manifest(state: &AppState, driver: Uuid, date: Option<NaiveDate>) -> Result<Manifest, DispatchError> {
     // A driver without a depot yet has no routes: an empty day, not an error, for the app's first start.
     let Some(profile) = state.dispatch.driver(driver).await? else {
-        return Ok(Manifest { date: date.unwrap_or_else(|| Utc::now().date_naive()), routes: Vec::new() });
+        return Ok(Manifest { date: date.unwrap_or_else(|| state.clock.now().date_naive()), routes: Vec::new() });
     };
     let depot = state.dispatch.depot(profile.depot_id).await?.ok_or(DispatchError::DepotNotFound)?;
-    let date = date.unwrap_or_else(|| DepotDay::today(&depot));
+    let date = date.unwrap_or_else(|| DepotDay::today(&depot, state.clock.now()));
     let pickup_points = state.store.pickup_points().await?;
     let mut routes = Vec::new();
     for route in state.dispatch.routes(depot.id, date).await?.into_iter().filter(|r| r.driver_id == driver) {

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::delay::{Told, window_to_announce};
 use super::model::{Fix, Pace, RouteStop, StopEta, coarsen, estimate, latest_fix, learn_pace};
-use crate::app::{AppState, now};
+use crate::app::AppState;
 use crate::dispatch::plan::SpeedModel;
 use crate::dispatch::service::{DepotDay, destination, due};
 use crate::notify::Delay;
@@ -26,7 +26,7 @@ const LIVE_DAYS: i64 = 7;
 /// Recomputes every open route of a driver. Another server computing the same route at once makes one
 /// of them step back ([`StoreError::Stale`]); it reads again and tries once more.
 pub async fn recompute_driver(state: &AppState, driver_id: Uuid) -> Result<(), StoreError> {
-    let since = (now() - Duration::days(LIVE_DAYS)).date_naive();
+    let since = (state.clock.now() - Duration::days(LIVE_DAYS)).date_naive();
     for route_id in state.eta.store.open_routes(driver_id, since).await? {
         match recompute_route(state, route_id).await {
             Err(StoreError::Stale) => recompute_route(state, route_id).await?,
@@ -59,7 +59,7 @@ pub async fn recompute_route(state: &AppState, route_id: Uuid) -> Result<(), Sto
         announced: state.eta.store.announced(&[route_id]).await?,
         route,
     };
-    let now = now();
+    let now = state.clock.now();
     let (eta, announcements) = judge(state, &news, now);
     state.eta.store.save_eta(&eta, &announcements, now).await
 }

@@ -7,9 +7,9 @@ pub mod worker;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::clock::Clock;
 use crate::store::{InstanceStore, StoreError};
 
 /// How long a lease lasts without renewal: a server that crashed (or cannot reach the database) loses
@@ -23,17 +23,20 @@ pub const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(3);
 pub struct Instance {
     pub id: Uuid,
     store: Arc<dyn InstanceStore>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Instance {
     /// Records this server as running, with a new id.
-    pub async fn register(store: Arc<dyn InstanceStore>, now: DateTime<Utc>) -> Result<Instance, StoreError> {
+    pub async fn register(store: Arc<dyn InstanceStore>, clock: Arc<dyn Clock>) -> Result<Instance, StoreError> {
         let id = Uuid::now_v7();
+        let now = clock.now();
         store.register(id, now, now + LEASE).await?;
-        Ok(Instance { id, store })
+        Ok(Instance { id, store, clock })
     }
 
-    async fn renew(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn renew(&self) -> Result<(), StoreError> {
+        let now = self.clock.now();
         self.store.renew(self.id, now, now + LEASE).await
     }
 

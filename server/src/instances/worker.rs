@@ -5,7 +5,6 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use super::{Instance, RENEW_EVERY};
-use crate::app::now;
 
 pub async fn run(instance: Arc<Instance>, mut stop: watch::Receiver<bool>) {
     loop {
@@ -13,7 +12,7 @@ pub async fn run(instance: Arc<Instance>, mut stop: watch::Receiver<bool>) {
             _ = stop.changed() => break,
             () = tokio::time::sleep(RENEW_EVERY) => {}
         }
-        if let Err(error) = instance.renew(now()).await {
+        if let Err(error) = instance.renew().await {
             tracing::warn!(%error, "renewing this server's lease failed; trying again shortly");
         }
     }

@@ -137,7 +137,7 @@ async fn announce_delay(
             "The shipment is delivered, returned or cancelled.",
         ));
     }
-    state.store.enqueue_notices(id, &state.mail.for_delay(&shipment, &delay), crate::app::now()).await?;
+    state.store.enqueue_notices(id, &state.mail.for_delay(&shipment, &delay), state.clock.now()).await?;
     Ok(axum::http::StatusCode::ACCEPTED)
 }
 

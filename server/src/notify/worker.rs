@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rand::Rng;
 use tokio::sync::watch;
 
 use super::transport::SendError;
 use super::{render, slip};
-use crate::app::{AppState, now};
+use crate::app::AppState;
 use crate::store::{Notice, NoticeOutcome, NoticeRecord, ShipmentKey};
 use todoke_shared::ShipmentStatus;
 
@@ -17,12 +17,12 @@ const BATCH: u32 = 32;
 
 /// Sends one batch of due notices; returns how many were handled. Tests call this instead of waiting.
 pub async fn run_pending(state: &AppState) -> anyhow::Result<usize> {
-    run_due_by(state, now()).await
+    run_due_by(state, state.clock.now()).await
 }
 
 /// Sends one batch of notices due by `moment`: tests jump past a retry's backoff with it.
 pub async fn run_due_by(state: &AppState, moment: chrono::DateTime<Utc>) -> anyhow::Result<usize> {
-    let claimed = state.store.claim_notices(moment, now() + state.mail.lease, BATCH).await?;
+    let claimed = state.store.claim_notices(moment, state.clock.now() + state.mail.lease, BATCH).await?;
     let count = claimed.len();
     // A batch goes out at once, over the transport's pool of connections.
     let mut sending = tokio::task::JoinSet::new();
@@ -61,7 +61,7 @@ async fn attempt(state: &AppState, notice: &NoticeRecord, moment: chrono::DateTi
     let shipment = match state.store.find_shipment(ShipmentKey::Id(notice.shipment_id)).await {
         Ok(Some(shipment)) => shipment,
         Ok(None) => return NoticeOutcome::Failed { error: "the shipment is gone".into() },
-        Err(error) => return retry(notice, error.to_string()),
+        Err(error) => return retry(notice, error.to_string(), state.clock.now()),
     };
     let said = match notice.notice() {
         Ok(said) => said,
@@ -74,7 +74,7 @@ async fn attempt(state: &AppState, notice: &NoticeRecord, moment: chrono::DateTi
     }
     let slip = match slip::load(state, notice.shipment_id, said.proof_id()).await {
         Ok(slip) => slip,
-        Err(error) => return retry(notice, error.to_string()),
+        Err(error) => return retry(notice, error.to_string(), state.clock.now()),
     };
     let message = match render::message(mail, notice, &said, &shipment, &state.links, slip) {
         Ok(message) => message,
@@ -82,19 +82,19 @@ async fn attempt(state: &AppState, notice: &NoticeRecord, moment: chrono::DateTi
         Err(error) => return NoticeOutcome::Failed { error: error.to_string() },
     };
     match mail.transport.send(message).await {
-        Ok(()) => NoticeOutcome::Sent { at: now() },
+        Ok(()) => NoticeOutcome::Sent { at: state.clock.now() },
         Err(SendError::Permanent(error)) => NoticeOutcome::Failed { error },
-        Err(SendError::Temporary(error)) => retry(notice, error),
+        Err(SendError::Temporary(error)) => retry(notice, error, state.clock.now()),
     }
 }
 
 /// Next try after 10 s, 20 s, 40 s … up to an hour, each ±20 % so that retries from many notices spread.
-fn retry(notice: &NoticeRecord, error: String) -> NoticeOutcome {
+fn retry(notice: &NoticeRecord, error: String, now: DateTime<Utc>) -> NoticeOutcome {
     let exponent = u32::try_from(notice.attempts.saturating_sub(1)).unwrap_or(u32::MAX).min(12);
     let base = (10_i64 << exponent).min(3600);
     let jitter = rand::rng().random_range(0.8..1.2);
     let delay = chrono::Duration::milliseconds((base as f64 * 1000.0 * jitter) as i64);
-    NoticeOutcome::Retry { at: Utc::now() + delay, error }
+    NoticeOutcome::Retry { at: now + delay, error }
 }
 
 /// Runs the worker until `stop` says so.

@@ -12,8 +12,7 @@ pub mod signature;
 mod upload;
 pub mod view;
 
-use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use todoke_shared::pod::{ArrivalReport, PodView, StopReceipt};
@@ -21,10 +20,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::{AppState, now};
-use crate::auth::policy::{Action, authorize, may_read_proof, sees_proof_integrity};
-use crate::auth::{Authenticated, Caller};
-use crate::dispatch::DispatchError;
+use crate::app::AppState;
+use crate::auth::policy::{may_read_proof, sees_proof_integrity};
+use crate::auth::{Caller, Driver};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::openapi::{FORBIDDEN, SHIPMENT_NOT_FOUND};
@@ -85,12 +83,12 @@ pub fn router() -> OpenApiRouter<AppState> {
     ))]
 async fn arrive(
     State(state): State<AppState>,
-    driving: Driving,
+    driver: Driver,
     key: IdempotencyKey,
     ApiPath(stop_id): ApiPath<Uuid>,
     ApiJson(report): ApiJson<serde_json::Value>,
 ) -> Result<Response, ApiError> {
-    let acting = driving.acting(key, stop_id);
+    let acting = acting(driver, key, stop_id);
     run(state, move |state| async move { service::arrive(&state, &acting, report.to_string().as_bytes()).await }).await
 }
 
@@ -117,12 +115,12 @@ async fn arrive(
     ))]
 async fn deliver(
     State(state): State<AppState>,
-    driving: Driving,
+    driver: Driver,
     key: IdempotencyKey,
     ApiPath(stop_id): ApiPath<Uuid>,
     upload: Upload,
 ) -> Result<Response, ApiError> {
-    let acting = driving.acting(key, stop_id);
+    let acting = acting(driver, key, stop_id);
     run(state, move |state| async move { service::deliver(&state, &acting, upload).await }).await
 }
 
@@ -147,36 +145,19 @@ async fn deliver(
     ))]
 async fn fail(
     State(state): State<AppState>,
-    driving: Driving,
+    driver: Driver,
     key: IdempotencyKey,
     ApiPath(stop_id): ApiPath<Uuid>,
     upload: Upload,
 ) -> Result<Response, ApiError> {
-    let acting = driving.acting(key, stop_id);
+    let acting = acting(driver, key, stop_id);
     run(state, move |state| async move { service::fail(&state, &acting, upload).await }).await
 }
 
 /// A driver, checked before the body is read: nobody else can make the server take in an upload.
-struct Driving {
-    id: Uuid,
-    actor: String,
-}
-
-impl FromRequestParts<AppState> for Driving {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Driving, ApiError> {
-        let Authenticated(caller) = Authenticated::from_request_parts(parts, state).await?;
-        authorize(&caller, Action::DriveRoutes)?;
-        let Caller::User { id, .. } = caller else { return Err(DispatchError::NotADriver.into()) };
-        Ok(Driving { id, actor: caller.actor() })
-    }
-}
-
-impl Driving {
-    fn acting(self, key: IdempotencyKey, stop_id: Uuid) -> Acting {
-        Acting { driver_id: self.id, actor: self.actor, key: key.0, stop_id }
-    }
+/// What a driver acts on: one of their stops, under a key.
+fn acting(driver: Driver, key: IdempotencyKey, stop_id: Uuid) -> Acting {
+    Acting { driver_id: driver.id, actor: driver.actor, key: key.0, stop_id }
 }
 
 /// Runs a stop action to its end in a task of its own: a phone that hangs up, or the time limit, does
@@ -272,6 +253,6 @@ async fn proof_file(
 
 async fn readable_shipment(state: &AppState, caller: &Caller, id: Uuid) -> Result<ShipmentRecord, ApiError> {
     let shipment = state.store.find_shipment(ShipmentKey::Id(id)).await?.ok_or(ShipmentError::NotFound)?;
-    may_read_proof(caller, &shipment, now(), state.lifetimes.customer_link)?;
+    may_read_proof(caller, &shipment, state.clock.now(), state.lifetimes.customer_link)?;
     Ok(shipment)
 }

@@ -23,7 +23,7 @@ use super::integrity::seal;
 use super::photo::{PhotoError, PhotoPipeline};
 use super::signature::{self, SignatureError};
 use super::upload::Upload;
-use crate::app::{AppState, now};
+use crate::app::AppState;
 use crate::dispatch::service::destination;
 use crate::http::extract::{JsonError, parse_json};
 use crate::store::dispatch::Transition;
@@ -117,7 +117,7 @@ where
     F: Future<Output = Result<Answer, PodError>>,
 {
     let store = &state.pod.store;
-    let at = now();
+    let at = state.clock.now();
     let claim = KeyClaimRequest {
         driver_id: acting.driver_id,
         key: &acting.key,
@@ -150,7 +150,7 @@ pub async fn arrive(state: &AppState, acting: &Acting, body: &[u8]) -> Result<An
     keyed(state, acting, &fingerprint, async {
         let report: ArrivalReport = parse_json(body).map_err(PodError::Unreadable)?;
         report.validate().map_err(PodError::Invalid)?;
-        let received = now();
+        let received = state.clock.now();
         let captured_at = captured(report.captured_at, received)?;
         let shipment = open_stop(state, acting).await?;
         let receipt = StopReceipt {
@@ -181,7 +181,7 @@ pub async fn deliver(state: &AppState, acting: &Acting, upload: Upload) -> Resul
     keyed(state, acting, &fingerprint, async {
         let report: DeliveryReport = parse_json(&upload.report).map_err(PodError::Unreadable)?;
         report.validate().map_err(PodError::Invalid)?;
-        let captured_at = captured(report.captured_at, now())?;
+        let captured_at = captured(report.captured_at, state.clock.now())?;
         let shipment = open_stop(state, acting).await?;
         let content = &shipment.content;
         if !method_allowed(&content.preferences.method, &report.method, &content.flags) {
@@ -226,7 +226,7 @@ pub async fn fail(state: &AppState, acting: &Acting, upload: Upload) -> Result<A
                 "a failed attempt has no signature; send the reason and photos of the door",
             )));
         }
-        let captured_at = captured(report.captured_at, now())?;
+        let captured_at = captured(report.captured_at, state.clock.now())?;
         let shipment = open_stop(state, acting).await?;
         let details = ProofDetails {
             reason: Some(report.reason),
@@ -398,7 +398,7 @@ async fn store_proof(
 ) -> Result<Answer, PodError> {
     let pickup_points = state.store.pickup_points().await?;
     let placement = state.pod.geofence.place(capture.location.point(), destination(shipment, &pickup_points));
-    let received = now();
+    let received = state.clock.now();
     let details = serde_json::to_string(&capture.details).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let mut proof = ProofRecord {
         id: Uuid::now_v7(),

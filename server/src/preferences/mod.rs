@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 
 pub use service::{Locked, changeable, closes_at_arrival, judge};
 
-use crate::app::{AppState, now};
+use crate::app::AppState;
 use crate::auth::policy::{Action, authorize, may_change_preferences, sees_access_code};
 use crate::auth::{Authenticated, Caller};
 use crate::http::error::ApiError;
@@ -150,7 +150,7 @@ async fn shipment_for(state: &AppState, caller: &Caller, number: &str) -> Result
         .find_shipment(ShipmentKey::TrackingNumber(&number))
         .await?
         .ok_or(ShipmentError::UnknownTrackingNumber)?;
-    may_change_preferences(caller, &shipment, now(), state.lifetimes.customer_link)?;
+    may_change_preferences(caller, &shipment, state.clock.now(), state.lifetimes.customer_link)?;
     Ok(shipment)
 }
 
@@ -299,7 +299,7 @@ pub async fn apply_change(
         let valid = validate_changed(&shipment, change.wanted(&previous)?, &choices)?;
         let events = state.store.events(shipment.id).await?;
         let arrived_at = state.store.arrived_at(shipment.id).await?;
-        let (preferences, changes) = judge(&shipment, &events, arrived_at, valid, &caller.actor(), now())?;
+        let (preferences, changes) = judge(&shipment, &events, arrived_at, valid, &caller.actor(), state.clock.now())?;
         let changed_fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
         let before_arrival = closes_at_arrival(&changed_fields);
         let mut changed = shipment.clone();

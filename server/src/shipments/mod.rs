@@ -21,7 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::{AppState, now};
+use crate::app::AppState;
 use crate::auth::policy::{Action, Scope, authorize, list_scope, sees_access_code};
 use crate::auth::{Authenticated, Caller};
 use crate::http::error::ApiError;
@@ -74,7 +74,8 @@ async fn create_shipment(
     authorize(&caller, Action::CreateShipment)?;
     let (slots, points) = (state.store.delivery_slots().await?, state.store.pickup_points().await?);
     let content = request.validate(&choices(&slots, &points, state.reschedule_days)).map_err(ApiError::validation)?;
-    let (created, record) = service::create(&*state.store, content, merchant(&caller), &caller.actor(), now()).await?;
+    let (created, record) =
+        service::create(&*state.store, content, merchant(&caller), &caller.actor(), state.clock.now()).await?;
     let events = state.store.events(record.id).await?;
     let changes = state.store.preference_changes(record.id).await?;
     let status = match created {
@@ -117,7 +118,7 @@ async fn import_shipments(
         choices: choices(&slots, &points, state.reschedule_days),
         merchant: merchant(&caller),
         actor: &caller.actor(),
-        now: now(),
+        now: state.clock.now(),
     };
     Ok(Json(importer.import(file, charset.as_deref()).await?))
 }
@@ -243,7 +244,7 @@ async fn record_event(
     let id = parse_id(&id)?;
     let shipment = service::find(&*state.store, ShipmentKey::Id(id)).await?;
     authorize(&caller, Action::RecordEvent(&shipment))?;
-    let now = now();
+    let now = state.clock.now();
     let event = request.validate(now).map_err(ApiError::validation)?;
     let record = service::record_event(&*state.store, &state.mail, id, event, &caller.actor(), now).await?;
     let (events, changes) = (state.store.events(id).await?, state.store.preference_changes(id).await?);

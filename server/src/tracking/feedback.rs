@@ -11,7 +11,7 @@ use todoke_shared::pod::Feedback;
 
 use super::TrackParams;
 use super::form::{Problem, after_post, posted_shipment};
-use crate::app::{AppState, now};
+use crate::app::AppState;
 use crate::auth::Caller;
 use crate::auth::policy::may_leave_feedback;
 use crate::http::error::ApiError;
@@ -71,6 +71,6 @@ async fn save(state: &AppState, caller: &Caller, number: &str, body: &[u8]) -> R
     // A textarea's line breaks are kept as spaces: one line, as every text the page shows.
     let comment = form.comment.as_deref().map(|c| c.lines().map(str::trim).collect::<Vec<_>>().join(" "));
     let feedback = Feedback::parse(form.rating.as_deref(), comment.as_deref()).map_err(ApiError::validation)?;
-    state.pod.store.save_feedback(shipment.id, &feedback, now()).await.map_err(ApiError::from)?;
+    state.pod.store.save_feedback(shipment.id, &feedback, state.clock.now()).await.map_err(ApiError::from)?;
     Ok(())
 }

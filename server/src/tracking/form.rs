@@ -15,7 +15,7 @@ use todoke_shared::{Catalogue, DateStyle, Language, TrackingNumber};
 
 use super::TrackParams;
 use super::page::{Outcome, Said, render_tracking};
-use crate::app::{AppState, now};
+use crate::app::AppState;
 use crate::auth::Caller;
 use crate::auth::policy::may_change_preferences;
 use crate::http::error::ApiError;
@@ -361,7 +361,7 @@ pub(super) async fn posted_shipment(
         .await
         .map_err(ApiError::from)?
         .ok_or_else(|| ApiError::from(crate::shipments::ShipmentError::UnknownTrackingNumber))?;
-    may_post(caller, &shipment, now(), state.lifetimes.customer_link)?;
+    may_post(caller, &shipment, state.clock.now(), state.lifetimes.customer_link)?;
     if !state.keys.verify_form_token(shipment.id, token) {
         return Err(Problem::Api(ApiError::new(
             StatusCode::FORBIDDEN,

@@ -18,7 +18,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::{AppState, now};
+use crate::app::AppState;
 use crate::auth::Caller;
 use crate::auth::policy::sees_full_tracking;
 use crate::eta::delay::window_from;
@@ -98,7 +98,7 @@ async fn track(
     state.limits.tracking.check(peer)?;
     let number = TrackingNumber::parse(&number)?;
     let (record, events) = load(&*state.store, &number).await?;
-    let full = sees_full_tracking(&caller, &record, now(), state.lifetimes.customer_link);
+    let full = sees_full_tracking(&caller, &record, state.clock.now(), state.lifetimes.customer_link);
     let view = Json(load_view(&state, &record, &events, params.lang, full).await?);
     // Personal details must not linger in shared caches.
     let cache = if full { "no-store" } else { "no-cache" };

@@ -13,7 +13,7 @@ use todoke_shared::{Catalogue, DateStyle, Language, Texts, TrackingNumber};
 
 use super::form::{FormParts, FormView, form_view};
 use super::{TrackParams, load, load_view};
-use crate::app::{AppState, now};
+use crate::app::AppState;
 use crate::auth::Caller;
 use crate::auth::policy::sees_full_tracking;
 use crate::dispatch::plan::SpeedModel;
@@ -232,7 +232,7 @@ pub(super) async fn render_tracking(
         }
         Err(error) => return ApiError::from(error).into_response(),
     };
-    let full = sees_full_tracking(&caller, &record, now(), state.lifetimes.customer_link);
+    let full = sees_full_tracking(&caller, &record, state.clock.now(), state.lifetimes.customer_link);
     let view = match load_view(state, &record, &events, chosen, full).await {
         Ok(view) => view,
         Err(error) => return ApiError::from(error).into_response(),
