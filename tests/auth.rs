@@ -275,7 +275,7 @@ async fn the_customer_link_opens_one_parcel_until_a_while_after_delivery() {
 #[tokio::test]
 async fn a_customer_link_expires_the_configured_time_after_delivery() {
     let clock = Arc::new(ManualClock::at(Utc::now()));
-    let app = TestApp::spawn_at(clock.clone()).await;
+    let app = TestApp::spawn_at(clock.clone(), |_| {}).await;
     let shipment = app.create_shipment(&shipment_request()).await;
     let k = shipment["tracking_url"].as_str().unwrap().split("?k=").nth(1).unwrap().to_string();
     let track = format!("/api/v1/track/{}?k={k}", tracking_number(&shipment));

@@ -4,14 +4,17 @@
 //! and a day that only wobbles sends nothing at all.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
-use todoke_e2e::simulation::{JAM_STOP, SimDay, replay_date, tokyo_day, tokyo_time};
-use todoke_e2e::warehouse::{depot_with_zone, driver, receive};
+use todoke_e2e::simulation::{JAM_STOP, SimDay, tokyo_day, tokyo_time};
+use todoke_e2e::warehouse::{DAY, depot_with_zone, driver, receive};
 use todoke_e2e::{ADMIN_PASSWORD, TestApp, expect_json, login, order_ref, shipment_request, tracking_number};
+use todoke_server::Settings;
+use todoke_server::clock::ManualClock;
 use todoke_server::eta::worker::recompute_pending;
 use uuid::Uuid;
 
@@ -77,7 +80,13 @@ enum Happening {
 
 /// Replays the day minute by minute: the minute's points, then the minute's stop actions, then the
 /// recompute the worker would make (the test plays its timer), then what customers were told.
-async fn replay(app: &TestApp, day: &SimDay, road: &Road, mut at_minute: impl AsyncFnMut(DateTime<Utc>)) -> Told {
+async fn replay(
+    app: &TestApp,
+    clock: &ManualClock,
+    day: &SimDay,
+    road: &Road,
+    mut at_minute: impl AsyncFnMut(DateTime<Utc>),
+) -> Told {
     let mut happenings: Vec<(DateTime<Utc>, Happening)> = Vec::new();
     for (i, stop) in day.stops.iter().enumerate() {
         happenings.push((stop.arrival, Happening::Arrive(i)));
@@ -89,6 +98,7 @@ async fn replay(app: &TestApp, day: &SimDay, road: &Road, mut at_minute: impl As
     let (mut points, mut happened) = (day.points.iter().peekable(), happenings.iter().peekable());
     let mut minute = day.shift_start;
     while minute <= end {
+        clock.set(minute);
         let batch: Vec<Value> = std::iter::from_fn(|| points.next_if(|p| p.at <= minute))
             .map(|p| json!({"at": p.at, "lat": p.location.lat, "lon": p.location.lon, "accuracy_m": 8.0}))
             .collect();
@@ -173,15 +183,32 @@ fn window(day: &SimDay, delay: &Value) -> (DateTime<Utc>, DateTime<Utc>) {
     (moment("start"), moment("end"))
 }
 
-fn spawn_settings(settings: &mut todoke_server::Settings) {
+/// The day replayed: a Tuesday in Tokyo, whatever the date and hour the test runs at.
+fn replayed(jam_minutes: i64) -> SimDay {
+    tokyo_day(DAY.parse().expect("a date"), jam_minutes)
+}
+
+/// The server on the test's own clock, an hour before the day's shift, when the warehouse sets it up.
+async fn spawn_on(day: &SimDay, adjust: impl Fn(&mut Settings) + Send + Sync + 'static) -> (TestApp, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::at(day.shift_start - Duration::hours(1)));
+    let app = TestApp::spawn_at(clock.clone(), move |settings| {
+        // Logins made in the morning last the whole replayed day.
+        settings.access_token_minutes = 24 * 60;
+        adjust(settings);
+    })
+    .await;
+    (app, clock)
+}
+
+fn spawn_settings(settings: &mut Settings) {
     // The test plays the worker's timer itself, after each simulated minute.
     settings.eta_coalesce_millis = 600_000;
 }
 
 #[tokio::test]
 async fn a_jam_tells_exactly_the_customers_it_makes_late_in_time_and_nobody_else() {
-    let app = TestApp::spawn_with(spawn_settings).await;
-    let day = tokyo_day(replay_date(), 45);
+    let day = replayed(45);
+    let (app, clock) = spawn_on(&day, spawn_settings).await;
     let road = set_up(&app, &day).await;
     let late: Vec<usize> = (0..day.stops.len()).filter(|&i| day.stops[i].arrival > day.stops[i].window_end).collect();
     assert!(late.len() >= 5, "the jam makes several customers late: {late:?}");
@@ -190,7 +217,7 @@ async fn a_jam_tells_exactly_the_customers_it_makes_late_in_time_and_nobody_else
     let mut checked_mid_jam = false;
     let jam_stop = &day.stops[JAM_STOP - 1];
     let mid_jam = jam_stop.arrival - Duration::minutes(10);
-    let told = replay(&app, &day, &road, async |minute| {
+    let told = replay(&app, &clock, &day, &road, async |minute| {
         if checked_mid_jam || minute < mid_jam {
             return;
         }
@@ -285,19 +312,19 @@ async fn the_customers_and_staff_see_the_jam(app: &TestApp, day: &SimDay, road: 
 
 #[tokio::test]
 async fn a_day_that_only_wobbles_sends_no_delay_notice() {
-    let app = TestApp::spawn_with(spawn_settings).await;
-    let day = tokyo_day(replay_date(), 5);
+    let day = replayed(5);
+    let (app, clock) = spawn_on(&day, spawn_settings).await;
     let road = set_up(&app, &day).await;
     assert!(day.stops.iter().all(|s| s.arrival <= s.window_end));
-    let told = replay(&app, &day, &road, async |_| {}).await;
+    let told = replay(&app, &clock, &day, &road, async |_| {}).await;
     let sent: Vec<_> = told.delays.iter().filter(|(_, d)| !d.is_empty()).collect();
     assert!(sent.is_empty(), "{sent:?}");
 }
 
 #[tokio::test]
 async fn the_worker_keeps_the_estimate_current_by_itself() {
-    let app = TestApp::spawn_with(|settings| settings.eta_coalesce_millis = 50).await;
-    let day = tokyo_day(replay_date(), 0);
+    let day = replayed(0);
+    let (app, clock) = spawn_on(&day, |settings| settings.eta_coalesce_millis = 50).await;
     let road = set_up(&app, &day).await;
     let number = tracking_number(&road.shipments[2]);
     // Dispatched: the plan stands, and the customer sees where they are in the day.
@@ -306,6 +333,7 @@ async fn the_worker_keeps_the_estimate_current_by_itself() {
     // The phone's first points: the estimate now starts from the driver.
     let points: Vec<Value> =
         day.points[..4].iter().map(|p| json!({"at": p.at, "lat": p.location.lat, "lon": p.location.lon})).collect();
+    clock.set(day.points[3].at);
     let response = app.post_json_as("/api/v1/driver/locations", &json!({"points": points}), Some(&road.token)).await;
     expect_json(response, StatusCode::OK).await;
     let eta = wait_for_eta(&app, number, |eta| eta["updated_at"].is_string()).await;

@@ -64,11 +64,9 @@ impl TestApp {
 
     /// Starts with the server's time read from `clock`, which the test sets and moves on: a day replayed
     /// at the date it chooses, weeks passed in an instant.
-    pub async fn spawn_at(clock: Arc<ManualClock>) -> TestApp {
+    pub async fn spawn_at(clock: Arc<ManualClock>, adjust: impl Fn(&mut Settings) + Send + Sync + 'static) -> TestApp {
         let database = TestDatabase::fresh().await;
-        TestApp::start(Arc::new(database), Arc::new(|_: &mut Settings| {}), clock)
-            .await
-            .expect("the application starts")
+        TestApp::start(Arc::new(database), Arc::new(adjust), clock).await.expect("the application starts")
     }
 
     /// Starts on a database that `prepare`, given its URL, has filled first: one an older server left, say.

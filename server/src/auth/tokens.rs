@@ -7,7 +7,6 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -35,6 +34,17 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
 }
+
+/// The claims as read, with a `nbf` that this server never issues but honours.
+#[derive(Deserialize)]
+struct TimedClaims {
+    #[serde(flatten)]
+    claims: Claims,
+    nbf: Option<i64>,
+}
+
+/// How far the clocks of the issuer and this server may disagree.
+const LEEWAY_SECONDS: i64 = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
@@ -97,20 +107,20 @@ impl Keys {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        // A token not valid before a moment still to come (`nbf`) is refused with the same leeway as `exp`.
-        validation.validate_nbf = true;
-        validation.leeway = 30;
-        let data =
-            jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret), &validation).map_err(|error| {
-                match error.kind() {
-                    ErrorKind::ExpiredSignature => TokenError::Expired,
-                    _ => TokenError::Invalid,
-                }
-            })?;
-        if data.claims.iat > now.timestamp() + validation.leeway as i64 {
+        // The times are checked below against the server's clock, not the system's.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        let data = jsonwebtoken::decode::<TimedClaims>(token, &DecodingKey::from_secret(secret), &validation)
+            .map_err(|_| TokenError::Invalid)?;
+        let (now, TimedClaims { claims, nbf }) = (now.timestamp(), data.claims);
+        if claims.exp + LEEWAY_SECONDS < now {
+            return Err(TokenError::Expired);
+        }
+        // Not valid before a moment still to come (`nbf`), or issued in the future: the same leeway as `exp`.
+        if nbf.is_some_and(|nbf| nbf > now + LEEWAY_SECONDS) || claims.iat > now + LEEWAY_SECONDS {
             return Err(TokenError::Invalid);
         }
-        Ok(data.claims)
+        Ok(claims)
     }
 
     /// The `k` of a customer's tracking link: the shipment id and a MAC over it, so that only this
