@@ -95,7 +95,6 @@ async fn receive(
         let transition =
             transition(&state.mail, caller.actor(), shipment, next, Some(depot.location), note, state.clock.now());
         let result = state.dispatch.receive(&transition, depot.id, zone).await;
-        state.store.forget(&[shipment.id]);
         match result {
             // Someone else changed it a moment ago: report it as it now stands.
             Err(StoreError::Stale) => report.refused.push(Refused {

@@ -364,9 +364,7 @@ async fn change_route(
     route.version += 1;
     let route = with_times(route, &context, &state.planner);
     let record = RouteChangeRecord { changed_at: state.clock.now(), actor: caller.actor(), change };
-    let ids: Vec<Uuid> = transitions.iter().map(|t| t.shipment_id).collect();
     let result = state.dispatch.update_route(&route, Some(&record), &transitions).await;
-    state.store.forget(&ids);
     match result {
         Err(StoreError::Duplicate(_)) => {
             return Err(ApiError::new(

@@ -444,7 +444,6 @@ async fn store_proof(
     };
     let answer = answer(&state.pod, acting, StatusCode::CREATED, &receipt)?;
     let stored = state.pod.store.record_proof(&proof, &transition, &answer).await;
-    state.store.forget(&[shipment.id]);
     match stored {
         Ok(()) => {
             state.eta.touch(acting.driver_id);

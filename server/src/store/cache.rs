@@ -1,9 +1,10 @@
 //! A read-through cache in front of the store, so that customers checking their parcels cost no
-//! database work. It stays coherent with writes: this server's own writes evict before they return,
-//! and on PostgreSQL other servers' writes arrive as notifications (see `connect`).
+//! database work. It stays coherent with writes: the store's every write that changes a shipment
+//! evicts it before it returns, whoever called it ([`Evictions`]), and on PostgreSQL other servers'
+//! writes arrive as notifications (see `connect`).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -197,7 +198,6 @@ impl Store for CachedStore {
         notices: &[NewNotice],
         before_arrival: bool,
     ) -> Result<(), StoreError> {
-        let _evict = EvictOnDrop { cache: self, id: shipment_id };
         self.inner
             .update_preferences(shipment_id, status, previous, preferences, changes, notices, before_arrival)
             .await
@@ -218,26 +218,40 @@ impl Store for CachedStore {
         event: &EventRecord,
         notices: &[NewNotice],
     ) -> Result<(), StoreError> {
-        // Evicts however this ends: on failure (a stale status means another server changed it) and
-        // when the request is dropped midway, perhaps after the commit.
-        let _evict = EvictOnDrop { cache: self, id: shipment_id };
         self.inner.append_transition(shipment_id, from, event, notices).await
-    }
-
-    fn forget(&self, shipment_ids: &[Uuid]) {
-        for id in shipment_ids {
-            self.evict(*id);
-        }
     }
 }
 
-struct EvictOnDrop<'a> {
-    cache: &'a CachedStore,
-    id: Uuid,
+/// Where the store's writers say which shipments they change, so that the cache forgets them: eviction is
+/// part of the write path, and no caller of the store can forget it.
+#[derive(Default)]
+pub struct Evictions(OnceLock<Weak<CachedStore>>);
+
+impl Evictions {
+    /// The cache to evict from, once it exists.
+    pub fn follow(&self, cache: &Arc<CachedStore>) {
+        let _ = self.0.set(Arc::downgrade(cache));
+    }
+
+    /// Evicts `ids` when the guard is dropped: after the write however it ended, on failure (a stale
+    /// status means another server changed it) and when the request is dropped midway, perhaps after
+    /// the commit.
+    pub fn on_drop(&self, ids: Vec<Uuid>) -> EvictOnDrop<'_> {
+        EvictOnDrop { evictions: self, ids }
+    }
+}
+
+pub struct EvictOnDrop<'a> {
+    evictions: &'a Evictions,
+    ids: Vec<Uuid>,
 }
 
 impl Drop for EvictOnDrop<'_> {
     fn drop(&mut self) {
-        self.cache.evict(self.id);
+        if let Some(cache) = self.evictions.0.get().and_then(Weak::upgrade) {
+            for id in &self.ids {
+                cache.evict(*id);
+            }
+        }
     }
 }

@@ -80,8 +80,10 @@ async fn connect_sqlite(url: &str) -> anyhow::Result<Stores> {
         .context("opening the SQLite database")?;
     sqlx::migrate!("../migrations/sqlite").run(&pool).await.context("migrating the SQLite database")?;
     let store = Arc::new(SqlStore::new(pool, Backend::Sqlite));
+    let cache = Arc::new(CachedStore::new(store.clone(), true, Box::new(lock)));
+    store.evictions.follow(&cache);
     Ok(Stores {
-        shipments: Arc::new(CachedStore::new(store.clone(), true, Box::new(lock))),
+        shipments: cache,
         accounts: store.clone(),
         dispatch: store.clone(),
         pod: store.clone(),
@@ -121,6 +123,7 @@ async fn connect_postgres(url: &str) -> anyhow::Result<Stores> {
     let store = Arc::new(SqlStore::new(pool.clone(), Backend::Postgres));
     let (stop, stopped) = oneshot::channel::<()>();
     let cache = Arc::new(CachedStore::new(store.clone(), false, Box::new(stop)));
+    store.evictions.follow(&cache);
     tokio::spawn(follow_changes(pool, Arc::downgrade(&cache), stopped));
     Ok(Stores {
         shipments: cache,

@@ -26,7 +26,7 @@ use todoke_shared::{ReasonCode, ShipmentStatus, TrackingNumber};
 use uuid::Uuid;
 
 pub use accounts::AccountStore;
-pub use cache::CachedStore;
+pub use cache::{CachedStore, Evictions};
 pub use connect::{Backend, Stores, connect};
 pub use dispatch::DispatchStore;
 pub use eta::EtaStore;
@@ -247,7 +247,4 @@ pub trait Store: Send + Sync + 'static {
 
     /// A shipment's notices, oldest first.
     async fn notices(&self, shipment_id: Uuid) -> Result<Vec<NoticeRecord>, StoreError>;
-
-    /// Forgets anything kept in memory about these shipments, after another interface changed them.
-    fn forget(&self, _shipment_ids: &[Uuid]) {}
 }

@@ -2,6 +2,7 @@
 //! `$n` placeholders and `RETURNING`, so every statement is written once.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
@@ -10,8 +11,8 @@ use uuid::Uuid;
 
 use super::rows::{EventRow, ParcelRow, PickupPointRow, ShipmentRow};
 use super::{
-    Backend, BarcodeTaken, EventRecord, NewNotice, NoticeOutcome, NoticeRecord, PreferenceChange, ShipmentKey,
-    ShipmentQuery, ShipmentRecord, Store, StoreError,
+    Backend, BarcodeTaken, EventRecord, Evictions, NewNotice, NoticeOutcome, NoticeRecord, PreferenceChange,
+    ShipmentKey, ShipmentQuery, ShipmentRecord, Store, StoreError,
 };
 use todoke_shared::ShipmentStatus;
 use todoke_shared::preferences::{PickupPoint, Preferences, Slot};
@@ -60,6 +61,8 @@ pub const CHANGES_CHANNEL: &str = "todoke_shipment_changed";
 pub struct SqlStore<DB: Database> {
     pub(super) pool: Pool<DB>,
     pub(super) backend: Backend,
+    /// The cache in front, told of every shipment a write changes.
+    pub(super) evictions: Arc<Evictions>,
 }
 
 /// How often a transaction that met contention is tried in all.
@@ -67,7 +70,7 @@ const WRITE_ATTEMPTS: u32 = 5;
 
 impl<DB: Database> SqlStore<DB> {
     pub fn new(pool: Pool<DB>, backend: Backend) -> SqlStore<DB> {
-        SqlStore { pool, backend }
+        SqlStore { pool, backend, evictions: Arc::default() }
     }
 
     /// Starts a transaction that will write. On SQLite it takes the write lock at its start (`BEGIN
@@ -455,6 +458,7 @@ where
         event: &EventRecord,
         notices: &[NewNotice],
     ) -> Result<(), StoreError> {
+        let _evict = self.evictions.on_drop(vec![shipment_id]);
         self.retrying(|| async move {
             let mut tx = self.begin_write().await?;
             self.transition_in(&mut tx, shipment_id, from, event, notices).await?;
@@ -492,6 +496,7 @@ where
         before_arrival: bool,
     ) -> Result<(), StoreError> {
         let Some(changed_at) = changes.first().map(|c| c.changed_at) else { return Ok(()) };
+        let _evict = self.evictions.on_drop(vec![shipment_id]);
         // Compare-and-set on the status and the preferences judged: a change judged before dispatch
         // (or before the driver's arrival) cannot land after it, and of two changes made at once
         // neither silently undoes the other.

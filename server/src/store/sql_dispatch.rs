@@ -331,6 +331,7 @@ where
     }
 
     async fn receive(&self, transition: &Transition, depot_id: Uuid, zone_id: Option<Uuid>) -> Result<(), StoreError> {
+        let _evict = self.evictions.on_drop(vec![transition.shipment_id]);
         self.retrying(|| async move {
             let mut tx = self.begin_write().await?;
             sqlx::query("UPDATE shipments SET depot_id = $1, zone_id = $2 WHERE id = $3")
@@ -542,6 +543,7 @@ where
         change: Option<&RouteChangeRecord>,
         transitions: &[Transition],
     ) -> Result<(), StoreError> {
+        let _evict = self.evictions.on_drop(transitions.iter().map(|t| t.shipment_id).collect());
         self.retrying(|| async move {
             let mut tx = self.begin_write().await?;
             let updated = sqlx::query_as::<DB, (Uuid,)>(

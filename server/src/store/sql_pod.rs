@@ -223,6 +223,7 @@ where
         transition: &Transition,
         answer: &KeyAnswer,
     ) -> Result<(), StoreError> {
+        let _evict = self.evictions.on_drop(vec![transition.shipment_id]);
         self.retrying(|| async move {
             let mut tx = self.begin_write().await?;
             // The stop may have moved to another driver while the photos were processed.
