@@ -115,7 +115,7 @@ async fn replay(
             let id = Uuid::parse_str(shipment["id"].as_str().unwrap()).unwrap();
             let delays: Vec<Value> = app
                 .state
-                .store
+                .notices
                 .notices(id)
                 .await
                 .unwrap()

@@ -28,7 +28,7 @@ use crate::pod::files::ProofFiles;
 use crate::pod::geofence::Geofence;
 use crate::pod::photo::{PhotoLimits, PhotoPipeline};
 use crate::settings::{Secret, Settings};
-use crate::store::{self, AccountStore, DispatchStore, Store};
+use crate::store::{self, AccountStore, DispatchStore, NoticeStore, Store};
 
 /// What every handler may use.
 #[derive(Clone)]
@@ -36,6 +36,8 @@ pub struct AppState {
     /// Where every handler, service and worker reads the time.
     pub clock: Arc<dyn Clock>,
     pub store: Arc<dyn Store>,
+    /// The outbox.
+    pub notices: Arc<dyn NoticeStore>,
     pub accounts: Arc<dyn AccountStore>,
     pub keys: Arc<Keys>,
     pub lifetimes: Lifetimes,
@@ -157,6 +159,7 @@ impl Application {
         let state = AppState {
             clock,
             store: stores.shipments,
+            notices: stores.notices,
             accounts: stores.accounts,
             keys: keys.clone(),
             lifetimes: Lifetimes {

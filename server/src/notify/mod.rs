@@ -137,7 +137,7 @@ async fn announce_delay(
             "The shipment is delivered, returned or cancelled.",
         ));
     }
-    state.store.enqueue_notices(id, &state.mail.for_delay(&shipment, &delay), state.clock.now()).await?;
+    state.notices.enqueue_notices(id, &state.mail.for_delay(&shipment, &delay), state.clock.now()).await?;
     Ok(axum::http::StatusCode::ACCEPTED)
 }
 
@@ -206,6 +206,6 @@ async fn shipment_notifications(
     let id = Uuid::try_parse(&id).map_err(|_| ShipmentError::NotFound)?;
     let shipment = state.store.find_shipment(ShipmentKey::Id(id)).await?.ok_or(ShipmentError::NotFound)?;
     authorize(&caller, Action::ReadShipment(&shipment))?;
-    let notices = state.store.notices(id).await?;
+    let notices = state.notices.notices(id).await?;
     Ok(Json(notices.into_iter().map(NoticeView::from).collect()))
 }

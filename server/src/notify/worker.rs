@@ -22,7 +22,7 @@ pub async fn run_pending(state: &AppState) -> anyhow::Result<usize> {
 
 /// Sends one batch of notices due by `moment`: tests jump past a retry's backoff with it.
 pub async fn run_due_by(state: &AppState, moment: chrono::DateTime<Utc>) -> anyhow::Result<usize> {
-    let claimed = state.store.claim_notices(moment, state.clock.now() + state.mail.lease, BATCH).await?;
+    let claimed = state.notices.claim_notices(moment, state.clock.now() + state.mail.lease, BATCH).await?;
     let count = claimed.len();
     // A batch goes out at once, over the transport's pool of connections.
     let mut sending = tokio::task::JoinSet::new();
@@ -30,7 +30,7 @@ pub async fn run_due_by(state: &AppState, moment: chrono::DateTime<Utc>) -> anyh
         let state = state.clone();
         sending.spawn(async move {
             let outcome = attempt(&state, &notice, moment).await;
-            state.store.finish_notice(notice.id, &outcome).await
+            state.notices.finish_notice(notice.id, &outcome).await
         });
     }
     while let Some(finished) = sending.join_next().await {

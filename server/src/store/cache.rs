@@ -14,8 +14,7 @@ use todoke_shared::{ShipmentStatus, TrackingNumber};
 use uuid::Uuid;
 
 use super::{
-    Backend, EventRecord, NewNotice, NoticeOutcome, NoticeRecord, PreferenceChange, ShipmentKey, ShipmentQuery,
-    ShipmentRecord, Store, StoreError,
+    Backend, EventRecord, NewNotice, PreferenceChange, ShipmentKey, ShipmentQuery, ShipmentRecord, Store, StoreError,
 };
 
 /// How many shipments (with their timelines) are kept in memory.
@@ -143,32 +142,6 @@ impl Store for CachedStore {
         let events = self.inner.events(shipment_id).await?;
         self.keep(&self.events, read_at, shipment_id, Arc::new(events.clone()));
         Ok(events)
-    }
-
-    async fn enqueue_notices(
-        &self,
-        shipment_id: Uuid,
-        notices: &[NewNotice],
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.inner.enqueue_notices(shipment_id, notices, now).await
-    }
-
-    async fn claim_notices(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<NoticeRecord>, StoreError> {
-        self.inner.claim_notices(now, lease_until, limit).await
-    }
-
-    async fn finish_notice(&self, id: Uuid, outcome: &NoticeOutcome) -> Result<(), StoreError> {
-        self.inner.finish_notice(id, outcome).await
-    }
-
-    async fn notices(&self, shipment_id: Uuid) -> Result<Vec<NoticeRecord>, StoreError> {
-        self.inner.notices(shipment_id).await
     }
 
     async fn delivery_slots(&self) -> Result<Vec<Slot>, StoreError> {

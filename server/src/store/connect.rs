@@ -14,7 +14,9 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::sql::CHANGES_CHANNEL;
-use super::{AccountStore, CachedStore, DispatchStore, EtaStore, InstanceStore, PodStore, SqlStore, Store};
+use super::{
+    AccountStore, CachedStore, DispatchStore, EtaStore, InstanceStore, NoticeStore, PodStore, SqlStore, Store,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -49,6 +51,7 @@ pub struct Stores {
     pub pod: Arc<dyn PodStore>,
     pub eta: Arc<dyn EtaStore>,
     pub instances: Arc<dyn InstanceStore>,
+    pub notices: Arc<dyn NoticeStore>,
 }
 
 /// Connects to `url`, creating a SQLite file (and its folder) when missing, and applies migrations.
@@ -88,7 +91,8 @@ async fn connect_sqlite(url: &str) -> anyhow::Result<Stores> {
         dispatch: store.clone(),
         pod: store.clone(),
         eta: store.clone(),
-        instances: store,
+        instances: store.clone(),
+        notices: store,
     })
 }
 
@@ -131,7 +135,8 @@ async fn connect_postgres(url: &str) -> anyhow::Result<Stores> {
         dispatch: store.clone(),
         pod: store.clone(),
         eta: store.clone(),
-        instances: store,
+        instances: store.clone(),
+        notices: store,
     })
 }
 

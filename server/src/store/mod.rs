@@ -16,6 +16,7 @@ mod sql_accounts;
 mod sql_dispatch;
 mod sql_eta;
 mod sql_instances;
+mod sql_notices;
 mod sql_pod;
 
 use async_trait::async_trait;
@@ -31,7 +32,7 @@ pub use connect::{Backend, Stores, connect};
 pub use dispatch::DispatchStore;
 pub use eta::EtaStore;
 pub use instances::InstanceStore;
-pub use notices::{Delay, NewNotice, Notice, NoticeError, NoticeOutcome, NoticeRecord, Outcome};
+pub use notices::{Delay, NewNotice, Notice, NoticeError, NoticeOutcome, NoticeRecord, NoticeStore, Outcome};
 pub use pod::PodStore;
 pub use sql::SqlStore;
 
@@ -225,26 +226,4 @@ pub trait Store: Send + Sync + 'static {
         event: &EventRecord,
         notices: &[NewNotice],
     ) -> Result<(), StoreError>;
-
-    /// Queues notices that no other change causes (a delay announced by the ETA work or by staff).
-    async fn enqueue_notices(
-        &self,
-        shipment_id: Uuid,
-        notices: &[NewNotice],
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-
-    /// Claims up to `limit` notices that are due (or whose worker's lease ran out) until `lease_until`,
-    /// counting an attempt for each. Several servers may claim at once; none gets another's.
-    async fn claim_notices(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<NoticeRecord>, StoreError>;
-
-    async fn finish_notice(&self, id: Uuid, outcome: &NoticeOutcome) -> Result<(), StoreError>;
-
-    /// A shipment's notices, oldest first.
-    async fn notices(&self, shipment_id: Uuid) -> Result<Vec<NoticeRecord>, StoreError>;
 }

@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use todoke_shared::ReasonCode;
 use uuid::Uuid;
 
+use super::StoreError;
+
 /// What a notice says beyond the shipment: its kind, with what that kind carries. Stored as the
 /// `kind` column and a JSON `payload`.
 #[derive(Debug, Clone, PartialEq)]
@@ -154,6 +156,32 @@ pub enum NoticeOutcome {
     Expired {
         error: String,
     },
+}
+
+/// The outbox: notices that no other change causes, and the worker's claims on those due.
+#[async_trait::async_trait]
+pub trait NoticeStore: Send + Sync + 'static {
+    /// Queues notices that no other change causes (a delay announced by the ETA work or by staff).
+    async fn enqueue_notices(
+        &self,
+        shipment_id: Uuid,
+        notices: &[NewNotice],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Claims up to `limit` notices that are due (or whose worker's lease ran out) until `lease_until`,
+    /// counting an attempt for each. Several servers may claim at once; none gets another's.
+    async fn claim_notices(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<NoticeRecord>, StoreError>;
+
+    async fn finish_notice(&self, id: Uuid, outcome: &NoticeOutcome) -> Result<(), StoreError>;
+
+    /// A shipment's notices, oldest first.
+    async fn notices(&self, shipment_id: Uuid) -> Result<Vec<NoticeRecord>, StoreError>;
 }
 
 #[cfg(test)]

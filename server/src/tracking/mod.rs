@@ -121,7 +121,7 @@ async fn load_view(
     lang: Option<Language>,
     full: bool,
 ) -> Result<PublicTracking, StoreError> {
-    let notices = if full { state.store.notices(record.id).await? } else { Vec::new() };
+    let notices = if full { state.notices.notices(record.id).await? } else { Vec::new() };
     let arrival = arrival(state, record, full).await?;
     Ok(tracking_view(record, events, &notices, arrival.as_ref(), lang, full))
 }
