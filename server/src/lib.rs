@@ -16,6 +16,7 @@ pub mod instances;
 pub mod notify;
 pub mod pod;
 pub mod preferences;
+pub mod schedule;
 pub mod settings;
 pub mod shipments;
 pub mod store;

@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 use super::DispatchError;
 use super::depots::depot;
-use super::service::{destination, transition};
+use super::service::transition;
 use super::zones::{Area, parse_area, zone_of};
 use crate::app::AppState;
 use crate::auth::Authenticated;
@@ -20,6 +20,7 @@ use crate::auth::policy::{Action, authorize};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::openapi::FORBIDDEN;
+use crate::schedule::destination;
 use crate::store::StoreError;
 
 /// Scans per request: a trolley's worth.

@@ -3,16 +3,17 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use todoke_shared::ShipmentStatus;
 use todoke_shared::dispatch::{RouteChangeView, RouteDriver, RouteStatus, RouteView, StopView};
-use todoke_shared::preferences::{DeliveryMethod, PickupPoint};
-use todoke_shared::shipment::{GeoPoint, Promise, TimeWindow};
+use todoke_shared::preferences::PickupPoint;
+use todoke_shared::shipment::GeoPoint;
 use uuid::Uuid;
 
 use super::plan::{DaySeconds, GreatCircle, Problem, SpeedModel, TravelModel, Vehicle, Visit, Window, schedule};
 use super::solver::Effort;
 use crate::notify::Mail;
+use crate::schedule::{DepotDay, destination, due};
 use crate::store::dispatch::{
     DepotRecord, DriverRecord, PlacedShipment, RouteChangeRecord, RouteRecord, StopRecord, Transition,
 };
@@ -29,18 +30,6 @@ impl Planner {
     pub fn travel(&self) -> impl TravelModel + use<> {
         GreatCircle { speed: self.speed }
     }
-}
-
-/// The day a shipment is due and its window: the customer's chosen window, else the promised one.
-pub fn due(shipment: &ShipmentRecord) -> (NaiveDate, DateTime<Utc>, DateTime<Utc>) {
-    let content = &shipment.content;
-    let chosen = content.preferences.window.as_ref().and_then(|w| {
-        let time = |t: &str| NaiveTime::parse_from_str(t, "%H:%M").ok();
-        Some(Promise { date: w.date, window: TimeWindow { start: time(&w.start)?, end: time(&w.end)? } })
-    });
-    let promise = chosen.unwrap_or(content.promised);
-    let (start, end) = promise.window_at(content.address.time_zone());
-    (promise.date, start.with_timezone(&Utc), end.with_timezone(&Utc))
 }
 
 /// A shipment's move to `next` by staff work (receiving, dispatch), with the notices it sends: ready to
@@ -67,54 +56,6 @@ pub fn transition(
             note: Some(note),
         },
         notices: mail.for_transition(shipment, next, None),
-    }
-}
-
-/// Where the driver takes it: the chosen pickup point, else the address.
-pub fn destination(shipment: &ShipmentRecord, pickup_points: &[PickupPoint]) -> GeoPoint {
-    let address = &shipment.content.address;
-    if let DeliveryMethod::PickupPoint { point_id } = &shipment.content.preferences.method
-        && let Some(point) = pickup_points.iter().find(|p| &p.id == point_id)
-    {
-        return GeoPoint { lat: point.lat, lon: point.lon };
-    }
-    GeoPoint { lat: address.lat, lon: address.lon }
-}
-
-fn depot_clock(depot: &DepotRecord) -> chrono_tz::Tz {
-    depot.timezone.parse().unwrap_or(chrono_tz::Asia::Tokyo)
-}
-
-/// A depot's day: its clock's midnight, from which plans count seconds.
-#[derive(Debug, Clone, Copy)]
-pub struct DepotDay {
-    pub midnight: DateTime<Utc>,
-    pub tz: chrono_tz::Tz,
-}
-
-impl DepotDay {
-    pub fn new(depot: &DepotRecord, date: NaiveDate) -> DepotDay {
-        let tz = depot_clock(depot);
-        let local = date.and_time(NaiveTime::MIN);
-        let midnight = tz.from_local_datetime(&local).earliest().map_or(local.and_utc(), |t| t.with_timezone(&Utc));
-        DepotDay { midnight, tz }
-    }
-
-    /// Today, on the depot's clock.
-    pub fn today(depot: &DepotRecord, now: DateTime<Utc>) -> NaiveDate {
-        now.with_timezone(&depot_clock(depot)).date_naive()
-    }
-
-    pub fn seconds(&self, at: DateTime<Utc>) -> DaySeconds {
-        (at - self.midnight).num_seconds()
-    }
-
-    pub fn at(&self, seconds: DaySeconds) -> DateTime<Utc> {
-        self.midnight + chrono::Duration::seconds(seconds)
-    }
-
-    pub fn time_of_day(&self, time: NaiveTime) -> DaySeconds {
-        i64::from(time.num_seconds_from_midnight())
     }
 }
 

@@ -21,10 +21,11 @@ use crate::app::AppState;
 use crate::auth::Driver;
 use crate::auth::tokens::digest;
 use crate::dispatch::DispatchError;
-use crate::dispatch::service::{DepotDay, route_view};
+use crate::dispatch::service::route_view;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::http::openapi::FORBIDDEN;
+use crate::schedule::DepotDay;
 use crate::store::dispatch::{LocationRecord, PlacedShipment};
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -18,14 +18,14 @@ use crate::app::AppState;
 use crate::auth::Authenticated;
 use crate::auth::policy::{Action, authorize};
 use crate::dispatch::DispatchError;
-use crate::dispatch::service::{DepotDay, due};
 use crate::eta::model::StopEta;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
 use crate::http::openapi::FORBIDDEN;
-use crate::pod::service::ProofDetails;
+use crate::schedule::{DepotDay, due};
 use crate::store::dispatch::{PlacedShipment, RouteRecord};
 use crate::store::eta::RouteEtaRecord;
+use crate::store::pod::ProofDetails;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(exceptions))

@@ -6,8 +6,8 @@ use todoke_shared::preferences::DeliveryMethod;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::pod::service::ProofDetails;
 use crate::store::pod::FileRole;
+use crate::store::pod::ProofDetails;
 
 pub struct Slip {
     pub captured_at: DateTime<Utc>,

@@ -7,13 +7,11 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use chrono::{DateTime, FixedOffset, Utc};
-use serde::{Deserialize, Serialize};
 use todoke_shared::pod::{
     ArrivalReport, Attachments, AttemptReport, CaptureLocation, DeliveryReport, ProofOutcome, ProofProblems,
     SignatureStrokes, StopReceipt, method_allowed,
 };
-use todoke_shared::preferences::DeliveryMethod;
-use todoke_shared::{ReasonCode, ShipmentStatus, ValidationErrors};
+use todoke_shared::{ShipmentStatus, ValidationErrors};
 use uuid::Uuid;
 
 use super::files::{ProofFiles, sha256_hex};
@@ -24,11 +22,11 @@ use super::photo::{PhotoError, PhotoPipeline};
 use super::signature::{self, SignatureError};
 use super::upload::Upload;
 use crate::app::AppState;
-use crate::dispatch::service::destination;
 use crate::http::extract::{JsonError, parse_json};
+use crate::schedule::destination;
 use crate::store::dispatch::Transition;
 use crate::store::pod::{
-    ArrivalRecord, FileRole, KeyAnswer, KeyClaim, KeyClaimRequest, PodStore, ProofFile, ProofRecord,
+    ArrivalRecord, FileRole, KeyAnswer, KeyClaim, KeyClaimRequest, PodStore, ProofDetails, ProofFile, ProofRecord,
 };
 use crate::store::{EventRecord, ShipmentKey, ShipmentRecord, StoreError};
 
@@ -91,23 +89,6 @@ pub struct Acting {
     pub actor: String,
     pub key: String,
     pub stop_id: Uuid,
-}
-
-/// What a proof records beside its files, as stored and hashed.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct ProofDetails {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method: Option<DeliveryMethod>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recipient_name: Option<String>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub age_checked: bool,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub scanned: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<ReasonCode>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
 }
 
 /// Runs `action` under the key: a retry of an answered request gets its answer, and a failed one lets

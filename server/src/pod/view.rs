@@ -5,10 +5,10 @@ use uuid::Uuid;
 
 use super::files::{ProofFiles, sha256_hex};
 use super::integrity::seal;
-use super::service::ProofDetails;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::http::error::ApiError;
+use crate::store::pod::ProofDetails;
 use crate::store::pod::{FileRole, ProofRecord};
 use crate::store::{ShipmentRecord, StoreError};
 

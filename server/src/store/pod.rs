@@ -3,8 +3,11 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use todoke_shared::ReasonCode;
 use todoke_shared::dispatch::RouteStatus;
 use todoke_shared::pod::{CaptureLocation, Feedback, ProofOutcome};
+use todoke_shared::preferences::DeliveryMethod;
 use uuid::Uuid;
 
 use super::StoreError;
@@ -114,6 +117,23 @@ pub struct ProofRecord {
     /// In order: the signature first, then each photo's display, thumbnail (and original).
     pub files: Vec<ProofFile>,
     pub sha256: String,
+}
+
+/// What a proof records beside its files, as stored and hashed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ProofDetails {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<DeliveryMethod>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient_name: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub age_checked: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scanned: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<ReasonCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[async_trait]
