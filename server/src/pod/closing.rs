@@ -50,9 +50,9 @@ impl Closing for DeliveryReport {
         }
         let parcels: Vec<String> = content.parcels.iter().map(|p| p.barcode.clone()).collect();
         let attached = Attachments { signature: upload.signature.is_some(), photos: upload.photos.len() };
-        let problems = self.problems(&content.flags, &parcels, attached);
-        if !problems.is_empty() {
-            return Err(PodError::Incomplete(problems));
+        let faults = self.faults(&content.flags, &parcels, attached);
+        if !faults.is_empty() {
+            return Err(PodError::Incomplete(faults));
         }
         Ok(ProofDetails {
             method: Some(self.method.clone()),

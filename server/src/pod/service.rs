@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
-use todoke_shared::pod::{ArrivalReport, CaptureLocation, ProofOutcome, ProofProblems, SignatureStrokes, StopReceipt};
+use todoke_shared::pod::{ArrivalReport, CaptureLocation, ProofFaults, ProofOutcome, SignatureStrokes, StopReceipt};
 use todoke_shared::preferences::DeliveryMethod;
 use todoke_shared::{ReasonCode, ShipmentStatus, ValidationErrors};
 use uuid::Uuid;
@@ -66,7 +66,7 @@ pub enum PodError {
     )]
     MethodNotAllowed,
     #[error("the proof is incomplete")]
-    Incomplete(ProofProblems),
+    Incomplete(ProofFaults),
     #[error("photo {}: {error}", index + 1)]
     Photo { index: usize, error: PhotoError },
     #[error("signature: {0}")]

@@ -11,7 +11,7 @@ use todoke_shared::ShipmentStatus;
 use todoke_shared::pod::Feedback;
 
 use super::TrackParams;
-use super::post::{PageForm, Problem, post_form};
+use super::post::{PageForm, PostError, post_form};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::auth::policy::may_leave_feedback;
@@ -81,9 +81,9 @@ impl PageForm for FeedbackForm {
         _caller: &Caller,
         _number: &str,
         shipment: ShipmentRecord,
-    ) -> Result<(), Problem> {
+    ) -> Result<(), PostError> {
         if shipment.status != ShipmentStatus::Delivered {
-            return Err(Problem::Form("form-feedback-not-delivered"));
+            return Err(PostError::Form("form-feedback-not-delivered"));
         }
         // A textarea's line breaks are kept as spaces: one line, as every text the page shows.
         let comment = self.comment.as_deref().map(|c| c.lines().map(str::trim).collect::<Vec<_>>().join(" "));

@@ -14,7 +14,7 @@ use todoke_shared::preferences::{
 use todoke_shared::{Catalogue, DateStyle, Language};
 
 use super::TrackParams;
-use super::post::{PageForm, Problem, post_form};
+use super::post::{PageForm, PostError, post_form};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::auth::policy::may_change_preferences;
@@ -301,9 +301,9 @@ impl PageForm for PostedForm {
         caller: &Caller,
         number: &str,
         shipment: ShipmentRecord,
-    ) -> Result<(), Problem> {
+    ) -> Result<(), PostError> {
         let wanted =
-            self.wanted(&shipment.content.preferences, shipment.content.recipient.language).map_err(Problem::Form)?;
+            self.wanted(&shipment.content.preferences, shipment.content.recipient.language).map_err(PostError::Form)?;
         apply_change(state, caller, number, Change::Replace(wanted)).await?;
         Ok(())
     }

@@ -37,19 +37,19 @@ pub(super) trait PageForm: DeserializeOwned + Send {
         caller: &Caller,
         number: &str,
         shipment: ShipmentRecord,
-    ) -> impl Future<Output = Result<(), Problem>> + Send;
+    ) -> impl Future<Output = Result<(), PostError>> + Send;
 }
 
 /// What went wrong with a post, as the page says it.
-pub(super) enum Problem {
+pub(super) enum PostError {
     /// The catalogue's key for what went wrong.
     Form(&'static str),
     Api(ApiError),
 }
 
-impl From<ApiError> for Problem {
-    fn from(error: ApiError) -> Problem {
-        Problem::Api(error)
+impl From<ApiError> for PostError {
+    fn from(error: ApiError) -> PostError {
+        PostError::Api(error)
     }
 }
 
@@ -70,8 +70,8 @@ pub(super) async fn post_form<F: PageForm>(
     after_post(&state, caller, &number, lang, F::ANCHOR, result).await
 }
 
-async fn save<F: PageForm>(state: &AppState, caller: &Caller, number: &str, body: &[u8]) -> Result<(), Problem> {
-    let form: F = serde_urlencoded::from_bytes(body).map_err(|_| Problem::Form("form-unreadable"))?;
+async fn save<F: PageForm>(state: &AppState, caller: &Caller, number: &str, body: &[u8]) -> Result<(), PostError> {
+    let form: F = serde_urlencoded::from_bytes(body).map_err(|_| PostError::Form("form-unreadable"))?;
     let shipment = posted_shipment::<F>(state, caller, number, form.token()).await?;
     form.save(state, caller, number, shipment).await
 }
@@ -83,7 +83,7 @@ async fn posted_shipment<F: PageForm>(
     caller: &Caller,
     number: &str,
     token: &str,
-) -> Result<ShipmentRecord, Problem> {
+) -> Result<ShipmentRecord, PostError> {
     let tracking_number = TrackingNumber::parse(number).map_err(ApiError::from)?;
     let shipment = state
         .store
@@ -93,7 +93,7 @@ async fn posted_shipment<F: PageForm>(
         .ok_or_else(|| ApiError::from(crate::shipments::ShipmentError::UnknownTrackingNumber))?;
     F::may_post(caller, &shipment, state.clock.now(), state.lifetimes.customer_link)?;
     if !state.keys.verify_form_token(shipment.id, token) {
-        return Err(Problem::Api(ApiError::new(
+        return Err(PostError::Api(ApiError::new(
             StatusCode::FORBIDDEN,
             ProblemCode::FormTokenInvalid,
             "This form did not come from your tracking page. Please open the page again.",
@@ -110,7 +110,7 @@ async fn after_post(
     number: &str,
     lang: Option<Language>,
     anchor: &str,
-    result: Result<(), Problem>,
+    result: Result<(), PostError>,
 ) -> Response {
     let failed = |status: StatusCode, problems: Vec<Said>| Outcome { status, notice: None, problems };
     let outcome = match result {
@@ -125,8 +125,8 @@ async fn after_post(
             location.push_str(anchor);
             return (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
         }
-        Err(Problem::Form(key)) => failed(StatusCode::UNPROCESSABLE_ENTITY, vec![Said::Form(key)]),
-        Err(Problem::Api(error)) => {
+        Err(PostError::Form(key)) => failed(StatusCode::UNPROCESSABLE_ENTITY, vec![Said::Form(key)]),
+        Err(PostError::Api(error)) => {
             let mut problems: Vec<Said> = error.field_errors().iter().cloned().map(Said::Field).collect();
             if problems.is_empty() {
                 problems.push(Said::Api { code: error.code().as_str(), detail: error.detail().to_string() });
