@@ -153,6 +153,7 @@ async fn read_route(
         (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`\n\
                                       - `invalid_value`: a value is out of range (named in `errors`)"),
     ))]
+#[tracing::instrument(skip_all, fields(depot_id = %request.depot_id, date = %request.date))]
 async fn build_routes(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -396,6 +397,7 @@ async fn change_route(
                                       - `already_routed`: a shipment is on another route that day\n\
                                       - `concurrent_change`: the route changed meanwhile; read it again and retry"),
     ))]
+#[tracing::instrument(skip_all, fields(route_id = %id))]
 async fn dispatch_route(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,

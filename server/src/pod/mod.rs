@@ -17,6 +17,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use todoke_shared::pod::{ArrivalReport, AttemptReport, DeliveryReport, PodView, StopReceipt};
+use tracing::Instrument;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -180,7 +181,8 @@ where
     A: FnOnce(AppState) -> F,
     F: Future<Output = Result<Answer, PodError>> + Send + 'static,
 {
-    let answer = tokio::spawn(action(state)).await.map_err(|error| {
+    // The task carries the request's span, so its log lines say which request they belong to.
+    let answer = tokio::spawn(action(state).instrument(tracing::Span::current())).await.map_err(|error| {
         tracing::error!(%error, "a stop action failed");
         ApiError::internal()
     })??;

@@ -143,6 +143,7 @@ where
     result
 }
 
+#[tracing::instrument(skip_all, fields(stop_id = %acting.stop_id, driver_id = %acting.driver_id, shipment_id = tracing::field::Empty))]
 pub async fn arrive(state: &AppState, acting: &Acting, body: &[u8]) -> Result<Answer, PodError> {
     let fingerprint = super::idempotency::fingerprint("arrive", acting.stop_id, &[("report", body)]);
     keyed(state, acting, &fingerprint, async {
@@ -175,6 +176,7 @@ pub async fn arrive(state: &AppState, acting: &Acting, body: &[u8]) -> Result<An
 }
 
 /// Closes the stop with a delivery or a failed attempt (`R` is its report).
+#[tracing::instrument(skip_all, fields(action = R::ACTION, stop_id = %acting.stop_id, driver_id = %acting.driver_id, shipment_id = tracing::field::Empty))]
 pub async fn close<R: Closing>(state: &AppState, acting: &Acting, upload: Upload) -> Result<Answer, PodError> {
     let fingerprint = upload.fingerprint(R::ACTION, acting.stop_id);
     keyed(state, acting, &fingerprint, async {
@@ -216,6 +218,8 @@ fn captured(at: DateTime<FixedOffset>, received: DateTime<Utc>) -> Result<DateTi
 /// The stop's shipment, if the stop is this driver's, on a dispatched route, and still open.
 async fn open_stop(state: &AppState, acting: &Acting) -> Result<ShipmentRecord, PodError> {
     let owner = state.pod.store.stop_owner(acting.stop_id).await?.ok_or(PodError::StopNotFound)?;
+    // The action's span says which shipment it is about.
+    tracing::Span::current().record("shipment_id", tracing::field::display(owner.shipment_id));
     if owner.driver_id != acting.driver_id {
         return Err(PodError::NotYourStop);
     }
