@@ -6,7 +6,7 @@ use std::path::Path;
 use todoke_shared::driver::ManifestStop;
 use todoke_shared::pod::{
     Attachments, AttemptReport, DeliveryReport, MAX_PHOTO_BYTES, MAX_PHOTOS, MAX_SIGNATURE_BYTES, MAX_UPLOAD_BYTES,
-    ProofProblems, SignatureStrokes, method_allowed,
+    ProofFaults, SignatureStrokes, method_allowed,
 };
 use todoke_shared::{Catalogue, Language, ValidationErrors};
 
@@ -18,9 +18,9 @@ pub enum Refusal {
     #[error("the customer chose another way to receive this parcel")]
     MethodNotAllowed,
     #[error("the proof is incomplete")]
-    Incomplete(ProofProblems),
-    #[error("{}: {problem}", .path)]
-    File { path: String, problem: FileProblem },
+    Incomplete(ProofFaults),
+    #[error("{}: {fault}", .path)]
+    File { path: String, fault: FileFault },
     #[error("at most {MAX_PHOTOS} photos with one action")]
     TooManyPhotos,
     #[error("the photos and signature are larger than one upload may be")]
@@ -28,7 +28,7 @@ pub enum Refusal {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum FileProblem {
+pub enum FileFault {
     #[error("cannot be read: {0}")]
     Unreadable(std::io::Error),
     #[error("is larger than {} MB", .0 / 1024 / 1024)]
@@ -48,38 +48,35 @@ impl Refusal {
         match self {
             Refusal::Invalid(errors) => errors.errors().iter().map(|e| format!("{}: {}", e.field, e.message)).collect(),
             Refusal::MethodNotAllowed => vec![Catalogue::text(lang, "driver-refusal-method").to_string()],
-            Refusal::Incomplete(problems) => {
-                let mut lines: Vec<String> = problems
+            Refusal::Incomplete(faults) => {
+                let mut lines: Vec<String> = faults
                     .missing
                     .iter()
                     .map(|proof| text("driver-missing", "proof", proof.label(lang).to_string()))
                     .collect();
-                lines.extend(
-                    problems.wrong_parcels.iter().map(|code| text("driver-wrong-parcel", "code", code.clone())),
-                );
-                lines.extend(
-                    problems.unscanned_parcels.iter().map(|code| text("driver-unscanned", "code", code.clone())),
-                );
+                lines.extend(faults.wrong_parcels.iter().map(|code| text("driver-wrong-parcel", "code", code.clone())));
+                lines
+                    .extend(faults.unscanned_parcels.iter().map(|code| text("driver-unscanned", "code", code.clone())));
                 lines
             }
-            Refusal::File { path, problem } => vec![format!("{path}: {}", file_problem(problem, lang))],
+            Refusal::File { path, fault } => vec![format!("{path}: {}", file_fault(fault, lang))],
             Refusal::TooManyPhotos => vec![text("driver-too-many-photos", "max", MAX_PHOTOS.to_string())],
             Refusal::TooLarge => vec![Catalogue::text(lang, "driver-photos-too-large").to_string()],
         }
     }
 }
 
-fn file_problem(problem: &FileProblem, lang: Language) -> String {
-    match problem {
-        FileProblem::Unreadable(error) => {
+fn file_fault(fault: &FileFault, lang: Language) -> String {
+    match fault {
+        FileFault::Unreadable(error) => {
             Catalogue::format(lang, "driver-file-unreadable", &[("error", error.to_string().into())])
         }
-        FileProblem::TooLarge(limit) => {
+        FileFault::TooLarge(limit) => {
             Catalogue::format(lang, "driver-file-too-large", &[("mb", (limit / 1024 / 1024).to_string().into())])
         }
-        FileProblem::NotAPhoto => Catalogue::text(lang, "driver-file-not-photo").into(),
-        FileProblem::NotASignature => Catalogue::text(lang, "driver-file-not-signature").into(),
-        FileProblem::BadStrokes(errors) => {
+        FileFault::NotAPhoto => Catalogue::text(lang, "driver-file-not-photo").into(),
+        FileFault::NotASignature => Catalogue::text(lang, "driver-file-not-signature").into(),
+        FileFault::BadStrokes(errors) => {
             errors.errors().iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ")
         }
     }
@@ -92,7 +89,7 @@ pub fn read_photo(path: &Path) -> Result<Vec<u8>, Refusal> {
         || bytes.starts_with(b"\x89PNG\r\n\x1a\n")
         || (bytes.len() > 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP");
     if !is_image {
-        return Err(file_refusal(path, FileProblem::NotAPhoto));
+        return Err(file_refusal(path, FileFault::NotAPhoto));
     }
     Ok(bytes)
 }
@@ -104,8 +101,8 @@ pub fn read_signature(path: &Path) -> Result<Vec<u8>, Refusal> {
         return Ok(bytes);
     }
     let strokes: SignatureStrokes =
-        serde_json::from_slice(&bytes).map_err(|_| file_refusal(path, FileProblem::NotASignature))?;
-    strokes.validate().map_err(|errors| file_refusal(path, FileProblem::BadStrokes(errors)))?;
+        serde_json::from_slice(&bytes).map_err(|_| file_refusal(path, FileFault::NotASignature))?;
+    strokes.validate().map_err(|errors| file_refusal(path, FileFault::BadStrokes(errors)))?;
     Ok(bytes)
 }
 
@@ -113,17 +110,17 @@ pub fn read_signature(path: &Path) -> Result<Vec<u8>, Refusal> {
 /// endless, and what is too large is refused.
 fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, Refusal> {
     use std::io::Read;
-    let unreadable = |e| file_refusal(path, FileProblem::Unreadable(e));
+    let unreadable = |e| file_refusal(path, FileFault::Unreadable(e));
     let mut bytes = Vec::new();
     std::fs::File::open(path).and_then(|file| file.take(limit + 1).read_to_end(&mut bytes)).map_err(unreadable)?;
     if bytes.len() as u64 > limit {
-        return Err(file_refusal(path, FileProblem::TooLarge(limit)));
+        return Err(file_refusal(path, FileFault::TooLarge(limit)));
     }
     Ok(bytes)
 }
 
-fn file_refusal(path: &Path, problem: FileProblem) -> Refusal {
-    Refusal::File { path: path.display().to_string(), problem }
+fn file_refusal(path: &Path, fault: FileFault) -> Refusal {
+    Refusal::File { path: path.display().to_string(), fault }
 }
 
 /// The rules the server applies to a delivery, applied here first: the report's fields, the method
@@ -140,9 +137,9 @@ pub fn check_delivery(
     }
     check_files(signature, photos)?;
     let attached = Attachments { signature: signature.is_some(), photos: photos.len() };
-    let problems = report.problems(&stop.flags, &stop.parcels, attached);
-    if !problems.is_empty() {
-        return Err(Refusal::Incomplete(problems));
+    let faults = report.faults(&stop.flags, &stop.parcels, attached);
+    if !faults.is_empty() {
+        return Err(Refusal::Incomplete(faults));
     }
     Ok(())
 }
@@ -176,16 +173,13 @@ mod tests {
         assert!(read_signature(&strokes).is_ok());
         let empty = dir.path().join("empty.json");
         std::fs::write(&empty, r#"{"width": 300, "height": 100, "strokes": []}"#).unwrap();
-        assert!(matches!(read_signature(&empty), Err(Refusal::File { problem: FileProblem::BadStrokes(_), .. })));
+        assert!(matches!(read_signature(&empty), Err(Refusal::File { fault: FileFault::BadStrokes(_), .. })));
         let text = dir.path().join("note.txt");
         std::fs::write(&text, "hello").unwrap();
-        assert!(matches!(read_photo(&text), Err(Refusal::File { problem: FileProblem::NotAPhoto, .. })));
+        assert!(matches!(read_photo(&text), Err(Refusal::File { fault: FileFault::NotAPhoto, .. })));
         #[cfg(unix)]
-        assert!(matches!(
-            read_photo(Path::new("/dev/zero")),
-            Err(Refusal::File { problem: FileProblem::TooLarge(_), .. })
-        ));
+        assert!(matches!(read_photo(Path::new("/dev/zero")), Err(Refusal::File { fault: FileFault::TooLarge(_), .. })));
         let missing = dir.path().join("gone.jpg");
-        assert!(matches!(read_photo(&missing), Err(Refusal::File { problem: FileProblem::Unreadable(_), .. })));
+        assert!(matches!(read_photo(&missing), Err(Refusal::File { fault: FileFault::Unreadable(_), .. })));
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use todoke_server::dispatch::plan::{GreatCircle, Problem, TravelModel, Vehicle, Visit, Window, schedule};
+use todoke_server::dispatch::plan::{GreatCircle, PlanningInput, TravelModel, Vehicle, Visit, Window, schedule};
 use todoke_server::dispatch::solver::{Effort, plan};
 use todoke_shared::shipment::GeoPoint;
 
@@ -42,18 +42,21 @@ fn main() -> anyhow::Result<()> {
     let capacity = (stops as u32).div_ceil(vehicles as u32) + 15;
     let fleet =
         vec![Vehicle { capacity, shift: Window { start: 8 * HOUR, end: 21 * HOUR }, zones: Vec::new() }; vehicles];
-    let problem = Problem { depot, visits, vehicles: fleet };
+    let input = PlanningInput { depot, visits, vehicles: fleet };
 
     let travel = GreatCircle::default();
     let effort = Effort { time: Duration::from_secs_f64(seconds), generations: 3000, repeatable: true };
     let started = Instant::now();
-    let assignment = plan(&problem, &travel, effort)?;
+    let assignment = plan(&input, &travel, effort)?;
     let elapsed = started.elapsed();
 
     let (mut metres, mut late, mut longest) = (0.0, 0, 0);
-    for (vehicle, route) in problem.vehicles.iter().zip(&assignment.routes) {
-        let part =
-            Problem { depot, visits: route.iter().map(|&v| problem.visits[v].clone()).collect(), vehicles: Vec::new() };
+    for (vehicle, route) in input.vehicles.iter().zip(&assignment.routes) {
+        let part = PlanningInput {
+            depot,
+            visits: route.iter().map(|&v| input.visits[v].clone()).collect(),
+            vehicles: Vec::new(),
+        };
         let order: Vec<usize> = (0..route.len()).collect();
         let driven = schedule(&part, &travel.matrix(&part.places()), vehicle.shift.start, &order);
         metres += driven.metres;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde::Deserialize;
-use todoke_server::dispatch::plan::{Problem, TravelMatrix, Vehicle, Visit, Window};
+use todoke_server::dispatch::plan::{PlanningInput, TravelMatrix, Vehicle, Visit, Window};
 use todoke_server::dispatch::solver::{Effort, solve};
 use todoke_shared::shipment::GeoPoint;
 
@@ -51,7 +51,7 @@ fn main() -> anyhow::Result<()> {
     let pick = |m: &Vec<Vec<f64>>| places.iter().flat_map(|&a| places.iter().map(move |&b| m[a][b])).collect();
     let matrix = TravelMatrix::new(size, pick(&instance.distances), pick(&instance.durations));
     let point = |i: usize| GeoPoint { lat: instance.locations[i].0, lon: instance.locations[i].1 };
-    let problem = Problem {
+    let input = PlanningInput {
         depot: point(0),
         visits: instance
             .stops
@@ -81,7 +81,7 @@ fn main() -> anyhow::Result<()> {
         generations: usize::MAX,
         repeatable: std::env::var_os("RANDOM_SEED").is_none(),
     };
-    let assignment = solve(&problem, &matrix, effort)?;
+    let assignment = solve(&input, &matrix, effort)?;
     let elapsed = started.elapsed().as_secs_f64();
 
     let routes: Vec<_> = instance

@@ -160,7 +160,7 @@ pub struct Attachments {
 /// Why a delivery's proof was refused: exactly what is missing or wrong, so the driver can fix it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ProofProblems {
+pub struct ProofFaults {
     /// Required proof not captured.
     pub missing: Vec<Proof>,
     /// Scanned barcodes that belong to no parcel of this shipment: the wrong parcel.
@@ -169,7 +169,7 @@ pub struct ProofProblems {
     pub unscanned_parcels: Vec<String>,
 }
 
-impl ProofProblems {
+impl ProofFaults {
     pub fn is_empty(&self) -> bool {
         self.missing.is_empty() && self.wrong_parcels.is_empty() && self.unscanned_parcels.is_empty()
     }
@@ -193,7 +193,7 @@ impl DeliveryReport {
 
     /// The proof this delivery needs, everything missing from it, and scans of the wrong parcel.
     /// `parcels` are the shipment's barcodes.
-    pub fn problems(&self, flags: &ShipmentFlags, parcels: &[String], attached: Attachments) -> ProofProblems {
+    pub fn faults(&self, flags: &ShipmentFlags, parcels: &[String], attached: Attachments) -> ProofFaults {
         let required = pod_requirements(&self.method, flags).unwrap_or_default();
         let filled = |value: &str| !value.trim().is_empty();
         let missing = required
@@ -220,7 +220,7 @@ impl DeliveryReport {
         } else {
             Vec::new()
         };
-        ProofProblems { missing, wrong_parcels, unscanned_parcels }
+        ProofFaults { missing, wrong_parcels, unscanned_parcels }
     }
 }
 
@@ -385,36 +385,36 @@ mod tests {
     #[test]
     fn a_hand_over_lists_what_is_missing() {
         let parcels = vec!["TDK1".to_string()];
-        let problems = report(DeliveryMethod::HandToRecipient).problems(
+        let faults = report(DeliveryMethod::HandToRecipient).faults(
             &ShipmentFlags { age_check: true, ..Default::default() },
             &parcels,
             Attachments::default(),
         );
-        assert_eq!(problems.missing, vec![Proof::Signature, Proof::RecipientName, Proof::AgeCheck]);
+        assert_eq!(faults.missing, vec![Proof::Signature, Proof::RecipientName, Proof::AgeCheck]);
 
         let mut done = report(DeliveryMethod::HandToRecipient);
         done.recipient_name = Some("Sato".into());
         done.age_checked = true;
         let attached = Attachments { signature: true, photos: 0 };
-        assert!(done.problems(&ShipmentFlags { age_check: true, ..Default::default() }, &parcels, attached).is_empty());
+        assert!(done.faults(&ShipmentFlags { age_check: true, ..Default::default() }, &parcels, attached).is_empty());
     }
 
     #[test]
     fn a_wrong_parcel_is_named() {
         let mut safe = report(DeliveryMethod::SafePlace { place: SafePlace::DeliveryBox, description: None });
         safe.scanned = vec!["TDK1".into(), "OTHER".into()];
-        let problems =
-            safe.problems(&ShipmentFlags::default(), &["TDK1".into()], Attachments { signature: false, photos: 1 });
-        assert_eq!(problems.missing, Vec::<Proof>::new());
-        assert_eq!(problems.wrong_parcels, vec!["OTHER".to_string()]);
+        let faults =
+            safe.faults(&ShipmentFlags::default(), &["TDK1".into()], Attachments { signature: false, photos: 1 });
+        assert_eq!(faults.missing, Vec::<Proof>::new());
+        assert_eq!(faults.wrong_parcels, vec!["OTHER".to_string()]);
     }
 
     #[test]
     fn a_pickup_point_needs_every_parcel_scanned() {
         let mut pickup = report(DeliveryMethod::PickupPoint { point_id: "lawson-1".into() });
         pickup.scanned = vec!["A".into()];
-        let problems = pickup.problems(&ShipmentFlags::default(), &["A".into(), "B".into()], Attachments::default());
-        assert_eq!(problems.unscanned_parcels, vec!["B".to_string()]);
+        let faults = pickup.faults(&ShipmentFlags::default(), &["A".into(), "B".into()], Attachments::default());
+        assert_eq!(faults.unscanned_parcels, vec!["B".to_string()]);
     }
 
     #[test]

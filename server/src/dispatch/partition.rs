@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 
 use uuid::Uuid;
 
-use super::plan::{Problem, Visit};
+use super::plan::{PlanningInput, Visit};
 
-/// Some visits and the vehicles that make them, by index into the whole problem.
+/// Some visits and the vehicles that make them, by index into the whole input.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Part {
     pub visits: Vec<usize>,
@@ -18,24 +18,24 @@ pub struct Part {
 
 /// Parts of at most about `max_visits` visits each (a part never has fewer than one vehicle, so a
 /// single driver with more visits than that stays whole). Every visit and vehicle is in exactly one.
-pub fn partition(problem: &Problem, max_visits: usize) -> Vec<Part> {
-    let teams = teams(problem);
+pub fn partition(input: &PlanningInput, max_visits: usize) -> Vec<Part> {
+    let teams = teams(input);
     if teams.is_empty() {
-        return vec![Part { visits: (0..problem.visits.len()).collect(), vehicles: Vec::new() }];
+        return vec![Part { visits: (0..input.visits.len()).collect(), vehicles: Vec::new() }];
     }
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); teams.len()];
     let mut load = vec![0u64; teams.len()];
     let capacity: Vec<u64> =
-        teams.iter().map(|team| team.iter().map(|&v| u64::from(problem.vehicles[v].capacity)).sum()).collect();
+        teams.iter().map(|team| team.iter().map(|&v| u64::from(input.vehicles[v].capacity)).sum()).collect();
     // Visits only few teams may make are given out first, so that the free ones cannot fill the room a
     // zone's team needs for its own.
     let eligible = |visit: &Visit| -> Vec<usize> {
-        (0..teams.len()).filter(|&t| problem.may_carry(&problem.vehicles[teams[t][0]], visit)).collect()
+        (0..teams.len()).filter(|&t| input.may_carry(&input.vehicles[teams[t][0]], visit)).collect()
     };
-    let mut order: Vec<usize> = (0..problem.visits.len()).collect();
-    order.sort_by_key(|&v| eligible(&problem.visits[v]).len());
+    let mut order: Vec<usize> = (0..input.visits.len()).collect();
+    order.sort_by_key(|&v| eligible(&input.visits[v]).len());
     for index in order {
-        let visit = &problem.visits[index];
+        let visit = &input.visits[index];
         // The eligible team with the most room left, relative to its size.
         let chosen = eligible(visit)
             .into_iter()
@@ -47,13 +47,13 @@ pub fn partition(problem: &Problem, max_visits: usize) -> Vec<Part> {
         members[chosen].push(index);
         load[chosen] += u64::from(visit.parcels);
     }
-    teams.into_iter().zip(members).flat_map(|(team, visits)| sectors(problem, team, visits, max_visits)).collect()
+    teams.into_iter().zip(members).flat_map(|(team, visits)| sectors(input, team, visits, max_visits)).collect()
 }
 
 /// Vehicles grouped by the zones they cover, in a stable order.
-fn teams(problem: &Problem) -> Vec<Vec<usize>> {
+fn teams(input: &PlanningInput) -> Vec<Vec<usize>> {
     let mut teams: BTreeMap<Vec<Uuid>, Vec<usize>> = BTreeMap::new();
-    for (index, vehicle) in problem.vehicles.iter().enumerate() {
+    for (index, vehicle) in input.vehicles.iter().enumerate() {
         let mut zones = vehicle.zones.clone();
         zones.sort();
         teams.entry(zones).or_default().push(index);
@@ -63,14 +63,14 @@ fn teams(problem: &Problem) -> Vec<Vec<usize>> {
 
 /// Cuts one team's visits into sectors by bearing from the depot, starting at the widest empty gap
 /// so no dense neighbourhood is cut in two; each sector's parcels match its vehicles' share of room.
-fn sectors(problem: &Problem, team: Vec<usize>, mut visits: Vec<usize>, max_visits: usize) -> Vec<Part> {
+fn sectors(input: &PlanningInput, team: Vec<usize>, mut visits: Vec<usize>, max_visits: usize) -> Vec<Part> {
     let groups = visits.len().div_ceil(max_visits.max(1)).clamp(1, team.len());
     if groups == 1 {
         return vec![Part { visits, vehicles: team }];
     }
-    let depot = problem.depot;
+    let depot = input.depot;
     let bearing = |v: usize| {
-        let place = problem.visits[v].location;
+        let place = input.visits[v].location;
         let east = (place.lon - depot.lon) * depot.lat.to_radians().cos();
         (place.lat - depot.lat).atan2(east)
     };
@@ -93,9 +93,9 @@ fn sectors(problem: &Problem, team: Vec<usize>, mut visits: Vec<usize>, max_visi
 
     let crews: Vec<Vec<usize>> =
         (0..groups).map(|g| team[g * team.len() / groups..(g + 1) * team.len() / groups].to_vec()).collect();
-    let room = |crew: &[usize]| crew.iter().map(|&v| u64::from(problem.vehicles[v].capacity)).sum::<u64>() as f64;
+    let room = |crew: &[usize]| crew.iter().map(|&v| u64::from(input.vehicles[v].capacity)).sum::<u64>() as f64;
     let total_room: f64 = crews.iter().map(|c| room(c)).sum::<f64>().max(1.0);
-    let total_parcels: f64 = visits.iter().map(|&v| f64::from(problem.visits[v].parcels)).sum();
+    let total_parcels: f64 = visits.iter().map(|&v| f64::from(input.visits[v].parcels)).sum();
 
     let mut parts = Vec::with_capacity(groups);
     let mut rest = visits.into_iter().peekable();
@@ -106,7 +106,7 @@ fn sectors(problem: &Problem, team: Vec<usize>, mut visits: Vec<usize>, max_visi
         let target = total_parcels * cumulative_share;
         let mut part = Part { visits: Vec::new(), vehicles: crew };
         while let Some(&next) = rest.peek() {
-            let parcels = f64::from(problem.visits[next].parcels);
+            let parcels = f64::from(input.visits[next].parcels);
             let last = index + 1 == groups;
             if !last && taken + parcels / 2.0 > target {
                 break;
@@ -150,37 +150,37 @@ mod tests {
             .collect()
     }
 
-    fn covers_everything_once(problem: &Problem, parts: &[Part]) {
+    fn covers_everything_once(input: &PlanningInput, parts: &[Part]) {
         let mut visits: Vec<usize> = parts.iter().flat_map(|p| p.visits.clone()).collect();
         let mut vehicles: Vec<usize> = parts.iter().flat_map(|p| p.vehicles.clone()).collect();
         visits.sort();
         vehicles.sort();
-        assert_eq!(visits, (0..problem.visits.len()).collect::<Vec<_>>());
-        assert_eq!(vehicles, (0..problem.vehicles.len()).collect::<Vec<_>>());
+        assert_eq!(visits, (0..input.visits.len()).collect::<Vec<_>>());
+        assert_eq!(vehicles, (0..input.vehicles.len()).collect::<Vec<_>>());
     }
 
     #[test]
     fn a_small_day_stays_whole() {
-        let problem = Problem {
+        let input = PlanningInput {
             depot: GeoPoint { lat: 35.68, lon: 139.76 },
             visits: ring(50, None),
             vehicles: vec![vehicle(vec![]); 3],
         };
-        let parts = partition(&problem, 300);
+        let parts = partition(&input, 300);
         assert_eq!(parts.len(), 1);
-        covers_everything_once(&problem, &parts);
+        covers_everything_once(&input, &parts);
     }
 
     #[test]
     fn a_big_day_is_cut_into_sectors_of_neighbours() {
-        let problem = Problem {
+        let input = PlanningInput {
             depot: GeoPoint { lat: 35.68, lon: 139.76 },
             visits: ring(1000, None),
             vehicles: vec![vehicle(vec![]); 8],
         };
-        let parts = partition(&problem, 250);
+        let parts = partition(&input, 250);
         assert_eq!(parts.len(), 4);
-        covers_everything_once(&problem, &parts);
+        covers_everything_once(&input, &parts);
         for part in &parts {
             assert_eq!(part.vehicles.len(), 2);
             assert!((240..=260).contains(&part.visits.len()), "{}", part.visits.len());
@@ -203,11 +203,11 @@ mod tests {
         for v in &mut vehicles {
             v.capacity = 150;
         }
-        let problem = Problem { depot: GeoPoint { lat: 35.68, lon: 139.76 }, visits, vehicles };
-        let parts = partition(&problem, 1000);
-        covers_everything_once(&problem, &parts);
+        let input = PlanningInput { depot: GeoPoint { lat: 35.68, lon: 139.76 }, visits, vehicles };
+        let parts = partition(&input, 1000);
+        covers_everything_once(&input, &parts);
         for part in &parts {
-            let room: u32 = part.vehicles.iter().map(|&v| problem.vehicles[v].capacity).sum();
+            let room: u32 = part.vehicles.iter().map(|&v| input.vehicles[v].capacity).sum();
             assert!(part.visits.len() as u32 <= room, "{} visits for room {room}", part.visits.len());
         }
     }
@@ -219,11 +219,11 @@ mod tests {
         visits.extend(ring(100, Some(south)));
         visits.extend(ring(100, None));
         let vehicles = vec![vehicle(vec![north]), vehicle(vec![north]), vehicle(vec![south]), vehicle(vec![north])];
-        let problem = Problem { depot: GeoPoint { lat: 35.68, lon: 139.76 }, visits, vehicles };
-        let parts = partition(&problem, 1000);
-        covers_everything_once(&problem, &parts);
+        let input = PlanningInput { depot: GeoPoint { lat: 35.68, lon: 139.76 }, visits, vehicles };
+        let parts = partition(&input, 1000);
+        covers_everything_once(&input, &parts);
         let south_part = parts.iter().find(|p| p.vehicles == vec![2]).unwrap();
-        assert!(south_part.visits.iter().all(|&v| problem.visits[v].zone != Some(north)));
-        assert!(south_part.visits.iter().filter(|&&v| problem.visits[v].zone == Some(south)).count() == 100);
+        assert!(south_part.visits.iter().all(|&v| input.visits[v].zone != Some(north)));
+        assert!(south_part.visits.iter().filter(|&&v| input.visits[v].zone == Some(south)).count() == 100);
     }
 }

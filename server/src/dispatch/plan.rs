@@ -137,16 +137,16 @@ impl TravelModel for GreatCircle {
     }
 }
 
-/// A day's planning problem at one depot. In the travel matrix, place 0 is the depot and visit `i`
+/// A day's planning input at one depot. In the travel matrix, place 0 is the depot and visit `i`
 /// is place `i + 1`.
 #[derive(Debug, Clone)]
-pub struct Problem {
+pub struct PlanningInput {
     pub depot: GeoPoint,
     pub visits: Vec<Visit>,
     pub vehicles: Vec<Vehicle>,
 }
 
-impl Problem {
+impl PlanningInput {
     pub fn places(&self) -> Vec<GeoPoint> {
         std::iter::once(self.depot).chain(self.visits.iter().map(|v| v.location)).collect()
     }
@@ -186,13 +186,13 @@ pub struct Schedule {
 
 /// Drives `order` from the depot at `start`: arriving early means waiting for the window to open;
 /// arriving after it closed is late.
-pub fn schedule(problem: &Problem, matrix: &TravelMatrix, start: DaySeconds, order: &[usize]) -> Schedule {
+pub fn schedule(input: &PlanningInput, matrix: &TravelMatrix, start: DaySeconds, order: &[usize]) -> Schedule {
     let mut clock = start;
     let mut place = 0;
     let mut metres = 0.0;
     let mut visits = Vec::with_capacity(order.len());
     for &visit in order {
-        let target = &problem.visits[visit];
+        let target = &input.visits[visit];
         let leg = matrix.metres(place, visit + 1);
         metres += leg;
         let arrival = (clock + matrix.seconds(place, visit + 1).round() as i64).max(target.window.start);
@@ -243,13 +243,13 @@ mod tests {
     #[test]
     fn a_schedule_waits_for_windows_and_flags_what_it_misses() {
         let depot = at(35.6812, 139.7671);
-        let problem = Problem {
+        let input = PlanningInput {
             depot,
             visits: vec![visit(at(35.6896, 139.7006), 14, 16), visit(at(35.6812, 139.7680), 8, 9)],
             vehicles: Vec::new(),
         };
-        let matrix = GreatCircle::default().matrix(&problem.places());
-        let plan = schedule(&problem, &matrix, 9 * 3600, &[0, 1]);
+        let matrix = GreatCircle::default().matrix(&input.places());
+        let plan = schedule(&input, &matrix, 9 * 3600, &[0, 1]);
         // The first stop is reached long before its window: the driver waits until 14:00.
         assert_eq!(plan.visits[0].arrival, 14 * 3600);
         assert!(!plan.visits[0].late);

@@ -12,7 +12,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
-use super::plan::{Problem, TravelMatrix, schedule};
+use super::plan::{PlanningInput, TravelMatrix, schedule};
 use super::solver::Assignment;
 
 /// How many nearest neighbours of a stop are tried as its new neighbour.
@@ -43,7 +43,7 @@ impl Cost {
 }
 
 struct Search<'a> {
-    problem: &'a Problem,
+    input: &'a PlanningInput,
     matrix: &'a TravelMatrix,
     routes: Vec<Vec<usize>>,
     costs: Vec<Cost>,
@@ -62,16 +62,16 @@ impl Search<'_> {
         if route.is_empty() {
             return Cost { late: 0, metres: 0.0 };
         }
-        let plan = schedule(self.problem, self.matrix, self.problem.vehicles[vehicle].shift.start, route);
+        let plan = schedule(self.input, self.matrix, self.input.vehicles[vehicle].shift.start, route);
         Cost { late: plan.visits.iter().filter(|v| v.late).count(), metres: plan.metres }
     }
 
     fn may_carry(&self, vehicle: usize, visit: usize) -> bool {
-        self.problem.may_carry(&self.problem.vehicles[vehicle], &self.problem.visits[visit])
+        self.input.may_carry(&self.input.vehicles[vehicle], &self.input.visits[visit])
     }
 
     fn load(&self, route: &[usize]) -> u32 {
-        route.iter().map(|&v| self.problem.visits[v].parcels).sum()
+        route.iter().map(|&v| self.input.visits[v].parcels).sum()
     }
 
     /// Moves `run` consecutive stops starting at `from` on `source` to just before or after `anchor`
@@ -85,7 +85,7 @@ impl Search<'_> {
         shortened.drain(from..from + run);
         let base = if source == target { shortened.clone() } else { self.routes[target].clone() };
         if source != target
-            && (self.load(&base) + self.load(&moved) > self.problem.vehicles[target].capacity
+            && (self.load(&base) + self.load(&moved) > self.input.vehicles[target].capacity
                 || moved.iter().any(|&v| !self.may_carry(target, v)))
         {
             return false;
@@ -127,8 +127,8 @@ impl Search<'_> {
 
     /// Applies a change of two routes if it is better: a swap of stops or of route tails.
     fn try_pair(&mut self, a: usize, b: usize, route_a: Vec<usize>, route_b: Vec<usize>) -> bool {
-        if self.load(&route_a) > self.problem.vehicles[a].capacity
-            || self.load(&route_b) > self.problem.vehicles[b].capacity
+        if self.load(&route_a) > self.input.vehicles[a].capacity
+            || self.load(&route_b) > self.input.vehicles[b].capacity
             || route_a.iter().any(|&v| !self.may_carry(a, v))
             || route_b.iter().any(|&v| !self.may_carry(b, v))
         {
@@ -253,10 +253,10 @@ impl Search<'_> {
             self.reindex(vehicle);
         }
         for &visit in visits {
-            let parcels = self.problem.visits[visit].parcels;
+            let parcels = self.input.visits[visit].parcels;
             let mut best: Option<(Cost, usize, usize)> = None;
             for vehicle in 0..self.routes.len() {
-                if self.load(&self.routes[vehicle]) + parcels > self.problem.vehicles[vehicle].capacity
+                if self.load(&self.routes[vehicle]) + parcels > self.input.vehicles[vehicle].capacity
                     || !self.may_carry(vehicle, visit)
                 {
                     continue;
@@ -287,8 +287,8 @@ impl Search<'_> {
 /// Improves `assignment` until `deadline`: single moves until none helps, then again and again from the
 /// best plan with a neighbourhood of stops taken off and put back (ruin and recreate), kept when better.
 /// Stops early when many tries in a row found nothing better: a small day is done in moments.
-pub fn polish(problem: &Problem, matrix: &TravelMatrix, assignment: &mut Assignment, deadline: Instant) {
-    let visits = problem.visits.len();
+pub fn polish(input: &PlanningInput, matrix: &TravelMatrix, assignment: &mut Assignment, deadline: Instant) {
+    let visits = input.visits.len();
     let placed: Vec<usize> = assignment.routes.concat();
     let nearest: Vec<Vec<usize>> = (0..visits)
         .map(|v| {
@@ -299,7 +299,7 @@ pub fn polish(problem: &Problem, matrix: &TravelMatrix, assignment: &mut Assignm
         })
         .collect();
     let routes = std::mem::take(&mut assignment.routes);
-    let mut search = Search { problem, matrix, routes, costs: Vec::new(), places: vec![None; visits] };
+    let mut search = Search { input, matrix, routes, costs: Vec::new(), places: vec![None; visits] };
     search.costs = (0..search.routes.len()).map(|v| search.cost(v, &search.routes[v])).collect();
     for route in 0..search.routes.len() {
         search.reindex(route);
@@ -363,19 +363,19 @@ mod tests {
         visits.extend((0..10).map(|i| visit(35.68 + 0.002 * i as f64, 139.80, None)));
         // One western stop lies in a zone only the first van covers.
         visits[3].zone = Some(west);
-        let problem = Problem {
+        let input = PlanningInput {
             depot: GeoPoint { lat: 35.68, lon: 139.75 },
             visits,
             vehicles: vec![vehicle(10, vec![west]), vehicle(10, vec![])],
         };
-        let matrix = GreatCircle::default().matrix(&problem.places());
+        let matrix = GreatCircle::default().matrix(&input.places());
         let zigzag = vec![vec![0, 11, 3, 13, 4, 15, 6, 17, 8, 19], vec![10, 1, 12, 2, 14, 5, 16, 7, 18, 9]];
         let mut plan = Assignment { routes: zigzag, unplaced: Vec::new() };
-        let before = judge(&problem, &matrix, &plan);
+        let before = judge(&input, &matrix, &plan);
 
-        polish(&problem, &matrix, &mut plan, Instant::now() + Duration::from_millis(300));
+        polish(&input, &matrix, &mut plan, Instant::now() + Duration::from_millis(300));
 
-        let after = judge(&problem, &matrix, &plan);
+        let after = judge(&input, &matrix, &plan);
         assert!(after.1 < before.1 * 0.8, "{before:?} -> {after:?}");
         assert_eq!(after.0, 0);
         assert!(plan.routes.iter().all(|route| route.len() <= 10));

@@ -18,8 +18,8 @@ use uuid::Uuid;
 
 use super::DispatchError;
 use super::depots::depot;
-use super::plan::Problem;
-use super::service::{self, Planner, new_route, replan, route_problem, route_view, vehicle, visit};
+use super::plan::PlanningInput;
+use super::service::{self, Planner, new_route, replan, route_input, route_view, vehicle, visit};
 use super::solver::{Assignment, plan};
 use crate::app::AppState;
 use crate::auth::policy::{Action, authorize};
@@ -79,16 +79,16 @@ async fn find_route(state: &AppState, id: &str) -> Result<RouteRecord, DispatchE
 }
 
 fn with_times(mut route: RouteRecord, context: &Context, planner: &Planner) -> RouteRecord {
-    let problem =
-        route_problem(&route, &context.depot, &context.driver, &context.shipments, &context.pickup_points, planner);
+    let input =
+        route_input(&route, &context.depot, &context.driver, &context.shipments, &context.pickup_points, planner);
     let day = DepotDay::new(&context.depot, route.date);
-    replan(&mut route, &problem, &day, day.time_of_day(context.driver.shift_start), planner);
+    replan(&mut route, &input, &day, day.time_of_day(context.driver.shift_start), planner);
     route
 }
 
 /// Runs the solver off the async runtime: it is CPU work for seconds.
-async fn solve_off_runtime(problem: Problem, planner: Planner) -> Result<Assignment, DispatchError> {
-    let solved = tokio::task::spawn_blocking(move || plan(&problem, &planner.travel(), planner.effort))
+async fn solve_off_runtime(input: PlanningInput, planner: Planner) -> Result<Assignment, DispatchError> {
+    let solved = tokio::task::spawn_blocking(move || plan(&input, &planner.travel(), planner.effort))
         .await
         .map_err(|e| super::solver::SolverError(e.to_string()))?;
     Ok(solved?)
@@ -154,6 +154,7 @@ async fn read_route(
         (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`\n\
                                       - `invalid_value`: a value is out of range (named in `errors`)"),
     ))]
+#[tracing::instrument(skip_all, fields(depot_id = %request.depot_id, date = %request.date))]
 async fn build_routes(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -180,12 +181,12 @@ async fn build_routes(
         .collect();
     let pickup_points = state.store.pickup_points().await?;
     let day = DepotDay::new(&depot, date);
-    let problem = Problem {
+    let input = PlanningInput {
         depot: depot.location,
         visits: waiting.iter().map(|p| visit(p, &day, &state.planner.speed, &pickup_points)).collect(),
         vehicles: drivers.iter().map(|d| vehicle(d, &day)).collect(),
     };
-    let assignment = solve_off_runtime(problem, state.planner).await?;
+    let assignment = solve_off_runtime(input, state.planner).await?;
 
     let at = state.clock.now();
     let context_of = |driver: &DriverRecord, order: &[usize]| Context {
@@ -395,6 +396,7 @@ async fn change_route(
                                       - `already_routed`: a shipment is on another route that day\n\
                                       - `concurrent_change`: the route changed meanwhile; read it again and retry"),
     ))]
+#[tracing::instrument(skip_all, fields(route_id = %id))]
 async fn dispatch_route(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -566,7 +568,7 @@ async fn sequence_route(
     authorize(&caller, Action::Dispatch)?;
     let route = find_route(&state, &id).await?;
     let context = context(&state, &route).await?;
-    let mut problem = route_problem(
+    let mut input = route_input(
         &route,
         &context.depot,
         &context.driver,
@@ -575,9 +577,9 @@ async fn sequence_route(
         &state.planner,
     );
     // One vehicle with room for all: only the order is in question.
-    problem.vehicles[0].capacity = u32::MAX / 2;
-    problem.vehicles[0].zones.clear();
-    let order = solve_off_runtime(problem, state.planner).await?.routes.remove(0);
+    input.vehicles[0].capacity = u32::MAX / 2;
+    input.vehicles[0].zones.clear();
+    let order = solve_off_runtime(input, state.planner).await?.routes.remove(0);
     let planned: Vec<Uuid> = order.iter().map(|&i| route.stops[i].id).collect();
     change_route(&state, &caller, &id, |route, _| {
         if route.stops.len() != planned.len() {

@@ -1,4 +1,4 @@
-//! From stored shipments and drivers to planning problems and back: a shipment's day, window and place
+//! From stored shipments and drivers to planning inputs and back: a shipment's day, window and place
 //! on the depot's clock, routes built from a solved plan, and planned times kept true after changes.
 
 use std::collections::HashMap;
@@ -10,7 +10,7 @@ use todoke_shared::preferences::PickupPoint;
 use todoke_shared::shipment::GeoPoint;
 use uuid::Uuid;
 
-use super::plan::{DaySeconds, GreatCircle, Problem, SpeedModel, TravelModel, Vehicle, Visit, Window, schedule};
+use super::plan::{DaySeconds, GreatCircle, PlanningInput, SpeedModel, TravelModel, Vehicle, Visit, Window, schedule};
 use super::solver::Effort;
 use crate::notify::Mail;
 use crate::schedule::{DepotDay, destination, due};
@@ -81,11 +81,17 @@ pub fn vehicle(driver: &DriverRecord, day: &DepotDay) -> Vehicle {
 }
 
 /// Sets a route's planned times and distances for its stops in their current order, the driver
-/// leaving the depot at the start of the shift. `problem` holds the route's stops as visits, in order.
-pub fn replan(route: &mut RouteRecord, problem: &Problem, day: &DepotDay, shift_start: DaySeconds, planner: &Planner) {
-    let matrix = planner.travel().matrix(&problem.places());
-    let order: Vec<usize> = (0..problem.visits.len()).collect();
-    let plan = schedule(problem, &matrix, shift_start, &order);
+/// leaving the depot at the start of the shift. `input` holds the route's stops as visits, in order.
+pub fn replan(
+    route: &mut RouteRecord,
+    input: &PlanningInput,
+    day: &DepotDay,
+    shift_start: DaySeconds,
+    planner: &Planner,
+) {
+    let matrix = planner.travel().matrix(&input.places());
+    let order: Vec<usize> = (0..input.visits.len()).collect();
+    let plan = schedule(input, &matrix, shift_start, &order);
     for (stop, planned) in route.stops.iter_mut().zip(&plan.visits) {
         stop.planned_arrival = day.at(planned.arrival);
         stop.planned_departure = day.at(planned.departure);
@@ -121,17 +127,17 @@ pub fn new_route(depot: Uuid, date: NaiveDate, driver: Uuid, shipments: &[Uuid],
     }
 }
 
-/// The planning problem of one route's stops, in their order.
-pub fn route_problem(
+/// The planning input of one route's stops, in their order.
+pub fn route_input(
     route: &RouteRecord,
     depot: &DepotRecord,
     driver: &DriverRecord,
     shipments: &HashMap<Uuid, PlacedShipment>,
     pickup_points: &[PickupPoint],
     planner: &Planner,
-) -> Problem {
+) -> PlanningInput {
     let day = DepotDay::new(depot, route.date);
-    Problem {
+    PlanningInput {
         depot: depot.location,
         visits: route
             .stops

@@ -14,7 +14,7 @@ use vrp_core::rosomaxa::evolution::TelemetryMode;
 use vrp_core::rosomaxa::utils::{Parallelism, TimeQuota};
 
 use super::partition::{Part, partition};
-use super::plan::{Problem, TravelMatrix, TravelModel, schedule};
+use super::plan::{PlanningInput, TravelMatrix, TravelModel, schedule};
 use super::polish::polish;
 
 /// A day with more visits than this is planned in parts (see [`partition`]): the solver's first
@@ -34,7 +34,7 @@ pub struct Effort {
     pub time: Duration,
     /// Generations of the search, at most.
     pub generations: usize,
-    /// A fixed seed gives the same plan for the same problem (tests, benchmarks).
+    /// A fixed seed gives the same plan for the same input (tests, benchmarks).
     pub repeatable: bool,
 }
 
@@ -64,19 +64,19 @@ impl From<GenericError> for SolverError {
 
 /// Plans a day: whole when it is small, else part by part, as many parts at once as there are cores,
 /// each part given its share of the time by its size.
-pub fn plan(problem: &Problem, travel: &dyn TravelModel, effort: Effort) -> Result<Assignment, SolverError> {
-    if problem.visits.len() <= WHOLE_DAY_VISITS {
-        return solve(problem, &travel.matrix(&problem.places()), effort);
+pub fn plan(input: &PlanningInput, travel: &dyn TravelModel, effort: Effort) -> Result<Assignment, SolverError> {
+    if input.visits.len() <= WHOLE_DAY_VISITS {
+        return solve(input, &travel.matrix(&input.places()), effort);
     }
-    let parts = partition(problem, PART_VISITS);
+    let parts = partition(input, PART_VISITS);
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(parts.len());
-    let total = problem.visits.len().max(1) as f64;
+    let total = input.visits.len().max(1) as f64;
     let next = AtomicUsize::new(0);
     let solve_part = |part: &Part| {
-        let sub = Problem {
-            depot: problem.depot,
-            visits: part.visits.iter().map(|&v| problem.visits[v].clone()).collect(),
-            vehicles: part.vehicles.iter().map(|&v| problem.vehicles[v].clone()).collect(),
+        let sub = PlanningInput {
+            depot: input.depot,
+            visits: part.visits.iter().map(|&v| input.visits[v].clone()).collect(),
+            vehicles: part.vehicles.iter().map(|&v| input.vehicles[v].clone()).collect(),
         };
         let share = part.visits.len() as f64 / total * workers as f64;
         solve_on(&sub, &travel.matrix(&sub.places()), Effort { time: effort.time.mul_f64(share), ..effort }, 1)
@@ -102,7 +102,7 @@ pub fn plan(problem: &Problem, travel: &dyn TravelModel, effort: Effort) -> Resu
             })
             .collect()
     });
-    let mut assignment = Assignment { routes: vec![Vec::new(); problem.vehicles.len()], unplaced: Vec::new() };
+    let mut assignment = Assignment { routes: vec![Vec::new(); input.vehicles.len()], unplaced: Vec::new() };
     for result in solved {
         let (index, part_plan) = result?;
         let part = &parts[index];
@@ -114,27 +114,32 @@ pub fn plan(problem: &Problem, travel: &dyn TravelModel, effort: Effort) -> Resu
     Ok(assignment)
 }
 
-/// Plans `problem` on `matrix` (place 0 the depot, visit `i` place `i + 1`).
-pub fn solve(problem: &Problem, matrix: &TravelMatrix, effort: Effort) -> Result<Assignment, SolverError> {
-    solve_on(problem, matrix, effort, std::thread::available_parallelism().map_or(1, |n| n.get()))
+/// Plans `input` on `matrix` (place 0 the depot, visit `i` place `i + 1`).
+pub fn solve(input: &PlanningInput, matrix: &TravelMatrix, effort: Effort) -> Result<Assignment, SolverError> {
+    solve_on(input, matrix, effort, std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// [`solve`] with at most `cores` threads.
-fn solve_on(problem: &Problem, matrix: &TravelMatrix, effort: Effort, cores: usize) -> Result<Assignment, SolverError> {
+fn solve_on(
+    input: &PlanningInput,
+    matrix: &TravelMatrix,
+    effort: Effort,
+    cores: usize,
+) -> Result<Assignment, SolverError> {
     let deadline = Instant::now() + effort.time;
-    let mut assignment = if problem.visits.is_empty() || problem.vehicles.is_empty() {
-        Assignment { routes: vec![Vec::new(); problem.vehicles.len()], unplaced: (0..problem.visits.len()).collect() }
+    let mut assignment = if input.visits.is_empty() || input.vehicles.is_empty() {
+        Assignment { routes: vec![Vec::new(); input.vehicles.len()], unplaced: (0..input.visits.len()).collect() }
     } else {
         let search = Effort { time: effort.time.mul_f64(VRP_CORE_SHARE), ..effort };
-        run_vrp_core(problem, matrix, search, cores)?
+        run_vrp_core(input, matrix, search, cores)?
     };
-    place_late(problem, matrix, &mut assignment);
-    polish(problem, matrix, &mut assignment, deadline);
+    place_late(input, matrix, &mut assignment);
+    polish(input, matrix, &mut assignment, deadline);
     Ok(assignment)
 }
 
 fn run_vrp_core(
-    problem: &Problem,
+    input: &PlanningInput,
     matrix: &TravelMatrix,
     effort: Effort,
     cores: usize,
@@ -153,7 +158,7 @@ fn run_vrp_core(
     ])?
     .build()?;
 
-    let jobs = problem
+    let jobs = input
         .visits
         .iter()
         .enumerate()
@@ -163,7 +168,7 @@ fn run_vrp_core(
                 .id(&index.to_string())
                 .demand(Demand::delivery(parcels))
                 .dimension(|d| {
-                    if let Some(zone) = visit.zone.filter(|zone| problem.is_covered(*zone)) {
+                    if let Some(zone) = visit.zone.filter(|zone| input.is_covered(*zone)) {
                         d.set_job_skills(JobSkills::new(None, Some(vec![zone.to_string()]), None));
                     }
                 })
@@ -173,7 +178,7 @@ fn run_vrp_core(
                 .build_as_job()
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let vehicles = problem
+    let vehicles = input
         .vehicles
         .iter()
         .enumerate()
@@ -224,7 +229,7 @@ fn run_vrp_core(
         .build()?;
     let solution = Solver::new(vrp, config).solve()?;
 
-    let mut routes = vec![Vec::new(); problem.vehicles.len()];
+    let mut routes = vec![Vec::new(); input.vehicles.len()];
     for route in &solution.routes {
         let Some(vehicle) = route.actor.vehicle.dimens.get_vehicle_id().and_then(|id| id.parse::<usize>().ok()) else {
             continue;
@@ -248,19 +253,19 @@ fn solver_log() -> InfoLogger {
 /// Puts each unplaced visit on a vehicle that has room (and covers its zone), where it makes the
 /// fewest stops late and then adds the least distance: late at the end of a route rather than making
 /// every later stop late. A late parcel beats a parcel left at the depot.
-fn place_late(problem: &Problem, matrix: &TravelMatrix, assignment: &mut Assignment) {
+fn place_late(input: &PlanningInput, matrix: &TravelMatrix, assignment: &mut Assignment) {
     let late = |vehicle: usize, order: &[usize]| {
-        let plan = schedule(problem, matrix, problem.vehicles[vehicle].shift.start, order);
+        let plan = schedule(input, matrix, input.vehicles[vehicle].shift.start, order);
         (plan.visits.iter().filter(|v| v.late).count() as i64, plan.metres)
     };
     let mut still_unplaced = Vec::new();
     for visit in std::mem::take(&mut assignment.unplaced) {
-        let target = &problem.visits[visit];
+        let target = &input.visits[visit];
         let mut best: Option<((i64, f64), usize, usize)> = None;
-        for (index, vehicle) in problem.vehicles.iter().enumerate() {
+        for (index, vehicle) in input.vehicles.iter().enumerate() {
             let route = &assignment.routes[index];
-            let load: u32 = route.iter().map(|&v| problem.visits[v].parcels).sum();
-            if load + target.parcels > vehicle.capacity || !problem.may_carry(vehicle, target) {
+            let load: u32 = route.iter().map(|&v| input.visits[v].parcels).sum();
+            if load + target.parcels > vehicle.capacity || !input.may_carry(vehicle, target) {
                 continue;
             }
             let (late_before, metres_before) = late(index, route);
@@ -286,14 +291,14 @@ fn place_late(problem: &Problem, matrix: &TravelMatrix, assignment: &mut Assignm
 }
 
 /// The number of visits an assignment plans late, and its total distance: how plans are compared.
-pub fn judge(problem: &Problem, matrix: &TravelMatrix, assignment: &Assignment) -> (usize, f64) {
+pub fn judge(input: &PlanningInput, matrix: &TravelMatrix, assignment: &Assignment) -> (usize, f64) {
     let mut late = 0;
     let mut metres = 0.0;
-    for (vehicle, route) in problem.vehicles.iter().zip(&assignment.routes) {
+    for (vehicle, route) in input.vehicles.iter().zip(&assignment.routes) {
         if route.is_empty() {
             continue;
         }
-        let plan = schedule(problem, matrix, vehicle.shift.start, route);
+        let plan = schedule(input, matrix, vehicle.shift.start, route);
         late += plan.visits.iter().filter(|v| v.late).count();
         metres += plan.metres;
     }
@@ -310,8 +315,8 @@ mod tests {
 
     const HOUR: i64 = 3600;
 
-    fn problem(visits: Vec<Visit>, vehicles: Vec<Vehicle>) -> Problem {
-        Problem { depot: GeoPoint { lat: 35.6812, lon: 139.7671 }, visits, vehicles }
+    fn input(visits: Vec<Visit>, vehicles: Vec<Vehicle>) -> PlanningInput {
+        PlanningInput { depot: GeoPoint { lat: 35.6812, lon: 139.7671 }, visits, vehicles }
     }
 
     fn visit(lat: f64, lon: f64, window: (i64, i64)) -> Visit {
@@ -332,19 +337,19 @@ mod tests {
         Effort { time: Duration::from_secs(2), generations: 200, repeatable: true }
     }
 
-    fn solved(problem: &Problem) -> Assignment {
-        let matrix = GreatCircle::default().matrix(&problem.places());
-        solve(problem, &matrix, quick()).unwrap()
+    fn solved(input: &PlanningInput) -> Assignment {
+        let matrix = GreatCircle::default().matrix(&input.places());
+        solve(input, &matrix, quick()).unwrap()
     }
 
     #[test]
     fn visits_are_ordered_by_their_windows() {
         // Evening first in the list, morning last: the route must start with the morning.
-        let problem = problem(
+        let input = input(
             vec![visit(35.69, 139.70, (18, 20)), visit(35.70, 139.77, (14, 16)), visit(35.66, 139.73, (8, 12))],
             vec![vehicle(10)],
         );
-        let plan = solved(&problem);
+        let plan = solved(&input);
         assert_eq!(plan.routes, vec![vec![2, 1, 0]]);
         assert!(plan.unplaced.is_empty());
     }
@@ -352,7 +357,7 @@ mod tests {
     #[test]
     fn capacity_splits_the_work_and_what_fits_nowhere_is_reported() {
         let visits = (0..5).map(|i| visit(35.68 + 0.005 * i as f64, 139.76, (8, 21))).collect();
-        let plan = solved(&problem(visits, vec![vehicle(2), vehicle(2)]));
+        let plan = solved(&input(visits, vec![vehicle(2), vehicle(2)]));
         assert!(plan.routes.iter().all(|route| route.len() == 2), "{plan:?}");
         assert_eq!(plan.unplaced.len(), 1);
     }
@@ -363,11 +368,11 @@ mod tests {
         let mut visits = vec![visit(35.68, 139.76, (9, 9)), visit(35.80, 139.76, (9, 9))];
         visits[0].window.end += 600;
         visits[1].window.end += 600;
-        let problem = problem(visits, vec![vehicle(10)]);
-        let matrix = GreatCircle::default().matrix(&problem.places());
-        let plan = solve(&problem, &matrix, quick()).unwrap();
+        let input = input(visits, vec![vehicle(10)]);
+        let matrix = GreatCircle::default().matrix(&input.places());
+        let plan = solve(&input, &matrix, quick()).unwrap();
         assert_eq!(plan.routes[0].len(), 2);
-        assert_eq!(judge(&problem, &matrix, &plan).0, 1);
+        assert_eq!(judge(&input, &matrix, &plan).0, 1);
     }
 
     #[test]
@@ -384,12 +389,12 @@ mod tests {
         for (i, v) in visits.iter_mut().take(3).enumerate() {
             v.window = Window { start: 9 * HOUR + 600 * i as i64, end: 9 * HOUR + 600 * i as i64 };
         }
-        let problem = problem(visits, vec![vehicle(10)]);
-        let matrix = GreatCircle::default().matrix(&problem.places());
+        let input = input(visits, vec![vehicle(10)]);
+        let matrix = GreatCircle::default().matrix(&input.places());
         let mut plan = Assignment { routes: vec![vec![0, 1, 2]], unplaced: vec![3] };
-        assert_eq!(judge(&problem, &matrix, &plan).0, 0);
-        place_late(&problem, &matrix, &mut plan);
-        assert_eq!(judge(&problem, &matrix, &plan).0, 1, "{plan:?}");
+        assert_eq!(judge(&input, &matrix, &plan).0, 0);
+        place_late(&input, &matrix, &mut plan);
+        assert_eq!(judge(&input, &matrix, &plan).0, 1, "{plan:?}");
         assert_eq!(plan.routes[0].len(), 4);
     }
 
@@ -402,9 +407,9 @@ mod tests {
                 visit(35.68 + r * angle.sin(), 139.76 + r * angle.cos(), (8, 21))
             })
             .collect();
-        let problem = problem(visits, vec![vehicle(140); 4]);
+        let input = input(visits, vec![vehicle(140); 4]);
         let effort = Effort { time: Duration::from_millis(800), generations: 50, repeatable: true };
-        let plan = plan(&problem, &GreatCircle::default(), effort).unwrap();
+        let plan = plan(&input, &GreatCircle::default(), effort).unwrap();
         let mut seen: Vec<usize> = plan.routes.concat();
         seen.sort();
         assert_eq!(seen, (0..520).collect::<Vec<_>>());
@@ -427,7 +432,7 @@ mod tests {
         let mut drivers = vec![vehicle(10), vehicle(10)];
         drivers[0].zones = vec![north];
         drivers[1].zones = vec![south];
-        let plan = solved(&problem(visits, drivers));
+        let plan = solved(&input(visits, drivers));
         let mut first = plan.routes[0].clone();
         first.sort();
         assert_eq!(first, vec![0, 2, 4]);

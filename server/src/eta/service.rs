@@ -25,6 +25,7 @@ const LIVE_DAYS: i64 = 7;
 
 /// Recomputes every open route of a driver. Another server computing the same route at once makes one
 /// of them step back ([`StoreError::Stale`]); it reads again and tries once more.
+#[tracing::instrument(skip_all, fields(driver_id = %driver_id))]
 pub async fn recompute_driver(state: &AppState, driver_id: Uuid) -> Result<(), StoreError> {
     let since = (state.clock.now() - Duration::days(LIVE_DAYS)).date_naive();
     for route_id in state.eta.store.open_routes(driver_id, since).await? {
@@ -47,6 +48,7 @@ pub struct RouteNews {
     pub announced: Vec<Announced>,
 }
 
+#[tracing::instrument(skip_all, fields(route_id = %route_id))]
 pub async fn recompute_route(state: &AppState, route_id: Uuid) -> Result<(), StoreError> {
     let Some(route) = state.dispatch.route(route_id).await? else { return Ok(()) };
     let Some(depot) = state.dispatch.depot(route.depot_id).await? else { return Ok(()) };

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use super::transport::SendError;
 use super::{render, slip};
 use crate::app::AppState;
-use crate::store::{Notice, NoticeOutcome, NoticeRecord, ShipmentKey};
+use crate::store::{Notice, NoticeOutcome, NoticeRecord, ShipmentKey, StoreError};
 use todoke_shared::ShipmentStatus;
 
 const BATCH: u32 = 32;
@@ -28,10 +28,7 @@ pub async fn run_due_by(state: &AppState, moment: chrono::DateTime<Utc>) -> anyh
     let mut sending = tokio::task::JoinSet::new();
     for notice in claimed {
         let state = state.clone();
-        sending.spawn(async move {
-            let outcome = attempt(&state, &notice, moment).await;
-            state.notices.finish_notice(notice.id, &outcome).await
-        });
+        sending.spawn(async move { send(&state, &notice, moment).await });
     }
     while let Some(finished) = sending.join_next().await {
         finished??;
@@ -48,6 +45,13 @@ pub async fn drain(state: &AppState, moment: chrono::DateTime<Utc>) -> anyhow::R
             sent => total += sent,
         }
     }
+}
+
+/// One try at sending `notice`, and its outcome stored.
+#[tracing::instrument(skip_all, fields(notice_id = %notice.id, shipment_id = %notice.shipment_id, kind = %notice.kind, attempts = notice.attempts))]
+async fn send(state: &AppState, notice: &NoticeRecord, moment: chrono::DateTime<Utc>) -> Result<(), StoreError> {
+    let outcome = attempt(state, notice, moment).await;
+    state.notices.finish_notice(notice.id, &outcome).await
 }
 
 /// One try at sending `notice`, judged as of `moment` (now, except in tests).

@@ -30,16 +30,16 @@ impl From<PodError> for ApiError {
             PodError::MethodNotAllowed => {
                 ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, ProblemCode::MethodNotAllowed, "method", detail)
             }
-            PodError::Incomplete(problems) => {
+            PodError::Incomplete(faults) => {
                 let mut errors = ValidationErrors::new();
-                for proof in &problems.missing {
+                for proof in &faults.missing {
                     let (field, message) = missing_proof(*proof);
                     errors.add(field, "required", message);
                 }
-                for barcode in &problems.wrong_parcels {
+                for barcode in &faults.wrong_parcels {
                     errors.add("scanned", "wrong_parcel", format!("{barcode} is not a parcel of this shipment"));
                 }
-                for barcode in &problems.unscanned_parcels {
+                for barcode in &faults.unscanned_parcels {
                     errors.add("scanned", "not_scanned", format!("scan parcel {barcode} too"));
                 }
                 let api = ApiError::validation(errors).with_code(ProblemCode::ProofIncomplete);

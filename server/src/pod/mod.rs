@@ -1,6 +1,7 @@
 //! Proof of delivery over HTTP: the driver's stop actions (arrive, deliver, fail) and the proof as
 //! staff, the merchant and the customer see it, with its files.
 
+pub mod closing;
 mod error;
 pub mod files;
 pub mod geofence;
@@ -15,7 +16,8 @@ pub mod view;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use todoke_shared::pod::{ArrivalReport, PodView, StopReceipt};
+use todoke_shared::pod::{ArrivalReport, AttemptReport, DeliveryReport, PodView, StopReceipt};
+use tracing::Instrument;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -29,6 +31,7 @@ use crate::http::openapi::{FORBIDDEN, SHIPMENT_NOT_FOUND};
 use crate::shipments::ShipmentError;
 use crate::store::pod::FileRole;
 use crate::store::{ShipmentKey, ShipmentRecord};
+use closing::Closing;
 use idempotency::IdempotencyKey;
 use service::{Acting, Answer};
 pub use service::{Pod, PodError};
@@ -120,8 +123,7 @@ async fn deliver(
     ApiPath(stop_id): ApiPath<Uuid>,
     upload: Upload,
 ) -> Result<Response, ApiError> {
-    let acting = acting(driver, key, stop_id);
-    run(state, move |state| async move { service::deliver(&state, &acting, upload).await }).await
+    close::<DeliveryReport>(state, driver, key, stop_id, upload).await
 }
 
 /// The delivery could not be made: `multipart/form-data` with a `report` part ([`AttemptReport`]
@@ -150,11 +152,22 @@ async fn fail(
     ApiPath(stop_id): ApiPath<Uuid>,
     upload: Upload,
 ) -> Result<Response, ApiError> {
-    let acting = acting(driver, key, stop_id);
-    run(state, move |state| async move { service::fail(&state, &acting, upload).await }).await
+    close::<AttemptReport>(state, driver, key, stop_id, upload).await
 }
 
-/// A driver, checked before the body is read: nobody else can make the server take in an upload.
+/// Closes one of the driver's stops with a delivery or a failed attempt (`R` is its report). The
+/// driver is checked before the body is read: nobody else can make the server take in an upload.
+async fn close<R: Closing>(
+    state: AppState,
+    driver: Driver,
+    key: IdempotencyKey,
+    stop_id: Uuid,
+    upload: Upload,
+) -> Result<Response, ApiError> {
+    let acting = acting(driver, key, stop_id);
+    run(state, move |state| async move { service::close::<R>(&state, &acting, upload).await }).await
+}
+
 /// What a driver acts on: one of their stops, under a key.
 fn acting(driver: Driver, key: IdempotencyKey, stop_id: Uuid) -> Acting {
     Acting { driver_id: driver.id, actor: driver.actor, key: key.0, stop_id }
@@ -168,7 +181,8 @@ where
     A: FnOnce(AppState) -> F,
     F: Future<Output = Result<Answer, PodError>> + Send + 'static,
 {
-    let answer = tokio::spawn(action(state)).await.map_err(|error| {
+    // The task carries the request's span, so its log lines say which request they belong to.
+    let answer = tokio::spawn(action(state).instrument(tracing::Span::current())).await.map_err(|error| {
         tracing::error!(%error, "a stop action failed");
         ApiError::internal()
     })??;

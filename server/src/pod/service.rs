@@ -7,13 +7,11 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use chrono::{DateTime, FixedOffset, Utc};
-use todoke_shared::pod::{
-    ArrivalReport, Attachments, AttemptReport, CaptureLocation, DeliveryReport, ProofOutcome, ProofProblems,
-    SignatureStrokes, StopReceipt, method_allowed,
-};
+use todoke_shared::pod::{ArrivalReport, CaptureLocation, ProofFaults, ProofOutcome, SignatureStrokes, StopReceipt};
 use todoke_shared::{ShipmentStatus, ValidationErrors};
 use uuid::Uuid;
 
+use super::closing::Closing;
 use super::files::{ProofFiles, sha256_hex};
 use super::geofence::Geofence;
 use super::idempotency::ABANDONED_AFTER;
@@ -66,7 +64,7 @@ pub enum PodError {
     )]
     MethodNotAllowed,
     #[error("the proof is incomplete")]
-    Incomplete(ProofProblems),
+    Incomplete(ProofFaults),
     #[error("photo {}: {error}", index + 1)]
     Photo { index: usize, error: PhotoError },
     #[error("signature: {0}")]
@@ -126,6 +124,7 @@ where
     result
 }
 
+#[tracing::instrument(skip_all, fields(stop_id = %acting.stop_id, driver_id = %acting.driver_id, shipment_id = tracing::field::Empty))]
 pub async fn arrive(state: &AppState, acting: &Acting, body: &[u8]) -> Result<Answer, PodError> {
     let fingerprint = super::idempotency::fingerprint("arrive", acting.stop_id, &[("report", body)]);
     keyed(state, acting, &fingerprint, async {
@@ -157,23 +156,17 @@ pub async fn arrive(state: &AppState, acting: &Acting, body: &[u8]) -> Result<An
     .await
 }
 
-pub async fn deliver(state: &AppState, acting: &Acting, upload: Upload) -> Result<Answer, PodError> {
-    let fingerprint = upload.fingerprint("deliver", acting.stop_id);
+/// Closes the stop with a delivery or a failed attempt (`R` is its report).
+#[tracing::instrument(skip_all, fields(action = R::ACTION, stop_id = %acting.stop_id, driver_id = %acting.driver_id, shipment_id = tracing::field::Empty))]
+pub async fn close<R: Closing>(state: &AppState, acting: &Acting, upload: Upload) -> Result<Answer, PodError> {
+    let fingerprint = upload.fingerprint(R::ACTION, acting.stop_id);
     keyed(state, acting, &fingerprint, async {
-        let report: DeliveryReport = parse_json(&upload.report).map_err(PodError::Unreadable)?;
+        let report: R = parse_json(&upload.report).map_err(PodError::Unreadable)?;
         report.validate().map_err(PodError::Invalid)?;
-        let captured_at = captured(report.captured_at, state.clock.now())?;
+        report.check_upload(&upload)?;
+        let captured_at = captured(report.captured_at(), state.clock.now())?;
         let shipment = open_stop(state, acting).await?;
-        let content = &shipment.content;
-        if !method_allowed(&content.preferences.method, &report.method, &content.flags) {
-            return Err(PodError::MethodNotAllowed);
-        }
-        let parcels: Vec<String> = content.parcels.iter().map(|p| p.barcode.clone()).collect();
-        let attached = Attachments { signature: upload.signature.is_some(), photos: upload.photos.len() };
-        let problems = report.problems(&content.flags, &parcels, attached);
-        if !problems.is_empty() {
-            return Err(PodError::Incomplete(problems));
-        }
+        let details = report.details(&shipment, &upload)?;
         let signature = match upload.signature.clone() {
             // Drawing or decoding a signature is CPU work: not on the async runtime.
             Some(bytes) => Some(tokio::task::spawn_blocking(move || signature_png(&bytes)).await.map_err(|_| {
@@ -181,42 +174,9 @@ pub async fn deliver(state: &AppState, acting: &Acting, upload: Upload) -> Resul
             })??),
             None => None,
         };
-        let details = ProofDetails {
-            method: Some(report.method.clone()),
-            recipient_name: report.recipient_name.as_deref().map(str::trim).map(str::to_string),
-            age_checked: report.age_checked,
-            scanned: report.scanned.iter().map(|s| s.trim().to_string()).collect(),
-            ..ProofDetails::default()
-        };
-        let capture = Capture { at: captured_at, location: stored_location(report.location), details };
+        let capture = Capture { at: captured_at, location: stored_location(report.location()), details };
         let files = store_files(&state.pod, signature, upload.photos).await?;
-        record(state, acting, &shipment, ProofOutcome::Delivered, capture, files).await
-    })
-    .await
-}
-
-pub async fn fail(state: &AppState, acting: &Acting, upload: Upload) -> Result<Answer, PodError> {
-    let fingerprint = upload.fingerprint("fail", acting.stop_id);
-    keyed(state, acting, &fingerprint, async {
-        let report: AttemptReport = parse_json(&upload.report).map_err(PodError::Unreadable)?;
-        report.validate().map_err(PodError::Invalid)?;
-        if upload.signature.is_some() {
-            return Err(PodError::Invalid(ValidationErrors::single(
-                "signature",
-                "not_allowed",
-                "a failed attempt has no signature; send the reason and photos of the door",
-            )));
-        }
-        let captured_at = captured(report.captured_at, state.clock.now())?;
-        let shipment = open_stop(state, acting).await?;
-        let details = ProofDetails {
-            reason: Some(report.reason),
-            note: report.note.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_string),
-            ..ProofDetails::default()
-        };
-        let capture = Capture { at: captured_at, location: stored_location(report.location), details };
-        let files = store_files(&state.pod, None, upload.photos).await?;
-        record(state, acting, &shipment, ProofOutcome::AttemptFailed, capture, files).await
+        record(state, acting, &shipment, R::OUTCOME, capture, files).await
     })
     .await
 }
@@ -239,6 +199,8 @@ fn captured(at: DateTime<FixedOffset>, received: DateTime<Utc>) -> Result<DateTi
 /// The stop's shipment, if the stop is this driver's, on a dispatched route, and still open.
 async fn open_stop(state: &AppState, acting: &Acting) -> Result<ShipmentRecord, PodError> {
     let owner = state.pod.store.stop_owner(acting.stop_id).await?.ok_or(PodError::StopNotFound)?;
+    // The action's span says which shipment it is about.
+    tracing::Span::current().record("shipment_id", tracing::field::display(owner.shipment_id));
     if owner.driver_id != acting.driver_id {
         return Err(PodError::NotYourStop);
     }

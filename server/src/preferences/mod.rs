@@ -282,6 +282,7 @@ impl Change {
 
 /// Validates, judges against the cut-off, and stores a change of preferences; the page's form uses it
 /// too. Returns the shipment as it now is.
+#[tracing::instrument(skip_all, fields(shipment_id = tracing::field::Empty))]
 pub async fn apply_change(
     state: &AppState,
     caller: &Caller,
@@ -289,6 +290,7 @@ pub async fn apply_change(
     change: Change,
 ) -> Result<ShipmentRecord, ApiError> {
     let found = shipment_for(state, caller, number).await?;
+    tracing::Span::current().record("shipment_id", tracing::field::display(found.id));
     let (slots, points) = (state.store.delivery_slots().await?, state.store.pickup_points().await?);
     let choices = choices(&slots, &points, state.reschedule_days);
     for _ in 0..3 {

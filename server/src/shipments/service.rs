@@ -41,7 +41,23 @@ pub enum Created {
 /// changed by another server in between).
 const ATTEMPTS: usize = 3;
 
+#[tracing::instrument(skip_all, fields(merchant = merchant, shipment_id = tracing::field::Empty))]
 pub async fn create(
+    store: &dyn Store,
+    content: NewShipment,
+    merchant: Option<&str>,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(Created, ShipmentRecord), ShipmentError> {
+    let created = create_once(store, content, merchant, actor, now).await;
+    if let Ok((_, record)) = &created {
+        tracing::Span::current().record("shipment_id", tracing::field::display(record.id));
+    }
+    created
+}
+
+/// Creates the shipment, or finds the same order made before.
+async fn create_once(
     store: &dyn Store,
     content: NewShipment,
     merchant: Option<&str>,
@@ -113,6 +129,7 @@ pub async fn find(store: &dyn Store, key: ShipmentKey<'_>) -> Result<ShipmentRec
 }
 
 /// Applies a status change through the lifecycle rules and appends it to the timeline.
+#[tracing::instrument(skip_all, fields(shipment_id = %id))]
 pub async fn record_event(
     store: &dyn Store,
     mail: &Mail,

@@ -4,19 +4,21 @@ use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
+use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use todoke_shared::ShipmentStatus;
 use todoke_shared::pod::Feedback;
 
 use super::TrackParams;
-use super::form::{Problem, after_post, posted_shipment};
+use super::post::{PageForm, PostError, post_form};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::auth::policy::may_leave_feedback;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::openapi::{RATE_LIMITED, TRACKING_NUMBER};
+use crate::store::ShipmentRecord;
 
 /// The feedback form as the page posts it.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -54,23 +56,39 @@ pub(super) async fn submit_feedback(
     ApiQuery(params): ApiQuery<TrackParams>,
     body: Bytes,
 ) -> Response {
-    if let Err(limited) = state.limits.tracking.check(peer) {
-        return limited.into_response();
-    }
-    let caller = caller.unwrap_or(Caller::Anonymous);
-    let result = save(&state, &caller, &number, &body).await;
-    after_post(&state, caller, &number, params.language(), "#feedback", result).await
+    post_form::<FeedbackForm>(state, peer, caller, number, params.language(), body).await
 }
 
-async fn save(state: &AppState, caller: &Caller, number: &str, body: &[u8]) -> Result<(), Problem> {
-    let form: FeedbackForm = serde_urlencoded::from_bytes(body).map_err(|_| Problem::Form("form-unreadable"))?;
-    let shipment = posted_shipment(state, caller, number, &form.token, may_leave_feedback).await?;
-    if shipment.status != ShipmentStatus::Delivered {
-        return Err(Problem::Form("form-feedback-not-delivered"));
+impl PageForm for FeedbackForm {
+    const ANCHOR: &'static str = "#feedback";
+
+    fn token(&self) -> &str {
+        &self.token
     }
-    // A textarea's line breaks are kept as spaces: one line, as every text the page shows.
-    let comment = form.comment.as_deref().map(|c| c.lines().map(str::trim).collect::<Vec<_>>().join(" "));
-    let feedback = Feedback::parse(form.rating.as_deref(), comment.as_deref()).map_err(ApiError::validation)?;
-    state.pod.store.save_feedback(shipment.id, &feedback, state.clock.now()).await.map_err(ApiError::from)?;
-    Ok(())
+
+    fn may_post(
+        caller: &Caller,
+        shipment: &ShipmentRecord,
+        now: DateTime<Utc>,
+        link: Duration,
+    ) -> Result<(), ApiError> {
+        may_leave_feedback(caller, shipment, now, link)
+    }
+
+    async fn save(
+        self,
+        state: &AppState,
+        _caller: &Caller,
+        _number: &str,
+        shipment: ShipmentRecord,
+    ) -> Result<(), PostError> {
+        if shipment.status != ShipmentStatus::Delivered {
+            return Err(PostError::Form("form-feedback-not-delivered"));
+        }
+        // A textarea's line breaks are kept as spaces: one line, as every text the page shows.
+        let comment = self.comment.as_deref().map(|c| c.lines().map(str::trim).collect::<Vec<_>>().join(" "));
+        let feedback = Feedback::parse(self.rating.as_deref(), comment.as_deref()).map_err(ApiError::validation)?;
+        state.pod.store.save_feedback(shipment.id, &feedback, state.clock.now()).await.map_err(ApiError::from)?;
+        Ok(())
+    }
 }

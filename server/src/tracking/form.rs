@@ -5,16 +5,16 @@ use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
+use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use todoke_shared::preferences::{
     ACCESS_CODE_MASK, DeliveryMethod, PickupPoint, Preferences, SafePlace, Slot, WindowChoice,
 };
-use todoke_shared::{Catalogue, DateStyle, Language, TrackingNumber};
+use todoke_shared::{Catalogue, DateStyle, Language};
 
 use super::TrackParams;
-use super::page::{Outcome, Said, render_tracking};
+use super::post::{PageForm, PostError, post_form};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::auth::policy::may_change_preferences;
@@ -22,8 +22,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::openapi::{RATE_LIMITED, TRACKING_NUMBER};
 use crate::preferences::{Change, apply_change, changeable};
-use crate::store::{ShipmentKey, ShipmentRecord};
-use todoke_shared::ProblemCode;
+use crate::store::ShipmentRecord;
 
 /// An option of a radio group or a select.
 pub struct Choice {
@@ -277,97 +276,35 @@ pub(super) async fn submit_preferences(
     ApiQuery(params): ApiQuery<TrackParams>,
     body: Bytes,
 ) -> Response {
-    if let Err(limited) = state.limits.tracking.check(peer) {
-        return limited.into_response();
+    post_form::<PostedForm>(state, peer, caller, number, params.language(), body).await
+}
+
+impl PageForm for PostedForm {
+    const ANCHOR: &'static str = "";
+
+    fn token(&self) -> &str {
+        &self.token
     }
-    let caller = caller.unwrap_or(Caller::Anonymous);
-    let result = save(&state, &caller, &number, &body).await;
-    after_post(&state, caller, &number, params.language(), "", result).await
-}
 
-/// Finishes a form's post: back to the page (at `anchor`) when it was saved, else the page saying what
-/// went wrong.
-pub(super) async fn after_post(
-    state: &AppState,
-    caller: Caller,
-    number: &str,
-    lang: Option<Language>,
-    anchor: &str,
-    result: Result<(), Problem>,
-) -> Response {
-    let failed = |status: StatusCode, problems: Vec<Said>| Outcome { status, notice: None, problems };
-    let outcome = match result {
-        Ok(()) => {
-            let mut location = format!("/t/{number}?saved=1");
-            if let Caller::Customer { shipment_id } = &caller {
-                location.push_str(&format!("&k={}", state.keys.customer_link(*shipment_id)));
-            }
-            if let Some(lang) = lang {
-                location.push_str(&format!("&lang={}", lang.code()));
-            }
-            location.push_str(anchor);
-            return (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
-        }
-        Err(Problem::Form(key)) => failed(StatusCode::UNPROCESSABLE_ENTITY, vec![Said::Form(key)]),
-        Err(Problem::Api(error)) => {
-            let mut problems: Vec<Said> = error.field_errors().iter().cloned().map(Said::Field).collect();
-            if problems.is_empty() {
-                problems.push(Said::Api { code: error.code().as_str(), detail: error.detail().to_string() });
-            }
-            failed(error.status(), problems)
-        }
-    };
-    render_tracking(state, caller, number, lang, outcome).await
-}
-
-pub(super) enum Problem {
-    /// The catalogue's key for what went wrong.
-    Form(&'static str),
-    Api(ApiError),
-}
-
-impl From<ApiError> for Problem {
-    fn from(error: ApiError) -> Problem {
-        Problem::Api(error)
+    fn may_post(
+        caller: &Caller,
+        shipment: &ShipmentRecord,
+        now: DateTime<Utc>,
+        link: Duration,
+    ) -> Result<(), ApiError> {
+        may_change_preferences(caller, shipment, now, link)
     }
-}
 
-async fn save(state: &AppState, caller: &Caller, number: &str, body: &[u8]) -> Result<(), Problem> {
-    let form: PostedForm = serde_urlencoded::from_bytes(body).map_err(|_| Problem::Form("form-unreadable"))?;
-    let shipment = posted_shipment(state, caller, number, &form.token, may_change_preferences).await?;
-    let wanted =
-        form.wanted(&shipment.content.preferences, shipment.content.recipient.language).map_err(Problem::Form)?;
-    apply_change(state, caller, number, Change::Replace(wanted)).await?;
-    Ok(())
-}
-
-/// Who may post a form of the page about a shipment, given the caller, the shipment, now and the
-/// link's lifetime.
-type MayPost = fn(&Caller, &ShipmentRecord, chrono::DateTime<chrono::Utc>, chrono::Duration) -> Result<(), ApiError>;
-
-/// The shipment a form of the page is about, once the caller may post it and the form came from the
-/// page (its anti-forgery token).
-pub(super) async fn posted_shipment(
-    state: &AppState,
-    caller: &Caller,
-    number: &str,
-    token: &str,
-    may_post: MayPost,
-) -> Result<ShipmentRecord, Problem> {
-    let tracking_number = TrackingNumber::parse(number).map_err(ApiError::from)?;
-    let shipment = state
-        .store
-        .find_shipment(ShipmentKey::TrackingNumber(&tracking_number))
-        .await
-        .map_err(ApiError::from)?
-        .ok_or_else(|| ApiError::from(crate::shipments::ShipmentError::UnknownTrackingNumber))?;
-    may_post(caller, &shipment, state.clock.now(), state.lifetimes.customer_link)?;
-    if !state.keys.verify_form_token(shipment.id, token) {
-        return Err(Problem::Api(ApiError::new(
-            StatusCode::FORBIDDEN,
-            ProblemCode::FormTokenInvalid,
-            "This form did not come from your tracking page. Please open the page again.",
-        )));
+    async fn save(
+        self,
+        state: &AppState,
+        caller: &Caller,
+        number: &str,
+        shipment: ShipmentRecord,
+    ) -> Result<(), PostError> {
+        let wanted =
+            self.wanted(&shipment.content.preferences, shipment.content.recipient.language).map_err(PostError::Form)?;
+        apply_change(state, caller, number, Change::Replace(wanted)).await?;
+        Ok(())
     }
-    Ok(shipment)
 }

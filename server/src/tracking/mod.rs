@@ -4,6 +4,7 @@
 mod feedback;
 mod form;
 mod page;
+mod post;
 
 use axum::Json;
 use axum::http::header;
