@@ -83,7 +83,11 @@ async fn receive(
             report.duplicates.push(barcode);
             continue;
         }
-        let Ok(next) = shipment.status.apply(StatusChange::AtDepot) else {
+        let note = format!("received at {}", depot.name);
+        let at = state.clock.now();
+        let Ok(transition) =
+            transition(&state.mail, caller.actor(), shipment, StatusChange::AtDepot, Some(depot.location), note, at)
+        else {
             report.refused.push(Refused {
                 barcode,
                 tracking_number: shipment.tracking_number,
@@ -92,9 +96,6 @@ async fn receive(
             continue;
         };
         let zone = zone_of(destination(shipment, &pickup_points), &areas);
-        let note = format!("received at {}", depot.name);
-        let transition =
-            transition(&state.mail, caller.actor(), shipment, next, Some(depot.location), note, state.clock.now());
         let result = state.dispatch.receive(&transition, depot.id, zone).await;
         match result {
             // Someone else changed it a moment ago: report it as it now stands.

@@ -28,6 +28,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::openapi::FORBIDDEN;
 use crate::schedule::{DepotDay, due};
+use crate::shipments::ShipmentError;
 use crate::store::dispatch::{DepotRecord, DriverRecord, PlacedShipment, RouteChangeRecord, RouteRecord, Transition};
 use crate::store::{ShipmentKey, StoreError};
 use todoke_shared::ProblemCode;
@@ -345,10 +346,10 @@ fn transition(
     placed: &PlacedShipment,
     change: StatusChange,
     note: &str,
-) -> Transition {
+) -> Result<Transition, ApiError> {
     let shipment = &placed.shipment;
-    let next = shipment.status.apply(change).unwrap_or(shipment.status);
-    service::transition(&state.mail, caller.actor(), shipment, next, None, note.to_string(), state.clock.now())
+    service::transition(&state.mail, caller.actor(), shipment, change, None, note.to_string(), state.clock.now())
+        .map_err(|refused| ShipmentError::from(refused).into())
 }
 
 /// Applies a change to a route: `edit` rearranges the stops and says what it did; planned times are
@@ -411,7 +412,7 @@ async fn dispatch_route(
         for stop in &route.stops {
             let placed = &context.shipments[&stop.shipment_id];
             ready(placed, &context.depot)?;
-            transitions.push(transition(&state, &caller, placed, StatusChange::OutForDelivery, "dispatched"));
+            transitions.push(transition(&state, &caller, placed, StatusChange::OutForDelivery, "dispatched")?);
         }
         route.status = RouteStatus::Dispatched;
         route.dispatched_at = Some(state.clock.now());
@@ -459,7 +460,7 @@ async fn add_stop(
             .remove(0);
         route.stops.insert(position, stop);
         let transitions = if route.status == RouteStatus::Dispatched {
-            vec![transition(&state, &caller, &placed, StatusChange::OutForDelivery, "added to a dispatched route")]
+            vec![transition(&state, &caller, &placed, StatusChange::OutForDelivery, "added to a dispatched route")?]
         } else {
             Vec::new()
         };
@@ -496,7 +497,7 @@ async fn remove_stop(
         let placed = &context.shipments[&stop.shipment_id];
         let transitions = match (route.status, placed.shipment.status) {
             (RouteStatus::Dispatched, ShipmentStatus::OutForDelivery) => {
-                vec![transition(&state, &caller, placed, StatusChange::AtDepot, "taken off a dispatched route")]
+                vec![transition(&state, &caller, placed, StatusChange::AtDepot, "taken off a dispatched route")?]
             }
             (RouteStatus::Dispatched, status) => {
                 return Err(DispatchError::NotAtDepot(placed.shipment.tracking_number, status).into());

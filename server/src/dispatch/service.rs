@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use todoke_shared::ShipmentStatus;
 use todoke_shared::dispatch::{RouteChangeView, RouteDriver, RouteStatus, RouteView, StopView};
 use todoke_shared::preferences::PickupPoint;
 use todoke_shared::shipment::GeoPoint;
+use todoke_shared::{StatusChange, TransitionError};
 use uuid::Uuid;
 
 use super::plan::{DaySeconds, GreatCircle, PlanningInput, SpeedModel, TravelModel, Vehicle, Visit, Window, schedule};
@@ -32,18 +32,20 @@ impl Planner {
     }
 }
 
-/// A shipment's move to `next` by staff work (receiving, dispatch), with the notices it sends: ready to
-/// be stored as one compare-and-set on its current status.
+/// A shipment's move by staff work (receiving, dispatch), judged by the lifecycle's rules, with the
+/// notices it sends: ready to be stored as one compare-and-set on its current status. An illegal move is
+/// an error, never a silent no-op.
 pub fn transition(
     mail: &Mail,
     actor: String,
     shipment: &ShipmentRecord,
-    next: ShipmentStatus,
+    change: StatusChange,
     location: Option<GeoPoint>,
     note: String,
     at: DateTime<Utc>,
-) -> Transition {
-    Transition {
+) -> Result<Transition, TransitionError> {
+    let next = shipment.status.apply(change)?;
+    Ok(Transition {
         shipment_id: shipment.id,
         from: shipment.status,
         event: EventRecord {
@@ -56,7 +58,7 @@ pub fn transition(
             note: Some(note),
         },
         notices: mail.for_transition(shipment, next, None),
-    }
+    })
 }
 
 pub fn visit(placed: &PlacedShipment, day: &DepotDay, speed: &SpeedModel, pickup_points: &[PickupPoint]) -> Visit {
