@@ -14,10 +14,10 @@ use super::plan::{DaySeconds, GreatCircle, PlanningInput, SpeedModel, TravelMode
 use super::solver::Effort;
 use crate::notify::Mail;
 use crate::schedule::{DepotDay, destination, due};
+use crate::store::ShipmentRecord;
 use crate::store::dispatch::{
-    DepotRecord, DriverRecord, PlacedShipment, RouteChangeRecord, RouteRecord, StopRecord, Transition,
+    DepotRecord, DriverRecord, Happening, PlacedShipment, RouteChangeRecord, RouteRecord, StopRecord, Transition,
 };
-use crate::store::{EventRecord, ShipmentRecord};
 
 /// How routes are planned: the speed model and how long the solver may look.
 #[derive(Debug, Clone, Copy)]
@@ -44,21 +44,8 @@ pub fn transition(
     note: String,
     at: DateTime<Utc>,
 ) -> Result<Transition, TransitionError> {
-    let next = shipment.status.apply(change)?;
-    Ok(Transition {
-        shipment_id: shipment.id,
-        from: shipment.status,
-        event: EventRecord {
-            status: next,
-            occurred_at: at,
-            recorded_at: at,
-            actor,
-            location,
-            reason: None,
-            note: Some(note),
-        },
-        notices: mail.for_transition(shipment, next, None),
-    })
+    let happening = Happening { occurred_at: at, recorded_at: at, actor, location, note: Some(note) };
+    Transition::judged(shipment, change, happening, |next| mail.for_transition(shipment, next, None))
 }
 
 pub fn visit(placed: &PlacedShipment, day: &DepotDay, speed: &SpeedModel, pickup_points: &[PickupPoint]) -> Visit {

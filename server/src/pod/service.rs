@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use chrono::{DateTime, FixedOffset, Utc};
 use todoke_shared::pod::{ArrivalReport, CaptureLocation, ProofFaults, ProofOutcome, SignatureStrokes, StopReceipt};
-use todoke_shared::{ShipmentStatus, ValidationErrors};
+use todoke_shared::{ShipmentStatus, StatusChange, ValidationErrors};
 use uuid::Uuid;
 
 use super::closing::Closing;
@@ -22,11 +22,11 @@ use super::upload::Upload;
 use crate::app::AppState;
 use crate::http::extract::{JsonError, parse_json};
 use crate::schedule::destination;
-use crate::store::dispatch::Transition;
+use crate::store::dispatch::{Happening, Transition};
 use crate::store::pod::{
     ArrivalRecord, FileRole, KeyAnswer, KeyClaim, KeyClaimRequest, PodStore, ProofDetails, ProofFile, ProofRecord,
 };
-use crate::store::{EventRecord, ShipmentKey, ShipmentRecord, StoreError};
+use crate::store::{ShipmentKey, ShipmentRecord, StoreError};
 
 /// Proof of delivery's parts: where records and files are kept, how photos are made safe, how far from
 /// the door is too far.
@@ -359,24 +359,24 @@ async fn store_proof(
         sha256: String::new(),
     };
     proof.sha256 = seal(&proof, &written.digests);
-    let (next, reason) = match outcome {
-        ProofOutcome::Delivered => (ShipmentStatus::Delivered, None),
-        ProofOutcome::AttemptFailed => (ShipmentStatus::AttemptFailed, capture.details.reason),
+    let change = match (outcome, capture.details.reason) {
+        (ProofOutcome::Delivered, _) => StatusChange::Delivered,
+        (ProofOutcome::AttemptFailed, Some(reason)) => StatusChange::AttemptFailed(reason),
+        // A failed attempt's report cannot pass its checks without a reason.
+        (ProofOutcome::AttemptFailed, None) => return Err(PodError::StopClosed(shipment.status)),
     };
-    let transition = Transition {
-        shipment_id: shipment.id,
-        from: shipment.status,
-        event: EventRecord {
-            status: next,
-            occurred_at: capture.at,
-            recorded_at: received,
-            actor: acting.actor.clone(),
-            location: Some(capture.location.point()),
-            reason,
-            note: None,
-        },
-        notices: state.mail.for_proof(shipment, next, reason, proof.id),
+    let happening = Happening {
+        occurred_at: capture.at,
+        recorded_at: received,
+        actor: acting.actor.clone(),
+        location: Some(capture.location.point()),
+        note: None,
     };
+    let transition = Transition::judged(shipment, change, happening, |next| {
+        state.mail.for_proof(shipment, next, change.reason(), proof.id)
+    })
+    .map_err(|_| PodError::StopClosed(shipment.status))?;
+    let next = transition.event.status;
     let receipt = StopReceipt {
         stop_id: acting.stop_id,
         shipment_id: shipment.id,

@@ -7,6 +7,7 @@ use todoke_shared::{ShipmentStatus, TrackingNumber, TransitionError};
 use uuid::Uuid;
 
 use crate::notify::Mail;
+use crate::store::dispatch::{Happening, Transition};
 use crate::store::{BarcodeTaken, EventRecord, ShipmentKey, ShipmentRecord, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -140,18 +141,18 @@ pub async fn record_event(
 ) -> Result<ShipmentRecord, ShipmentError> {
     for _ in 0..ATTEMPTS {
         let mut shipment = find(store, ShipmentKey::Id(id)).await?;
-        let next = shipment.status.apply(event.change)?;
-        let record = EventRecord {
-            status: next,
+        let happening = Happening {
             occurred_at: event.occurred_at.map_or(now, |t| t.with_timezone(&Utc)),
             recorded_at: now,
             actor: actor.to_string(),
             location: event.location,
-            reason: event.change.reason(),
             note: event.note.clone(),
         };
-        let notices = mail.for_transition(&shipment, next, event.change.reason());
-        match store.append_transition(id, shipment.status, &record, &notices).await {
+        let transition = Transition::judged(&shipment, event.change, happening, |next| {
+            mail.for_transition(&shipment, next, event.change.reason())
+        })?;
+        let next = transition.event.status;
+        match store.append_transition(id, transition.from, &transition.event, &transition.notices).await {
             Ok(()) => {
                 shipment.status = next;
                 shipment.updated_at = now;

@@ -2,9 +2,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use todoke_shared::ShipmentStatus;
 use todoke_shared::dispatch::RouteStatus;
 use todoke_shared::shipment::GeoPoint;
+use todoke_shared::{ShipmentStatus, StatusChange, TransitionError};
 use uuid::Uuid;
 
 use super::{EventRecord, NewNotice, ShipmentRecord, StoreError};
@@ -93,13 +93,53 @@ pub struct RouteChangeRecord {
     pub change: String,
 }
 
-/// One shipment's status change with what it causes, for changes made many at a time.
+/// One shipment's status change with what it causes, ready to be stored as one compare-and-set on its
+/// current status. Built only by [`Transition::judged`].
 #[derive(Debug, Clone)]
 pub struct Transition {
     pub shipment_id: Uuid,
     pub from: ShipmentStatus,
     pub event: EventRecord,
     pub notices: Vec<NewNotice>,
+}
+
+/// What happened, as the timeline records it beside the new status.
+#[derive(Debug, Clone)]
+pub struct Happening {
+    pub occurred_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+    pub actor: String,
+    pub location: Option<GeoPoint>,
+    pub note: Option<String>,
+}
+
+impl Transition {
+    /// A shipment's move by `change`, judged by the lifecycle's rules, with the notices the new status
+    /// sends: the one way every writer (staff's events, receiving and dispatch, a driver's proof) gets a
+    /// move to store. An illegal move is an error, never dropped silently.
+    pub fn judged(
+        shipment: &ShipmentRecord,
+        change: StatusChange,
+        happening: Happening,
+        notices: impl FnOnce(ShipmentStatus) -> Vec<NewNotice>,
+    ) -> Result<Transition, TransitionError> {
+        let next = shipment.status.apply(change)?;
+        let Happening { occurred_at, recorded_at, actor, location, note } = happening;
+        Ok(Transition {
+            shipment_id: shipment.id,
+            from: shipment.status,
+            event: EventRecord {
+                status: next,
+                occurred_at,
+                recorded_at,
+                actor,
+                location,
+                reason: change.reason(),
+                note,
+            },
+            notices: notices(next),
+        })
+    }
 }
 
 #[async_trait]
