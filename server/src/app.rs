@@ -7,9 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use todoke_shared::TrackingNumber;
 use tokio::net::TcpListener;
-use uuid::Uuid;
 
 use crate::auth::tokens::Keys;
 use crate::auth::{Lifetimes, ensure_admin};
@@ -21,8 +19,10 @@ use crate::eta::Eta;
 use crate::eta::delay::DelayPolicy;
 use crate::http::rate_limit::RateLimit;
 use crate::instances::Instance;
+use crate::links::Links;
 use crate::notify::Mail;
 use crate::notify::transport::{Files, Smtp, Transport};
+use crate::notify::worker::Outbox;
 use crate::pod::Pod;
 use crate::pod::files::ProofFiles;
 use crate::pod::geofence::Geofence;
@@ -56,33 +56,24 @@ pub struct AppState {
     pub instance: Arc<Instance>,
 }
 
+impl AppState {
+    /// The notices' sender, with exactly what it needs.
+    pub fn outbox(&self) -> Outbox {
+        Outbox {
+            notices: self.notices.clone(),
+            shipments: self.store.clone(),
+            pod: self.pod.clone(),
+            mail: self.mail.clone(),
+            links: self.links.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+}
+
 /// Per-address rate limits.
 pub struct Limits {
     pub login: Arc<RateLimit>,
     pub tracking: Arc<RateLimit>,
-}
-
-/// Absolute links given to customers, from `TODOKE_PUBLIC_URL` or the bound address.
-pub struct Links {
-    public_url: String,
-    keys: Arc<Keys>,
-}
-
-impl Links {
-    pub fn public_url(&self) -> &str {
-        &self.public_url
-    }
-
-    /// The tracking page anyone holding the number may open.
-    pub fn tracking_page(&self, number: &TrackingNumber) -> String {
-        format!("{}/t/{}", self.public_url, number)
-    }
-
-    /// The customer's own link to a shipment's tracking page: it carries the token that unlocks the
-    /// full view (`k`).
-    pub fn customer_tracking_page(&self, number: &TrackingNumber, shipment_id: Uuid) -> String {
-        format!("{}/t/{}?k={}", self.public_url, number, self.keys.customer_link(shipment_id))
-    }
 }
 
 /// The first administrator is made on an empty database only: settings for it given to a database that
@@ -171,7 +162,7 @@ impl Application {
                 login: RateLimit::per_minute(settings.login_rate_per_minute),
                 tracking: RateLimit::per_minute(settings.track_rate_per_minute),
             }),
-            links: Arc::new(Links { public_url, keys }),
+            links: Arc::new(Links::new(public_url, keys)),
             reschedule_days: settings.reschedule_days.into(),
             location_retention: chrono::Duration::days(settings.location_retention_days.into()),
             dispatch: stores.dispatch,
@@ -226,7 +217,7 @@ impl Application {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let worker =
-            self.notice_worker.then(|| tokio::spawn(crate::notify::worker::run(self.state.clone(), stopped.clone())));
+            self.notice_worker.then(|| tokio::spawn(crate::notify::worker::run(self.state.outbox(), stopped.clone())));
         let estimates = tokio::spawn(crate::eta::worker::run(self.state.clone(), stopped.clone()));
         let lease = tokio::spawn(crate::instances::worker::run(self.state.instance.clone(), stopped));
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();

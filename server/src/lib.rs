@@ -13,6 +13,7 @@ pub mod eta;
 pub mod health;
 pub mod http;
 pub mod instances;
+pub mod links;
 pub mod notify;
 pub mod pod;
 pub mod preferences;

@@ -9,7 +9,7 @@ use todoke_shared::{Catalogue, DateStyle, Language, ReasonCode};
 
 use super::Mail;
 use super::slip::Slip;
-use crate::app::Links;
+use crate::links::Links;
 use crate::store::{Notice, NoticeRecord, ShipmentRecord};
 
 /// The parts of a notice before they become a message.

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use todoke_shared::preferences::DeliveryMethod;
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::pod::Pod;
 use crate::store::pod::FileRole;
 use crate::store::pod::ProofDetails;
 
@@ -20,15 +20,15 @@ pub struct Slip {
 
 /// The proof a notice names in its payload, with its images; `None` when it names none. A file that
 /// cannot be read leaves its image out rather than holding the notice back.
-pub async fn load(state: &AppState, shipment_id: Uuid, proof_id: Option<Uuid>) -> anyhow::Result<Option<Slip>> {
+pub async fn load(pod: &Pod, shipment_id: Uuid, proof_id: Option<Uuid>) -> anyhow::Result<Option<Slip>> {
     let Some(proof_id) = proof_id else { return Ok(None) };
-    let proofs = state.pod.store.proofs(shipment_id).await?;
+    let proofs = pod.store.proofs(shipment_id).await?;
     let Some(proof) = proofs.into_iter().find(|p| p.id == proof_id) else { return Ok(None) };
     let details: ProofDetails = serde_json::from_str(&proof.details)?;
     let image = |role: FileRole| proof.files.iter().find(|f| f.role == role).map(|f| f.name.clone());
     let read = |name: Option<String>| async move {
         let name = name?;
-        match state.pod.files.read(&name).await {
+        match pod.files.read(&name).await {
             Ok(bytes) => Some(bytes),
             Err(error) => {
                 tracing::warn!(%error, name, "a proof image is missing from the delivery slip");

@@ -1,6 +1,7 @@
 //! The worker that drains the outbox: claims due notices, renders, sends, and records the outcome,
 //! with exponential backoff and jitter for temporary failures. Several servers may run it at once.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -8,20 +9,35 @@ use rand::Rng;
 use tokio::sync::watch;
 
 use super::transport::SendError;
-use super::{render, slip};
-use crate::app::AppState;
-use crate::store::{Notice, NoticeOutcome, NoticeRecord, ShipmentKey, StoreError};
+use super::{Mail, render, slip};
+use crate::clock::Clock;
+use crate::links::Links;
+use crate::pod::Pod;
+use crate::store::{Notice, NoticeOutcome, NoticeRecord, NoticeStore, ShipmentKey, Store, StoreError};
 use todoke_shared::ShipmentStatus;
 
 const BATCH: u32 = 32;
 
+/// What sending notices needs, and no more: the outbox, the shipments and proofs a notice speaks of,
+/// the mail, the links it carries and the time.
+#[derive(Clone)]
+pub struct Outbox {
+    pub notices: Arc<dyn NoticeStore>,
+    pub shipments: Arc<dyn Store>,
+    /// The proofs and their files, for the delivery slip.
+    pub pod: Arc<Pod>,
+    pub mail: Arc<Mail>,
+    pub links: Arc<Links>,
+    pub clock: Arc<dyn Clock>,
+}
+
 /// Sends one batch of due notices; returns how many were handled. Tests call this instead of waiting.
-pub async fn run_pending(state: &AppState) -> anyhow::Result<usize> {
+pub async fn run_pending(state: &Outbox) -> anyhow::Result<usize> {
     run_due_by(state, state.clock.now()).await
 }
 
 /// Sends one batch of notices due by `moment`: tests jump past a retry's backoff with it.
-pub async fn run_due_by(state: &AppState, moment: chrono::DateTime<Utc>) -> anyhow::Result<usize> {
+pub async fn run_due_by(state: &Outbox, moment: chrono::DateTime<Utc>) -> anyhow::Result<usize> {
     let claimed = state.notices.claim_notices(moment, state.clock.now() + state.mail.lease, BATCH).await?;
     let count = claimed.len();
     // A batch goes out at once, over the transport's pool of connections.
@@ -37,7 +53,7 @@ pub async fn run_due_by(state: &AppState, moment: chrono::DateTime<Utc>) -> anyh
 }
 
 /// Sends until nothing is due by `moment`.
-pub async fn drain(state: &AppState, moment: chrono::DateTime<Utc>) -> anyhow::Result<usize> {
+pub async fn drain(state: &Outbox, moment: chrono::DateTime<Utc>) -> anyhow::Result<usize> {
     let mut total = 0;
     loop {
         match run_due_by(state, moment).await? {
@@ -49,20 +65,20 @@ pub async fn drain(state: &AppState, moment: chrono::DateTime<Utc>) -> anyhow::R
 
 /// One try at sending `notice`, and its outcome stored.
 #[tracing::instrument(skip_all, fields(notice_id = %notice.id, shipment_id = %notice.shipment_id, kind = %notice.kind, attempts = notice.attempts))]
-async fn send(state: &AppState, notice: &NoticeRecord, moment: chrono::DateTime<Utc>) -> Result<(), StoreError> {
+async fn send(state: &Outbox, notice: &NoticeRecord, moment: chrono::DateTime<Utc>) -> Result<(), StoreError> {
     let outcome = attempt(state, notice, moment).await;
     state.notices.finish_notice(notice.id, &outcome).await
 }
 
 /// One try at sending `notice`, judged as of `moment` (now, except in tests).
-async fn attempt(state: &AppState, notice: &NoticeRecord, moment: chrono::DateTime<Utc>) -> NoticeOutcome {
+async fn attempt(state: &Outbox, notice: &NoticeRecord, moment: chrono::DateTime<Utc>) -> NoticeOutcome {
     let mail = &state.mail;
     if notice.created_at + mail.max_age < moment {
         return NoticeOutcome::Expired {
             error: notice.last_error.clone().unwrap_or_else(|| "not sent in time".into()),
         };
     }
-    let shipment = match state.store.find_shipment(ShipmentKey::Id(notice.shipment_id)).await {
+    let shipment = match state.shipments.find_shipment(ShipmentKey::Id(notice.shipment_id)).await {
         Ok(Some(shipment)) => shipment,
         Ok(None) => return NoticeOutcome::Failed { error: "the shipment is gone".into() },
         Err(error) => return retry(notice, error.to_string(), state.clock.now()),
@@ -76,7 +92,7 @@ async fn attempt(state: &AppState, notice: &NoticeRecord, moment: chrono::DateTi
     if matches!(said, Notice::Delayed(_)) && shipment.status != ShipmentStatus::OutForDelivery {
         return NoticeOutcome::Expired { error: format!("the shipment was {} first", shipment.status.as_str()) };
     }
-    let slip = match slip::load(state, notice.shipment_id, said.proof_id()).await {
+    let slip = match slip::load(&state.pod, notice.shipment_id, said.proof_id()).await {
         Ok(slip) => slip,
         Err(error) => return retry(notice, error.to_string(), state.clock.now()),
     };
@@ -102,7 +118,7 @@ fn retry(notice: &NoticeRecord, error: String, now: DateTime<Utc>) -> NoticeOutc
 }
 
 /// Runs the worker until `stop` says so.
-pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
+pub async fn run(state: Outbox, mut stop: watch::Receiver<bool>) {
     loop {
         let idle = match run_pending(&state).await {
             Ok(0) => true,

@@ -3,7 +3,7 @@
 use todoke_shared::preferences::{PreferenceChangeView, pod_requirements};
 use todoke_shared::shipment::{EventView, ShipmentDetail, ShipmentView};
 
-use crate::app::Links;
+use crate::links::Links;
 use crate::store::{EventRecord, PreferenceChange, ShipmentRecord};
 
 /// `access_code`: whether the caller may read the customer's access code; otherwise it is masked.
