@@ -17,6 +17,7 @@ use crate::dispatch::service::Planner;
 use crate::dispatch::solver::Effort;
 use crate::eta::Eta;
 use crate::eta::delay::DelayPolicy;
+use crate::eta::service::Estimator;
 use crate::http::rate_limit::RateLimit;
 use crate::instances::Instance;
 use crate::links::Links;
@@ -65,6 +66,18 @@ impl AppState {
             pod: self.pod.clone(),
             mail: self.mail.clone(),
             links: self.links.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    /// The arrival times' service, with exactly what it needs.
+    pub fn estimator(&self) -> Estimator {
+        Estimator {
+            eta: self.eta.clone(),
+            dispatch: self.dispatch.clone(),
+            shipments: self.store.clone(),
+            mail: self.mail.clone(),
+            speed: self.planner.speed,
             clock: self.clock.clone(),
         }
     }
@@ -218,7 +231,7 @@ impl Application {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let worker =
             self.notice_worker.then(|| tokio::spawn(crate::notify::worker::run(self.state.outbox(), stopped.clone())));
-        let estimates = tokio::spawn(crate::eta::worker::run(self.state.clone(), stopped.clone()));
+        let estimates = tokio::spawn(crate::eta::worker::run(self.state.estimator(), stopped.clone()));
         let lease = tokio::spawn(crate::instances::worker::run(self.state.instance.clone(), stopped));
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await.context("serving HTTP");

@@ -2,6 +2,7 @@
 //! the delay notices, and keeps both in one transaction.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use todoke_shared::ShipmentStatus;
@@ -9,24 +10,38 @@ use todoke_shared::preferences::PickupPoint;
 use todoke_shared::shipment::{Address, GeoPoint};
 use uuid::Uuid;
 
+use super::Eta;
+use super::delay::DelayPolicy;
 use super::delay::{Told, window_to_announce};
 use super::model::{Fix, Pace, RouteStop, StopEta, coarsen, estimate, latest_fix, learn_pace};
-use crate::app::AppState;
+use crate::clock::Clock;
 use crate::dispatch::plan::SpeedModel;
-use crate::notify::Delay;
+use crate::notify::{Delay, Mail};
 use crate::schedule::{DepotDay, destination, due};
 use crate::store::dispatch::{LocationRecord, PlacedShipment, RouteRecord};
 use crate::store::eta::{Announced, Announcement, RouteEtaRecord, StopProgress};
-use crate::store::{ShipmentRecord, StoreError};
+use crate::store::{DispatchStore, ShipmentRecord, Store, StoreError};
 
 /// Routes older than this are history, even with a stop left open: a driver's dispatched routes
 /// pile up over the months, and each point must not scan them all.
 const LIVE_DAYS: i64 = 7;
 
+/// The arrival times' service, with exactly what it needs: the estimates and their news, the routes,
+/// the pickup points, the mail for delay notices, the planner's speed model and the time.
+#[derive(Clone)]
+pub struct Estimator {
+    pub eta: Arc<Eta>,
+    pub dispatch: Arc<dyn DispatchStore>,
+    pub shipments: Arc<dyn Store>,
+    pub mail: Arc<Mail>,
+    pub speed: SpeedModel,
+    pub clock: Arc<dyn Clock>,
+}
+
 /// Recomputes every open route of a driver. Another server computing the same route at once makes one
 /// of them step back ([`StoreError::Stale`]); it reads again and tries once more.
 #[tracing::instrument(skip_all, fields(driver_id = %driver_id))]
-pub async fn recompute_driver(state: &AppState, driver_id: Uuid) -> Result<(), StoreError> {
+pub async fn recompute_driver(state: &Estimator, driver_id: Uuid) -> Result<(), StoreError> {
     let since = (state.clock.now() - Duration::days(LIVE_DAYS)).date_naive();
     for route_id in state.eta.store.open_routes(driver_id, since).await? {
         match recompute_route(state, route_id).await {
@@ -49,26 +64,31 @@ pub struct RouteNews {
 }
 
 #[tracing::instrument(skip_all, fields(route_id = %route_id))]
-pub async fn recompute_route(state: &AppState, route_id: Uuid) -> Result<(), StoreError> {
+pub async fn recompute_route(state: &Estimator, route_id: Uuid) -> Result<(), StoreError> {
     let Some(route) = state.dispatch.route(route_id).await? else { return Ok(()) };
     let Some(depot) = state.dispatch.depot(route.depot_id).await? else { return Ok(()) };
     let news = RouteNews {
         day: DepotDay::new(&depot, route.date),
         shipments: state.dispatch.route_shipments(route_id).await?.into_iter().map(|p| (p.shipment.id, p)).collect(),
-        pickup_points: state.store.pickup_points().await?,
+        pickup_points: state.shipments.pickup_points().await?,
         progress: state.eta.store.stop_progress(route_id).await?,
         position: state.dispatch.driver_position(route.driver_id).await?,
         announced: state.eta.store.announced(&[route_id]).await?,
         route,
     };
     let now = state.clock.now();
-    let (eta, announcements) = judge(state, &news, now);
+    let (eta, announcements) = judge(&state.speed, &state.eta.policy, &state.mail, &news, now);
     state.eta.store.save_eta(&eta, &announcements, now).await
 }
 
 /// The estimate of a route and the delay notices it calls for.
-pub fn judge(state: &AppState, news: &RouteNews, now: DateTime<Utc>) -> (RouteEtaRecord, Vec<Announcement>) {
-    let speed = &state.planner.speed;
+pub fn judge(
+    speed: &SpeedModel,
+    policy: &DelayPolicy,
+    mail: &Mail,
+    news: &RouteNews,
+    now: DateTime<Utc>,
+) -> (RouteEtaRecord, Vec<Announcement>) {
     let stops = route_stops(news, speed);
     // A point from another day says nothing about this route.
     let position = news
@@ -81,7 +101,7 @@ pub fn judge(state: &AppState, news: &RouteNews, now: DateTime<Utc>) -> (RouteEt
     // Before the driver shows any sign, the plan stands and nobody is told it is late: the dispatched
     // notice already gave the plan.
     let announcements = match fix {
-        Some(_) => announcements(state, news, &stops, &etas),
+        Some(_) => announcements(policy, mail, news, &stops, &etas),
         None => Vec::new(),
     };
     let eta = RouteEtaRecord { route_id: news.route.id, as_of: fix.map(|f| f.at), computed_at: now, pace, stops: etas };
@@ -115,22 +135,27 @@ fn route_stops(news: &RouteNews, speed: &SpeedModel) -> Vec<RouteStop> {
         .collect()
 }
 
-fn announcements(state: &AppState, news: &RouteNews, stops: &[RouteStop], etas: &[StopEta]) -> Vec<Announcement> {
+fn announcements(
+    policy: &DelayPolicy,
+    mail: &Mail,
+    news: &RouteNews,
+    stops: &[RouteStop],
+    etas: &[StopEta],
+) -> Vec<Announcement> {
     let told: HashMap<Uuid, &Announced> = news.announced.iter().map(|a| (a.stop_id, a)).collect();
     let stops: HashMap<Uuid, &RouteStop> = stops.iter().map(|s| (s.stop_id, s)).collect();
     etas.iter()
         .filter_map(|eta| {
             let stop = stops.get(&eta.stop_id)?;
             let before = told.get(&eta.stop_id);
-            let window =
-                window_to_announce(eta.expected_arrival, stop.window_end, before.map(|a| a.told), &state.eta.policy)?;
+            let window = window_to_announce(eta.expected_arrival, stop.window_end, before.map(|a| a.told), policy)?;
             let shipment = &news.shipments.get(&eta.shipment_id)?.shipment;
             Some(Announcement {
                 stop_id: eta.stop_id,
                 shipment_id: eta.shipment_id,
                 told: window,
                 previous: before.map_or(0, |a| a.notices),
-                notices: state.mail.for_delay(shipment, &delay(window, &shipment.content.address)),
+                notices: mail.for_delay(shipment, &delay(window, &shipment.content.address)),
             })
         })
         .collect()
@@ -156,7 +181,7 @@ pub struct Arrival {
 const FRESH_POSITION: Duration = Duration::minutes(30);
 
 pub async fn arrival(
-    state: &AppState,
+    state: &Estimator,
     shipment: &ShipmentRecord,
     show_driver: bool,
 ) -> Result<Option<Arrival>, StoreError> {

@@ -3,11 +3,10 @@
 
 use tokio::sync::watch;
 
-use super::service::recompute_driver;
-use crate::app::AppState;
+use super::service::{Estimator, recompute_driver};
 
 /// Runs until `stop` says so. News still waiting then is dropped: the next point recomputes.
-pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
+pub async fn run(state: Estimator, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = stop.changed() => return,
@@ -22,7 +21,7 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
 }
 
 /// Recomputes the routes of every driver touched since the last pass.
-pub async fn recompute_pending(state: &AppState) {
+pub async fn recompute_pending(state: &Estimator) {
     for driver in state.eta.take() {
         if let Err(error) = recompute_driver(state, driver).await {
             // The driver's next point tries again.

@@ -123,7 +123,7 @@ async fn load_view(
     full: bool,
 ) -> Result<PublicTracking, StoreError> {
     let notices = if full { state.notices.notices(record.id).await? } else { Vec::new() };
-    let arrival = arrival(state, record, full).await?;
+    let arrival = arrival(&state.estimator(), record, full).await?;
     Ok(tracking_view(record, events, &notices, arrival.as_ref(), lang, full))
 }
 
