@@ -54,6 +54,26 @@ pub struct Stores {
     pub notices: Arc<dyn NoticeStore>,
 }
 
+impl Stores {
+    /// Every interface on one SQL store, the shipments read through `cache`, which the store's writes
+    /// evict from.
+    fn over<DB: sqlx::Database>(store: Arc<SqlStore<DB>>, cache: Arc<CachedStore>) -> Stores
+    where
+        SqlStore<DB>: AccountStore + DispatchStore + PodStore + EtaStore + InstanceStore + NoticeStore,
+    {
+        store.evictions.follow(&cache);
+        Stores {
+            shipments: cache,
+            accounts: store.clone(),
+            dispatch: store.clone(),
+            pod: store.clone(),
+            eta: store.clone(),
+            instances: store.clone(),
+            notices: store,
+        }
+    }
+}
+
 /// Connects to `url`, creating a SQLite file (and its folder) when missing, and applies migrations.
 pub async fn connect(url: &str) -> anyhow::Result<Stores> {
     match Backend::from_url(url) {
@@ -84,16 +104,7 @@ async fn connect_sqlite(url: &str) -> anyhow::Result<Stores> {
     sqlx::migrate!("../migrations/sqlite").run(&pool).await.context("migrating the SQLite database")?;
     let store = Arc::new(SqlStore::new(pool, Backend::Sqlite));
     let cache = Arc::new(CachedStore::new(store.clone(), true, Box::new(lock)));
-    store.evictions.follow(&cache);
-    Ok(Stores {
-        shipments: cache,
-        accounts: store.clone(),
-        dispatch: store.clone(),
-        pod: store.clone(),
-        eta: store.clone(),
-        instances: store.clone(),
-        notices: store,
-    })
+    Ok(Stores::over(store, cache))
 }
 
 /// One server process per SQLite file: its cache must see every write.
@@ -127,17 +138,8 @@ async fn connect_postgres(url: &str) -> anyhow::Result<Stores> {
     let store = Arc::new(SqlStore::new(pool.clone(), Backend::Postgres));
     let (stop, stopped) = oneshot::channel::<()>();
     let cache = Arc::new(CachedStore::new(store.clone(), false, Box::new(stop)));
-    store.evictions.follow(&cache);
     tokio::spawn(follow_changes(pool, Arc::downgrade(&cache), stopped));
-    Ok(Stores {
-        shipments: cache,
-        accounts: store.clone(),
-        dispatch: store.clone(),
-        pod: store.clone(),
-        eta: store.clone(),
-        instances: store.clone(),
-        notices: store,
-    })
+    Ok(Stores::over(store, cache))
 }
 
 /// Evicts what other servers change, as PostgreSQL notifies it, until the cache is dropped. While not
