@@ -7,10 +7,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
+use axum::extract::FromRef;
 use tokio::net::TcpListener;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::auth::tokens::Keys;
-use crate::auth::{Lifetimes, ensure_admin};
+use crate::auth::{AccountService, Authenticator, Lifetimes, ensure_admin};
 use crate::clock::{Clock, SystemClock};
 use crate::dispatch::plan::SpeedModel;
 use crate::dispatch::service::Planner;
@@ -18,6 +20,7 @@ use crate::dispatch::solver::Effort;
 use crate::eta::Eta;
 use crate::eta::delay::DelayPolicy;
 use crate::eta::service::Estimator;
+use crate::health::Health;
 use crate::http::rate_limit::RateLimit;
 use crate::instances::Instance;
 use crate::links::Links;
@@ -29,11 +32,16 @@ use crate::pod::files::ProofFiles;
 use crate::pod::geofence::Geofence;
 use crate::pod::photo::{PhotoLimits, PhotoPipeline};
 use crate::settings::{Secret, Settings};
+use crate::shipments::ShipmentService;
 use crate::store::{self, AccountStore, DispatchStore, NoticeStore, Store};
 
-/// What every handler may use.
-#[derive(Clone)]
+/// The composition root's services; each handler takes the one it needs (`FromRef`).
+#[derive(Clone, FromRef)]
 pub struct AppState {
+    pub authenticator: Authenticator,
+    pub account_service: AccountService,
+    pub health: Health,
+    pub shipment_service: ShipmentService,
     /// Where every handler, service and worker reads the time.
     pub clock: Arc<dyn Clock>,
     pub store: Arc<dyn Store>,
@@ -81,6 +89,21 @@ impl AppState {
             clock: self.clock.clone(),
         }
     }
+}
+
+/// Every feature's routes, each with the state it needs from [`AppState`].
+fn routes() -> OpenApiRouter<AppState> {
+    crate::http::routes()
+        .merge(crate::health::router())
+        .merge(crate::auth::router())
+        .merge(crate::shipments::router())
+        .merge(crate::tracking::router())
+        .merge(crate::preferences::router())
+        .merge(crate::notify::router())
+        .merge(crate::dispatch::router())
+        .merge(crate::driver::router())
+        .merge(crate::pod::router())
+        .merge(crate::eta::exceptions::router())
 }
 
 /// Per-address rate limits.
@@ -160,23 +183,48 @@ impl Application {
             TcpListener::bind(settings.addr).await.with_context(|| format!("listening on {}", settings.addr))?;
         let addr = listener.local_addr().context("reading the bound address")?;
         let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+        let lifetimes = Lifetimes {
+            access: chrono::Duration::minutes(settings.access_token_minutes.into()),
+            refresh: chrono::Duration::days(settings.refresh_token_days.into()),
+            customer_link: chrono::Duration::days(settings.customer_link_days.into()),
+        };
+        let limits = Arc::new(Limits {
+            login: RateLimit::per_minute(settings.login_rate_per_minute),
+            tracking: RateLimit::per_minute(settings.track_rate_per_minute),
+        });
+        let links = Arc::new(Links::new(public_url, keys.clone()));
+        let mail = Arc::new(mail(settings)?);
+        let reschedule_days = settings.reschedule_days.into();
         let state = AppState {
+            authenticator: Authenticator {
+                keys: keys.clone(),
+                accounts: stores.accounts.clone(),
+                clock: clock.clone(),
+            },
+            account_service: AccountService {
+                accounts: stores.accounts.clone(),
+                keys: keys.clone(),
+                lifetimes,
+                login_limit: limits.login.clone(),
+                clock: clock.clone(),
+            },
+            health: Health { store: stores.shipments.clone() },
+            shipment_service: ShipmentService {
+                store: stores.shipments.clone(),
+                mail: mail.clone(),
+                links: links.clone(),
+                reschedule_days,
+                clock: clock.clone(),
+            },
             clock,
             store: stores.shipments,
             notices: stores.notices,
             accounts: stores.accounts,
             keys: keys.clone(),
-            lifetimes: Lifetimes {
-                access: chrono::Duration::minutes(settings.access_token_minutes.into()),
-                refresh: chrono::Duration::days(settings.refresh_token_days.into()),
-                customer_link: chrono::Duration::days(settings.customer_link_days.into()),
-            },
-            limits: Arc::new(Limits {
-                login: RateLimit::per_minute(settings.login_rate_per_minute),
-                tracking: RateLimit::per_minute(settings.track_rate_per_minute),
-            }),
-            links: Arc::new(Links::new(public_url, keys)),
-            reschedule_days: settings.reschedule_days.into(),
+            lifetimes,
+            limits,
+            links,
+            reschedule_days,
             location_retention: chrono::Duration::days(settings.location_retention_days.into()),
             dispatch: stores.dispatch,
             planner: Planner {
@@ -190,7 +238,7 @@ impl Application {
                     ..Effort::default()
                 },
             },
-            mail: Arc::new(mail(settings)?),
+            mail,
             pod: Arc::new(Pod {
                 store: stores.pod,
                 holder: instance.id,
@@ -213,7 +261,7 @@ impl Application {
             )),
             instance,
         };
-        let router = crate::http::router(state.clone(), settings.max_body_bytes);
+        let router = crate::http::router(routes(), state.clone(), settings.max_body_bytes);
         Ok(Application { listener, router, state, notice_worker: settings.notice_worker })
     }
 

@@ -1,15 +1,27 @@
 //! Liveness and readiness for load balancers and orchestrators.
 
-use axum::extract::State;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::http::error::ApiError;
+use crate::store::Store;
 use todoke_shared::ProblemCode;
 
-pub fn router() -> OpenApiRouter<AppState> {
+/// What readiness needs: the database.
+#[derive(Clone)]
+pub struct Health {
+    pub store: Arc<dyn Store>,
+}
+
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Health: FromRef<S>,
+{
     OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz))
 }
 
@@ -26,8 +38,8 @@ async fn healthz() -> &'static str {
         (status = 200, description = "`ready`", content_type = "text/plain", body = String, example = "ready"),
         (status = 503, description = "- `database_unavailable`: the database cannot be reached"),
     ))]
-async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
-    state.store.ping().await.map_err(|error| {
+async fn readyz(State(health): State<Health>) -> Result<&'static str, ApiError> {
+    health.store.ping().await.map_err(|error| {
         tracing::warn!(%error, "readiness check failed");
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

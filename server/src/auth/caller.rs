@@ -2,15 +2,19 @@
 //! (`tdk_…`, a merchant's system), a customer link (`?k=…`), or nobody. Handlers receive a [`Caller`]
 //! and never parse headers; bad credentials of every kind end here as 401.
 
-use axum::extract::FromRequestParts;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use uuid::Uuid;
 
 use super::policy::{Action, authorize, forbidden};
+use super::tokens::Keys;
 use super::tokens::{TokenError, digest};
-use crate::app::AppState;
+use crate::clock::Clock;
 use crate::http::error::ApiError;
+use crate::store::AccountStore;
 use todoke_shared::ProblemCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,10 +74,23 @@ impl Caller {
     }
 }
 
-impl FromRequestParts<AppState> for Caller {
+/// What telling callers apart needs: the signing keys, the API keys, and the time. Every feature's
+/// state offers it (`FromRef`), so that its handlers can take a [`Caller`].
+#[derive(Clone)]
+pub struct Authenticator {
+    pub keys: Arc<Keys>,
+    pub accounts: Arc<dyn AccountStore>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller
+where
+    Authenticator: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Caller, ApiError> {
+        let state = Authenticator::from_ref(state);
         // A link that is not valid is refused even beside a token: no credential sent is ignored.
         let link = parts.uri.query().and_then(|query| {
             form_urlencoded::parse(query.as_bytes()).find(|(key, _)| key == "k").map(|(_, value)| value.into_owned())
@@ -128,10 +145,13 @@ pub struct Driver {
     pub actor: String,
 }
 
-impl FromRequestParts<AppState> for Driver {
+impl<S: Send + Sync> FromRequestParts<S> for Driver
+where
+    Authenticator: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Driver, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Driver, ApiError> {
         let Authenticated(caller) = Authenticated::from_request_parts(parts, state).await?;
         authorize(&caller, Action::DriveRoutes)?;
         let actor = caller.actor();
@@ -146,10 +166,13 @@ impl FromRequestParts<AppState> for Driver {
 /// the body, is read.
 pub struct Authenticated(pub Caller);
 
-impl FromRequestParts<AppState> for Authenticated {
+impl<S: Send + Sync> FromRequestParts<S> for Authenticated
+where
+    Authenticator: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Authenticated, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Authenticated, ApiError> {
         match Caller::from_request_parts(parts, state).await? {
             Caller::Anonymous => Err(unauthorized(
                 ProblemCode::AuthenticationRequired,

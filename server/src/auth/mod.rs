@@ -9,9 +9,10 @@ pub mod policy;
 pub mod tokens;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, FromRef, State};
 use axum::http::StatusCode;
 use todoke_shared::ValidationErrors;
 use todoke_shared::auth::{
@@ -23,20 +24,39 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 pub use accounts::{AccountError, Lifetimes, NewUser, Session, create_user, ensure_admin};
-pub use caller::{Authenticated, Caller, Driver, Role, unauthorized};
+pub use caller::{Authenticated, Authenticator, Caller, Driver, Role, unauthorized};
 use policy::{Action, authorize};
 
-use crate::app::AppState;
+use crate::clock::Clock;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::openapi::FORBIDDEN;
+use crate::http::rate_limit::RateLimit;
+use crate::store::AccountStore;
 use todoke_shared::ProblemCode;
+use tokens::Keys;
 
 /// API keys start with this, so they can be told from access tokens (and found by secret scanners).
 pub const API_KEY_PREFIX: &str = "tdk_";
 pub const REFRESH_TOKEN_PREFIX: &str = "tdr_";
 
-pub fn router() -> OpenApiRouter<AppState> {
+/// What the endpoints for logging in, accounts and API keys need.
+#[derive(Clone)]
+pub struct AccountService {
+    pub accounts: Arc<dyn AccountStore>,
+    pub keys: Arc<Keys>,
+    pub lifetimes: Lifetimes,
+    /// Logins per address.
+    pub login_limit: Arc<RateLimit>,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    AccountService: FromRef<S>,
+    Authenticator: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(login))
         .routes(routes!(refresh))
@@ -72,18 +92,18 @@ fn token_response(session: Session) -> Json<TokenResponse> {
          headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 async fn login(
-    State(state): State<AppState>,
+    State(service): State<AccountService>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    state.limits.login.check(peer)?;
+    service.login_limit.check(peer)?;
     let session = accounts::login(
-        &*state.accounts,
-        &state.keys,
-        state.lifetimes,
+        &*service.accounts,
+        &service.keys,
+        service.lifetimes,
         &request.email,
         request.password,
-        state.clock.now(),
+        service.clock.now(),
     )
     .await?;
     Ok(token_response(session))
@@ -97,12 +117,17 @@ async fn login(
                                       - `refresh_token_reused`: spent before; every token of this login is revoked"),
     ))]
 async fn refresh(
-    State(state): State<AppState>,
+    State(service): State<AccountService>,
     ApiJson(request): ApiJson<RefreshRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let session =
-        accounts::refresh(&*state.accounts, &state.keys, state.lifetimes, &request.refresh_token, state.clock.now())
-            .await?;
+    let session = accounts::refresh(
+        &*service.accounts,
+        &service.keys,
+        service.lifetimes,
+        &request.refresh_token,
+        service.clock.now(),
+    )
+    .await?;
     Ok(token_response(session))
 }
 
@@ -111,10 +136,10 @@ async fn refresh(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(()), request_body = RefreshRequest,
     responses((status = 204, description = "Logged out (also when the token was unknown)")))]
 async fn logout(
-    State(state): State<AppState>,
+    State(service): State<AccountService>,
     ApiJson(request): ApiJson<RefreshRequest>,
 ) -> Result<StatusCode, ApiError> {
-    accounts::logout(&*state.accounts, &request.refresh_token, state.clock.now()).await?;
+    accounts::logout(&*service.accounts, &request.refresh_token, service.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -129,13 +154,13 @@ async fn logout(
         (status = 422, description = "- `validation_failed`: email, role, name or password (named in `errors`)"),
     ))]
 async fn create_user_account(
-    State(state): State<AppState>,
+    State(service): State<AccountService>,
     Authenticated(caller): Authenticated,
     ApiJson(request): ApiJson<NewUserRequest>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
     authorize(&caller, Action::ManageAccounts)?;
     let user = validate_new_user(request).map_err(ApiError::validation)?;
-    let record = create_user(&*state.accounts, user, state.clock.now()).await?;
+    let record = create_user(&*service.accounts, user, service.clock.now()).await?;
     Ok((
         StatusCode::CREATED,
         Json(UserView { id: record.id, email: record.email, name: record.name, role: record.role }),
@@ -173,7 +198,7 @@ pub fn validate_new_user(request: NewUserRequest) -> Result<NewUser, ValidationE
         (status = 422, description = "- `validation_failed`: merchant or name (named in `errors`)"),
     ))]
 async fn create_api_key(
-    State(state): State<AppState>,
+    State(service): State<AccountService>,
     Authenticated(caller): Authenticated,
     ApiJson(request): ApiJson<NewApiKeyRequest>,
 ) -> Result<(StatusCode, Json<NewApiKey>), ApiError> {
@@ -182,7 +207,7 @@ async fn create_api_key(
     let merchant = errors.check("merchant", text(&request.merchant, 100));
     let name = errors.check("name", text(&request.name, 100));
     let (Some(merchant), Some(name)) = (merchant, name) else { return Err(ApiError::validation(errors)) };
-    let (record, key) = accounts::create_api_key(&*state.accounts, merchant, name, state.clock.now()).await?;
+    let (record, key) = accounts::create_api_key(&*service.accounts, merchant, name, service.clock.now()).await?;
     Ok((StatusCode::CREATED, Json(NewApiKey { id: record.id, key })))
 }
 
@@ -193,11 +218,11 @@ async fn create_api_key(
         (status = 403, description = FORBIDDEN),
     ))]
 async fn list_api_keys(
-    State(state): State<AppState>,
+    State(service): State<AccountService>,
     Authenticated(caller): Authenticated,
 ) -> Result<Json<Vec<ApiKeyView>>, ApiError> {
     authorize(&caller, Action::ManageAccounts)?;
-    let keys = state.accounts.list_api_keys().await?;
+    let keys = service.accounts.list_api_keys().await?;
     Ok(Json(
         keys.into_iter()
             .map(|k| ApiKeyView {
@@ -220,14 +245,14 @@ async fn list_api_keys(
         (status = 404, description = "- `api_key_not_found`: no active API key has this id"),
     ))]
 async fn revoke_api_key(
-    State(state): State<AppState>,
+    State(service): State<AccountService>,
     Authenticated(caller): Authenticated,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     authorize(&caller, Action::ManageAccounts)?;
     let not_found = || ApiError::not_found(ProblemCode::ApiKeyNotFound, "No active API key has this id.");
     let id = Uuid::try_parse(&id).map_err(|_| not_found())?;
-    if state.accounts.revoke_api_key(id, state.clock.now()).await? {
+    if service.accounts.revoke_api_key(id, service.clock.now()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(not_found())

@@ -23,29 +23,20 @@ use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::app::AppState;
 use error::ApiError;
 use todoke_shared::ProblemCode;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Every route and its OpenAPI description, built from the same registrations so they cannot drift.
-pub fn routes() -> OpenApiRouter<AppState> {
+/// Where the features' routes start: the document they add their descriptions to.
+pub fn routes<S: Clone + Send + Sync + 'static>() -> OpenApiRouter<S> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .merge(crate::health::router())
-        .merge(crate::auth::router())
-        .merge(crate::shipments::router())
-        .merge(crate::tracking::router())
-        .merge(crate::preferences::router())
-        .merge(crate::notify::router())
-        .merge(crate::dispatch::router())
-        .merge(crate::driver::router())
-        .merge(crate::pod::router())
-        .merge(crate::eta::exceptions::router())
 }
 
-pub fn router(state: AppState, max_body_bytes: usize) -> Router {
-    let (router, openapi) = routes().split_for_parts();
+/// The application from the features' routes (each registered with its OpenAPI description, so the two
+/// cannot drift) and their state.
+pub fn router<S: Clone + Send + Sync + 'static>(routes: OpenApiRouter<S>, state: S, max_body_bytes: usize) -> Router {
+    let (router, openapi) = routes.split_for_parts();
     let openapi_json = openapi::finish(openapi).to_json().expect("the OpenAPI document serialises");
     router
         .route(

@@ -7,7 +7,7 @@ mod service;
 mod views;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -21,21 +21,25 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::policy::{Action, Scope, authorize, list_scope, sees_access_code};
-use crate::auth::{Authenticated, Caller};
+use crate::auth::{Authenticated, Authenticator, Caller};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, CsvBody};
 use crate::http::openapi::{FORBIDDEN, SHIPMENT_NOT_FOUND};
 use crate::store::{ShipmentKey, ShipmentQuery};
 pub use import::ImportError;
-pub use service::{Created, ShipmentError};
+pub use service::{Created, ShipmentError, ShipmentService};
 use todoke_shared::ProblemCode;
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    ShipmentService: FromRef<S>,
+    Authenticator: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(create_shipment, list_shipments))
         .routes(routes!(import_shipments))
@@ -67,23 +71,24 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`"),
     ))]
 async fn create_shipment(
-    State(state): State<AppState>,
+    State(shipments): State<ShipmentService>,
     Authenticated(caller): Authenticated,
     ApiJson(request): ApiJson<NewShipmentRequest>,
 ) -> Result<Response, ApiError> {
     authorize(&caller, Action::CreateShipment)?;
-    let (slots, points) = (state.store.delivery_slots().await?, state.store.pickup_points().await?);
-    let content = request.validate(&choices(&slots, &points, state.reschedule_days)).map_err(ApiError::validation)?;
+    let (slots, points) = (shipments.store.delivery_slots().await?, shipments.store.pickup_points().await?);
+    let content =
+        request.validate(&choices(&slots, &points, shipments.reschedule_days)).map_err(ApiError::validation)?;
     let (created, record) =
-        service::create(&*state.store, content, merchant(&caller), &caller.actor(), state.clock.now()).await?;
-    let events = state.store.events(record.id).await?;
-    let changes = state.store.preference_changes(record.id).await?;
+        service::create(&*shipments.store, content, merchant(&caller), &caller.actor(), shipments.clock.now()).await?;
+    let events = shipments.store.events(record.id).await?;
+    let changes = shipments.store.preference_changes(record.id).await?;
     let status = match created {
         Created::New => StatusCode::CREATED,
         Created::Existing => StatusCode::OK,
     };
     let location = format!("/api/v1/shipments/{}", record.id);
-    let body = views::shipment_detail(&record, &events, &changes, &state.links, sees_access_code(&caller));
+    let body = views::shipment_detail(&record, &events, &changes, &shipments.links, sees_access_code(&caller));
     Ok((status, [(header::LOCATION, location)], Json(body)).into_response())
 }
 
@@ -107,18 +112,18 @@ async fn create_shipment(
                                       - `invalid_header`: the header line lacks or misnames columns"),
     ))]
 async fn import_shipments(
-    State(state): State<AppState>,
+    State(shipments): State<ShipmentService>,
     Authenticated(caller): Authenticated,
     CsvBody { file, charset }: CsvBody,
 ) -> Result<Json<ImportReport>, ApiError> {
     authorize(&caller, Action::CreateShipment)?;
-    let (slots, points) = (state.store.delivery_slots().await?, state.store.pickup_points().await?);
+    let (slots, points) = (shipments.store.delivery_slots().await?, shipments.store.pickup_points().await?);
     let importer = import::Importer {
-        store: &*state.store,
-        choices: choices(&slots, &points, state.reschedule_days),
+        store: &*shipments.store,
+        choices: choices(&slots, &points, shipments.reschedule_days),
         merchant: merchant(&caller),
         actor: &caller.actor(),
-        now: state.clock.now(),
+        now: shipments.clock.now(),
     };
     Ok(Json(importer.import(file, charset.as_deref()).await?))
 }
@@ -131,15 +136,15 @@ async fn import_shipments(
         (status = 404, description = SHIPMENT_NOT_FOUND),
     ))]
 async fn get_shipment(
-    State(state): State<AppState>,
+    State(shipments): State<ShipmentService>,
     Authenticated(caller): Authenticated,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ShipmentDetail>, ApiError> {
     let id = parse_id(&id)?;
-    let record = service::find(&*state.store, ShipmentKey::Id(id)).await?;
+    let record = service::find(&*shipments.store, ShipmentKey::Id(id)).await?;
     authorize(&caller, Action::ReadShipment(&record))?;
-    let (events, changes) = (state.store.events(id).await?, state.store.preference_changes(id).await?);
-    Ok(Json(views::shipment_detail(&record, &events, &changes, &state.links, sees_access_code(&caller))))
+    let (events, changes) = (shipments.store.events(id).await?, shipments.store.preference_changes(id).await?);
+    Ok(Json(views::shipment_detail(&record, &events, &changes, &shipments.links, sees_access_code(&caller))))
 }
 
 // Read as text, to name the parameter at fault in words; documented as what they take.
@@ -168,7 +173,7 @@ struct ListParams {
         (status = 403, description = FORBIDDEN),
     ))]
 async fn list_shipments(
-    State(state): State<AppState>,
+    State(shipments): State<ShipmentService>,
     Authenticated(caller): Authenticated,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<ShipmentPage>, ApiError> {
@@ -177,13 +182,15 @@ async fn list_shipments(
     if let Scope::Merchant(merchant) = list_scope(&caller) {
         query.merchant = Some(merchant);
     }
-    let records = state.store.list_shipments(&query).await?;
+    let records = shipments.store.list_shipments(&query).await?;
     let next_cursor = match records.last() {
         Some(last) if records.len() == query.limit as usize => Some(last.id.simple().to_string()),
         _ => None,
     };
-    let items =
-        records.iter().map(|record| views::shipment_view(record, &state.links, sees_access_code(&caller))).collect();
+    let items = records
+        .iter()
+        .map(|record| views::shipment_view(record, &shipments.links, sees_access_code(&caller)))
+        .collect();
     Ok(Json(ShipmentPage { items, next_cursor }))
 }
 
@@ -236,19 +243,19 @@ impl ListParams {
         (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`"),
     ))]
 async fn record_event(
-    State(state): State<AppState>,
+    State(shipments): State<ShipmentService>,
     Authenticated(caller): Authenticated,
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<NewEventRequest>,
 ) -> Result<Json<ShipmentDetail>, ApiError> {
     let id = parse_id(&id)?;
-    let shipment = service::find(&*state.store, ShipmentKey::Id(id)).await?;
+    let shipment = service::find(&*shipments.store, ShipmentKey::Id(id)).await?;
     authorize(&caller, Action::RecordEvent(&shipment))?;
-    let now = state.clock.now();
+    let now = shipments.clock.now();
     let event = request.validate(now).map_err(ApiError::validation)?;
-    let record = service::record_event(&*state.store, &state.mail, id, event, &caller.actor(), now).await?;
-    let (events, changes) = (state.store.events(id).await?, state.store.preference_changes(id).await?);
-    Ok(Json(views::shipment_detail(&record, &events, &changes, &state.links, sees_access_code(&caller))))
+    let record = service::record_event(&*shipments.store, &shipments.mail, id, event, &caller.actor(), now).await?;
+    let (events, changes) = (shipments.store.events(id).await?, shipments.store.preference_changes(id).await?);
+    Ok(Json(views::shipment_detail(&record, &events, &changes, &shipments.links, sees_access_code(&caller))))
 }
 
 /// What customers may choose from, for validating preferences.

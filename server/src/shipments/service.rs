@@ -1,14 +1,29 @@
 //! What can be done to shipments, independent of HTTP: create (idempotently by the merchant's order
 //! id) and move through the lifecycle, recording each change in the timeline.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use todoke_shared::shipment::{NewEvent, NewShipment};
 use todoke_shared::{ShipmentStatus, TrackingNumber, TransitionError};
 use uuid::Uuid;
 
+use crate::clock::Clock;
+use crate::links::Links;
 use crate::notify::Mail;
 use crate::store::dispatch::{Happening, Transition};
 use crate::store::{BarcodeTaken, EventRecord, ShipmentKey, ShipmentRecord, Store, StoreError};
+
+/// What the shipments' endpoints need.
+#[derive(Clone)]
+pub struct ShipmentService {
+    pub store: Arc<dyn Store>,
+    pub mail: Arc<Mail>,
+    pub links: Arc<Links>,
+    /// How many days after the promised date a customer may move the delivery.
+    pub reschedule_days: i64,
+    pub clock: Arc<dyn Clock>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ShipmentError {
