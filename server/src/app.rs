@@ -27,10 +27,10 @@ use crate::links::Links;
 use crate::notify::Mail;
 use crate::notify::transport::{Files, Smtp, Transport};
 use crate::notify::worker::Outbox;
-use crate::pod::Pod;
 use crate::pod::files::ProofFiles;
 use crate::pod::geofence::Geofence;
 use crate::pod::photo::{PhotoLimits, PhotoPipeline};
+use crate::pod::{Pod, ProofService};
 use crate::settings::{Secret, Settings};
 use crate::shipments::ShipmentService;
 use crate::store::{self, AccountStore, DispatchStore, NoticeStore, Store};
@@ -42,6 +42,7 @@ pub struct AppState {
     pub account_service: AccountService,
     pub health: Health,
     pub shipment_service: ShipmentService,
+    pub proof_service: ProofService,
     /// Where every handler, service and worker reads the time.
     pub clock: Arc<dyn Clock>,
     pub store: Arc<dyn Store>,
@@ -195,6 +196,38 @@ impl Application {
         let links = Arc::new(Links::new(public_url, keys.clone()));
         let mail = Arc::new(mail(settings)?);
         let reschedule_days = settings.reschedule_days.into();
+        let location_retention = chrono::Duration::days(settings.location_retention_days.into());
+        let planner = Planner {
+            speed: SpeedModel {
+                speed_kmh: f64::from(settings.route_speed_kmh),
+                service_seconds: settings.stop_service_seconds.into(),
+                ..SpeedModel::default()
+            },
+            effort: Effort {
+                time: std::time::Duration::from_millis(settings.planner_millis.into()),
+                ..Effort::default()
+            },
+        };
+        let pod = Arc::new(Pod {
+            store: stores.pod,
+            holder: instance.id,
+            files: ProofFiles::open(settings.data_dir.join("proofs"))
+                .with_context(|| format!("opening {}", settings.data_dir.join("proofs").display()))?,
+            photos: PhotoPipeline::new(
+                PhotoLimits { keep_original: settings.keep_original_photos, ..PhotoLimits::default() },
+                std::thread::available_parallelism().map_or(2, usize::from),
+            ),
+            geofence: Geofence { radius_m: f64::from(settings.geofence_metres) },
+        });
+        let eta = Arc::new(Eta::new(
+            stores.eta,
+            DelayPolicy {
+                margin: chrono::Duration::minutes(settings.delay_margin_minutes.into()),
+                window: chrono::Duration::minutes(settings.delay_window_minutes.into()),
+            },
+            std::time::Duration::from_millis(settings.eta_coalesce_millis.into()),
+            f64::from(settings.driver_position_grid_metres),
+        ));
         let state = AppState {
             authenticator: Authenticator {
                 keys: keys.clone(),
@@ -216,6 +249,15 @@ impl Application {
                 reschedule_days,
                 clock: clock.clone(),
             },
+            proof_service: ProofService {
+                pod: pod.clone(),
+                shipments: stores.shipments.clone(),
+                eta: eta.clone(),
+                mail: mail.clone(),
+                links: links.clone(),
+                customer_link: lifetimes.customer_link,
+                clock: clock.clone(),
+            },
             clock,
             store: stores.shipments,
             notices: stores.notices,
@@ -225,40 +267,12 @@ impl Application {
             limits,
             links,
             reschedule_days,
-            location_retention: chrono::Duration::days(settings.location_retention_days.into()),
+            location_retention,
             dispatch: stores.dispatch,
-            planner: Planner {
-                speed: SpeedModel {
-                    speed_kmh: f64::from(settings.route_speed_kmh),
-                    service_seconds: settings.stop_service_seconds.into(),
-                    ..SpeedModel::default()
-                },
-                effort: Effort {
-                    time: std::time::Duration::from_millis(settings.planner_millis.into()),
-                    ..Effort::default()
-                },
-            },
+            planner,
             mail,
-            pod: Arc::new(Pod {
-                store: stores.pod,
-                holder: instance.id,
-                files: ProofFiles::open(settings.data_dir.join("proofs"))
-                    .with_context(|| format!("opening {}", settings.data_dir.join("proofs").display()))?,
-                photos: PhotoPipeline::new(
-                    PhotoLimits { keep_original: settings.keep_original_photos, ..PhotoLimits::default() },
-                    std::thread::available_parallelism().map_or(2, usize::from),
-                ),
-                geofence: Geofence { radius_m: f64::from(settings.geofence_metres) },
-            }),
-            eta: Arc::new(Eta::new(
-                stores.eta,
-                DelayPolicy {
-                    margin: chrono::Duration::minutes(settings.delay_margin_minutes.into()),
-                    window: chrono::Duration::minutes(settings.delay_window_minutes.into()),
-                },
-                std::time::Duration::from_millis(settings.eta_coalesce_millis.into()),
-                f64::from(settings.driver_position_grid_metres),
-            )),
+            pod,
+            eta,
             instance,
         };
         let router = crate::http::router(routes(), state.clone(), settings.max_body_bytes);

@@ -30,6 +30,11 @@ impl Links {
     /// The customer's own link to a shipment's tracking page: it carries the token that unlocks the
     /// full view (`k`).
     pub fn customer_tracking_page(&self, number: &TrackingNumber, shipment_id: Uuid) -> String {
-        format!("{}/t/{}?k={}", self.public_url, number, self.keys.customer_link(shipment_id))
+        format!("{}/t/{}?k={}", self.public_url, number, self.customer_key(shipment_id))
+    }
+
+    /// The token (`k`) that opens one shipment to its customer, for links of their own.
+    pub fn customer_key(&self, shipment_id: Uuid) -> String {
+        self.keys.customer_link(shipment_id)
     }
 }

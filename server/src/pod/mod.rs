@@ -13,7 +13,7 @@ pub mod signature;
 mod upload;
 pub mod view;
 
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use todoke_shared::pod::{ArrivalReport, AttemptReport, DeliveryReport, PodView, StopReceipt};
@@ -22,9 +22,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::policy::{may_read_proof, sees_proof_integrity};
-use crate::auth::{Caller, Driver};
+use crate::auth::{Authenticator, Caller, Driver};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::openapi::{FORBIDDEN, SHIPMENT_NOT_FOUND};
@@ -34,7 +33,7 @@ use crate::store::{ShipmentKey, ShipmentRecord};
 use closing::Closing;
 use idempotency::IdempotencyKey;
 use service::{Acting, Answer};
-pub use service::{Pod, PodError};
+pub use service::{Pod, PodError, ProofService};
 use todoke_shared::ProblemCode;
 use upload::{AttemptUpload, DeliveryUpload, FilePart, Upload};
 
@@ -59,7 +58,12 @@ const PROOF_REFUSED: &str = "- `validation_failed`: fields of the report to fix,
 const TOO_LARGE: &str = "- `payload_too_large`: the upload is larger than 64 MiB in all\n\
      - `photo_too_large`, `part_too_large`: one part is larger than its limit";
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    ProofService: FromRef<S>,
+    Authenticator: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(arrive))
         .routes(routes!(deliver))
@@ -85,14 +89,14 @@ pub fn router() -> OpenApiRouter<AppState> {
                                       - `idempotency_key_reused`: the key was used for a different request"),
     ))]
 async fn arrive(
-    State(state): State<AppState>,
+    State(service): State<ProofService>,
     driver: Driver,
     key: IdempotencyKey,
     ApiPath(stop_id): ApiPath<Uuid>,
     ApiJson(report): ApiJson<serde_json::Value>,
 ) -> Result<Response, ApiError> {
     let acting = acting(driver, key, stop_id);
-    run(state, move |state| async move { service::arrive(&state, &acting, report.to_string().as_bytes()).await }).await
+    run(service, move |service| async move { service.arrive(&acting, report.to_string().as_bytes()).await }).await
 }
 
 /// The parcel was delivered: `multipart/form-data` with a `report` part ([`DeliveryReport`] JSON), a
@@ -117,13 +121,13 @@ async fn arrive(
         (status = 422, description = PROOF_REFUSED),
     ))]
 async fn deliver(
-    State(state): State<AppState>,
+    State(service): State<ProofService>,
     driver: Driver,
     key: IdempotencyKey,
     ApiPath(stop_id): ApiPath<Uuid>,
     upload: Upload,
 ) -> Result<Response, ApiError> {
-    close::<DeliveryReport>(state, driver, key, stop_id, upload).await
+    close::<DeliveryReport>(service, driver, key, stop_id, upload).await
 }
 
 /// The delivery could not be made: `multipart/form-data` with a `report` part ([`AttemptReport`]
@@ -146,26 +150,26 @@ async fn deliver(
         (status = 422, description = PROOF_REFUSED),
     ))]
 async fn fail(
-    State(state): State<AppState>,
+    State(service): State<ProofService>,
     driver: Driver,
     key: IdempotencyKey,
     ApiPath(stop_id): ApiPath<Uuid>,
     upload: Upload,
 ) -> Result<Response, ApiError> {
-    close::<AttemptReport>(state, driver, key, stop_id, upload).await
+    close::<AttemptReport>(service, driver, key, stop_id, upload).await
 }
 
 /// Closes one of the driver's stops with a delivery or a failed attempt (`R` is its report). The
 /// driver is checked before the body is read: nobody else can make the server take in an upload.
 async fn close<R: Closing>(
-    state: AppState,
+    service: ProofService,
     driver: Driver,
     key: IdempotencyKey,
     stop_id: Uuid,
     upload: Upload,
 ) -> Result<Response, ApiError> {
     let acting = acting(driver, key, stop_id);
-    run(state, move |state| async move { service::close::<R>(&state, &acting, upload).await }).await
+    run(service, move |service| async move { service.close::<R>(&acting, upload).await }).await
 }
 
 /// What a driver acts on: one of their stops, under a key.
@@ -176,13 +180,13 @@ fn acting(driver: Driver, key: IdempotencyKey, stop_id: Uuid) -> Acting {
 /// Runs a stop action to its end in a task of its own: a phone that hangs up, or the time limit, does
 /// not cut it off halfway, so its key is answered or let go and its files kept or taken back, and the
 /// retry finds out which.
-async fn run<F, A>(state: AppState, action: A) -> Result<Response, ApiError>
+async fn run<F, A>(service: ProofService, action: A) -> Result<Response, ApiError>
 where
-    A: FnOnce(AppState) -> F,
+    A: FnOnce(ProofService) -> F,
     F: Future<Output = Result<Answer, PodError>> + Send + 'static,
 {
     // The task carries the request's span, so its log lines say which request they belong to.
-    let answer = tokio::spawn(action(state).instrument(tracing::Span::current())).await.map_err(|error| {
+    let answer = tokio::spawn(action(service).instrument(tracing::Span::current())).await.map_err(|error| {
         tracing::error!(%error, "a stop action failed");
         ApiError::internal()
     })??;
@@ -202,20 +206,20 @@ where
         (status = 404, description = SHIPMENT_NOT_FOUND),
     ))]
 async fn proof_of_delivery(
-    State(state): State<AppState>,
+    State(service): State<ProofService>,
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Response, ApiError> {
-    let shipment = readable_shipment(&state, &caller, id).await?;
-    let proofs = state.pod.store.proofs(id).await?;
+    let shipment = readable_shipment(&service, &caller, id).await?;
+    let proofs = service.pod.store.proofs(id).await?;
     let staff = sees_proof_integrity(&caller);
-    let links = view::FileLinks::new(&state, &caller, id);
+    let links = view::FileLinks::new(&service.links, &caller, id);
     let mut views = Vec::with_capacity(proofs.len());
     for proof in &proofs {
-        let integrity = if staff { Some(view::integrity(&state.pod.files, proof).await) } else { None };
+        let integrity = if staff { Some(view::integrity(&service.pod.files, proof).await) } else { None };
         views.push(view::proof_view(&shipment, proof, &links, integrity)?);
     }
-    let feedback = state.pod.store.feedback(id).await?;
+    let feedback = service.pod.store.feedback(id).await?;
     let body = PodView { shipment_id: id, status: shipment.status, proofs: views, feedback };
     Ok(([(header::CACHE_CONTROL, "private, no-store")], axum::Json(body)).into_response())
 }
@@ -233,12 +237,12 @@ async fn proof_of_delivery(
                                       - `file_not_found`: the shipment's proofs have no such file"),
     ))]
 async fn proof_file(
-    State(state): State<AppState>,
+    State(service): State<ProofService>,
     caller: Caller,
     ApiPath((id, name)): ApiPath<(Uuid, String)>,
 ) -> Result<Response, ApiError> {
-    readable_shipment(&state, &caller, id).await?;
-    let proofs = state.pod.store.proofs(id).await?;
+    readable_shipment(&service, &caller, id).await?;
+    let proofs = service.pod.store.proofs(id).await?;
     let staff = sees_proof_integrity(&caller);
     let listed = proofs
         .iter()
@@ -248,7 +252,7 @@ async fn proof_file(
     if !listed {
         return Err(not_found());
     }
-    let bytes = state.pod.files.read(&name).await.map_err(|error| {
+    let bytes = service.pod.files.read(&name).await.map_err(|error| {
         tracing::error!(%error, name, "a proof file is missing");
         not_found()
     })?;
@@ -265,8 +269,8 @@ async fn proof_file(
     Ok((StatusCode::OK, headers, bytes).into_response())
 }
 
-async fn readable_shipment(state: &AppState, caller: &Caller, id: Uuid) -> Result<ShipmentRecord, ApiError> {
-    let shipment = state.store.find_shipment(ShipmentKey::Id(id)).await?.ok_or(ShipmentError::NotFound)?;
-    may_read_proof(caller, &shipment, state.clock.now(), state.lifetimes.customer_link)?;
+async fn readable_shipment(service: &ProofService, caller: &Caller, id: Uuid) -> Result<ShipmentRecord, ApiError> {
+    let shipment = service.shipments.find_shipment(ShipmentKey::Id(id)).await?.ok_or(ShipmentError::NotFound)?;
+    may_read_proof(caller, &shipment, service.clock.now(), service.customer_link)?;
     Ok(shipment)
 }

@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use chrono::{DateTime, FixedOffset, Utc};
+use todoke_shared::dispatch::RouteStatus;
 use todoke_shared::pod::{ArrivalReport, CaptureLocation, ProofFaults, ProofOutcome, SignatureStrokes, StopReceipt};
-use todoke_shared::{ShipmentStatus, StatusChange, ValidationErrors};
+use todoke_shared::{ReasonCode, ShipmentStatus, StatusChange, ValidationErrors};
 use uuid::Uuid;
 
 use super::closing::Closing;
@@ -19,14 +20,18 @@ use super::integrity::seal;
 use super::photo::{PhotoError, PhotoPipeline};
 use super::signature::{self, SignatureError};
 use super::upload::Upload;
-use crate::app::AppState;
+use crate::clock::Clock;
+use crate::eta::Eta;
 use crate::http::extract::{JsonError, parse_json};
+use crate::links::Links;
+use crate::notify::Mail;
 use crate::schedule::destination;
 use crate::store::dispatch::{Happening, Transition};
 use crate::store::pod::{
     ArrivalRecord, FileRole, KeyAnswer, KeyClaim, KeyClaimRequest, PodStore, ProofDetails, ProofFile, ProofRecord,
+    StopOwner,
 };
-use crate::store::{ShipmentKey, ShipmentRecord, StoreError};
+use crate::store::{ShipmentKey, ShipmentRecord, Store, StoreError};
 
 /// Proof of delivery's parts: where records and files are kept, how photos are made safe, how far from
 /// the door is too far.
@@ -37,6 +42,20 @@ pub struct Pod {
     pub files: ProofFiles,
     pub photos: PhotoPipeline,
     pub geofence: Geofence,
+}
+
+/// What proof of delivery needs: its parts, the shipments its stops are about, the arrival times a
+/// stop action moves, the notices a proof sends, the links to its files, and the time.
+#[derive(Clone)]
+pub struct ProofService {
+    pub pod: Arc<Pod>,
+    pub shipments: Arc<dyn Store>,
+    pub eta: Arc<Eta>,
+    pub mail: Arc<Mail>,
+    pub links: Arc<Links>,
+    /// How long a customer's link opens the shipment's proof.
+    pub customer_link: chrono::Duration,
+    pub clock: Arc<dyn Clock>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,96 +108,230 @@ pub struct Acting {
     pub stop_id: Uuid,
 }
 
-/// Runs `action` under the key: a retry of an answered request gets its answer, and a failed one lets
-/// the key go.
-async fn keyed<F>(state: &AppState, acting: &Acting, fingerprint: &str, action: F) -> Result<Answer, PodError>
-where
-    F: Future<Output = Result<Answer, PodError>>,
-{
-    let store = &state.pod.store;
-    let at = state.clock.now();
-    let claim = KeyClaimRequest {
-        driver_id: acting.driver_id,
-        key: &acting.key,
-        fingerprint,
-        holder: state.pod.holder,
-        now: at,
-        abandoned_before: at - ABANDONED_AFTER,
-    };
-    match store.take_key(&claim).await? {
-        KeyClaim::Answered { status, body } => {
-            let status = StatusCode::from_u16(status).map_err(|_| StoreError::Corrupt("answer status".into()))?;
-            return Ok(Answer { status, body });
-        }
-        KeyClaim::Mismatch => return Err(PodError::KeyReused),
-        KeyClaim::InProgress => return Err(PodError::InProgress),
-        KeyClaim::Taken => {}
-    }
-    let result = action.await;
-    if result.is_err()
-        && let Err(error) = store.release_key(acting.driver_id, &acting.key).await
+impl ProofService {
+    /// Runs `action` under the key: a retry of an answered request gets its answer, and a failed one
+    /// lets the key go.
+    async fn keyed<F>(&self, acting: &Acting, fingerprint: &str, action: F) -> Result<Answer, PodError>
+    where
+        F: Future<Output = Result<Answer, PodError>>,
     {
-        // The key stays taken until it counts as abandoned; the driver app's retry then goes through.
-        tracing::warn!(%error, "letting an idempotency key go failed");
+        let store = &self.pod.store;
+        let at = self.clock.now();
+        let claim = KeyClaimRequest {
+            driver_id: acting.driver_id,
+            key: &acting.key,
+            fingerprint,
+            holder: self.pod.holder,
+            now: at,
+            abandoned_before: at - ABANDONED_AFTER,
+        };
+        if let Some(answer) = claimed(store.take_key(&claim).await?)? {
+            return Ok(answer);
+        }
+        let result = action.await;
+        if result.is_err()
+            && let Err(error) = store.release_key(acting.driver_id, &acting.key).await
+        {
+            // The key stays taken until it counts as abandoned; the driver app's retry then goes through.
+            tracing::warn!(%error, "letting an idempotency key go failed");
+        }
+        result
     }
-    result
-}
 
-#[tracing::instrument(skip_all, fields(stop_id = %acting.stop_id, driver_id = %acting.driver_id, shipment_id = tracing::field::Empty))]
-pub async fn arrive(state: &AppState, acting: &Acting, body: &[u8]) -> Result<Answer, PodError> {
-    let fingerprint = super::idempotency::fingerprint("arrive", acting.stop_id, &[("report", body)]);
-    keyed(state, acting, &fingerprint, async {
-        let report: ArrivalReport = parse_json(body).map_err(PodError::Unreadable)?;
-        report.validate().map_err(PodError::Invalid)?;
-        let received = state.clock.now();
-        let captured_at = captured(report.captured_at, received)?;
-        let shipment = open_stop(state, acting).await?;
+    #[tracing::instrument(skip_all, fields(stop_id = %acting.stop_id, driver_id = %acting.driver_id, shipment_id = tracing::field::Empty))]
+    pub async fn arrive(&self, acting: &Acting, body: &[u8]) -> Result<Answer, PodError> {
+        let fingerprint = super::idempotency::fingerprint("arrive", acting.stop_id, &[("report", body)]);
+        self.keyed(acting, &fingerprint, async {
+            let report: ArrivalReport = parse_json(body).map_err(PodError::Unreadable)?;
+            report.validate().map_err(PodError::Invalid)?;
+            let received = self.clock.now();
+            let captured_at = captured(report.captured_at, received)?;
+            let shipment = self.open_stop(acting).await?;
+            let receipt = StopReceipt {
+                stop_id: acting.stop_id,
+                shipment_id: shipment.id,
+                status: shipment.status,
+                proof_id: None,
+                distance_m: None,
+                flagged: false,
+            };
+            let answer = answer(&self.pod, acting, StatusCode::OK, &receipt)?;
+            let arrival = ArrivalRecord {
+                stop_id: acting.stop_id,
+                driver_id: acting.driver_id,
+                arrived_at: captured_at,
+                location: report.location,
+                recorded_at: received,
+            };
+            self.pod.store.record_arrival(&arrival, &answer).await?;
+            self.eta.touch(acting.driver_id);
+            Ok(Answer { status: StatusCode::OK, body: answer.body })
+        })
+        .await
+    }
+
+    /// Closes the stop with a delivery or a failed attempt (`R` is its report).
+    #[tracing::instrument(skip_all, fields(action = R::ACTION, stop_id = %acting.stop_id, driver_id = %acting.driver_id, shipment_id = tracing::field::Empty))]
+    pub async fn close<R: Closing>(&self, acting: &Acting, upload: Upload) -> Result<Answer, PodError> {
+        let fingerprint = upload.fingerprint(R::ACTION, acting.stop_id);
+        self.keyed(acting, &fingerprint, async {
+            let report: R = parse_json(&upload.report).map_err(PodError::Unreadable)?;
+            report.validate().map_err(PodError::Invalid)?;
+            report.check_upload(&upload)?;
+            let captured_at = captured(report.captured_at(), self.clock.now())?;
+            let shipment = self.open_stop(acting).await?;
+            let details = report.details(&shipment, &upload)?;
+            let signature = match upload.signature.clone() {
+                // Drawing or decoding a signature is CPU work: not on the async runtime.
+                Some(bytes) => {
+                    Some(tokio::task::spawn_blocking(move || signature_png(&bytes)).await.map_err(|_| {
+                        PodError::Signature(SignatureError::Unreadable("the signature could not be read".into()))
+                    })??)
+                }
+                None => None,
+            };
+            let capture = Capture { at: captured_at, location: stored_location(report.location()), details };
+            let files = store_files(&self.pod, signature, upload.photos).await?;
+            self.record(acting, &shipment, R::OUTCOME, capture, files).await
+        })
+        .await
+    }
+
+    /// The stop's shipment, if the stop is this driver's, on a dispatched route, and still open.
+    async fn open_stop(&self, acting: &Acting) -> Result<ShipmentRecord, PodError> {
+        let owner = self.pod.store.stop_owner(acting.stop_id).await?.ok_or(PodError::StopNotFound)?;
+        // The action's span says which shipment it is about.
+        tracing::Span::current().record("shipment_id", tracing::field::display(owner.shipment_id));
+        may_act(&owner, acting.driver_id)?;
+        let shipment =
+            self.shipments.find_shipment(ShipmentKey::Id(owner.shipment_id)).await?.ok_or(PodError::StopNotFound)?;
+        still_open(shipment.status)?;
+        Ok(shipment)
+    }
+
+    /// Stores the proof, the shipment's change and the answer in one transaction; on failure, takes
+    /// back the files this request wrote.
+    async fn record(
+        &self,
+        acting: &Acting,
+        shipment: &ShipmentRecord,
+        outcome: ProofOutcome,
+        capture: Capture,
+        written: Written,
+    ) -> Result<Answer, PodError> {
+        let result = self.store_proof(acting, shipment, outcome, capture, &written).await;
+        match &result {
+            Ok(_) => release(&self.pod, &written),
+            Err(_) => discard(&self.pod, &written).await,
+        }
+        result
+    }
+
+    async fn store_proof(
+        &self,
+        acting: &Acting,
+        shipment: &ShipmentRecord,
+        outcome: ProofOutcome,
+        capture: Capture,
+        written: &Written,
+    ) -> Result<Answer, PodError> {
+        let pickup_points = self.shipments.pickup_points().await?;
+        let placement = self.pod.geofence.place(capture.location.point(), destination(shipment, &pickup_points));
+        let received = self.clock.now();
+        let details = serde_json::to_string(&capture.details).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut proof = ProofRecord {
+            id: Uuid::now_v7(),
+            shipment_id: shipment.id,
+            stop_id: acting.stop_id,
+            driver_id: acting.driver_id,
+            outcome,
+            captured_at: capture.at,
+            recorded_at: received,
+            location: capture.location,
+            distance_m: placement.distance_m,
+            flagged: placement.flagged,
+            details,
+            files: written.files.clone(),
+            sha256: String::new(),
+        };
+        proof.sha256 = seal(&proof, &written.digests);
+        // A failed attempt's report cannot pass its checks without a reason.
+        let change = status_change(outcome, capture.details.reason).ok_or(PodError::StopClosed(shipment.status))?;
+        let happening = Happening {
+            occurred_at: capture.at,
+            recorded_at: received,
+            actor: acting.actor.clone(),
+            location: Some(capture.location.point()),
+            note: None,
+        };
+        let transition = Transition::judged(shipment, change, happening, |next| {
+            self.mail.for_proof(shipment, next, change.reason(), proof.id)
+        })
+        .map_err(|_| PodError::StopClosed(shipment.status))?;
+        let next = transition.event.status;
         let receipt = StopReceipt {
             stop_id: acting.stop_id,
             shipment_id: shipment.id,
-            status: shipment.status,
-            proof_id: None,
-            distance_m: None,
-            flagged: false,
+            status: next,
+            proof_id: Some(proof.id),
+            distance_m: Some(proof.distance_m),
+            flagged: proof.flagged,
         };
-        let answer = answer(&state.pod, acting, StatusCode::OK, &receipt)?;
-        let arrival = ArrivalRecord {
-            stop_id: acting.stop_id,
-            driver_id: acting.driver_id,
-            arrived_at: captured_at,
-            location: report.location,
-            recorded_at: received,
-        };
-        state.pod.store.record_arrival(&arrival, &answer).await?;
-        state.eta.touch(acting.driver_id);
-        Ok(Answer { status: StatusCode::OK, body: answer.body })
-    })
-    .await
+        let answer = answer(&self.pod, acting, StatusCode::CREATED, &receipt)?;
+        let stored = self.pod.store.record_proof(&proof, &transition, &answer).await;
+        match stored {
+            Ok(()) => {
+                self.eta.touch(acting.driver_id);
+                Ok(Answer { status: StatusCode::CREATED, body: answer.body })
+            }
+            Err(error) => {
+                // Something moved while the files were written: the stop went to another driver, or another
+                // device or staff closed it. Said as precisely as when the request began.
+                if matches!(error, StoreError::Stale) {
+                    self.open_stop(acting).await?;
+                }
+                Err(error.into())
+            }
+        }
+    }
 }
 
-/// Closes the stop with a delivery or a failed attempt (`R` is its report).
-#[tracing::instrument(skip_all, fields(action = R::ACTION, stop_id = %acting.stop_id, driver_id = %acting.driver_id, shipment_id = tracing::field::Empty))]
-pub async fn close<R: Closing>(state: &AppState, acting: &Acting, upload: Upload) -> Result<Answer, PodError> {
-    let fingerprint = upload.fingerprint(R::ACTION, acting.stop_id);
-    keyed(state, acting, &fingerprint, async {
-        let report: R = parse_json(&upload.report).map_err(PodError::Unreadable)?;
-        report.validate().map_err(PodError::Invalid)?;
-        report.check_upload(&upload)?;
-        let captured_at = captured(report.captured_at(), state.clock.now())?;
-        let shipment = open_stop(state, acting).await?;
-        let details = report.details(&shipment, &upload)?;
-        let signature = match upload.signature.clone() {
-            // Drawing or decoding a signature is CPU work: not on the async runtime.
-            Some(bytes) => Some(tokio::task::spawn_blocking(move || signature_png(&bytes)).await.map_err(|_| {
-                PodError::Signature(SignatureError::Unreadable("the signature could not be read".into()))
-            })??),
-            None => None,
-        };
-        let capture = Capture { at: captured_at, location: stored_location(report.location()), details };
-        let files = store_files(&state.pod, signature, upload.photos).await?;
-        record(state, acting, &shipment, R::OUTCOME, capture, files).await
-    })
-    .await
+/// What taking the key found: go ahead (`None`), the answer a retry gets again, or why not.
+fn claimed(claim: KeyClaim) -> Result<Option<Answer>, PodError> {
+    match claim {
+        KeyClaim::Taken => Ok(None),
+        KeyClaim::Answered { status, body } => {
+            let status = StatusCode::from_u16(status).map_err(|_| StoreError::Corrupt("answer status".into()))?;
+            Ok(Some(Answer { status, body }))
+        }
+        KeyClaim::Mismatch => Err(PodError::KeyReused),
+        KeyClaim::InProgress => Err(PodError::InProgress),
+    }
+}
+
+/// A driver acts only on their own stops, and only once the route is out.
+fn may_act(owner: &StopOwner, driver_id: Uuid) -> Result<(), PodError> {
+    if owner.driver_id != driver_id {
+        return Err(PodError::NotYourStop);
+    }
+    if owner.route_status != RouteStatus::Dispatched {
+        return Err(PodError::NotDispatched);
+    }
+    Ok(())
+}
+
+/// A stop is open while its shipment is out for delivery; any other status closed it.
+fn still_open(status: ShipmentStatus) -> Result<(), PodError> {
+    if status == ShipmentStatus::OutForDelivery { Ok(()) } else { Err(PodError::StopClosed(status)) }
+}
+
+/// The shipment's move a proof makes; a failed attempt without a reason makes none.
+fn status_change(outcome: ProofOutcome, reason: Option<ReasonCode>) -> Option<StatusChange> {
+    match (outcome, reason) {
+        (ProofOutcome::Delivered, _) => Some(StatusChange::Delivered),
+        (ProofOutcome::AttemptFailed, Some(reason)) => Some(StatusChange::AttemptFailed(reason)),
+        (ProofOutcome::AttemptFailed, None) => None,
+    }
 }
 
 /// The phone's time of capture: not in the future (beyond a phone's clock drift), kept to the
@@ -194,25 +347,6 @@ fn captured(at: DateTime<FixedOffset>, received: DateTime<Utc>) -> Result<DateTi
         )));
     }
     Ok(at)
-}
-
-/// The stop's shipment, if the stop is this driver's, on a dispatched route, and still open.
-async fn open_stop(state: &AppState, acting: &Acting) -> Result<ShipmentRecord, PodError> {
-    let owner = state.pod.store.stop_owner(acting.stop_id).await?.ok_or(PodError::StopNotFound)?;
-    // The action's span says which shipment it is about.
-    tracing::Span::current().record("shipment_id", tracing::field::display(owner.shipment_id));
-    if owner.driver_id != acting.driver_id {
-        return Err(PodError::NotYourStop);
-    }
-    if owner.route_status != todoke_shared::dispatch::RouteStatus::Dispatched {
-        return Err(PodError::NotDispatched);
-    }
-    let shipment =
-        state.store.find_shipment(ShipmentKey::Id(owner.shipment_id)).await?.ok_or(PodError::StopNotFound)?;
-    if shipment.status != ShipmentStatus::OutForDelivery {
-        return Err(PodError::StopClosed(shipment.status));
-    }
-    Ok(shipment)
 }
 
 /// A location as the databases keep it: SQLite stores -0.0 as 0.0, which would break the seal.
@@ -311,96 +445,6 @@ async fn discard(pod: &Pod, written: &Written) {
 fn release(pod: &Pod, written: &Written) {
     let names: Vec<String> = written.files.iter().map(|file| file.name.clone()).collect();
     pod.files.release(&names);
-}
-
-/// Stores the proof, the shipment's change and the answer in one transaction; on failure, takes back
-/// the files this request wrote.
-async fn record(
-    state: &AppState,
-    acting: &Acting,
-    shipment: &ShipmentRecord,
-    outcome: ProofOutcome,
-    capture: Capture,
-    written: Written,
-) -> Result<Answer, PodError> {
-    let result = store_proof(state, acting, shipment, outcome, capture, &written).await;
-    match &result {
-        Ok(_) => release(&state.pod, &written),
-        Err(_) => discard(&state.pod, &written).await,
-    }
-    result
-}
-
-async fn store_proof(
-    state: &AppState,
-    acting: &Acting,
-    shipment: &ShipmentRecord,
-    outcome: ProofOutcome,
-    capture: Capture,
-    written: &Written,
-) -> Result<Answer, PodError> {
-    let pickup_points = state.store.pickup_points().await?;
-    let placement = state.pod.geofence.place(capture.location.point(), destination(shipment, &pickup_points));
-    let received = state.clock.now();
-    let details = serde_json::to_string(&capture.details).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let mut proof = ProofRecord {
-        id: Uuid::now_v7(),
-        shipment_id: shipment.id,
-        stop_id: acting.stop_id,
-        driver_id: acting.driver_id,
-        outcome,
-        captured_at: capture.at,
-        recorded_at: received,
-        location: capture.location,
-        distance_m: placement.distance_m,
-        flagged: placement.flagged,
-        details,
-        files: written.files.clone(),
-        sha256: String::new(),
-    };
-    proof.sha256 = seal(&proof, &written.digests);
-    let change = match (outcome, capture.details.reason) {
-        (ProofOutcome::Delivered, _) => StatusChange::Delivered,
-        (ProofOutcome::AttemptFailed, Some(reason)) => StatusChange::AttemptFailed(reason),
-        // A failed attempt's report cannot pass its checks without a reason.
-        (ProofOutcome::AttemptFailed, None) => return Err(PodError::StopClosed(shipment.status)),
-    };
-    let happening = Happening {
-        occurred_at: capture.at,
-        recorded_at: received,
-        actor: acting.actor.clone(),
-        location: Some(capture.location.point()),
-        note: None,
-    };
-    let transition = Transition::judged(shipment, change, happening, |next| {
-        state.mail.for_proof(shipment, next, change.reason(), proof.id)
-    })
-    .map_err(|_| PodError::StopClosed(shipment.status))?;
-    let next = transition.event.status;
-    let receipt = StopReceipt {
-        stop_id: acting.stop_id,
-        shipment_id: shipment.id,
-        status: next,
-        proof_id: Some(proof.id),
-        distance_m: Some(proof.distance_m),
-        flagged: proof.flagged,
-    };
-    let answer = answer(&state.pod, acting, StatusCode::CREATED, &receipt)?;
-    let stored = state.pod.store.record_proof(&proof, &transition, &answer).await;
-    match stored {
-        Ok(()) => {
-            state.eta.touch(acting.driver_id);
-            Ok(Answer { status: StatusCode::CREATED, body: answer.body })
-        }
-        Err(error) => {
-            // Something moved while the files were written: the stop went to another driver, or another
-            // device or staff closed it. Said as precisely as when the request began.
-            if matches!(error, StoreError::Stale) {
-                open_stop(state, acting).await?;
-            }
-            Err(error.into())
-        }
-    }
 }
 
 fn answer(pod: &Pod, acting: &Acting, status: StatusCode, receipt: &StopReceipt) -> Result<KeyAnswer, PodError> {

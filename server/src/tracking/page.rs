@@ -353,7 +353,7 @@ async fn latest_proof(
 ) -> Result<Option<ProofSection>, ApiError> {
     let proofs = state.pod.store.proofs(shipment.id).await?;
     let Some(proof) = proofs.first() else { return Ok(None) };
-    let links = FileLinks::new(state, caller, shipment.id);
+    let links = FileLinks::new(&state.links, caller, shipment.id);
     let view = proof_view(shipment, proof, &links, None)?;
     Ok(Some(ProofSection {
         delivered: view.outcome == ProofOutcome::Delivered,
