@@ -17,6 +17,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::dispatch::plan::SpeedModel;
 use crate::dispatch::service::Planner;
 use crate::dispatch::solver::Effort;
+use crate::driver::DriverService;
 use crate::eta::Eta;
 use crate::eta::delay::DelayPolicy;
 use crate::eta::service::Estimator;
@@ -43,6 +44,7 @@ pub struct AppState {
     pub health: Health,
     pub shipment_service: ShipmentService,
     pub proof_service: ProofService,
+    pub driver_service: DriverService,
     /// Where every handler, service and worker reads the time.
     pub clock: Arc<dyn Clock>,
     pub store: Arc<dyn Store>,
@@ -256,6 +258,14 @@ impl Application {
                 mail: mail.clone(),
                 links: links.clone(),
                 customer_link: lifetimes.customer_link,
+                clock: clock.clone(),
+            },
+            driver_service: DriverService {
+                dispatch: stores.dispatch.clone(),
+                shipments: stores.shipments.clone(),
+                eta: eta.clone(),
+                planner,
+                location_retention,
                 clock: clock.clone(),
             },
             clock,

@@ -2,12 +2,13 @@
 //! points the phone collects on the way.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use todoke_shared::driver::{LocationBatch, LocationReceipt, Manifest, ManifestRoute, ManifestStop};
 use todoke_shared::preferences::pod_requirements;
@@ -16,19 +17,38 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::AppState;
-
-use crate::auth::Driver;
 use crate::auth::tokens::digest;
+use crate::auth::{Authenticator, Driver};
+use crate::clock::Clock;
 use crate::dispatch::DispatchError;
-use crate::dispatch::service::route_view;
+use crate::dispatch::service::{Planner, route_view};
+use crate::eta::Eta;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::http::openapi::FORBIDDEN;
 use crate::schedule::DepotDay;
 use crate::store::dispatch::{LocationRecord, PlacedShipment};
+use crate::store::{DispatchStore, Store};
 
-pub fn router() -> OpenApiRouter<AppState> {
+/// What the driver's day needs: the routes and the driver's points, the pickup points, the arrival
+/// times new points move, the planner that times the stops, how long points are kept, and the time.
+#[derive(Clone)]
+pub struct DriverService {
+    pub dispatch: Arc<dyn DispatchStore>,
+    pub shipments: Arc<dyn Store>,
+    pub eta: Arc<Eta>,
+    pub planner: Planner,
+    /// How long drivers' location points are kept.
+    pub location_retention: chrono::Duration,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    DriverService: FromRef<S>,
+    Authenticator: FromRef<S>,
+{
     OpenApiRouter::new().routes(routes!(manifest)).routes(routes!(record_locations))
 }
 
@@ -50,27 +70,19 @@ struct ManifestQuery {
         (status = 403, description = FORBIDDEN),
     ))]
 async fn manifest(
-    State(state): State<AppState>,
+    State(service): State<DriverService>,
     // Before the query: who may never look learns no more than that.
     driver: Driver,
     ApiQuery(query): ApiQuery<ManifestQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let manifest = driver_manifest(&state, driver.id, query.date).await?;
+    let manifest = service.manifest(driver.id, query.date).await?;
     let body = serde_json::to_string(&manifest).map_err(|_| ApiError::internal())?;
     let etag = format!("\"{}\"", &digest(&body)[..32]);
     let etag_header = HeaderValue::from_str(&etag).map_err(|_| ApiError::internal())?;
     // The phone revalidates every time; an unchanged day costs a 304.
     let cache = (header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
-    let matches = headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        // A proxy that compresses may weaken the tag; the body it stands for is the same.
-        .map(|tag| tag.trim().trim_start_matches("W/"))
-        .any(|tag| tag == etag || tag == "*");
-    if matches {
+    if unchanged(&headers, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag_header), cache]).into_response());
     }
     let json = (header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -90,16 +102,39 @@ async fn manifest(
         (status = 422, description = "- `validation_failed`: points to fix, each named in `errors`"),
     ))]
 async fn record_locations(
-    State(state): State<AppState>,
+    State(service): State<DriverService>,
     driver: Driver,
     ApiJson(batch): ApiJson<LocationBatch>,
 ) -> Result<Json<LocationReceipt>, ApiError> {
     let id = driver.id;
-    let now = state.clock.now();
+    let now = service.clock.now();
     batch.validate(now).map_err(ApiError::validation)?;
-    let keep_from = now - state.location_retention;
-    // A point older than the retention would be let go at once; it is not kept, nor taken as the position.
-    let points: Vec<LocationRecord> = batch
+    let keep_from = now - service.location_retention;
+    let points = kept(&batch, keep_from);
+    service.dispatch.record_locations(id, &points, now, keep_from).await.map_err(DispatchError::from)?;
+    if !points.is_empty() {
+        service.eta.touch(id);
+    }
+    let latest = service.dispatch.driver_position(id).await.map_err(DispatchError::from)?;
+    Ok(Json(LocationReceipt { accepted: points.len(), latest: latest.map(|p| p.recorded_at.fixed_offset()) }))
+}
+
+/// Whether the phone already has this version of the day: its `If-None-Match` names the tag, or any.
+fn unchanged(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        // A proxy that compresses may weaken the tag; the body it stands for is the same.
+        .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| tag == etag || tag == "*")
+}
+
+/// The batch's points to keep: one older than the retention would be let go at once; it is not kept,
+/// nor taken as the position.
+fn kept(batch: &LocationBatch, keep_from: DateTime<Utc>) -> Vec<LocationRecord> {
+    batch
         .points
         .iter()
         .filter(|p| p.at.with_timezone(&Utc) >= keep_from)
@@ -111,72 +146,66 @@ async fn record_locations(
             speed_mps: p.speed_mps,
             heading_deg: p.heading_deg,
         })
-        .collect();
-    state
-        .dispatch
-        .record_locations(id, &points, now, now - state.location_retention)
-        .await
-        .map_err(DispatchError::from)?;
-    if !points.is_empty() {
-        state.eta.touch(id);
-    }
-    let latest = state.dispatch.driver_position(id).await.map_err(DispatchError::from)?;
-    Ok(Json(LocationReceipt { accepted: points.len(), latest: latest.map(|p| p.recorded_at.fixed_offset()) }))
+        .collect()
 }
 
-async fn driver_manifest(state: &AppState, driver: Uuid, date: Option<NaiveDate>) -> Result<Manifest, DispatchError> {
-    // A driver without a depot yet has no routes: an empty day, not an error, for the app's first start.
-    let Some(profile) = state.dispatch.driver(driver).await? else {
-        return Ok(Manifest { date: date.unwrap_or_else(|| state.clock.now().date_naive()), routes: Vec::new() });
-    };
-    let depot = state.dispatch.depot(profile.depot_id).await?.ok_or(DispatchError::DepotNotFound)?;
-    let date = date.unwrap_or_else(|| DepotDay::today(&depot, state.clock.now()));
-    let pickup_points = state.store.pickup_points().await?;
-    let mut routes = Vec::new();
-    for route in state.dispatch.routes(depot.id, date).await?.into_iter().filter(|r| r.driver_id == driver) {
-        let ids: Vec<Uuid> = route.stops.iter().map(|s| s.shipment_id).collect();
-        let shipments: HashMap<Uuid, PlacedShipment> =
-            state.dispatch.placed_shipments(&ids).await?.into_iter().map(|p| (p.shipment.id, p)).collect();
-        let view = route_view(&route, &profile.name, &shipments, &[], &depot, &pickup_points, &state.planner);
-        let stops = view
-            .stops
-            .into_iter()
-            .filter_map(|stop| {
-                let shipment = &shipments.get(&stop.shipment_id)?.shipment;
-                let content = &shipment.content;
-                Some(ManifestStop {
-                    id: stop.id,
-                    position: stop.position,
-                    planned_arrival: stop.planned_arrival,
-                    planned_departure: stop.planned_departure,
-                    window_start: stop.window_start,
-                    window_end: stop.window_end,
-                    location: stop.location,
-                    shipment_id: shipment.id,
-                    tracking_number: shipment.tracking_number,
-                    status: shipment.status,
-                    recipient_name: content.recipient.name.clone(),
-                    recipient_phone: content.recipient.phone.clone(),
-                    address: content.address.clone(),
-                    preferences: content.preferences.clone(),
-                    flags: content.flags,
-                    // Stored preferences passed these rules when they were chosen.
-                    pod_requirements: pod_requirements(&content.preferences.method, &content.flags).unwrap_or_default(),
-                    parcels: content.parcels.iter().map(|p| p.barcode.clone()).collect(),
+impl DriverService {
+    /// The driver's routes on `date` (today at their depot when `None`), in the order they start.
+    async fn manifest(&self, driver: Uuid, date: Option<NaiveDate>) -> Result<Manifest, DispatchError> {
+        // A driver without a depot yet has no routes: an empty day, not an error, for the app's first start.
+        let Some(profile) = self.dispatch.driver(driver).await? else {
+            return Ok(Manifest { date: date.unwrap_or_else(|| self.clock.now().date_naive()), routes: Vec::new() });
+        };
+        let depot = self.dispatch.depot(profile.depot_id).await?.ok_or(DispatchError::DepotNotFound)?;
+        let date = date.unwrap_or_else(|| DepotDay::today(&depot, self.clock.now()));
+        let pickup_points = self.shipments.pickup_points().await?;
+        let mut routes = Vec::new();
+        for route in self.dispatch.routes(depot.id, date).await?.into_iter().filter(|r| r.driver_id == driver) {
+            let ids: Vec<Uuid> = route.stops.iter().map(|s| s.shipment_id).collect();
+            let shipments: HashMap<Uuid, PlacedShipment> =
+                self.dispatch.placed_shipments(&ids).await?.into_iter().map(|p| (p.shipment.id, p)).collect();
+            let view = route_view(&route, &profile.name, &shipments, &[], &depot, &pickup_points, &self.planner);
+            let stops = view
+                .stops
+                .into_iter()
+                .filter_map(|stop| {
+                    let shipment = &shipments.get(&stop.shipment_id)?.shipment;
+                    let content = &shipment.content;
+                    Some(ManifestStop {
+                        id: stop.id,
+                        position: stop.position,
+                        planned_arrival: stop.planned_arrival,
+                        planned_departure: stop.planned_departure,
+                        window_start: stop.window_start,
+                        window_end: stop.window_end,
+                        location: stop.location,
+                        shipment_id: shipment.id,
+                        tracking_number: shipment.tracking_number,
+                        status: shipment.status,
+                        recipient_name: content.recipient.name.clone(),
+                        recipient_phone: content.recipient.phone.clone(),
+                        address: content.address.clone(),
+                        preferences: content.preferences.clone(),
+                        flags: content.flags,
+                        // Stored preferences passed these rules when they were chosen.
+                        pod_requirements: pod_requirements(&content.preferences.method, &content.flags)
+                            .unwrap_or_default(),
+                        parcels: content.parcels.iter().map(|p| p.barcode.clone()).collect(),
+                    })
                 })
-            })
-            .collect();
-        routes.push(ManifestRoute {
-            id: view.id,
-            depot_id: view.depot_id,
-            status: view.status,
-            version: view.version,
-            distance_km: view.distance_km,
-            planned_start: view.planned_start,
-            planned_end: view.planned_end,
-            stops,
-        });
+                .collect();
+            routes.push(ManifestRoute {
+                id: view.id,
+                depot_id: view.depot_id,
+                status: view.status,
+                version: view.version,
+                distance_km: view.distance_km,
+                planned_start: view.planned_start,
+                planned_end: view.planned_end,
+                stops,
+            });
+        }
+        routes.sort_by_key(|r| r.planned_start);
+        Ok(Manifest { date, routes })
     }
-    routes.sort_by_key(|r| r.planned_start);
-    Ok(Manifest { date, routes })
 }
