@@ -209,3 +209,55 @@ impl DriverService {
         Ok(Manifest { date, routes })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use todoke_shared::driver::LocationPoint;
+
+    use super::*;
+
+    fn asking(if_none_match: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in if_none_match {
+            headers.append(header::IF_NONE_MATCH, HeaderValue::from_str(value).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn a_phone_that_has_the_day_already_is_told_it_is_unchanged() {
+        let etag = "\"0123abcd\"";
+        assert!(unchanged(&asking(&[etag]), etag));
+        assert!(unchanged(&asking(&["W/\"0123abcd\""]), etag), "weakened by a proxy");
+        assert!(unchanged(&asking(&["\"old\", \"0123abcd\""]), etag), "one of a list");
+        assert!(unchanged(&asking(&["\"old\"", etag]), etag), "one of several headers");
+        assert!(unchanged(&asking(&["*"]), etag));
+    }
+
+    #[test]
+    fn a_phone_with_another_version_or_none_gets_the_day() {
+        let etag = "\"0123abcd\"";
+        assert!(!unchanged(&asking(&[]), etag));
+        assert!(!unchanged(&asking(&["\"old\""]), etag));
+        assert!(!unchanged(&asking(&["0123abcd"]), etag), "a tag is quoted");
+    }
+
+    #[test]
+    fn points_older_than_the_retention_are_not_kept() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 24, 14, 0, 0).unwrap();
+        let point = |days_ago: i64| LocationPoint {
+            at: (now - chrono::Duration::days(days_ago)).fixed_offset(),
+            lat: 35.68,
+            lon: 139.76,
+            accuracy_m: Some(8.0),
+            speed_mps: None,
+            heading_deg: None,
+        };
+        let batch = LocationBatch { points: vec![point(31), point(30), point(0)] };
+        let kept = kept(&batch, now - chrono::Duration::days(30));
+        let kept_at: Vec<DateTime<Utc>> = kept.iter().map(|p| p.recorded_at).collect();
+        assert_eq!(kept_at, [now - chrono::Duration::days(30), now]);
+        assert_eq!(kept[1].accuracy_m, Some(8.0));
+    }
+}

@@ -457,3 +457,130 @@ fn answer(pod: &Pod, acting: &Acting, status: StatusCode, receipt: &StopReceipt)
         body,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn stop_of(driver_id: Uuid, route_status: RouteStatus) -> StopOwner {
+        StopOwner {
+            stop_id: Uuid::now_v7(),
+            route_id: Uuid::now_v7(),
+            route_status,
+            driver_id,
+            shipment_id: Uuid::now_v7(),
+        }
+    }
+
+    fn at(hour: u32, minute: u32, second: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 24, hour, minute, second).unwrap()
+    }
+
+    #[test]
+    fn a_driver_acts_on_their_own_stop_once_the_route_is_out() {
+        let driver = Uuid::now_v7();
+        assert!(may_act(&stop_of(driver, RouteStatus::Dispatched), driver).is_ok());
+        assert!(still_open(ShipmentStatus::OutForDelivery).is_ok());
+    }
+
+    #[test]
+    fn a_stop_moved_to_another_drivers_route_is_not_theirs_any_more() {
+        let (driver, colleague) = (Uuid::now_v7(), Uuid::now_v7());
+        let result = may_act(&stop_of(colleague, RouteStatus::Dispatched), driver);
+        assert!(matches!(result, Err(PodError::NotYourStop)), "{result:?}");
+        // Whose it is comes first: another driver's planned route says nothing about its state.
+        let result = may_act(&stop_of(colleague, RouteStatus::Planned), driver);
+        assert!(matches!(result, Err(PodError::NotYourStop)), "{result:?}");
+    }
+
+    #[test]
+    fn a_stop_waits_until_its_route_is_dispatched() {
+        let driver = Uuid::now_v7();
+        let result = may_act(&stop_of(driver, RouteStatus::Planned), driver);
+        assert!(matches!(result, Err(PodError::NotDispatched)), "{result:?}");
+    }
+
+    #[test]
+    fn a_stop_is_closed_once_its_shipment_is_no_longer_out_for_delivery() {
+        for status in [ShipmentStatus::Delivered, ShipmentStatus::AttemptFailed, ShipmentStatus::AtDepot] {
+            let result = still_open(status);
+            assert!(matches!(result, Err(PodError::StopClosed(s)) if s == status), "{status:?}: {result:?}");
+        }
+    }
+
+    #[test]
+    fn a_new_key_goes_ahead() {
+        assert!(matches!(claimed(KeyClaim::Taken), Ok(None)));
+    }
+
+    #[test]
+    fn a_retry_of_an_answered_action_gets_the_same_answer() {
+        let body = br#"{"stop_id":"same bytes"}"#.to_vec();
+        let Ok(Some(answer)) = claimed(KeyClaim::Answered { status: 201, body: body.clone() }) else {
+            panic!("an answered key answers again");
+        };
+        assert_eq!((answer.status, answer.body), (StatusCode::CREATED, body));
+    }
+
+    #[test]
+    fn a_key_used_for_another_action_or_still_at_work_is_refused() {
+        assert!(matches!(claimed(KeyClaim::Mismatch), Err(PodError::KeyReused)));
+        assert!(matches!(claimed(KeyClaim::InProgress), Err(PodError::InProgress)));
+    }
+
+    #[test]
+    fn a_stored_answer_with_an_impossible_status_is_an_error_not_an_answer() {
+        let result = claimed(KeyClaim::Answered { status: 1000, body: Vec::new() });
+        assert!(matches!(result, Err(PodError::Store(StoreError::Corrupt(_)))));
+    }
+
+    #[test]
+    fn a_delivery_delivers_and_a_failed_attempt_says_why() {
+        assert_eq!(status_change(ProofOutcome::Delivered, None), Some(StatusChange::Delivered));
+        // A delivery's proof carries no reason; one there by mistake changes nothing.
+        assert_eq!(status_change(ProofOutcome::Delivered, Some(ReasonCode::Refused)), Some(StatusChange::Delivered));
+        assert_eq!(
+            status_change(ProofOutcome::AttemptFailed, Some(ReasonCode::RecipientNotHome)),
+            Some(StatusChange::AttemptFailed(ReasonCode::RecipientNotHome))
+        );
+        assert_eq!(status_change(ProofOutcome::AttemptFailed, None), None);
+    }
+
+    #[test]
+    fn a_phone_clock_a_little_ahead_is_believed_but_not_one_in_the_future() {
+        let received = at(14, 0, 0);
+        let ahead = |minutes: i64, seconds: i64| {
+            (received + chrono::Duration::minutes(minutes) + chrono::Duration::seconds(seconds)).fixed_offset()
+        };
+        assert_eq!(captured(ahead(5, 0), received).ok(), Some(at(14, 5, 0)));
+        let result = captured(ahead(5, 1), received);
+        assert!(matches!(result, Err(PodError::Invalid(_))), "{result:?}");
+        assert_eq!(captured(ahead(-90, 0), received).ok(), Some(at(12, 30, 0)), "an action queued offline");
+    }
+
+    #[test]
+    fn the_capture_time_is_kept_to_the_millisecond_in_utc() {
+        let tokyo = FixedOffset::east_opt(9 * 3600).unwrap();
+        let taken = tokyo.with_ymd_and_hms(2026, 11, 24, 22, 59, 0).unwrap() + chrono::Duration::microseconds(123_456);
+        let kept = captured(taken, at(14, 0, 0)).expect("in the past");
+        assert_eq!(kept, at(13, 59, 0) + chrono::Duration::milliseconds(123));
+    }
+
+    #[test]
+    fn a_location_at_negative_zero_is_sealed_as_the_database_gives_it_back() {
+        let stored = stored_location(CaptureLocation { lat: -0.0, lon: -0.0, accuracy_m: Some(-0.0) });
+        assert!(stored.lat.is_sign_positive() && stored.lon.is_sign_positive());
+        assert!(stored.accuracy_m.is_some_and(f64::is_sign_positive));
+        let tokyo = CaptureLocation { lat: 35.6812, lon: 139.7671, accuracy_m: None };
+        assert_eq!(stored_location(tokyo), tokyo);
+    }
+
+    #[test]
+    fn an_original_photo_keeps_the_extension_of_its_format() {
+        assert_eq!(original_extension(b"\x89PNG\r\n\x1a\n...."), "png");
+        assert_eq!(original_extension(b"RIFF\x24\x00\x00\x00WEBPVP8 "), "webp");
+        assert_eq!(original_extension(b"\xFF\xD8\xFF\xE0"), "jpg");
+    }
+}
