@@ -2,16 +2,18 @@
 //! the format sniffed from the bytes, the EXIF orientation applied, every piece of metadata dropped (GPS included;
 //! colour profiles too, the pixels taken as sRGB), and a display image and a thumbnail re-encoded as JPEG.
 
-use std::io::Cursor;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use fast_image_resize::{FilterType, ResizeAlg, ResizeError, ResizeOptions, Resizer};
-use image::error::ImageError;
-use image::metadata::Orientation;
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
+use fast_image_resize::ResizeError;
+use image::{DynamicImage, ImageFormat};
 use todoke_shared::ProblemCode;
 use tokio::sync::Semaphore;
+
+mod jpeg;
+mod pixels;
+
+pub(super) use pixels::{decode, fit_within, opaque_rgb};
 
 /// The longest side of the display image; smaller photos keep their size.
 pub const DISPLAY_SIDE: u32 = 1600;
@@ -97,7 +99,7 @@ impl PhotoError {
 pub fn process(bytes: &[u8], limits: &PhotoLimits) -> Result<ProcessedPhoto, PhotoError> {
     check_size(bytes.len(), limits.max_bytes)?;
     let format = sniff(bytes, &[ImageFormat::Jpeg, ImageFormat::Png, ImageFormat::WebP])?;
-    if format == ImageFormat::Jpeg && !jpeg_reaches_end(bytes) {
+    if format == ImageFormat::Jpeg && !jpeg::reaches_end(bytes) {
         return Err(PhotoError::Unreadable("the JPEG data stops before its end marker".to_owned()));
     }
     let (decoded, orientation) = decode(bytes, format, limits)?;
@@ -107,11 +109,11 @@ pub fn process(bytes: &[u8], limits: &PhotoLimits) -> Result<ProcessedPhoto, Pho
     display.apply_orientation(orientation);
     let display = opaque_rgb(display);
     let (width, height) = display.dimensions();
-    let display_jpeg = encode_jpeg(&display, DISPLAY_QUALITY)?;
+    let display_jpeg = jpeg::encode(&display, DISPLAY_QUALITY)?;
     let thumbnail = fit_within(DynamicImage::ImageRgb8(display), THUMBNAIL_SIDE).map_err(resize_failed)?.into_rgb8();
     Ok(ProcessedPhoto {
         display: display_jpeg,
-        thumbnail: encode_jpeg(&thumbnail, THUMBNAIL_QUALITY)?,
+        thumbnail: jpeg::encode(&thumbnail, THUMBNAIL_QUALITY)?,
         original: limits.keep_original.then(|| bytes.to_vec()),
         width,
         height,
@@ -131,118 +133,8 @@ pub(super) fn sniff(bytes: &[u8], accepted: &[ImageFormat]) -> Result<ImageForma
     }
 }
 
-/// Decodes within the limits, checking the header's dimensions before any pixel. The orientation comes from the
-/// EXIF data; damaged EXIF counts as none, since the pixels may still be good.
-pub(super) fn decode(
-    bytes: &[u8],
-    format: ImageFormat,
-    limits: &PhotoLimits,
-) -> Result<(DynamicImage, Orientation), PhotoError> {
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    let mut decoder_limits = Limits::default();
-    decoder_limits.max_alloc = Some(limits.max_alloc);
-    reader.limits(decoder_limits);
-    let mut decoder = reader.into_decoder().map_err(unreadable)?;
-    let (width, height) = decoder.dimensions();
-    let too_many_pixels =
-        PhotoError::TooManyPixels { width, height, max_side: limits.max_side, max_pixels: limits.max_pixels };
-    if width.max(height) > limits.max_side || u64::from(width) * u64::from(height) > limits.max_pixels {
-        return Err(too_many_pixels);
-    }
-    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let image = DynamicImage::from_decoder(decoder).map_err(|error| match error {
-        ImageError::Limits(_) => too_many_pixels,
-        error => unreadable(error),
-    })?;
-    Ok((image, orientation))
-}
-
-fn unreadable(error: ImageError) -> PhotoError {
-    PhotoError::Unreadable(error.to_string())
-}
-
 fn resize_failed(error: ResizeError) -> PhotoError {
     PhotoError::Unreadable(format!("resizing failed: {error}"))
-}
-
-/// Whether the JPEG's entropy-coded data is followed by its end-of-image marker. The JPEG decoder fills a cut-off
-/// scan with grey rather than failing (which is what lets it read photos with damaged blocks), so without this a
-/// truncated upload would be stored as half a photo.
-fn jpeg_reaches_end(bytes: &[u8]) -> bool {
-    first_scan_start(bytes)
-        .and_then(|start| bytes.get(start..))
-        .is_some_and(|scans| scans.windows(2).rev().any(|pair| pair == [0xFF, 0xD9]))
-}
-
-/// Where the first scan's data starts, found by walking the marker segments by their lengths: an EXIF thumbnail
-/// inside APP1 carries its own scan and end marker, so searching the bytes from the start would be fooled.
-fn first_scan_start(bytes: &[u8]) -> Option<usize> {
-    let mut position = 2;
-    loop {
-        if *bytes.get(position)? != 0xFF {
-            return None;
-        }
-        let marker = *bytes.get(position + 1)?;
-        if marker == 0xFF {
-            // Fill bytes may pad between segments.
-            position += 1;
-            continue;
-        }
-        let length = u16::from_be_bytes([*bytes.get(position + 2)?, *bytes.get(position + 3)?]);
-        position += 2 + usize::from(length);
-        if marker == 0xDA {
-            return Some(position);
-        }
-    }
-}
-
-/// The image shrunk (never enlarged) so that its longest side is at most `side`. Catmull-Rom is as sharp as Lanczos3
-/// to the eye at these ratios, and a third faster from 12 megapixels.
-pub(super) fn fit_within(image: DynamicImage, side: u32) -> Result<DynamicImage, ResizeError> {
-    let (width, height) = (image.width(), image.height());
-    let longest = width.max(height);
-    if longest <= side {
-        return Ok(image);
-    }
-    let scaled = |length: u32| {
-        let rounded = (u64::from(length) * u64::from(side) + u64::from(longest) / 2) / u64::from(longest);
-        u32::try_from(rounded).unwrap_or(side).max(1)
-    };
-    let mut resized = DynamicImage::new(scaled(width), scaled(height), image.color());
-    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::CatmullRom));
-    Resizer::new().resize(&image, &mut resized, &options)?;
-    Ok(resized)
-}
-
-/// Eight-bit RGB, any transparency laid over white: a transparent screenshot would otherwise turn black in a JPEG.
-pub(super) fn opaque_rgb(image: DynamicImage) -> RgbImage {
-    if !image.color().has_alpha() {
-        return image.into_rgb8();
-    }
-    let rgba = image.into_rgba8();
-    RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
-        let [red, green, blue, alpha] = rgba.get_pixel(x, y).0;
-        let over_white = |channel: u8| {
-            let blended = (u16::from(channel) * u16::from(alpha) + 255 * (255 - u16::from(alpha)) + 127) / 255;
-            u8::try_from(blended).unwrap_or(u8::MAX)
-        };
-        image::Rgb([over_white(red), over_white(green), over_white(blue)])
-    })
-}
-
-fn encode_jpeg(image: &RgbImage, quality: u8) -> Result<Vec<u8>, PhotoError> {
-    let encode_failed = |reason: String| PhotoError::Unreadable(format!("encoding failed: {reason}"));
-    let side = |length: u32| u16::try_from(length).map_err(|_| encode_failed(format!("{length} pixels a side")));
-    let (width, height) = (side(image.width())?, side(image.height())?);
-    let mut jpeg = Vec::new();
-    let mut encoder = jpeg_encoder::Encoder::new(&mut jpeg, quality);
-    // Averaged chroma keeps coloured edges clean. Optimised Huffman tables would save a tenth of the bytes, but
-    // zune-jpeg 0.5 (the image crate's decoder) decodes jpeg-encoder's optimised output into wrong colours.
-    encoder.set_chroma_subsampling_method(jpeg_encoder::ChromaSubsamplingMethod::Average);
-    encoder
-        .encode(image.as_raw(), width, height, jpeg_encoder::ColorType::Rgb)
-        .map_err(|error| encode_failed(error.to_string()))?;
-    Ok(jpeg)
 }
 
 /// Runs [`process`] off the async runtime, at most `concurrency` photos at once: each decode holds a core and up to
@@ -290,7 +182,8 @@ impl PhotoPipeline {
 
 #[cfg(test)]
 pub(super) mod tests {
-    use image::{GenericImageView, ImageEncoder};
+    use image::metadata::Orientation;
+    use image::{GenericImageView, ImageEncoder, RgbImage};
 
     use super::*;
 
