@@ -110,7 +110,7 @@ async fn replay(
         while let Some((at, happening)) = happened.next_if(|(at, _)| *at <= minute) {
             act(app, road, day, *at, happening).await;
         }
-        recompute_pending(&app.state.estimator()).await;
+        recompute_pending(&app.state.estimator).await;
         for (i, shipment) in road.shipments.iter().enumerate() {
             let id = Uuid::parse_str(shipment["id"].as_str().unwrap()).unwrap();
             let delays: Vec<Value> = app
@@ -377,7 +377,7 @@ async fn a_stop_that_closed_is_never_listed_as_late() {
     let evening = format!("{day}T21:00:00+09:00");
     let points = json!({"points": [{"at": evening, "lat": 35.6717, "lon": 139.8333, "accuracy_m": 8.0}]});
     expect_json(app.post_json_as("/api/v1/driver/locations", &points, Some(&token)).await, StatusCode::OK).await;
-    recompute_pending(&app.state.estimator()).await;
+    recompute_pending(&app.state.estimator).await;
     let late = exceptions().await;
     assert_eq!(late["late_stops"].as_array().unwrap().len(), 2, "{late}");
 

@@ -24,16 +24,18 @@ use crate::health::Health;
 use crate::http::rate_limit::RateLimit;
 use crate::instances::Instance;
 use crate::links::Links;
-use crate::notify::Mail;
 use crate::notify::transport::{Files, Smtp, Transport};
 use crate::notify::worker::Outbox;
+use crate::notify::{Mail, NoticeService};
 use crate::pod::Pod;
 use crate::pod::files::ProofFiles;
 use crate::pod::geofence::Geofence;
 use crate::pod::photo::{PhotoLimits, PhotoPipeline};
+use crate::preferences::PreferenceService;
 use crate::settings::{Secret, Settings};
 use crate::shipments::ShipmentService;
 use crate::store::{self, AccountStore, DispatchStore, NoticeStore, Store};
+use crate::tracking::TrackingService;
 
 /// The composition root's services; each handler takes the one it needs (`FromRef`).
 #[derive(Clone, FromRef)]
@@ -42,6 +44,11 @@ pub struct AppState {
     pub account_service: AccountService,
     pub health: Health,
     pub shipment_service: ShipmentService,
+    pub tracking_service: TrackingService,
+    pub preference_service: PreferenceService,
+    pub notice_service: NoticeService,
+    /// The arrival times, kept current by their worker and read by the tracking views.
+    pub estimator: Estimator,
     /// Where every handler, service and worker reads the time.
     pub clock: Arc<dyn Clock>,
     pub store: Arc<dyn Store>,
@@ -50,10 +57,7 @@ pub struct AppState {
     pub accounts: Arc<dyn AccountStore>,
     pub keys: Arc<Keys>,
     pub lifetimes: Lifetimes,
-    pub limits: Arc<Limits>,
     pub links: Arc<Links>,
-    /// How many days after the promised date a customer may move the delivery.
-    pub reschedule_days: i64,
     /// How long drivers' location points are kept.
     pub location_retention: chrono::Duration,
     pub mail: Arc<Mail>,
@@ -77,18 +81,6 @@ impl AppState {
             clock: self.clock.clone(),
         }
     }
-
-    /// The arrival times' service, with exactly what it needs.
-    pub fn estimator(&self) -> Estimator {
-        Estimator {
-            eta: self.eta.clone(),
-            dispatch: self.dispatch.clone(),
-            shipments: self.store.clone(),
-            mail: self.mail.clone(),
-            speed: self.planner.speed,
-            clock: self.clock.clone(),
-        }
-    }
 }
 
 /// Every feature's routes, each with the state it needs from [`AppState`].
@@ -104,12 +96,6 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(crate::driver::router())
         .merge(crate::pod::router())
         .merge(crate::eta::exceptions::router())
-}
-
-/// Per-address rate limits.
-pub struct Limits {
-    pub login: Arc<RateLimit>,
-    pub tracking: Arc<RateLimit>,
 }
 
 /// The first administrator is made on an empty database only: settings for it given to a database that
@@ -188,13 +174,44 @@ impl Application {
             refresh: chrono::Duration::days(settings.refresh_token_days.into()),
             customer_link: chrono::Duration::days(settings.customer_link_days.into()),
         };
-        let limits = Arc::new(Limits {
-            login: RateLimit::per_minute(settings.login_rate_per_minute),
-            tracking: RateLimit::per_minute(settings.track_rate_per_minute),
-        });
         let links = Arc::new(Links::new(public_url, keys.clone()));
         let mail = Arc::new(mail(settings)?);
         let reschedule_days = settings.reschedule_days.into();
+        let planner = Planner {
+            speed: SpeedModel {
+                speed_kmh: f64::from(settings.route_speed_kmh),
+                service_seconds: settings.stop_service_seconds.into(),
+                ..SpeedModel::default()
+            },
+            effort: Effort {
+                time: std::time::Duration::from_millis(settings.planner_millis.into()),
+                ..Effort::default()
+            },
+        };
+        let eta = Arc::new(Eta::new(
+            stores.eta,
+            DelayPolicy {
+                margin: chrono::Duration::minutes(settings.delay_margin_minutes.into()),
+                window: chrono::Duration::minutes(settings.delay_window_minutes.into()),
+            },
+            std::time::Duration::from_millis(settings.eta_coalesce_millis.into()),
+            f64::from(settings.driver_position_grid_metres),
+        ));
+        let estimator = Estimator {
+            eta: eta.clone(),
+            dispatch: stores.dispatch.clone(),
+            shipments: stores.shipments.clone(),
+            mail: mail.clone(),
+            speed: planner.speed,
+            clock: clock.clone(),
+        };
+        let preference_service = PreferenceService {
+            store: stores.shipments.clone(),
+            mail: mail.clone(),
+            customer_link: lifetimes.customer_link,
+            reschedule_days,
+            clock: clock.clone(),
+        };
         let state = AppState {
             authenticator: Authenticator {
                 keys: keys.clone(),
@@ -205,7 +222,7 @@ impl Application {
                 accounts: stores.accounts.clone(),
                 keys: keys.clone(),
                 lifetimes,
-                login_limit: limits.login.clone(),
+                login_limit: RateLimit::per_minute(settings.login_rate_per_minute),
                 clock: clock.clone(),
             },
             health: Health { store: stores.shipments.clone() },
@@ -216,28 +233,36 @@ impl Application {
                 reschedule_days,
                 clock: clock.clone(),
             },
+            tracking_service: TrackingService {
+                store: stores.shipments.clone(),
+                notices: stores.notices.clone(),
+                proofs: stores.pod.clone(),
+                keys: keys.clone(),
+                links: links.clone(),
+                limit: RateLimit::per_minute(settings.track_rate_per_minute),
+                customer_link: lifetimes.customer_link,
+                estimator: estimator.clone(),
+                preferences: preference_service.clone(),
+                clock: clock.clone(),
+            },
+            preference_service,
+            notice_service: NoticeService {
+                shipments: stores.shipments.clone(),
+                notices: stores.notices.clone(),
+                mail: mail.clone(),
+                clock: clock.clone(),
+            },
+            estimator,
             clock,
             store: stores.shipments,
             notices: stores.notices,
             accounts: stores.accounts,
             keys: keys.clone(),
             lifetimes,
-            limits,
             links,
-            reschedule_days,
             location_retention: chrono::Duration::days(settings.location_retention_days.into()),
             dispatch: stores.dispatch,
-            planner: Planner {
-                speed: SpeedModel {
-                    speed_kmh: f64::from(settings.route_speed_kmh),
-                    service_seconds: settings.stop_service_seconds.into(),
-                    ..SpeedModel::default()
-                },
-                effort: Effort {
-                    time: std::time::Duration::from_millis(settings.planner_millis.into()),
-                    ..Effort::default()
-                },
-            },
+            planner,
             mail,
             pod: Arc::new(Pod {
                 store: stores.pod,
@@ -250,15 +275,7 @@ impl Application {
                 ),
                 geofence: Geofence { radius_m: f64::from(settings.geofence_metres) },
             }),
-            eta: Arc::new(Eta::new(
-                stores.eta,
-                DelayPolicy {
-                    margin: chrono::Duration::minutes(settings.delay_margin_minutes.into()),
-                    window: chrono::Duration::minutes(settings.delay_window_minutes.into()),
-                },
-                std::time::Duration::from_millis(settings.eta_coalesce_millis.into()),
-                f64::from(settings.driver_position_grid_metres),
-            )),
+            eta,
             instance,
         };
         let router = crate::http::router(routes(), state.clone(), settings.max_body_bytes);
@@ -279,7 +296,7 @@ impl Application {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let worker =
             self.notice_worker.then(|| tokio::spawn(crate::notify::worker::run(self.state.outbox(), stopped.clone())));
-        let estimates = tokio::spawn(crate::eta::worker::run(self.state.estimator(), stopped.clone()));
+        let estimates = tokio::spawn(crate::eta::worker::run(self.state.estimator.clone(), stopped.clone()));
         let lease = tokio::spawn(crate::instances::worker::run(self.state.instance.clone(), stopped));
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await.context("serving HTTP");

@@ -209,7 +209,7 @@ async fn proof_of_delivery(
     let shipment = readable_shipment(&state, &caller, id).await?;
     let proofs = state.pod.store.proofs(id).await?;
     let staff = sees_proof_integrity(&caller);
-    let links = view::FileLinks::new(&state, &caller, id);
+    let links = view::FileLinks::new(&state.links, &state.keys, &caller, id);
     let mut views = Vec::with_capacity(proofs.len());
     for proof in &proofs {
         let integrity = if staff { Some(view::integrity(&state.pod.files, proof).await) } else { None };

@@ -5,9 +5,10 @@ use uuid::Uuid;
 
 use super::files::{ProofFiles, sha256_hex};
 use super::integrity::seal;
-use crate::app::AppState;
 use crate::auth::Caller;
+use crate::auth::tokens::Keys;
 use crate::http::error::ApiError;
+use crate::links::Links;
 use crate::store::pod::ProofDetails;
 use crate::store::pod::{FileRole, ProofRecord};
 use crate::store::{ShipmentRecord, StoreError};
@@ -19,9 +20,9 @@ pub struct FileLinks {
 }
 
 impl FileLinks {
-    pub fn new(state: &AppState, caller: &Caller, shipment_id: Uuid) -> FileLinks {
-        let token = matches!(caller, Caller::Customer { .. }).then(|| state.keys.customer_link(shipment_id));
-        FileLinks { base: format!("{}/api/v1/shipments/{shipment_id}/pod/files/", state.links.public_url()), token }
+    pub fn new(links: &Links, keys: &Keys, caller: &Caller, shipment_id: Uuid) -> FileLinks {
+        let token = matches!(caller, Caller::Customer { .. }).then(|| keys.customer_link(shipment_id));
+        FileLinks { base: format!("{}/api/v1/shipments/{shipment_id}/pod/files/", links.public_url()), token }
     }
 
     fn url(&self, name: &str) -> String {
