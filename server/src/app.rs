@@ -25,16 +25,18 @@ use crate::health::Health;
 use crate::http::rate_limit::RateLimit;
 use crate::instances::Instance;
 use crate::links::Links;
-use crate::notify::Mail;
 use crate::notify::transport::{Files, Smtp, Transport};
 use crate::notify::worker::Outbox;
+use crate::notify::{Mail, NoticeService};
 use crate::pod::files::ProofFiles;
 use crate::pod::geofence::Geofence;
 use crate::pod::photo::{PhotoLimits, PhotoPipeline};
 use crate::pod::{Pod, ProofService};
+use crate::preferences::PreferenceService;
 use crate::settings::{Secret, Settings};
 use crate::shipments::ShipmentService;
 use crate::store::{self, AccountStore, DispatchStore, NoticeStore, Store};
+use crate::tracking::TrackingService;
 
 /// The composition root's services; each handler takes the one it needs (`FromRef`).
 #[derive(Clone, FromRef)]
@@ -45,6 +47,11 @@ pub struct AppState {
     pub shipment_service: ShipmentService,
     pub proof_service: ProofService,
     pub driver_service: DriverService,
+    pub tracking_service: TrackingService,
+    pub preference_service: PreferenceService,
+    pub notice_service: NoticeService,
+    /// The arrival times, kept current by their worker and read by the tracking views.
+    pub estimator: Estimator,
     /// Where every handler, service and worker reads the time.
     pub clock: Arc<dyn Clock>,
     pub store: Arc<dyn Store>,
@@ -53,10 +60,7 @@ pub struct AppState {
     pub accounts: Arc<dyn AccountStore>,
     pub keys: Arc<Keys>,
     pub lifetimes: Lifetimes,
-    pub limits: Arc<Limits>,
     pub links: Arc<Links>,
-    /// How many days after the promised date a customer may move the delivery.
-    pub reschedule_days: i64,
     /// How long drivers' location points are kept.
     pub location_retention: chrono::Duration,
     pub mail: Arc<Mail>,
@@ -80,18 +84,6 @@ impl AppState {
             clock: self.clock.clone(),
         }
     }
-
-    /// The arrival times' service, with exactly what it needs.
-    pub fn estimator(&self) -> Estimator {
-        Estimator {
-            eta: self.eta.clone(),
-            dispatch: self.dispatch.clone(),
-            shipments: self.store.clone(),
-            mail: self.mail.clone(),
-            speed: self.planner.speed,
-            clock: self.clock.clone(),
-        }
-    }
 }
 
 /// Every feature's routes, each with the state it needs from [`AppState`].
@@ -107,12 +99,6 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(crate::driver::router())
         .merge(crate::pod::router())
         .merge(crate::eta::exceptions::router())
-}
-
-/// Per-address rate limits.
-pub struct Limits {
-    pub login: Arc<RateLimit>,
-    pub tracking: Arc<RateLimit>,
 }
 
 /// The first administrator is made on an empty database only: settings for it given to a database that
@@ -191,10 +177,6 @@ impl Application {
             refresh: chrono::Duration::days(settings.refresh_token_days.into()),
             customer_link: chrono::Duration::days(settings.customer_link_days.into()),
         };
-        let limits = Arc::new(Limits {
-            login: RateLimit::per_minute(settings.login_rate_per_minute),
-            tracking: RateLimit::per_minute(settings.track_rate_per_minute),
-        });
         let links = Arc::new(Links::new(public_url, keys.clone()));
         let mail = Arc::new(mail(settings)?);
         let reschedule_days = settings.reschedule_days.into();
@@ -211,7 +193,7 @@ impl Application {
             },
         };
         let pod = Arc::new(Pod {
-            store: stores.pod,
+            store: stores.pod.clone(),
             holder: instance.id,
             files: ProofFiles::open(settings.data_dir.join("proofs"))
                 .with_context(|| format!("opening {}", settings.data_dir.join("proofs").display()))?,
@@ -230,6 +212,21 @@ impl Application {
             std::time::Duration::from_millis(settings.eta_coalesce_millis.into()),
             f64::from(settings.driver_position_grid_metres),
         ));
+        let estimator = Estimator {
+            eta: eta.clone(),
+            dispatch: stores.dispatch.clone(),
+            shipments: stores.shipments.clone(),
+            mail: mail.clone(),
+            speed: planner.speed,
+            clock: clock.clone(),
+        };
+        let preference_service = PreferenceService {
+            store: stores.shipments.clone(),
+            mail: mail.clone(),
+            customer_link: lifetimes.customer_link,
+            reschedule_days,
+            clock: clock.clone(),
+        };
         let state = AppState {
             authenticator: Authenticator {
                 keys: keys.clone(),
@@ -240,7 +237,7 @@ impl Application {
                 accounts: stores.accounts.clone(),
                 keys: keys.clone(),
                 lifetimes,
-                login_limit: limits.login.clone(),
+                login_limit: RateLimit::per_minute(settings.login_rate_per_minute),
                 clock: clock.clone(),
             },
             health: Health { store: stores.shipments.clone() },
@@ -268,15 +265,33 @@ impl Application {
                 location_retention,
                 clock: clock.clone(),
             },
+            tracking_service: TrackingService {
+                store: stores.shipments.clone(),
+                notices: stores.notices.clone(),
+                proofs: stores.pod.clone(),
+                keys: keys.clone(),
+                links: links.clone(),
+                limit: RateLimit::per_minute(settings.track_rate_per_minute),
+                customer_link: lifetimes.customer_link,
+                estimator: estimator.clone(),
+                preferences: preference_service.clone(),
+                clock: clock.clone(),
+            },
+            preference_service,
+            notice_service: NoticeService {
+                shipments: stores.shipments.clone(),
+                notices: stores.notices.clone(),
+                mail: mail.clone(),
+                clock: clock.clone(),
+            },
+            estimator,
             clock,
             store: stores.shipments,
             notices: stores.notices,
             accounts: stores.accounts,
             keys: keys.clone(),
             lifetimes,
-            limits,
             links,
-            reschedule_days,
             location_retention,
             dispatch: stores.dispatch,
             planner,
@@ -303,7 +318,7 @@ impl Application {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let worker =
             self.notice_worker.then(|| tokio::spawn(crate::notify::worker::run(self.state.outbox(), stopped.clone())));
-        let estimates = tokio::spawn(crate::eta::worker::run(self.state.estimator(), stopped.clone()));
+        let estimates = tokio::spawn(crate::eta::worker::run(self.state.estimator.clone(), stopped.clone()));
         let lease = tokio::spawn(crate::instances::worker::run(self.state.instance.clone(), stopped));
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await.context("serving HTTP");

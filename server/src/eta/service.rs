@@ -207,3 +207,177 @@ pub async fn arrival(
         driver_near,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+    use chrono::{NaiveDate, TimeZone};
+    use todoke_shared::dispatch::RouteStatus;
+    use todoke_shared::preferences::{Preferences, ShipmentFlags};
+    use todoke_shared::shipment::{NewShipment, Parcel, Promise, Recipient, TimeWindow};
+    use todoke_shared::{Language, TrackingNumber};
+
+    use super::*;
+    use crate::notify::transport::{SendError, Transport};
+    use crate::store::Notice;
+    use crate::store::dispatch::StopRecord;
+
+    const DAY: &str = "2026-11-24";
+
+    /// A time of the route's day on the clock in Tokyo.
+    fn tokyo(hour: u32, minute: u32) -> DateTime<Utc> {
+        let date = NaiveDate::parse_from_str(DAY, "%Y-%m-%d").unwrap();
+        let local = date.and_hms_opt(hour, minute, 0).unwrap();
+        chrono_tz::Asia::Tokyo.from_local_datetime(&local).unwrap().with_timezone(&Utc)
+    }
+
+    /// Judging only queues notices; nothing is sent.
+    struct Nowhere;
+
+    #[async_trait]
+    impl Transport for Nowhere {
+        async fn send(&self, _: lettre::Message) -> Result<(), SendError> {
+            Ok(())
+        }
+
+        fn describe(&self) -> String {
+            "nowhere".to_string()
+        }
+    }
+
+    fn mail() -> Mail {
+        Mail {
+            from: "todoke@example.jp".parse().unwrap(),
+            domain: "example.jp".to_string(),
+            transport: Arc::new(Nowhere),
+            max_age: Duration::hours(24),
+            lease: Duration::minutes(5),
+        }
+    }
+
+    /// Promised 14:00 to 16:00 at Tokyo Station, one parcel.
+    fn shipment(n: u128) -> ShipmentRecord {
+        ShipmentRecord {
+            id: Uuid::from_u128(n),
+            tracking_number: TrackingNumber::from_random_bits(n),
+            merchant: None,
+            request_digest: String::new(),
+            status: ShipmentStatus::OutForDelivery,
+            content: NewShipment {
+                external_ref: format!("ORDER-{n}"),
+                recipient: Recipient {
+                    name: "山田 花子".to_string(),
+                    email: format!("customer{n}@example.jp"),
+                    phone: None,
+                    language: Language::Ja,
+                },
+                address: Address {
+                    lines: vec!["丸の内1-9-1".to_string()],
+                    postal_code: "100-0005".to_string(),
+                    city: "千代田区".to_string(),
+                    region: None,
+                    country: "JP".to_string(),
+                    lat: 35.6812,
+                    lon: 139.7671,
+                    timezone: "Asia/Tokyo".to_string(),
+                },
+                promised: Promise {
+                    date: DAY.parse().unwrap(),
+                    window: TimeWindow { start: "14:00".parse().unwrap(), end: "16:00".parse().unwrap() },
+                },
+                parcels: vec![Parcel { barcode: format!("49012345{n:05}"), weight_g: 1200 }],
+                preferences: Preferences::default(),
+                flags: ShipmentFlags::default(),
+            },
+            created_at: tokyo(8, 0),
+            updated_at: tokyo(8, 0),
+        }
+    }
+
+    /// Two open stops at the same door, both told the delay window `told` before, and the driver seen
+    /// there at `seen`: the first is expected then, the second after three minutes at the door.
+    fn news(told: Told, seen: Option<DateTime<Utc>>) -> RouteNews {
+        let shipments = [shipment(1), shipment(2)];
+        let stops = shipments
+            .iter()
+            .map(|s| StopRecord {
+                id: Uuid::from_u128(s.id.as_u128() + 100),
+                shipment_id: s.id,
+                planned_arrival: tokyo(14, 30),
+                planned_departure: tokyo(14, 33),
+                late: false,
+                metres_from_previous: 0.0,
+            })
+            .collect::<Vec<_>>();
+        RouteNews {
+            route: RouteRecord {
+                id: Uuid::from_u128(10),
+                depot_id: Uuid::from_u128(20),
+                driver_id: Uuid::from_u128(30),
+                date: DAY.parse().unwrap(),
+                status: RouteStatus::Dispatched,
+                version: 1,
+                metres: 0.0,
+                created_at: tokyo(7, 0),
+                dispatched_at: Some(tokyo(8, 0)),
+                stops: stops.clone(),
+            },
+            day: DepotDay { midnight: tokyo(0, 0), tz: chrono_tz::Asia::Tokyo },
+            progress: stops
+                .iter()
+                .map(|stop| StopProgress {
+                    stop_id: stop.id,
+                    shipment_id: stop.shipment_id,
+                    open: true,
+                    arrived_at: None,
+                    completed_at: None,
+                })
+                .collect(),
+            announced: stops.iter().map(|stop| Announced { stop_id: stop.id, told, notices: 1 }).collect(),
+            shipments: shipments
+                .into_iter()
+                .map(|shipment| (shipment.id, PlacedShipment { shipment, depot_id: None, zone_id: None }))
+                .collect(),
+            pickup_points: Vec::new(),
+            position: seen.map(|at| LocationRecord {
+                recorded_at: at,
+                lat: 35.6812,
+                lon: 139.7671,
+                accuracy_m: None,
+                speed_mps: None,
+                heading_deg: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_stop_expected_past_its_told_window_beyond_the_margin_is_told_a_new_one_and_one_within_is_not() {
+        let policy = DelayPolicy::default();
+        // Both were told 15:15 to 16:15. Seen at the door at 16:30, the first stop is expected then, 15
+        // minutes past that window (the margin, no more); the second at 16:33, beyond it.
+        let news = news(Told { start: tokyo(15, 15), end: tokyo(16, 15) }, Some(tokyo(16, 30)));
+        let (eta, announcements) = judge(&SpeedModel::default(), &policy, &mail(), &news, tokyo(16, 31));
+
+        assert_eq!(eta.as_of, Some(tokyo(16, 30)));
+        let expected: Vec<_> = eta.stops.iter().map(|s| s.expected_arrival).collect();
+        assert_eq!(expected, [tokyo(16, 30), tokyo(16, 33)]);
+        assert_eq!(announcements.len(), 1, "{announcements:?}");
+        let told = &announcements[0];
+        assert_eq!(told.stop_id, news.route.stops[1].id);
+        assert_eq!(told.told, Told { start: tokyo(16, 30), end: tokyo(17, 30) });
+        assert_eq!(told.previous, 1);
+        let delay = Delay { date: DAY.parse().unwrap(), start: "16:30".to_string(), end: "17:30".to_string() };
+        let notices: Vec<_> = told.notices.iter().map(|n| (&n.notice, n.recipient.as_str())).collect();
+        assert_eq!(notices, [(&Notice::Delayed(delay), "customer2@example.jp")]);
+    }
+
+    #[test]
+    fn before_any_sign_of_the_driver_the_plan_stands_and_nobody_is_told() {
+        let long_ago = Told { start: tokyo(9, 0), end: tokyo(10, 0) };
+        let (eta, announcements) =
+            judge(&SpeedModel::default(), &DelayPolicy::default(), &mail(), &news(long_ago, None), tokyo(16, 31));
+        assert_eq!(eta.as_of, None);
+        assert!(eta.stops.iter().all(|s| s.expected_arrival == tokyo(14, 30)), "{:?}", eta.stops);
+        assert!(announcements.is_empty(), "{announcements:?}");
+    }
+}

@@ -9,22 +9,22 @@ pub mod worker;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use serde::Serialize;
 use todoke_shared::{ReasonCode, ShipmentStatus};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::auth::Authenticated;
 use crate::auth::policy::{Action, authorize};
+use crate::auth::{Authenticated, Authenticator};
+use crate::clock::Clock;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::openapi::{FORBIDDEN, SHIPMENT_NOT_FOUND};
 use crate::shipments::ShipmentError;
 pub use crate::store::Delay;
-use crate::store::{NewNotice, Notice, NoticeRecord, Outcome, ShipmentKey, ShipmentRecord};
+use crate::store::{NewNotice, Notice, NoticeRecord, NoticeStore, Outcome, ShipmentKey, ShipmentRecord, Store};
 use transport::Transport;
 
 /// How notices are sent, and from whom.
@@ -95,7 +95,22 @@ impl Mail {
     }
 }
 
-pub fn router() -> OpenApiRouter<AppState> {
+/// What staff's endpoints on a shipment's notices need: the shipment, its outbox, and the mail to
+/// queue an announced delay.
+#[derive(Clone)]
+pub struct NoticeService {
+    pub shipments: Arc<dyn Store>,
+    pub notices: Arc<dyn NoticeStore>,
+    pub mail: Arc<Mail>,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    NoticeService: FromRef<S>,
+    Authenticator: FromRef<S>,
+{
     OpenApiRouter::new().routes(routes!(shipment_notifications)).routes(routes!(announce_delay))
 }
 
@@ -112,14 +127,16 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 409, description = "- `shipment_closed`: the shipment is delivered, returned or cancelled"),
         (status = 422, description = "- `invalid_window`: start and end are not HH:MM with the end after the start"),
     ))]
+#[tracing::instrument(skip_all, fields(shipment_id = tracing::field::Empty))]
 async fn announce_delay(
-    State(state): State<AppState>,
+    State(service): State<NoticeService>,
     Authenticated(caller): Authenticated,
     ApiPath(id): ApiPath<String>,
     ApiJson(delay): ApiJson<Delay>,
 ) -> Result<axum::http::StatusCode, ApiError> {
     let id = Uuid::try_parse(&id).map_err(|_| ShipmentError::NotFound)?;
-    let shipment = state.store.find_shipment(ShipmentKey::Id(id)).await?.ok_or(ShipmentError::NotFound)?;
+    tracing::Span::current().record("shipment_id", tracing::field::display(id));
+    let shipment = service.shipments.find_shipment(ShipmentKey::Id(id)).await?.ok_or(ShipmentError::NotFound)?;
     authorize(&caller, Action::RecordEvent(&shipment))?;
     let time = |t: &str| chrono::NaiveTime::parse_from_str(t, "%H:%M").ok();
     if !matches!((time(&delay.start), time(&delay.end)), (Some(start), Some(end)) if start < end) {
@@ -137,7 +154,7 @@ async fn announce_delay(
             "The shipment is delivered, returned or cancelled.",
         ));
     }
-    state.notices.enqueue_notices(id, &state.mail.for_delay(&shipment, &delay), state.clock.now()).await?;
+    service.notices.enqueue_notices(id, &service.mail.for_delay(&shipment, &delay), service.clock.now()).await?;
     Ok(axum::http::StatusCode::ACCEPTED)
 }
 
@@ -199,13 +216,13 @@ impl From<NoticeRecord> for NoticeView {
         (status = 404, description = SHIPMENT_NOT_FOUND),
     ))]
 async fn shipment_notifications(
-    State(state): State<AppState>,
+    State(service): State<NoticeService>,
     Authenticated(caller): Authenticated,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Vec<NoticeView>>, ApiError> {
     let id = Uuid::try_parse(&id).map_err(|_| ShipmentError::NotFound)?;
-    let shipment = state.store.find_shipment(ShipmentKey::Id(id)).await?.ok_or(ShipmentError::NotFound)?;
+    let shipment = service.shipments.find_shipment(ShipmentKey::Id(id)).await?.ok_or(ShipmentError::NotFound)?;
     authorize(&caller, Action::ReadShipment(&shipment))?;
-    let notices = state.notices.notices(id).await?;
+    let notices = service.notices.notices(id).await?;
     Ok(Json(notices.into_iter().map(NoticeView::from).collect()))
 }

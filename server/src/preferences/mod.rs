@@ -5,8 +5,10 @@ mod error;
 mod patch;
 mod service;
 
+use std::sync::Arc;
+
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use todoke_shared::TrackingNumber;
 use todoke_shared::ValidationErrors;
@@ -19,14 +21,15 @@ use utoipa_axum::routes;
 
 pub use service::{Locked, changeable, closes_at_arrival, judge};
 
-use crate::app::AppState;
 use crate::auth::policy::{Action, authorize, may_change_preferences, sees_access_code};
-use crate::auth::{Authenticated, Caller};
+use crate::auth::{Authenticated, Authenticator, Caller};
+use crate::clock::Clock;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath, parse_json};
 use crate::http::openapi::{FORBIDDEN, TRACKING_NUMBER};
+use crate::notify::Mail;
 use crate::shipments::{ShipmentError, choices};
-use crate::store::{ShipmentKey, ShipmentRecord, StoreError};
+use crate::store::{ShipmentKey, ShipmentRecord, Store, StoreError};
 use todoke_shared::ProblemCode;
 
 const PREFERENCES_FORBIDDEN: &str = "- `forbidden`: your role may not (a dispatcher, the merchant's key)\n\
@@ -36,7 +39,25 @@ const PREFERENCES_NOT_FOUND: &str =
 const PREFERENCES_LOCKED: &str = "- `preferences_locked`: past the cut-off for a field changed (`changeable` says what may)\n\
                                   - `concurrent_change`: the shipment changed meanwhile; retry";
 
-pub fn router() -> OpenApiRouter<AppState> {
+/// What reading and changing preferences, and keeping the slots and pickup points, need.
+#[derive(Clone)]
+pub struct PreferenceService {
+    pub store: Arc<dyn Store>,
+    /// For the confirmation of a change.
+    pub mail: Arc<Mail>,
+    /// How long a customer's link may change their preferences.
+    pub customer_link: chrono::Duration,
+    /// How many days after the promised date a customer may move the delivery.
+    pub reschedule_days: i64,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    PreferenceService: FromRef<S>,
+    Authenticator: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(read_preferences, change_preferences, patch_preferences))
         .routes(routes!(delivery_slots, configure_delivery_slots))
@@ -46,8 +67,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The delivery slots a customer may choose.
 #[utoipa::path(get, path = "/api/v1/delivery-slots", tag = "preferences", security(()),
     responses((status = 200, description = "The slots, in order", body = Vec<Slot>)))]
-async fn delivery_slots(State(state): State<AppState>) -> Result<Json<Vec<Slot>>, ApiError> {
-    Ok(Json(state.store.delivery_slots().await?))
+async fn delivery_slots(State(service): State<PreferenceService>) -> Result<Json<Vec<Slot>>, ApiError> {
+    Ok(Json(service.store.delivery_slots().await?))
 }
 
 /// Set the delivery slots customers may choose (admin, dispatcher). Windows already chosen stay.
@@ -59,7 +80,7 @@ async fn delivery_slots(State(state): State<AppState>) -> Result<Json<Vec<Slot>>
         (status = 422, description = "- `validation_failed`: 1 to 24 slots, each with its own id and a window (named in `errors`)"),
     ))]
 async fn configure_delivery_slots(
-    State(state): State<AppState>,
+    State(service): State<PreferenceService>,
     Authenticated(caller): Authenticated,
     ApiJson(slots): ApiJson<Vec<Slot>>,
 ) -> Result<Json<Vec<Slot>>, ApiError> {
@@ -84,15 +105,15 @@ async fn configure_delivery_slots(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    state.store.replace_delivery_slots(&slots).await?;
-    Ok(Json(state.store.delivery_slots().await?))
+    service.store.replace_delivery_slots(&slots).await?;
+    Ok(Json(service.store.delivery_slots().await?))
 }
 
 /// The pickup points and lockers a customer may choose.
 #[utoipa::path(get, path = "/api/v1/pickup-points", tag = "preferences", security(()),
     responses((status = 200, description = "The pickup points and lockers", body = Vec<PickupPoint>)))]
-async fn pickup_points(State(state): State<AppState>) -> Result<Json<Vec<PickupPoint>>, ApiError> {
-    Ok(Json(state.store.pickup_points().await?))
+async fn pickup_points(State(service): State<PreferenceService>) -> Result<Json<Vec<PickupPoint>>, ApiError> {
+    Ok(Json(service.store.pickup_points().await?))
 }
 
 /// Add a pickup point (admin, dispatcher).
@@ -105,7 +126,7 @@ async fn pickup_points(State(state): State<AppState>) -> Result<Json<Vec<PickupP
         (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`"),
     ))]
 async fn add_pickup_point(
-    State(state): State<AppState>,
+    State(service): State<PreferenceService>,
     Authenticated(caller): Authenticated,
     ApiJson(point): ApiJson<PickupPoint>,
 ) -> Result<(StatusCode, Json<PickupPoint>), ApiError> {
@@ -131,7 +152,7 @@ async fn add_pickup_point(
         return Err(ApiError::validation(errors));
     }
     let point = PickupPoint { id, name, address, lat: point.lat, lon: point.lon, opening_hours };
-    match state.store.insert_pickup_point(&point).await {
+    match service.store.insert_pickup_point(&point).await {
         Ok(()) => Ok((StatusCode::CREATED, Json(point))),
         Err(StoreError::Duplicate(_)) => Err(ApiError::field(
             StatusCode::CONFLICT,
@@ -143,20 +164,24 @@ async fn add_pickup_point(
     }
 }
 
-async fn shipment_for(state: &AppState, caller: &Caller, number: &str) -> Result<ShipmentRecord, ApiError> {
+async fn shipment_for(service: &PreferenceService, caller: &Caller, number: &str) -> Result<ShipmentRecord, ApiError> {
     let number = TrackingNumber::parse(number)?;
-    let shipment = state
+    let shipment = service
         .store
         .find_shipment(ShipmentKey::TrackingNumber(&number))
         .await?
         .ok_or(ShipmentError::UnknownTrackingNumber)?;
-    may_change_preferences(caller, &shipment, state.clock.now(), state.lifetimes.customer_link)?;
+    may_change_preferences(caller, &shipment, service.clock.now(), service.customer_link)?;
     Ok(shipment)
 }
 
-async fn view(state: &AppState, shipment: &ShipmentRecord, caller: &Caller) -> Result<PreferencesView, ApiError> {
+async fn view(
+    service: &PreferenceService,
+    shipment: &ShipmentRecord,
+    caller: &Caller,
+) -> Result<PreferencesView, ApiError> {
     let preferences = &shipment.content.preferences;
-    let arrived = state.store.arrived_at(shipment.id).await?.is_some();
+    let arrived = service.store.arrived_at(shipment.id).await?.is_some();
     Ok(PreferencesView {
         preferences: if sees_access_code(caller) { preferences.clone() } else { preferences.masked() },
         pod_requirements: pod_requirements(&preferences.method, &shipment.content.flags).unwrap_or_default(),
@@ -175,12 +200,12 @@ async fn view(state: &AppState, shipment: &ShipmentRecord, caller: &Caller) -> R
         (status = 404, description = PREFERENCES_NOT_FOUND),
     ))]
 async fn read_preferences(
-    State(state): State<AppState>,
+    State(service): State<PreferenceService>,
     Authenticated(caller): Authenticated,
     ApiPath(number): ApiPath<String>,
 ) -> Result<Json<PreferencesView>, ApiError> {
-    let shipment = shipment_for(&state, &caller, &number).await?;
-    Ok(Json(view(&state, &shipment, &caller).await?))
+    let shipment = shipment_for(&service, &caller, &number).await?;
+    Ok(Json(view(&service, &shipment, &caller).await?))
 }
 
 /// Replace the delivery preferences with the object sent: a field left out is reset (no window, no
@@ -200,13 +225,13 @@ async fn read_preferences(
         (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`"),
     ))]
 async fn change_preferences(
-    State(state): State<AppState>,
+    State(service): State<PreferenceService>,
     Authenticated(caller): Authenticated,
     ApiPath(number): ApiPath<String>,
     ApiJson(wanted): ApiJson<Preferences>,
 ) -> Result<Json<PreferencesView>, ApiError> {
-    let shipment = apply_change(&state, &caller, &number, Change::Replace(wanted)).await?;
-    Ok(Json(view(&state, &shipment, &caller).await?))
+    let shipment = apply_change(&service, &caller, &number, Change::Replace(wanted)).await?;
+    Ok(Json(view(&service, &shipment, &caller).await?))
 }
 
 /// Change some of the delivery preferences: a JSON merge patch (RFC 7396, `application/merge-patch+json`
@@ -226,13 +251,13 @@ async fn change_preferences(
         (status = 422, description = "- `validation_failed`: fields to fix, each named in `errors`"),
     ))]
 async fn patch_preferences(
-    State(state): State<AppState>,
+    State(service): State<PreferenceService>,
     Authenticated(caller): Authenticated,
     ApiPath(number): ApiPath<String>,
     ApiJson(patch): ApiJson<serde_json::Value>,
 ) -> Result<Json<PreferencesView>, ApiError> {
-    let shipment = apply_change(&state, &caller, &number, Change::Patch(patch)).await?;
-    Ok(Json(view(&state, &shipment, &caller).await?))
+    let shipment = apply_change(&service, &caller, &number, Change::Patch(patch)).await?;
+    Ok(Json(view(&service, &shipment, &caller).await?))
 }
 
 /// A merge patch of the preferences (RFC 7396), for the API's description: every field may be left out,
@@ -284,30 +309,31 @@ impl Change {
 /// too. Returns the shipment as it now is.
 #[tracing::instrument(skip_all, fields(shipment_id = tracing::field::Empty))]
 pub async fn apply_change(
-    state: &AppState,
+    service: &PreferenceService,
     caller: &Caller,
     number: &str,
     change: Change,
 ) -> Result<ShipmentRecord, ApiError> {
-    let found = shipment_for(state, caller, number).await?;
+    let found = shipment_for(service, caller, number).await?;
     tracing::Span::current().record("shipment_id", tracing::field::display(found.id));
-    let (slots, points) = (state.store.delivery_slots().await?, state.store.pickup_points().await?);
-    let choices = choices(&slots, &points, state.reschedule_days);
+    let (slots, points) = (service.store.delivery_slots().await?, service.store.pickup_points().await?);
+    let choices = choices(&slots, &points, service.reschedule_days);
     for _ in 0..3 {
         // Judged on the shipment as stored (lookups by id are never answered from the cache).
         let mut shipment =
-            state.store.find_shipment(ShipmentKey::Id(found.id)).await?.ok_or(ShipmentError::NotFound)?;
+            service.store.find_shipment(ShipmentKey::Id(found.id)).await?.ok_or(ShipmentError::NotFound)?;
         let previous = shipment.content.preferences.clone();
         let valid = validate_changed(&shipment, change.wanted(&previous)?, &choices)?;
-        let events = state.store.events(shipment.id).await?;
-        let arrived_at = state.store.arrived_at(shipment.id).await?;
-        let (preferences, changes) = judge(&shipment, &events, arrived_at, valid, &caller.actor(), state.clock.now())?;
+        let events = service.store.events(shipment.id).await?;
+        let arrived_at = service.store.arrived_at(shipment.id).await?;
+        let (preferences, changes) =
+            judge(&shipment, &events, arrived_at, valid, &caller.actor(), service.clock.now())?;
         let changed_fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
         let before_arrival = closes_at_arrival(&changed_fields);
         let mut changed = shipment.clone();
         changed.content.preferences = preferences.clone();
-        let notices = if changes.is_empty() { Vec::new() } else { state.mail.for_preferences(&changed) };
-        match state
+        let notices = if changes.is_empty() { Vec::new() } else { service.mail.for_preferences(&changed) };
+        match service
             .store
             .update_preferences(
                 shipment.id,

@@ -10,9 +10,8 @@ use serde::Deserialize;
 use todoke_shared::ShipmentStatus;
 use todoke_shared::pod::Feedback;
 
-use super::TrackParams;
 use super::post::{PageForm, PostError, post_form};
-use crate::app::AppState;
+use super::{TrackParams, TrackingService};
 use crate::auth::Caller;
 use crate::auth::policy::may_leave_feedback;
 use crate::http::error::ApiError;
@@ -49,14 +48,14 @@ pub(super) struct FeedbackForm {
         (status = 429, description = RATE_LIMITED, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 pub(super) async fn submit_feedback(
-    State(state): State<AppState>,
+    State(service): State<TrackingService>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     caller: Result<Caller, ApiError>,
     ApiPath(number): ApiPath<String>,
     ApiQuery(params): ApiQuery<TrackParams>,
     body: Bytes,
 ) -> Response {
-    post_form::<FeedbackForm>(state, peer, caller, number, params.language(), body).await
+    post_form::<FeedbackForm>(service, peer, caller, number, params.language(), body).await
 }
 
 impl PageForm for FeedbackForm {
@@ -75,9 +74,10 @@ impl PageForm for FeedbackForm {
         may_leave_feedback(caller, shipment, now, link)
     }
 
+    #[tracing::instrument(skip_all, fields(shipment_id = %shipment.id))]
     async fn save(
         self,
-        state: &AppState,
+        service: &TrackingService,
         _caller: &Caller,
         _number: &str,
         shipment: ShipmentRecord,
@@ -88,7 +88,7 @@ impl PageForm for FeedbackForm {
         // A textarea's line breaks are kept as spaces: one line, as every text the page shows.
         let comment = self.comment.as_deref().map(|c| c.lines().map(str::trim).collect::<Vec<_>>().join(" "));
         let feedback = Feedback::parse(self.rating.as_deref(), comment.as_deref()).map_err(ApiError::validation)?;
-        state.pod.store.save_feedback(shipment.id, &feedback, state.clock.now()).await.map_err(ApiError::from)?;
+        service.proofs.save_feedback(shipment.id, &feedback, service.clock.now()).await.map_err(ApiError::from)?;
         Ok(())
     }
 }

@@ -13,9 +13,8 @@ use todoke_shared::preferences::{
 };
 use todoke_shared::{Catalogue, DateStyle, Language};
 
-use super::TrackParams;
 use super::post::{PageForm, PostError, post_form};
-use crate::app::AppState;
+use super::{TrackParams, TrackingService};
 use crate::auth::Caller;
 use crate::auth::policy::may_change_preferences;
 use crate::http::error::ApiError;
@@ -269,14 +268,14 @@ impl PostedForm {
         (status = 429, description = RATE_LIMITED, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 pub(super) async fn submit_preferences(
-    State(state): State<AppState>,
+    State(service): State<TrackingService>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     caller: Result<Caller, ApiError>,
     ApiPath(number): ApiPath<String>,
     ApiQuery(params): ApiQuery<TrackParams>,
     body: Bytes,
 ) -> Response {
-    post_form::<PostedForm>(state, peer, caller, number, params.language(), body).await
+    post_form::<PostedForm>(service, peer, caller, number, params.language(), body).await
 }
 
 impl PageForm for PostedForm {
@@ -297,14 +296,14 @@ impl PageForm for PostedForm {
 
     async fn save(
         self,
-        state: &AppState,
+        service: &TrackingService,
         caller: &Caller,
         number: &str,
         shipment: ShipmentRecord,
     ) -> Result<(), PostError> {
         let wanted =
             self.wanted(&shipment.content.preferences, shipment.content.recipient.language).map_err(PostError::Form)?;
-        apply_change(state, caller, number, Change::Replace(wanted)).await?;
+        apply_change(&service.preferences, caller, number, Change::Replace(wanted)).await?;
         Ok(())
     }
 }

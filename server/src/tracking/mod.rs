@@ -6,12 +6,13 @@ mod form;
 mod page;
 mod post;
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+
 use axum::Json;
+use axum::extract::{ConnectInfo, FromRef, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
 use serde::Deserialize;
 use todoke_shared::shipment::{CustomerDetails, EmailNotice, PublicEta, PublicEvent, PublicPromise, PublicTracking};
 use todoke_shared::{Language, TrackingNumber};
@@ -19,21 +20,52 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
-use crate::auth::Caller;
 use crate::auth::policy::sees_full_tracking;
+use crate::auth::tokens::Keys;
+use crate::auth::{Authenticator, Caller};
+use crate::clock::Clock;
 use crate::eta::delay::window_from;
-use crate::eta::service::{Arrival, arrival};
+use crate::eta::service::{Arrival, Estimator, arrival};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::openapi::{RATE_LIMITED, TRACKING_NUMBER};
+use crate::http::rate_limit::RateLimit;
+use crate::links::Links;
+use crate::preferences::PreferenceService;
 use crate::shipments::ShipmentError;
-use crate::store::{EventRecord, NoticeRecord, ShipmentKey, ShipmentRecord, Store, StoreError};
+use crate::store::{EventRecord, NoticeRecord, NoticeStore, PodStore, ShipmentKey, ShipmentRecord, Store, StoreError};
 
 /// How wide the expected window on the tracking page is: narrow enough to plan by, wide enough to hold.
 const SHOWN_WINDOW: chrono::Duration = chrono::Duration::minutes(30);
 
-pub fn router() -> OpenApiRouter<AppState> {
+/// What the tracking API and page, and the page's forms, need.
+#[derive(Clone)]
+pub struct TrackingService {
+    pub store: Arc<dyn Store>,
+    /// The emails the customer's own view lists.
+    pub notices: Arc<dyn NoticeStore>,
+    /// The proof the customer's own page shows, and their feedback on it.
+    pub proofs: Arc<dyn PodStore>,
+    /// The customer's link and the forms' anti-forgery tokens.
+    pub keys: Arc<Keys>,
+    pub links: Arc<Links>,
+    /// Views and posts per address: tracking numbers must not be guessed at speed.
+    pub limit: Arc<RateLimit>,
+    /// How long a customer's link opens the full view.
+    pub customer_link: chrono::Duration,
+    /// When the driver is expected.
+    pub estimator: Estimator,
+    /// The page's preferences form changes them as the API does, and offers what it accepts.
+    pub preferences: PreferenceService,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    TrackingService: FromRef<S>,
+    Authenticator: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(track))
         .routes(routes!(page::tracking_page))
@@ -90,17 +122,17 @@ impl TrackParams {
         (status = 429, description = RATE_LIMITED, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 async fn track(
-    State(state): State<AppState>,
+    State(service): State<TrackingService>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     caller: Caller,
     ApiPath(number): ApiPath<String>,
     ApiQuery(params): ApiQuery<TrackQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    state.limits.tracking.check(peer)?;
+    service.limit.check(peer)?;
     let number = TrackingNumber::parse(&number)?;
-    let (record, events) = load(&*state.store, &number).await?;
-    let full = sees_full_tracking(&caller, &record, state.clock.now(), state.lifetimes.customer_link);
-    let view = Json(load_view(&state, &record, &events, params.lang, full).await?);
+    let (record, events) = load(&*service.store, &number).await?;
+    let full = sees_full_tracking(&caller, &record, service.clock.now(), service.customer_link);
+    let view = Json(load_view(&service, &record, &events, params.lang, full).await?);
     // Personal details must not linger in shared caches.
     let cache = if full { "no-store" } else { "no-cache" };
     Ok(([(header::CACHE_CONTROL, cache)], view))
@@ -116,14 +148,14 @@ async fn load(store: &dyn Store, number: &TrackingNumber) -> Result<(ShipmentRec
 /// The tracking view with what it shows beside the shipment: its emails (with `full`) and when the
 /// driver is expected.
 async fn load_view(
-    state: &AppState,
+    service: &TrackingService,
     record: &ShipmentRecord,
     events: &[EventRecord],
     lang: Option<Language>,
     full: bool,
 ) -> Result<PublicTracking, StoreError> {
-    let notices = if full { state.notices.notices(record.id).await? } else { Vec::new() };
-    let arrival = arrival(&state.estimator(), record, full).await?;
+    let notices = if full { service.notices.notices(record.id).await? } else { Vec::new() };
+    let arrival = arrival(&service.estimator, record, full).await?;
     Ok(tracking_view(record, events, &notices, arrival.as_ref(), lang, full))
 }
 

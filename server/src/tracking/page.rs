@@ -12,8 +12,7 @@ use todoke_shared::shipment::{GeoPoint, PublicTracking};
 use todoke_shared::{Catalogue, DateStyle, Language, Texts, TrackingNumber};
 
 use super::form::{FormParts, FormView, form_view};
-use super::{TrackParams, load, load_view};
-use crate::app::AppState;
+use super::{TrackParams, TrackingService, load, load_view};
 use crate::auth::Caller;
 use crate::auth::policy::sees_full_tracking;
 use crate::dispatch::plan::SpeedModel;
@@ -194,13 +193,13 @@ struct ProblemPage {
         (status = 429, description = RATE_LIMITED, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 pub(super) async fn tracking_page(
-    State(state): State<AppState>,
+    State(service): State<TrackingService>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     caller: Result<Caller, ApiError>,
     ApiPath(number): ApiPath<String>,
     params: Result<ApiQuery<TrackParams>, ApiError>,
 ) -> Response {
-    if let Err(limited) = state.limits.tracking.check(peer) {
+    if let Err(limited) = service.limit.check(peer) {
         return limited.into_response();
     }
     // A link that is not valid (or another credential) still shows what the number alone shows.
@@ -210,12 +209,12 @@ pub(super) async fn tracking_page(
     let saved = params.as_ref().is_some_and(|p| p.saved.is_some());
     let outcome =
         Outcome { status: StatusCode::OK, notice: saved.then_some(()).map(|()| "saved"), problems: Vec::new() };
-    render_tracking(&state, caller, &number, chosen, outcome).await
+    render_tracking(&service, caller, &number, chosen, outcome).await
 }
 
 /// The page for `number` as `caller` may see it, saying how the last action went.
 pub(super) async fn render_tracking(
-    state: &AppState,
+    service: &TrackingService,
     caller: Caller,
     number: &str,
     chosen: Option<Language>,
@@ -225,22 +224,22 @@ pub(super) async fn render_tracking(
         Ok(number) => number,
         Err(_) => return problem_page(StatusCode::BAD_REQUEST, chosen.unwrap_or_default()),
     };
-    let (record, events) = match load(&*state.store, &number).await {
+    let (record, events) = match load(&*service.store, &number).await {
         Ok(loaded) => loaded,
         Err(ShipmentError::UnknownTrackingNumber) => {
             return problem_page(StatusCode::NOT_FOUND, chosen.unwrap_or_default());
         }
         Err(error) => return ApiError::from(error).into_response(),
     };
-    let full = sees_full_tracking(&caller, &record, state.clock.now(), state.lifetimes.customer_link);
-    let view = match load_view(state, &record, &events, chosen, full).await {
+    let full = sees_full_tracking(&caller, &record, service.clock.now(), service.customer_link);
+    let view = match load_view(service, &record, &events, chosen, full).await {
         Ok(view) => view,
         Err(error) => return ApiError::from(error).into_response(),
     };
     let lang = view.language;
     let link = match &caller {
         Caller::Customer { shipment_id } if full && *shipment_id == record.id => {
-            Some(state.keys.customer_link(*shipment_id))
+            Some(service.keys.customer_link(*shipment_id))
         }
         _ => None,
     };
@@ -248,24 +247,24 @@ pub(super) async fn render_tracking(
     let keep_link = link.as_ref().map(|k| format!("&k={k}")).unwrap_or_default();
     let form = match &link {
         Some(k) => {
-            let (slots, points) = match (state.store.delivery_slots().await, state.store.pickup_points().await) {
+            let (slots, points) = match (service.store.delivery_slots().await, service.store.pickup_points().await) {
                 (Ok(slots), Ok(points)) => (slots, points),
                 (Err(error), _) | (_, Err(error)) => return ApiError::from(error).into_response(),
             };
             form_view(FormParts {
                 shipment: &record,
-                reschedule_days: state.reschedule_days,
+                reschedule_days: service.preferences.reschedule_days,
                 lang,
                 slots: &slots,
                 points: &points,
-                token: state.keys.form_token(record.id),
+                token: service.keys.form_token(record.id),
                 action: format!("/t/{number}/preferences?k={k}&lang={}", lang.code()),
             })
         }
         None => None,
     };
     let proof = match &link {
-        Some(_) => match latest_proof(state, &caller, &record, lang).await {
+        Some(_) => match latest_proof(service, &caller, &record, lang).await {
             Ok(proof) => proof,
             Err(error) => return error.into_response(),
         },
@@ -273,13 +272,13 @@ pub(super) async fn render_tracking(
     };
     let feedback = match &link {
         Some(k) if record.status == ShipmentStatus::Delivered => {
-            let earlier = match state.pod.store.feedback(record.id).await {
+            let earlier = match service.proofs.feedback(record.id).await {
                 Ok(earlier) => earlier,
                 Err(error) => return ApiError::from(error).into_response(),
             };
             Some(FeedbackForm {
                 action: format!("/t/{number}/feedback?k={k}&lang={}", lang.code()),
-                token: state.keys.form_token(record.id),
+                token: service.keys.form_token(record.id),
                 rating: earlier.as_ref().map_or(0, |f| f.rating),
                 comment: earlier.and_then(|f| f.comment).unwrap_or_default(),
             })
@@ -287,7 +286,7 @@ pub(super) async fn render_tracking(
         _ => None,
     };
     let notice = outcome.notice.map(|_| Catalogue::text(lang, "page-saved"));
-    let tracking_url = state.links.tracking_page(&number);
+    let tracking_url = service.links.tracking_page(&number);
     let mut page = tracking(&view, &tracking_url, keep_link);
     page.notice = notice;
     page.problems = outcome.problems.iter().map(|said| said.say(lang)).collect();
@@ -346,14 +345,14 @@ fn tracking(view: &PublicTracking, tracking_url: &str, keep_link: String) -> Tra
 }
 
 async fn latest_proof(
-    state: &AppState,
+    service: &TrackingService,
     caller: &Caller,
     shipment: &ShipmentRecord,
     lang: Language,
 ) -> Result<Option<ProofSection>, ApiError> {
-    let proofs = state.pod.store.proofs(shipment.id).await?;
+    let proofs = service.proofs.proofs(shipment.id).await?;
     let Some(proof) = proofs.first() else { return Ok(None) };
-    let links = FileLinks::new(&state.links, caller, shipment.id);
+    let links = FileLinks::new(&service.links, caller, shipment.id);
     let view = proof_view(shipment, proof, &links, None)?;
     Ok(Some(ProofSection {
         delivered: view.outcome == ProofOutcome::Delivered,

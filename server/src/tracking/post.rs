@@ -12,8 +12,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::de::DeserializeOwned;
 use todoke_shared::{Language, ProblemCode, TrackingNumber};
 
+use super::TrackingService;
 use super::page::{Outcome, Said, render_tracking};
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::http::error::ApiError;
 use crate::store::{ShipmentKey, ShipmentRecord};
@@ -33,7 +33,7 @@ pub(super) trait PageForm: DeserializeOwned + Send {
     /// Saves what the form asks for the shipment.
     fn save(
         self,
-        state: &AppState,
+        service: &TrackingService,
         caller: &Caller,
         number: &str,
         shipment: ShipmentRecord,
@@ -55,44 +55,49 @@ impl From<ApiError> for PostError {
 
 /// Takes a post of the form `F` from the page of the tracking number `number`.
 pub(super) async fn post_form<F: PageForm>(
-    state: AppState,
+    service: TrackingService,
     peer: SocketAddr,
     caller: Result<Caller, ApiError>,
     number: String,
     lang: Option<Language>,
     body: Bytes,
 ) -> Response {
-    if let Err(limited) = state.limits.tracking.check(peer) {
+    if let Err(limited) = service.limit.check(peer) {
         return limited.into_response();
     }
     let caller = caller.unwrap_or(Caller::Anonymous);
-    let result = save::<F>(&state, &caller, &number, &body).await;
-    after_post(&state, caller, &number, lang, F::ANCHOR, result).await
+    let result = save::<F>(&service, &caller, &number, &body).await;
+    after_post(&service, caller, &number, lang, F::ANCHOR, result).await
 }
 
-async fn save<F: PageForm>(state: &AppState, caller: &Caller, number: &str, body: &[u8]) -> Result<(), PostError> {
+async fn save<F: PageForm>(
+    service: &TrackingService,
+    caller: &Caller,
+    number: &str,
+    body: &[u8],
+) -> Result<(), PostError> {
     let form: F = serde_urlencoded::from_bytes(body).map_err(|_| PostError::Form("form-unreadable"))?;
-    let shipment = posted_shipment::<F>(state, caller, number, form.token()).await?;
-    form.save(state, caller, number, shipment).await
+    let shipment = posted_shipment::<F>(service, caller, number, form.token()).await?;
+    form.save(service, caller, number, shipment).await
 }
 
 /// The shipment a form of the page is about, once the caller may post it and the form came from the
 /// page (its anti-forgery token).
 async fn posted_shipment<F: PageForm>(
-    state: &AppState,
+    service: &TrackingService,
     caller: &Caller,
     number: &str,
     token: &str,
 ) -> Result<ShipmentRecord, PostError> {
     let tracking_number = TrackingNumber::parse(number).map_err(ApiError::from)?;
-    let shipment = state
+    let shipment = service
         .store
         .find_shipment(ShipmentKey::TrackingNumber(&tracking_number))
         .await
         .map_err(ApiError::from)?
         .ok_or_else(|| ApiError::from(crate::shipments::ShipmentError::UnknownTrackingNumber))?;
-    F::may_post(caller, &shipment, state.clock.now(), state.lifetimes.customer_link)?;
-    if !state.keys.verify_form_token(shipment.id, token) {
+    F::may_post(caller, &shipment, service.clock.now(), service.customer_link)?;
+    if !service.keys.verify_form_token(shipment.id, token) {
         return Err(PostError::Api(ApiError::new(
             StatusCode::FORBIDDEN,
             ProblemCode::FormTokenInvalid,
@@ -105,7 +110,7 @@ async fn posted_shipment<F: PageForm>(
 /// Finishes a form's post: back to the page (at `anchor`) when it was saved, else the page saying what
 /// went wrong.
 async fn after_post(
-    state: &AppState,
+    service: &TrackingService,
     caller: Caller,
     number: &str,
     lang: Option<Language>,
@@ -117,7 +122,7 @@ async fn after_post(
         Ok(()) => {
             let mut location = format!("/t/{number}?saved=1");
             if let Caller::Customer { shipment_id } = &caller {
-                location.push_str(&format!("&k={}", state.keys.customer_link(*shipment_id)));
+                location.push_str(&format!("&k={}", service.keys.customer_link(*shipment_id)));
             }
             if let Some(lang) = lang {
                 location.push_str(&format!("&lang={}", lang.code()));
@@ -134,5 +139,5 @@ async fn after_post(
             failed(error.status(), problems)
         }
     };
-    render_tracking(state, caller, number, lang, outcome).await
+    render_tracking(service, caller, number, lang, outcome).await
 }
