@@ -17,8 +17,10 @@ use crate::clock::{Clock, SystemClock};
 use crate::dispatch::plan::SpeedModel;
 use crate::dispatch::service::Planner;
 use crate::dispatch::solver::Effort;
+use crate::dispatch::{DepotService, DispatchService};
 use crate::eta::Eta;
 use crate::eta::delay::DelayPolicy;
+use crate::eta::exceptions::ExceptionService;
 use crate::eta::service::Estimator;
 use crate::health::Health;
 use crate::http::rate_limit::RateLimit;
@@ -42,6 +44,9 @@ pub struct AppState {
     pub account_service: AccountService,
     pub health: Health,
     pub shipment_service: ShipmentService,
+    pub depot_service: DepotService,
+    pub dispatch_service: DispatchService,
+    pub exception_service: ExceptionService,
     /// Where every handler, service and worker reads the time.
     pub clock: Arc<dyn Clock>,
     pub store: Arc<dyn Store>,
@@ -195,6 +200,26 @@ impl Application {
         let links = Arc::new(Links::new(public_url, keys.clone()));
         let mail = Arc::new(mail(settings)?);
         let reschedule_days = settings.reschedule_days.into();
+        let planner = Planner {
+            speed: SpeedModel {
+                speed_kmh: f64::from(settings.route_speed_kmh),
+                service_seconds: settings.stop_service_seconds.into(),
+                ..SpeedModel::default()
+            },
+            effort: Effort {
+                time: std::time::Duration::from_millis(settings.planner_millis.into()),
+                ..Effort::default()
+            },
+        };
+        let eta = Arc::new(Eta::new(
+            stores.eta,
+            DelayPolicy {
+                margin: chrono::Duration::minutes(settings.delay_margin_minutes.into()),
+                window: chrono::Duration::minutes(settings.delay_window_minutes.into()),
+            },
+            std::time::Duration::from_millis(settings.eta_coalesce_millis.into()),
+            f64::from(settings.driver_position_grid_metres),
+        ));
         let state = AppState {
             authenticator: Authenticator {
                 keys: keys.clone(),
@@ -216,6 +241,20 @@ impl Application {
                 reschedule_days,
                 clock: clock.clone(),
             },
+            depot_service: DepotService {
+                dispatch: stores.dispatch.clone(),
+                accounts: stores.accounts.clone(),
+                clock: clock.clone(),
+            },
+            dispatch_service: DispatchService {
+                dispatch: stores.dispatch.clone(),
+                shipments: stores.shipments.clone(),
+                planner,
+                mail: mail.clone(),
+                eta: eta.clone(),
+                clock: clock.clone(),
+            },
+            exception_service: ExceptionService { dispatch: stores.dispatch.clone(), estimates: eta.store.clone() },
             clock,
             store: stores.shipments,
             notices: stores.notices,
@@ -227,17 +266,7 @@ impl Application {
             reschedule_days,
             location_retention: chrono::Duration::days(settings.location_retention_days.into()),
             dispatch: stores.dispatch,
-            planner: Planner {
-                speed: SpeedModel {
-                    speed_kmh: f64::from(settings.route_speed_kmh),
-                    service_seconds: settings.stop_service_seconds.into(),
-                    ..SpeedModel::default()
-                },
-                effort: Effort {
-                    time: std::time::Duration::from_millis(settings.planner_millis.into()),
-                    ..Effort::default()
-                },
-            },
+            planner,
             mail,
             pod: Arc::new(Pod {
                 store: stores.pod,
@@ -250,15 +279,7 @@ impl Application {
                 ),
                 geofence: Geofence { radius_m: f64::from(settings.geofence_metres) },
             }),
-            eta: Arc::new(Eta::new(
-                stores.eta,
-                DelayPolicy {
-                    margin: chrono::Duration::minutes(settings.delay_margin_minutes.into()),
-                    window: chrono::Duration::minutes(settings.delay_window_minutes.into()),
-                },
-                std::time::Duration::from_millis(settings.eta_coalesce_millis.into()),
-                f64::from(settings.driver_position_grid_metres),
-            )),
+            eta,
             instance,
         };
         let router = crate::http::router(routes(), state.clone(), settings.max_body_bytes);
