@@ -183,3 +183,54 @@ fn reordered(mut stops: Vec<StopRecord>, order: &[Uuid]) -> Option<Vec<StopRecor
     }
     stops.is_empty().then_some(ordered)
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, Utc};
+
+    use super::*;
+
+    fn stops(count: usize) -> Vec<StopRecord> {
+        let shipments: Vec<Uuid> = (0..count).map(|_| Uuid::now_v7()).collect();
+        let date = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        new_route(Uuid::now_v7(), date, Uuid::now_v7(), &shipments, Utc::now()).stops
+    }
+
+    fn ids(stops: &[StopRecord]) -> Vec<Uuid> {
+        stops.iter().map(|s| s.id).collect()
+    }
+
+    #[test]
+    fn a_stop_goes_where_the_dispatcher_asks_or_last() {
+        // Positions are counted from 1, as the dispatcher reads the route.
+        assert_eq!(stop_position(Some(1), 3), 0);
+        assert_eq!(stop_position(Some(3), 3), 2);
+        // Nothing asked, or past the end: after the last stop.
+        assert_eq!(stop_position(None, 3), 3);
+        assert_eq!(stop_position(Some(9), 3), 3);
+        // Position 0 is read as the first.
+        assert_eq!(stop_position(Some(0), 3), 0);
+        assert_eq!(stop_position(None, 0), 0);
+    }
+
+    #[test]
+    fn a_new_order_must_name_every_stop_once() {
+        let route = stops(3);
+        let backwards: Vec<Uuid> = ids(&route).into_iter().rev().collect();
+        assert_eq!(ids(&reordered(route.clone(), &backwards).unwrap()), backwards);
+        // A stop forgotten, one named twice, or one of another route: no order at all.
+        let all = ids(&route);
+        assert!(reordered(route.clone(), &all[..2]).is_none());
+        assert!(reordered(route.clone(), &[all[0], all[0], all[1], all[2]]).is_none());
+        assert!(reordered(route.clone(), &[all[0], all[1], Uuid::now_v7()]).is_none());
+    }
+
+    #[test]
+    fn a_shipment_taken_off_a_route_out_goes_back_to_the_depot() {
+        assert_eq!(leaving(RouteStatus::Dispatched, ShipmentStatus::OutForDelivery), Ok(Some(StatusChange::AtDepot)));
+        // Delivered already: it cannot be taken back.
+        assert_eq!(leaving(RouteStatus::Dispatched, ShipmentStatus::Delivered), Err(ShipmentStatus::Delivered));
+        // Before the route goes out, nothing moves: the shipment still waits at the depot.
+        assert_eq!(leaving(RouteStatus::Planned, ShipmentStatus::AtDepot), Ok(None));
+    }
+}

@@ -257,3 +257,58 @@ pub(super) fn ready(placed: &PlacedShipment, depot: &DepotRecord) -> Result<(), 
 pub(super) fn waits_at(status: ShipmentStatus, received_at: Option<Uuid>, depot: Uuid) -> bool {
     status == ShipmentStatus::AtDepot && received_at == Some(depot)
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveTime, Utc};
+
+    use super::*;
+
+    fn driver(name: &str) -> DriverRecord {
+        DriverRecord {
+            user_id: Uuid::now_v7(),
+            name: name.to_string(),
+            email: format!("{name}@example.jp"),
+            depot_id: Uuid::nil(),
+            capacity: 80,
+            shift_start: NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+            shift_end: NaiveTime::from_hms_opt(18, 0, 0).unwrap(),
+            zones: Vec::new(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    fn names(drivers: &[DriverRecord]) -> Vec<&str> {
+        drivers.iter().map(|d| d.name.as_str()).collect()
+    }
+
+    #[test]
+    fn the_day_is_built_for_the_drivers_who_have_no_route_yet() {
+        let (sato, suzuki, tanaka) = (driver("sato"), driver("suzuki"), driver("tanaka"));
+        let all = vec![sato.clone(), suzuki.clone(), tanaka.clone()];
+        let busy = HashSet::from([suzuki.user_id]);
+        assert_eq!(names(&free_drivers(all.clone(), &busy, None).unwrap()), ["sato", "tanaka"]);
+        // The dispatcher names who drives; one of them is out already.
+        let chosen = [suzuki.user_id, tanaka.user_id];
+        assert_eq!(names(&free_drivers(all.clone(), &busy, Some(&chosen)).unwrap()), ["tanaka"]);
+    }
+
+    #[test]
+    fn a_driver_of_another_depot_cannot_be_chosen() {
+        let stranger = Uuid::now_v7();
+        let refused = free_drivers(vec![driver("sato")], &HashSet::new(), Some(&[stranger]));
+        assert!(
+            matches!(refused, Err(DispatchError::Invalid("drivers", message)) if message.contains(&stranger.to_string()))
+        );
+    }
+
+    #[test]
+    fn only_a_shipment_waiting_at_this_depot_may_join_its_routes() {
+        let (koto, shinagawa) = (Uuid::now_v7(), Uuid::now_v7());
+        assert!(waits_at(ShipmentStatus::AtDepot, Some(koto), koto));
+        // Received at another depot, or not yet received, or out on a route already.
+        assert!(!waits_at(ShipmentStatus::AtDepot, Some(shinagawa), koto));
+        assert!(!waits_at(ShipmentStatus::InfoReceived, None, koto));
+        assert!(!waits_at(ShipmentStatus::OutForDelivery, Some(koto), koto));
+    }
+}
