@@ -78,6 +78,11 @@ fn driver_view(driver: DriverRecord) -> DriverView {
 /// The depot named in a path, or 404.
 pub(super) async fn depot(dispatch: &dyn DispatchStore, id: &str) -> Result<DepotRecord, DispatchError> {
     let id = Uuid::try_parse(id).map_err(|_| DispatchError::DepotNotFound)?;
+    find_depot(dispatch, id).await
+}
+
+/// The depot of this id, or 404.
+pub(super) async fn find_depot(dispatch: &dyn DispatchStore, id: Uuid) -> Result<DepotRecord, DispatchError> {
     dispatch.depot(id).await?.ok_or(DispatchError::DepotNotFound)
 }
 
@@ -245,7 +250,7 @@ async fn save_driver(
     };
     let user = user.filter(|u| u.role == "driver").ok_or(DispatchError::NotADriver)?;
     request.check().map_err(ApiError::validation)?;
-    let depot = depot(&*depots.dispatch, &request.depot_id.to_string())
+    let depot = find_depot(&*depots.dispatch, request.depot_id)
         .await
         .map_err(|_| DispatchError::Invalid("depot_id", "no depot has this id".to_string()))?;
     let zones = depots.dispatch.zones(depot.id).await?;

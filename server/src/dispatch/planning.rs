@@ -11,7 +11,7 @@ use todoke_shared::{ShipmentStatus, TrackingNumber};
 use uuid::Uuid;
 
 use super::DispatchError;
-use super::depots::depot;
+use super::depots::find_depot;
 use super::plan::PlanningInput;
 use super::service::{Planner, new_route, replan, route_input, route_view, vehicle, visit};
 use super::solver::{Assignment, SolverError, plan};
@@ -64,7 +64,7 @@ impl Context {
 impl DispatchService {
     /// The routes of a depot's day, stops in order with planned times.
     pub async fn day(&self, depot_id: Uuid, date: NaiveDate) -> Result<Vec<RouteView>, DispatchError> {
-        let depot = depot(&*self.dispatch, &depot_id.to_string()).await?;
+        let depot = find_depot(&*self.dispatch, depot_id).await?;
         let mut views = Vec::new();
         for route in self.dispatch.routes(depot.id, date).await? {
             views.push(self.view(&route).await?);
@@ -82,7 +82,7 @@ impl DispatchService {
     /// drivers free that day (those chosen, if any) by zone and capacity, each route sequenced.
     #[tracing::instrument(skip_all, fields(depot_id = %request.depot_id, date = %request.date))]
     pub async fn build(&self, request: &BuildRoutesRequest) -> Result<RoutePlanReport, DispatchError> {
-        let depot = depot(&*self.dispatch, &request.depot_id.to_string()).await?;
+        let depot = find_depot(&*self.dispatch, request.depot_id).await?;
         let date = request.date;
         let busy: HashSet<Uuid> = self.dispatch.routes(depot.id, date).await?.iter().map(|r| r.driver_id).collect();
         let drivers = free_drivers(self.dispatch.drivers(depot.id).await?, &busy, request.drivers.as_deref())?;
@@ -135,7 +135,7 @@ impl DispatchService {
     /// Makes a route by hand: these shipments, in this order, for this driver of the depot.
     #[tracing::instrument(skip_all, fields(depot_id = %request.depot_id, driver_id = %request.driver_id))]
     pub async fn create(&self, request: &NewRouteRequest) -> Result<RouteView, DispatchError> {
-        let depot = depot(&*self.dispatch, &request.depot_id.to_string()).await?;
+        let depot = find_depot(&*self.dispatch, request.depot_id).await?;
         let driver = self
             .dispatch
             .driver(request.driver_id)
