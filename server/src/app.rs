@@ -35,7 +35,7 @@ use crate::pod::geofence::Geofence;
 use crate::pod::photo::{PhotoLimits, PhotoPipeline};
 use crate::settings::{Secret, Settings};
 use crate::shipments::ShipmentService;
-use crate::store::{self, AccountStore, DispatchStore, NoticeStore, Store};
+use crate::store::{self, DispatchStore, NoticeStore, Store};
 
 /// The composition root's services; each handler takes the one it needs (`FromRef`).
 #[derive(Clone, FromRef)]
@@ -52,7 +52,6 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// The outbox.
     pub notices: Arc<dyn NoticeStore>,
-    pub accounts: Arc<dyn AccountStore>,
     pub keys: Arc<Keys>,
     pub lifetimes: Lifetimes,
     pub limits: Arc<Limits>,
@@ -243,7 +242,7 @@ impl Application {
             },
             depot_service: DepotService {
                 dispatch: stores.dispatch.clone(),
-                accounts: stores.accounts.clone(),
+                accounts: stores.accounts,
                 clock: clock.clone(),
             },
             dispatch_service: DispatchService {
@@ -258,7 +257,6 @@ impl Application {
             clock,
             store: stores.shipments,
             notices: stores.notices,
-            accounts: stores.accounts,
             keys: keys.clone(),
             lifetimes,
             limits,
