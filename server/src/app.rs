@@ -18,8 +18,10 @@ use crate::dispatch::plan::SpeedModel;
 use crate::dispatch::service::Planner;
 use crate::dispatch::solver::Effort;
 use crate::driver::DriverService;
+use crate::dispatch::{DepotService, DispatchService};
 use crate::eta::Eta;
 use crate::eta::delay::DelayPolicy;
+use crate::eta::exceptions::ExceptionService;
 use crate::eta::service::Estimator;
 use crate::health::Health;
 use crate::http::rate_limit::RateLimit;
@@ -37,6 +39,7 @@ use crate::settings::{Secret, Settings};
 use crate::shipments::ShipmentService;
 use crate::store::{self, AccountStore, DispatchStore, NoticeStore, Store};
 use crate::tracking::TrackingService;
+use crate::store::{self, DispatchStore, NoticeStore, Store};
 
 /// The composition root's services; each handler takes the one it needs (`FromRef`).
 #[derive(Clone, FromRef)]
@@ -45,19 +48,13 @@ pub struct AppState {
     pub account_service: AccountService,
     pub health: Health,
     pub shipment_service: ShipmentService,
-    pub proof_service: ProofService,
-    pub driver_service: DriverService,
-    pub tracking_service: TrackingService,
-    pub preference_service: PreferenceService,
-    pub notice_service: NoticeService,
-    /// The arrival times, kept current by their worker and read by the tracking views.
-    pub estimator: Estimator,
+use crate::store::{self, DispatchStore, NoticeStore, Store};
+use crate::tracking::TrackingService;
     /// Where every handler, service and worker reads the time.
     pub clock: Arc<dyn Clock>,
     pub store: Arc<dyn Store>,
     /// The outbox.
     pub notices: Arc<dyn NoticeStore>,
-    pub accounts: Arc<dyn AccountStore>,
     pub keys: Arc<Keys>,
     pub lifetimes: Lifetimes,
     pub links: Arc<Links>,
@@ -285,10 +282,23 @@ impl Application {
                 clock: clock.clone(),
             },
             estimator,
+            depot_service: DepotService {
+                dispatch: stores.dispatch.clone(),
+                accounts: stores.accounts,
+                clock: clock.clone(),
+            },
+            dispatch_service: DispatchService {
+                dispatch: stores.dispatch.clone(),
+                shipments: stores.shipments.clone(),
+                planner,
+                mail: mail.clone(),
+                eta: eta.clone(),
+                clock: clock.clone(),
+            },
+            exception_service: ExceptionService { dispatch: stores.dispatch.clone(), estimates: eta.store.clone() },
             clock,
             store: stores.shipments,
             notices: stores.notices,
-            accounts: stores.accounts,
             keys: keys.clone(),
             lifetimes,
             links,

@@ -1,7 +1,9 @@
 //! Depots, the zones drawn for them, and the drivers who start there (staff).
 
+use std::sync::Arc;
+
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use todoke_shared::dispatch::{DepotView, DriverProfileRequest, DriverView, NewDepotRequest, NewZoneRequest, ZoneView};
 use utoipa_axum::router::OpenApiRouter;
@@ -10,17 +12,31 @@ use uuid::Uuid;
 
 use super::DispatchError;
 use super::zones::parse_area;
-use crate::app::AppState;
-use crate::auth::Authenticated;
 use crate::auth::policy::{Action, authorize};
+use crate::auth::{Authenticated, Authenticator};
+use crate::clock::Clock;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::openapi::FORBIDDEN;
-use crate::store::StoreError;
 use crate::store::dispatch::{DepotRecord, DriverRecord, ZoneRecord};
+use crate::store::{AccountStore, DispatchStore, StoreError};
 use todoke_shared::ProblemCode;
 
-pub fn router() -> OpenApiRouter<AppState> {
+/// What the depots', zones' and drivers' endpoints need: the depots, and the accounts a driver's
+/// profile is given to.
+#[derive(Clone)]
+pub struct DepotService {
+    pub dispatch: Arc<dyn DispatchStore>,
+    pub accounts: Arc<dyn AccountStore>,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub(super) fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    DepotService: FromRef<S>,
+    Authenticator: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(list_depots, create_depot))
         .routes(routes!(list_zones, create_zone))
@@ -60,9 +76,14 @@ fn driver_view(driver: DriverRecord) -> DriverView {
 }
 
 /// The depot named in a path, or 404.
-pub(super) async fn depot(state: &AppState, id: &str) -> Result<DepotRecord, DispatchError> {
+pub(super) async fn depot(dispatch: &dyn DispatchStore, id: &str) -> Result<DepotRecord, DispatchError> {
     let id = Uuid::try_parse(id).map_err(|_| DispatchError::DepotNotFound)?;
-    state.dispatch.depot(id).await?.ok_or(DispatchError::DepotNotFound)
+    find_depot(dispatch, id).await
+}
+
+/// The depot of this id, or 404.
+pub(super) async fn find_depot(dispatch: &dyn DispatchStore, id: Uuid) -> Result<DepotRecord, DispatchError> {
+    dispatch.depot(id).await?.ok_or(DispatchError::DepotNotFound)
 }
 
 /// The depots (staff).
@@ -72,11 +93,11 @@ pub(super) async fn depot(state: &AppState, id: &str) -> Result<DepotRecord, Dis
         (status = 403, description = FORBIDDEN),
     ))]
 async fn list_depots(
-    State(state): State<AppState>,
+    State(depots): State<DepotService>,
     Authenticated(caller): Authenticated,
 ) -> Result<Json<Vec<DepotView>>, ApiError> {
     authorize(&caller, Action::ViewDispatch)?;
-    Ok(Json(state.dispatch.depots().await?.into_iter().map(view).collect()))
+    Ok(Json(depots.dispatch.depots().await?.into_iter().map(view).collect()))
 }
 
 /// Add a depot (admin, dispatcher).
@@ -91,7 +112,7 @@ async fn list_depots(
                                       - `invalid_value`: a value is out of range (named in `errors`)"),
     ))]
 async fn create_depot(
-    State(state): State<AppState>,
+    State(depots): State<DepotService>,
     Authenticated(caller): Authenticated,
     ApiJson(request): ApiJson<NewDepotRequest>,
 ) -> Result<(StatusCode, Json<DepotView>), ApiError> {
@@ -103,9 +124,9 @@ async fn create_depot(
         address: depot.address,
         location: depot.location,
         timezone: depot.timezone,
-        created_at: state.clock.now(),
+        created_at: depots.clock.now(),
     };
-    match state.dispatch.insert_depot(&record).await {
+    match depots.dispatch.insert_depot(&record).await {
         Err(StoreError::Duplicate(_)) => Err(ApiError::field(
             StatusCode::CONFLICT,
             ProblemCode::DepotNameTaken,
@@ -128,13 +149,13 @@ async fn create_depot(
         (status = 404, description = "- `depot_not_found`: no depot has this id"),
     ))]
 async fn list_zones(
-    State(state): State<AppState>,
+    State(depots): State<DepotService>,
     Authenticated(caller): Authenticated,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Vec<ZoneView>>, ApiError> {
     authorize(&caller, Action::ViewDispatch)?;
-    let depot = depot(&state, &id).await?;
-    Ok(Json(state.dispatch.zones(depot.id).await?.into_iter().map(zone_view).collect()))
+    let depot = depot(&*depots.dispatch, &id).await?;
+    Ok(Json(depots.dispatch.zones(depot.id).await?.into_iter().map(zone_view).collect()))
 }
 
 /// Draw a delivery zone for a depot: a GeoJSON polygon (admin, dispatcher).
@@ -150,13 +171,13 @@ async fn list_zones(
         (status = 422, description = "- `invalid_value`: the name or the polygon (named in `errors`)"),
     ))]
 async fn create_zone(
-    State(state): State<AppState>,
+    State(depots): State<DepotService>,
     Authenticated(caller): Authenticated,
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<NewZoneRequest>,
 ) -> Result<(StatusCode, Json<ZoneView>), ApiError> {
     authorize(&caller, Action::Dispatch)?;
-    let depot = depot(&state, &id).await?;
+    let depot = depot(&*depots.dispatch, &id).await?;
     let name = todoke_shared::validation::text(&request.name, 100).map_err(|(code, message)| {
         // The text check's own codes (`required`, `too_long`, `invalid_characters`) are problem codes too.
         let code = ProblemCode::parse(code).unwrap_or(ProblemCode::InvalidValue);
@@ -168,9 +189,9 @@ async fn create_zone(
         depot_id: depot.id,
         name,
         area: request.area.to_string(),
-        created_at: state.clock.now(),
+        created_at: depots.clock.now(),
     };
-    match state.dispatch.insert_zone(&record).await {
+    match depots.dispatch.insert_zone(&record).await {
         Err(StoreError::Duplicate(_)) => Err(ApiError::field(
             StatusCode::CONFLICT,
             ProblemCode::ZoneNameTaken,
@@ -193,13 +214,13 @@ async fn create_zone(
         (status = 404, description = "- `depot_not_found`: no depot has this id"),
     ))]
 async fn list_drivers(
-    State(state): State<AppState>,
+    State(depots): State<DepotService>,
     Authenticated(caller): Authenticated,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Vec<DriverView>>, ApiError> {
     authorize(&caller, Action::ViewDispatch)?;
-    let depot = depot(&state, &id).await?;
-    Ok(Json(state.dispatch.drivers(depot.id).await?.into_iter().map(driver_view).collect()))
+    let depot = depot(&*depots.dispatch, &id).await?;
+    Ok(Json(depots.dispatch.drivers(depot.id).await?.into_iter().map(driver_view).collect()))
 }
 
 /// Set a driver's depot, vehicle capacity, shift and zones (admin, dispatcher). The account must have
@@ -217,22 +238,22 @@ async fn list_drivers(
                                       - `invalid_value`: a value is out of range (named in `errors`)"),
     ))]
 async fn save_driver(
-    State(state): State<AppState>,
+    State(depots): State<DepotService>,
     Authenticated(caller): Authenticated,
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<DriverProfileRequest>,
 ) -> Result<Json<DriverView>, ApiError> {
     authorize(&caller, Action::Dispatch)?;
     let user = match Uuid::try_parse(&id) {
-        Ok(id) => state.accounts.user_by_id(id).await?,
+        Ok(id) => depots.accounts.user_by_id(id).await?,
         Err(_) => None,
     };
     let user = user.filter(|u| u.role == "driver").ok_or(DispatchError::NotADriver)?;
     request.check().map_err(ApiError::validation)?;
-    let depot = depot(&state, &request.depot_id.to_string())
+    let depot = find_depot(&*depots.dispatch, request.depot_id)
         .await
         .map_err(|_| DispatchError::Invalid("depot_id", "no depot has this id".to_string()))?;
-    let zones = state.dispatch.zones(depot.id).await?;
+    let zones = depots.dispatch.zones(depot.id).await?;
     if let Some(stray) = request.zones.iter().find(|z| !zones.iter().any(|zone| zone.id == **z)) {
         return Err(DispatchError::Invalid("zones", format!("zone {stray} is not one of this depot's zones")).into());
     }
@@ -245,8 +266,8 @@ async fn save_driver(
         shift_start: request.shift.start,
         shift_end: request.shift.end,
         zones: request.zones,
-        updated_at: state.clock.now(),
+        updated_at: depots.clock.now(),
     };
-    state.dispatch.save_driver(&record).await?;
+    depots.dispatch.save_driver(&record).await?;
     Ok(Json(driver_view(record)))
 }

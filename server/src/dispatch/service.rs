@@ -201,3 +201,90 @@ pub fn route_view(
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveTime, TimeZone};
+
+    use super::*;
+
+    fn koto() -> DepotRecord {
+        DepotRecord {
+            id: Uuid::now_v7(),
+            name: "Koto".into(),
+            address: "東京都江東区新砂3-4-31".into(),
+            location: GeoPoint { lat: 35.6717, lon: 139.8333 },
+            timezone: "Asia/Tokyo".into(),
+            created_at: Utc::now(),
+        }
+    }
+
+    fn tokyo(hour: u32, minute: u32) -> DateTime<Utc> {
+        chrono_tz::Asia::Tokyo.with_ymd_and_hms(2026, 11, 24, hour, minute, 0).unwrap().with_timezone(&Utc)
+    }
+
+    fn planner() -> Planner {
+        Planner { speed: SpeedModel::default(), effort: Effort::default() }
+    }
+
+    fn visit_at(lat: f64, lon: f64, window: (DaySeconds, DaySeconds)) -> Visit {
+        Visit {
+            location: GeoPoint { lat, lon },
+            parcels: 1,
+            service: 180,
+            window: Window { start: window.0, end: window.1 },
+            zone: None,
+        }
+    }
+
+    #[test]
+    fn a_drivers_shift_is_read_on_the_depots_clock() {
+        let depot = koto();
+        let day = DepotDay::new(&depot, NaiveDate::from_ymd_opt(2026, 11, 24).unwrap());
+        let driver = DriverRecord {
+            user_id: Uuid::now_v7(),
+            name: "Sato".into(),
+            email: "sato@example.jp".into(),
+            depot_id: depot.id,
+            capacity: 60,
+            shift_start: NaiveTime::from_hms_opt(8, 30, 0).unwrap(),
+            shift_end: NaiveTime::from_hms_opt(17, 0, 0).unwrap(),
+            zones: vec![Uuid::now_v7()],
+            updated_at: Utc::now(),
+        };
+        let van = vehicle(&driver, &day);
+        assert_eq!(van.shift, Window { start: 8 * 3600 + 1800, end: 17 * 3600 });
+        assert_eq!((van.capacity, van.zones), (60, driver.zones));
+    }
+
+    #[test]
+    fn a_route_keeps_its_order_and_its_times_follow_it_from_the_start_of_the_shift() {
+        let depot = koto();
+        let date = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let day = DepotDay::new(&depot, date);
+        let planner = planner();
+        // Two stops in Chiyoda: the first due in the afternoon, the second closed at nine.
+        let input = PlanningInput {
+            depot: depot.location,
+            visits: vec![
+                visit_at(35.6812, 139.7671, (14 * 3600, 16 * 3600)),
+                visit_at(35.6852, 139.7528, (8 * 3600, 9 * 3600)),
+            ],
+            vehicles: Vec::new(),
+        };
+        let shipments = [Uuid::now_v7(), Uuid::now_v7()];
+        let mut route = new_route(depot.id, date, Uuid::now_v7(), &shipments, Utc::now());
+        replan(&mut route, &input, &day, 8 * 3600, &planner);
+
+        // The order is the dispatcher's: the van waits for the afternoon window, then is late for the other.
+        assert_eq!(route.stops.iter().map(|s| s.shipment_id).collect::<Vec<_>>(), shipments);
+        assert_eq!(route.stops[0].planned_arrival, tokyo(14, 0));
+        assert_eq!(route.stops[0].planned_departure, tokyo(14, 3));
+        assert!(!route.stops[0].late);
+        assert!(route.stops[1].late);
+        assert!(route.stops[1].planned_arrival > route.stops[0].planned_departure);
+        // The distance includes the way back to the depot.
+        let legs: f64 = route.stops.iter().map(|s| s.metres_from_previous).sum();
+        assert!(route.metres > legs);
+    }
+}

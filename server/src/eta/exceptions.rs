@@ -2,9 +2,10 @@
 //! proofs flagged for review. The same facts the customers' delay notices come from.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::Serialize;
 use todoke_shared::dispatch::{RouteDriver, RouteQuery};
@@ -14,9 +15,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::auth::Authenticated;
 use crate::auth::policy::{Action, authorize};
+use crate::auth::{Authenticated, Authenticator};
 use crate::dispatch::DispatchError;
 use crate::eta::model::StopEta;
 use crate::http::error::ApiError;
@@ -26,8 +26,22 @@ use crate::schedule::{DepotDay, due};
 use crate::store::dispatch::{PlacedShipment, RouteRecord};
 use crate::store::eta::RouteEtaRecord;
 use crate::store::pod::ProofDetails;
+use crate::store::{DispatchStore, EtaStore};
 
-pub fn router() -> OpenApiRouter<AppState> {
+/// What the exceptions list needs: the depot's routes and shipments, and the estimates, announcements
+/// and proofs of its day.
+#[derive(Clone)]
+pub struct ExceptionService {
+    pub dispatch: Arc<dyn DispatchStore>,
+    pub estimates: Arc<dyn EtaStore>,
+}
+
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    ExceptionService: FromRef<S>,
+    Authenticator: FromRef<S>,
+{
     OpenApiRouter::new().routes(routes!(exceptions))
 }
 
@@ -95,94 +109,102 @@ pub struct FlaggedProof {
         (status = 404, description = "- `depot_not_found`: no depot has this id"),
     ))]
 async fn exceptions(
-    State(state): State<AppState>,
+    State(exceptions): State<ExceptionService>,
     Authenticated(caller): Authenticated,
     // Read after the caller is known to be allowed: who may never look learns no more than that.
     query: Result<ApiQuery<RouteQuery>, ApiError>,
 ) -> Result<Json<Exceptions>, ApiError> {
     authorize(&caller, Action::ViewDispatch)?;
     let ApiQuery(query) = query?;
-    let depot = state.dispatch.depot(query.depot).await?.ok_or(DispatchError::DepotNotFound)?;
-    let day = DepotDay::new(&depot, query.date);
-    let local = |at: DateTime<Utc>| at.with_timezone(&day.tz).fixed_offset();
-    let routes = state.dispatch.routes(depot.id, query.date).await?;
-    let route_ids: Vec<Uuid> = routes.iter().map(|r| r.id).collect();
-    let drivers: HashMap<Uuid, String> =
-        state.dispatch.drivers(depot.id).await?.into_iter().map(|d| (d.user_id, d.name)).collect();
-    let etas: HashMap<Uuid, RouteEtaRecord> =
-        state.eta.store.route_etas(&route_ids).await?.into_iter().map(|e| (e.route_id, e)).collect();
-    let told: HashMap<Uuid, _> =
-        state.eta.store.announced(&route_ids).await?.into_iter().map(|a| (a.stop_id, a.told)).collect();
-    let mut shipments: HashMap<Uuid, PlacedShipment> = HashMap::new();
-    for route in &routes {
-        shipments.extend(state.dispatch.route_shipments(route.id).await?.into_iter().map(|p| (p.shipment.id, p)));
-    }
+    Ok(Json(exceptions.day(query.depot, query.date).await?))
+}
 
-    let proofs = state.eta.store.day_proofs(depot.id, query.date).await?;
-    // A stop with a proof, or whose shipment moved on (delivered, failed, back at the depot…), is
-    // closed: whatever an estimate made before said, it is no longer late.
-    let closed: HashSet<Uuid> = proofs.iter().map(|p| p.stop_id).collect();
-    let mut late_stops = Vec::new();
-    for route in &routes {
-        let driver =
-            RouteDriver { id: route.driver_id, name: drivers.get(&route.driver_id).cloned().unwrap_or_default() };
-        let (estimated_from, expected) = expected_arrivals(route, etas.get(&route.id), &shipments);
-        for StopEta { stop_id, shipment_id, expected_arrival: expected, .. } in expected {
-            let Some(placed) = shipments.get(&shipment_id) else { continue };
-            if closed.contains(&stop_id) || !is_open(placed.shipment.status) {
-                continue;
-            }
-            let (_, window_start, window_end) = due(&placed.shipment);
-            if expected <= window_end {
-                continue;
-            }
-            let told = told.get(&stop_id);
-            late_stops.push(LateStop {
-                route_id: route.id,
-                driver: driver.clone(),
-                stop_id,
-                tracking_number: placed.shipment.tracking_number,
-                window_start: local(window_start),
-                window_end: local(window_end),
-                expected_arrival: local(expected),
-                minutes_late: (expected - window_end).num_minutes(),
-                estimated_from: estimated_from.map(local),
-                told_start: told.map(|t| local(t.start)),
-                told_end: told.map(|t| local(t.end)),
-            });
+impl ExceptionService {
+    /// A depot's exceptions of a day.
+    #[tracing::instrument(skip_all, fields(depot_id = %depot_id, date = %date))]
+    pub async fn day(&self, depot_id: Uuid, date: NaiveDate) -> Result<Exceptions, DispatchError> {
+        let depot = self.dispatch.depot(depot_id).await?.ok_or(DispatchError::DepotNotFound)?;
+        let day = DepotDay::new(&depot, date);
+        let local = |at: DateTime<Utc>| at.with_timezone(&day.tz).fixed_offset();
+        let routes = self.dispatch.routes(depot.id, date).await?;
+        let route_ids: Vec<Uuid> = routes.iter().map(|r| r.id).collect();
+        let drivers: HashMap<Uuid, String> =
+            self.dispatch.drivers(depot.id).await?.into_iter().map(|d| (d.user_id, d.name)).collect();
+        let etas: HashMap<Uuid, RouteEtaRecord> =
+            self.estimates.route_etas(&route_ids).await?.into_iter().map(|e| (e.route_id, e)).collect();
+        let told: HashMap<Uuid, _> =
+            self.estimates.announced(&route_ids).await?.into_iter().map(|a| (a.stop_id, a.told)).collect();
+        let mut shipments: HashMap<Uuid, PlacedShipment> = HashMap::new();
+        for route in &routes {
+            shipments.extend(self.dispatch.route_shipments(route.id).await?.into_iter().map(|p| (p.shipment.id, p)));
         }
-    }
-    late_stops.sort_by_key(|s| std::cmp::Reverse(s.minutes_late));
 
-    let mut failed_attempts = Vec::new();
-    let mut flagged_proofs = Vec::new();
-    for proof in proofs {
-        let Some(placed) = shipments.get(&proof.shipment_id) else { continue };
-        let tracking_number = placed.shipment.tracking_number;
-        if proof.outcome == ProofOutcome::AttemptFailed {
-            let details: Option<ProofDetails> = serde_json::from_str(&proof.details).ok();
-            failed_attempts.push(FailedAttempt {
-                route_id: proof.route_id,
-                stop_id: proof.stop_id,
-                proof_id: proof.proof_id,
-                tracking_number,
-                reason: details.and_then(|d| d.reason),
-                captured_at: local(proof.captured_at),
-            });
+        let proofs = self.estimates.day_proofs(depot.id, date).await?;
+        // A stop with a proof, or whose shipment moved on (delivered, failed, back at the depot…), is
+        // closed: whatever an estimate made before said, it is no longer late.
+        let closed: HashSet<Uuid> = proofs.iter().map(|p| p.stop_id).collect();
+        let mut late_stops = Vec::new();
+        for route in &routes {
+            let driver =
+                RouteDriver { id: route.driver_id, name: drivers.get(&route.driver_id).cloned().unwrap_or_default() };
+            let (estimated_from, expected) = expected_arrivals(route, etas.get(&route.id), &shipments);
+            for StopEta { stop_id, shipment_id, expected_arrival: expected, .. } in expected {
+                let Some(placed) = shipments.get(&shipment_id) else { continue };
+                if closed.contains(&stop_id) || !is_open(placed.shipment.status) {
+                    continue;
+                }
+                let (_, window_start, window_end) = due(&placed.shipment);
+                if expected <= window_end {
+                    continue;
+                }
+                let told = told.get(&stop_id);
+                late_stops.push(LateStop {
+                    route_id: route.id,
+                    driver: driver.clone(),
+                    stop_id,
+                    tracking_number: placed.shipment.tracking_number,
+                    window_start: local(window_start),
+                    window_end: local(window_end),
+                    expected_arrival: local(expected),
+                    minutes_late: (expected - window_end).num_minutes(),
+                    estimated_from: estimated_from.map(local),
+                    told_start: told.map(|t| local(t.start)),
+                    told_end: told.map(|t| local(t.end)),
+                });
+            }
         }
-        if proof.flagged {
-            flagged_proofs.push(FlaggedProof {
-                route_id: proof.route_id,
-                stop_id: proof.stop_id,
-                proof_id: proof.proof_id,
-                tracking_number,
-                outcome: proof.outcome,
-                distance_m: proof.distance_m,
-                captured_at: local(proof.captured_at),
-            });
+        late_stops.sort_by_key(|s| std::cmp::Reverse(s.minutes_late));
+
+        let mut failed_attempts = Vec::new();
+        let mut flagged_proofs = Vec::new();
+        for proof in proofs {
+            let Some(placed) = shipments.get(&proof.shipment_id) else { continue };
+            let tracking_number = placed.shipment.tracking_number;
+            if proof.outcome == ProofOutcome::AttemptFailed {
+                let details: Option<ProofDetails> = serde_json::from_str(&proof.details).ok();
+                failed_attempts.push(FailedAttempt {
+                    route_id: proof.route_id,
+                    stop_id: proof.stop_id,
+                    proof_id: proof.proof_id,
+                    tracking_number,
+                    reason: details.and_then(|d| d.reason),
+                    captured_at: local(proof.captured_at),
+                });
+            }
+            if proof.flagged {
+                flagged_proofs.push(FlaggedProof {
+                    route_id: proof.route_id,
+                    stop_id: proof.stop_id,
+                    proof_id: proof.proof_id,
+                    tracking_number,
+                    outcome: proof.outcome,
+                    distance_m: proof.distance_m,
+                    captured_at: local(proof.captured_at),
+                });
+            }
         }
+        Ok(Exceptions { depot_id: depot.id, date, late_stops, failed_attempts, flagged_proofs })
     }
-    Ok(Json(Exceptions { depot_id: depot.id, date: query.date, late_stops, failed_attempts, flagged_proofs }))
 }
 
 /// Each open stop's expected arrival, and the news it is from: the latest estimate of a dispatched
