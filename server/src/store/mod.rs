@@ -12,12 +12,6 @@ pub mod notices;
 pub mod pod;
 mod rows;
 mod sql;
-mod sql_accounts;
-mod sql_dispatch;
-mod sql_eta;
-mod sql_instances;
-mod sql_notices;
-mod sql_pod;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};

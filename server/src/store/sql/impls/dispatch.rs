@@ -4,19 +4,20 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use sqlx::{Database, Decode, Encode, Executor, FromRow, IntoArguments, Pool, Type};
+use sqlx::{FromRow, Pool};
 use todoke_shared::ShipmentStatus;
 use todoke_shared::dispatch::RouteStatus;
 use todoke_shared::shipment::GeoPoint;
 use uuid::Uuid;
 
-use super::dispatch::{
+use super::Db;
+use crate::store::dispatch::{
     DepotRecord, DispatchStore, DriverRecord, LocationRecord, PlacedShipment, RouteChangeRecord, RouteRecord,
     StopRecord, Transition, ZoneRecord,
 };
-use super::rows::{ParcelRow, ShipmentRow};
-use super::sql::to_json;
-use super::{SqlStore, StoreError};
+use crate::store::rows::{ParcelRow, ShipmentRow};
+use crate::store::sql::to_json;
+use crate::store::{SqlStore, StoreError};
 
 /// Shipments with where they were received; `{filter}` is a condition on `id`.
 const SELECT_PLACED: &str = "SELECT id, tracking_number, merchant, external_ref, request_digest, status, \
@@ -197,37 +198,7 @@ impl Placed {
 }
 
 #[async_trait]
-impl<DB> DispatchStore for SqlStore<DB>
-where
-    DB: Database,
-    DB::Arguments: IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> Uuid: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> f64: Encode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Type<DB>,
-    for<'q> NaiveDate: Encode<'q, DB> + Type<DB>,
-    for<'q> NaiveTime: Encode<'q, DB> + Type<DB>,
-    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<Uuid>: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<DateTime<Utc>>: Encode<'q, DB> + Type<DB>,
-    for<'r> Uuid: Decode<'r, DB>,
-    for<'r> DepotRow: FromRow<'r, DB::Row>,
-    for<'r> ZoneRow: FromRow<'r, DB::Row>,
-    for<'r> DriverRow: FromRow<'r, DB::Row>,
-    for<'r> RouteRow: FromRow<'r, DB::Row>,
-    for<'r> StopRow: FromRow<'r, DB::Row>,
-    for<'r> PositionRow: FromRow<'r, DB::Row>,
-    for<'r> PlacedRow: FromRow<'r, DB::Row>,
-    for<'r> ParcelRow: FromRow<'r, DB::Row>,
-    for<'r> (Uuid,): FromRow<'r, DB::Row>,
-    for<'r> (i64,): FromRow<'r, DB::Row>,
-    for<'r> (DateTime<Utc>, String, String): FromRow<'r, DB::Row>,
-{
+impl DispatchStore for SqlStore<Db> {
     async fn insert_depot(&self, depot: &DepotRecord) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO depots (id, name, address, lat, lon, timezone, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -245,7 +216,7 @@ where
     }
 
     async fn depots(&self) -> Result<Vec<DepotRecord>, StoreError> {
-        let rows = sqlx::query_as::<DB, DepotRow>(
+        let rows = sqlx::query_as::<Db, DepotRow>(
             "SELECT id, name, address, lat, lon, timezone, created_at FROM depots ORDER BY name",
         )
         .fetch_all(&self.pool)
@@ -254,7 +225,7 @@ where
     }
 
     async fn depot(&self, id: Uuid) -> Result<Option<DepotRecord>, StoreError> {
-        let row = sqlx::query_as::<DB, DepotRow>(
+        let row = sqlx::query_as::<Db, DepotRow>(
             "SELECT id, name, address, lat, lon, timezone, created_at FROM depots WHERE id = $1",
         )
         .bind(id)
@@ -276,7 +247,7 @@ where
     }
 
     async fn zones(&self, depot_id: Uuid) -> Result<Vec<ZoneRecord>, StoreError> {
-        let rows = sqlx::query_as::<DB, ZoneRow>(
+        let rows = sqlx::query_as::<Db, ZoneRow>(
             "SELECT id, depot_id, name, area, created_at FROM zones WHERE depot_id = $1 ORDER BY name",
         )
         .bind(depot_id)
@@ -307,13 +278,13 @@ where
     async fn drivers(&self, depot_id: Uuid) -> Result<Vec<DriverRecord>, StoreError> {
         let query = format!("{SELECT_DRIVERS} WHERE d.depot_id = $1 ORDER BY u.name, d.user_id");
         let rows =
-            sqlx::query_as::<DB, DriverRow>(sqlx::AssertSqlSafe(query)).bind(depot_id).fetch_all(&self.pool).await?;
+            sqlx::query_as::<Db, DriverRow>(sqlx::AssertSqlSafe(query)).bind(depot_id).fetch_all(&self.pool).await?;
         rows.into_iter().map(DriverRecord::try_from).collect()
     }
 
     async fn driver(&self, user_id: Uuid) -> Result<Option<DriverRecord>, StoreError> {
         let query = format!("{SELECT_DRIVERS} WHERE d.user_id = $1");
-        let row = sqlx::query_as::<DB, DriverRow>(sqlx::AssertSqlSafe(query))
+        let row = sqlx::query_as::<Db, DriverRow>(sqlx::AssertSqlSafe(query))
             .bind(user_id)
             .fetch_optional(&self.pool)
             .await?;
@@ -389,7 +360,7 @@ where
                 .bind(route.dispatched_at)
                 .execute(&mut *tx)
                 .await?;
-                insert_stops(&mut *tx, route).await?;
+                insert_stops(&mut tx, route).await?;
             }
             tx.commit().await?;
             Ok(())
@@ -468,7 +439,7 @@ where
     }
 
     async fn driver_position(&self, driver_id: Uuid) -> Result<Option<LocationRecord>, StoreError> {
-        let row = sqlx::query_as::<DB, PositionRow>(
+        let row = sqlx::query_as::<Db, PositionRow>(
             "SELECT recorded_at, lat, lon, accuracy_m, speed_mps, heading_deg FROM driver_positions WHERE driver_id = $1",
         )
         .bind(driver_id)
@@ -486,7 +457,7 @@ where
 
     async fn routes(&self, depot_id: Uuid, date: NaiveDate) -> Result<Vec<RouteRecord>, StoreError> {
         let query = format!("{SELECT_ROUTES} WHERE depot_id = $1 AND date = $2 ORDER BY created_at, id");
-        let rows = sqlx::query_as::<DB, RouteRow>(sqlx::AssertSqlSafe(query))
+        let rows = sqlx::query_as::<Db, RouteRow>(sqlx::AssertSqlSafe(query))
             .bind(depot_id)
             .bind(date)
             .fetch_all(&self.pool)
@@ -495,7 +466,7 @@ where
             "{SELECT_STOPS} WHERE route_id IN (SELECT id FROM routes WHERE depot_id = $1 AND date = $2) \
              ORDER BY route_id, position"
         );
-        let stops = sqlx::query_as::<DB, StopRow>(sqlx::AssertSqlSafe(query))
+        let stops = sqlx::query_as::<Db, StopRow>(sqlx::AssertSqlSafe(query))
             .bind(depot_id)
             .bind(date)
             .fetch_all(&self.pool)
@@ -515,17 +486,17 @@ where
     async fn route(&self, id: Uuid) -> Result<Option<RouteRecord>, StoreError> {
         let query = format!("{SELECT_ROUTES} WHERE id = $1");
         let Some(row) =
-            sqlx::query_as::<DB, RouteRow>(sqlx::AssertSqlSafe(query)).bind(id).fetch_optional(&self.pool).await?
+            sqlx::query_as::<Db, RouteRow>(sqlx::AssertSqlSafe(query)).bind(id).fetch_optional(&self.pool).await?
         else {
             return Ok(None);
         };
         let query = format!("{SELECT_STOPS} WHERE route_id = $1 ORDER BY position");
-        let stops = sqlx::query_as::<DB, StopRow>(sqlx::AssertSqlSafe(query)).bind(id).fetch_all(&self.pool).await?;
+        let stops = sqlx::query_as::<Db, StopRow>(sqlx::AssertSqlSafe(query)).bind(id).fetch_all(&self.pool).await?;
         row.into_record(stops.into_iter().map(StopRecord::from).collect()).map(Some)
     }
 
     async fn route_changes(&self, route_id: Uuid) -> Result<Vec<RouteChangeRecord>, StoreError> {
-        let rows = sqlx::query_as::<DB, (DateTime<Utc>, String, String)>(
+        let rows = sqlx::query_as::<Db, (DateTime<Utc>, String, String)>(
             "SELECT changed_at, actor, change FROM route_changes WHERE route_id = $1 ORDER BY id",
         )
         .bind(route_id)
@@ -546,7 +517,7 @@ where
         let _evict = self.evictions.on_drop(transitions.iter().map(|t| t.shipment_id).collect());
         self.retrying(|| async move {
             let mut tx = self.begin_write().await?;
-            let updated = sqlx::query_as::<DB, (Uuid,)>(
+            let updated = sqlx::query_as::<Db, (Uuid,)>(
                 "UPDATE routes SET status = $1, version = $2, metres = $3, dispatched_at = $4 \
                  WHERE id = $5 AND version = $6 RETURNING id",
             )
@@ -562,7 +533,7 @@ where
                 return Err(StoreError::Stale);
             }
             sqlx::query("DELETE FROM route_stops WHERE route_id = $1").bind(route.id).execute(&mut *tx).await?;
-            insert_stops(&mut *tx, route).await?;
+            insert_stops(&mut tx, route).await?;
             if let Some(change) = change {
                 sqlx::query("INSERT INTO route_changes (route_id, changed_at, actor, change) VALUES ($1, $2, $3, $4)")
                     .bind(route.id)
@@ -590,28 +561,18 @@ where
 }
 
 /// Shipments with their placement, and their parcels.
-async fn placed<DB>(pool: &Pool<DB>, which: Placed) -> Result<Vec<PlacedShipment>, StoreError>
-where
-    DB: Database,
-    DB::Arguments: IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> Uuid: Encode<'q, DB> + Type<DB>,
-    for<'q> NaiveDate: Encode<'q, DB> + Type<DB>,
-    for<'r> PlacedRow: FromRow<'r, DB::Row>,
-    for<'r> ParcelRow: FromRow<'r, DB::Row>,
-{
+async fn placed(pool: &Pool<Db>, which: Placed) -> Result<Vec<PlacedShipment>, StoreError> {
     let shipments = SELECT_PLACED.replace("{filter}", &which.condition("id"));
     let parcels = SELECT_PARCELS.replace("{filter}", &which.condition("shipment_id"));
     let (rows, parcels) = match which {
         Placed::UnroutedAt(depot, date) => (
-            sqlx::query_as::<DB, PlacedRow>(sqlx::AssertSqlSafe(shipments))
+            sqlx::query_as::<Db, PlacedRow>(sqlx::AssertSqlSafe(shipments))
                 .bind(depot)
                 .bind(date)
                 .bind(ShipmentStatus::AtDepot.as_str().to_string())
                 .fetch_all(pool)
                 .await?,
-            sqlx::query_as::<DB, ParcelRow>(sqlx::AssertSqlSafe(parcels))
+            sqlx::query_as::<Db, ParcelRow>(sqlx::AssertSqlSafe(parcels))
                 .bind(depot)
                 .bind(date)
                 .bind(ShipmentStatus::AtDepot.as_str().to_string())
@@ -619,15 +580,15 @@ where
                 .await?,
         ),
         Placed::Id(id) | Placed::OnRoute(id) => (
-            sqlx::query_as::<DB, PlacedRow>(sqlx::AssertSqlSafe(shipments)).bind(id).fetch_all(pool).await?,
-            sqlx::query_as::<DB, ParcelRow>(sqlx::AssertSqlSafe(parcels)).bind(id).fetch_all(pool).await?,
+            sqlx::query_as::<Db, PlacedRow>(sqlx::AssertSqlSafe(shipments)).bind(id).fetch_all(pool).await?,
+            sqlx::query_as::<Db, ParcelRow>(sqlx::AssertSqlSafe(parcels)).bind(id).fetch_all(pool).await?,
         ),
         Placed::Barcode(barcode) => (
-            sqlx::query_as::<DB, PlacedRow>(sqlx::AssertSqlSafe(shipments))
+            sqlx::query_as::<Db, PlacedRow>(sqlx::AssertSqlSafe(shipments))
                 .bind(barcode.clone())
                 .fetch_all(pool)
                 .await?,
-            sqlx::query_as::<DB, ParcelRow>(sqlx::AssertSqlSafe(parcels)).bind(barcode).fetch_all(pool).await?,
+            sqlx::query_as::<Db, ParcelRow>(sqlx::AssertSqlSafe(parcels)).bind(barcode).fetch_all(pool).await?,
         ),
     };
     let mut by_shipment: HashMap<Uuid, Vec<ParcelRow>> = HashMap::new();
@@ -646,18 +607,7 @@ where
         .collect()
 }
 
-async fn insert_stops<'c, DB>(conn: &'c mut DB::Connection, route: &RouteRecord) -> Result<(), StoreError>
-where
-    DB: Database,
-    DB::Arguments: IntoArguments<DB>,
-    for<'e> &'e mut DB::Connection: Executor<'e, Database = DB>,
-    for<'q> Uuid: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> f64: Encode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Type<DB>,
-    for<'q> NaiveDate: Encode<'q, DB> + Type<DB>,
-    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
-{
+async fn insert_stops(tx: &mut sqlx::Transaction<'static, Db>, route: &RouteRecord) -> Result<(), StoreError> {
     for (position, stop) in route.stops.iter().enumerate() {
         sqlx::query(
             "INSERT INTO route_stops (id, route_id, position, shipment_id, date, planned_arrival, planned_departure, \
@@ -672,7 +622,7 @@ where
         .bind(stop.planned_departure)
         .bind(stop.late)
         .bind(stop.metres_from_previous)
-        .execute(&mut *conn)
+        .execute(&mut **tx)
         .await?;
     }
     Ok(())

@@ -4,16 +4,17 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{Database, Decode, Encode, Executor, FromRow, IntoArguments, Type};
+use sqlx::FromRow;
 use todoke_shared::dispatch::RouteStatus;
 use todoke_shared::pod::{CaptureLocation, Feedback, ProofOutcome};
 use uuid::Uuid;
 
-use super::dispatch::Transition;
-use super::pod::{
+use super::Db;
+use crate::store::dispatch::Transition;
+use crate::store::pod::{
     ArrivalRecord, FileRole, KeyAnswer, KeyClaim, KeyClaimRequest, PodStore, ProofFile, ProofRecord, StopOwner,
 };
-use super::{SqlStore, StoreError};
+use crate::store::{SqlStore, StoreError};
 
 #[derive(FromRow)]
 pub(super) struct StopOwnerRow {
@@ -77,33 +78,9 @@ fn corrupt(what: &str) -> StoreError {
 }
 
 #[async_trait]
-impl<DB> PodStore for SqlStore<DB>
-where
-    DB: Database,
-    DB::Arguments: IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
-    for<'q> Uuid: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> f64: Encode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Type<DB>,
-    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
-    for<'r> Uuid: Decode<'r, DB>,
-    for<'r> StopOwnerRow: FromRow<'r, DB::Row>,
-    for<'r> KeyRow: FromRow<'r, DB::Row>,
-    for<'r> ProofRow: FromRow<'r, DB::Row>,
-    for<'r> FileRow: FromRow<'r, DB::Row>,
-    for<'r> (Uuid,): FromRow<'r, DB::Row>,
-    for<'r> (i64,): FromRow<'r, DB::Row>,
-    for<'r> (String,): FromRow<'r, DB::Row>,
-    for<'r> (i64, Option<String>): FromRow<'r, DB::Row>,
-    for<'r> (Uuid, String): FromRow<'r, DB::Row>,
-{
+impl PodStore for SqlStore<Db> {
     async fn stop_owner(&self, stop_id: Uuid) -> Result<Option<StopOwner>, StoreError> {
-        let row = sqlx::query_as::<DB, StopOwnerRow>(
+        let row = sqlx::query_as::<Db, StopOwnerRow>(
             "SELECT s.id AS stop_id, s.route_id, r.status, r.driver_id, s.shipment_id FROM route_stops s \
              JOIN routes r ON r.id = s.route_id WHERE s.id = $1",
         )
@@ -125,7 +102,7 @@ where
     async fn take_key(&self, claim: &KeyClaimRequest<'_>) -> Result<KeyClaim, StoreError> {
         // Two tries: a key released between the insert and the read is simply free again.
         for _ in 0..2 {
-            let inserted = sqlx::query_as::<DB, (String,)>(
+            let inserted = sqlx::query_as::<Db, (String,)>(
                 "INSERT INTO idempotency_keys (driver_id, key, fingerprint, created_at, holder) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (driver_id, key) DO NOTHING RETURNING key",
             )
@@ -144,7 +121,7 @@ where
                     .await?;
                 return Ok(KeyClaim::Taken);
             }
-            let Some(row) = sqlx::query_as::<DB, KeyRow>(
+            let Some(row) = sqlx::query_as::<Db, KeyRow>(
                 "SELECT fingerprint, status, body, created_at FROM idempotency_keys WHERE driver_id = $1 AND key = $2",
             )
             .bind(claim.driver_id)
@@ -163,7 +140,7 @@ where
             }
             // Still unanswered: taken over if its holder no longer runs (no live lease), or if it has
             // waited longer than any action takes. The compare on `created_at` lets one retry win.
-            let taken_over = sqlx::query_as::<DB, (String,)>(
+            let taken_over = sqlx::query_as::<Db, (String,)>(
                 "UPDATE idempotency_keys SET created_at = $1, holder = $5 \
                  WHERE driver_id = $2 AND key = $3 AND status IS NULL AND created_at = $4 \
                  AND (created_at < $6 OR NOT EXISTS (SELECT 1 FROM server_instances i \
@@ -227,7 +204,7 @@ where
         self.retrying(|| async move {
             let mut tx = self.begin_write().await?;
             // The stop may have moved to another driver while the photos were processed.
-            let owner = sqlx::query_as::<DB, (Uuid, String)>(
+            let owner = sqlx::query_as::<Db, (Uuid, String)>(
                 "SELECT r.driver_id, r.status FROM route_stops s JOIN routes r ON r.id = s.route_id WHERE s.id = $1",
             )
             .bind(proof.stop_id)
@@ -282,14 +259,14 @@ where
     }
 
     async fn proofs(&self, shipment_id: Uuid) -> Result<Vec<ProofRecord>, StoreError> {
-        let rows = sqlx::query_as::<DB, ProofRow>(
+        let rows = sqlx::query_as::<Db, ProofRow>(
             "SELECT id, shipment_id, stop_id, driver_id, outcome, captured_at, recorded_at, lat, lon, accuracy_m, \
              distance_m, flagged, details, sha256 FROM proofs WHERE shipment_id = $1 ORDER BY recorded_at DESC, id DESC",
         )
         .bind(shipment_id)
         .fetch_all(&self.pool)
         .await?;
-        let files = sqlx::query_as::<DB, FileRow>(
+        let files = sqlx::query_as::<Db, FileRow>(
             "SELECT f.proof_id, f.role, f.name FROM proof_files f JOIN proofs p ON p.id = f.proof_id \
              WHERE p.shipment_id = $1 ORDER BY f.proof_id, f.position",
         )
@@ -324,7 +301,7 @@ where
     }
 
     async fn file_in_use(&self, name: &str) -> Result<bool, StoreError> {
-        let (count,) = sqlx::query_as::<DB, (i64,)>("SELECT COUNT(*) FROM proof_files WHERE name = $1")
+        let (count,) = sqlx::query_as::<Db, (i64,)>("SELECT COUNT(*) FROM proof_files WHERE name = $1")
             .bind(name)
             .fetch_one(&self.pool)
             .await?;
@@ -348,7 +325,7 @@ where
 
     async fn feedback(&self, shipment_id: Uuid) -> Result<Option<Feedback>, StoreError> {
         let row =
-            sqlx::query_as::<DB, (i64, Option<String>)>("SELECT rating, comment FROM feedback WHERE shipment_id = $1")
+            sqlx::query_as::<Db, (i64, Option<String>)>("SELECT rating, comment FROM feedback WHERE shipment_id = $1")
                 .bind(shipment_id)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -361,18 +338,8 @@ where
 }
 
 /// Keeps the answer with its key; the key must still be this request's.
-async fn answer_key<DB>(tx: &mut sqlx::Transaction<'static, DB>, answer: &KeyAnswer) -> Result<(), StoreError>
-where
-    DB: Database,
-    DB::Arguments: IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
-    for<'q> Uuid: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'r> (String,): FromRow<'r, DB::Row>,
-{
-    let answered = sqlx::query_as::<DB, (String,)>(
+async fn answer_key(tx: &mut sqlx::Transaction<'static, Db>, answer: &KeyAnswer) -> Result<(), StoreError> {
+    let answered = sqlx::query_as::<Db, (String,)>(
         "UPDATE idempotency_keys SET status = $1, body = $2 WHERE driver_id = $3 AND key = $4 AND status IS NULL \
          AND holder = $5 RETURNING key",
     )

@@ -1,21 +1,22 @@
-//! The one SQL implementation of [`Store`], generic over the database. SQLite and PostgreSQL both take
-//! `$n` placeholders and `RETURNING`, so every statement is written once.
+//! [`Store`] on SQL: shipments with their parcels, timelines and preferences, and the delivery slots
+//! and pickup points customers choose from.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use sqlx::{Database, Decode, Encode, Executor, FromRow, IntoArguments, Pool, Type};
-use uuid::Uuid;
-
-use super::rows::{EventRow, ParcelRow, PickupPointRow, ShipmentRow};
-use super::{
-    Backend, BarcodeTaken, EventRecord, Evictions, NewNotice, PreferenceChange, ShipmentKey, ShipmentQuery,
-    ShipmentRecord, Store, StoreError,
-};
+use chrono::{DateTime, Utc};
 use todoke_shared::ShipmentStatus;
 use todoke_shared::preferences::{PickupPoint, Preferences, Slot};
+use uuid::Uuid;
+
+use super::Db;
+use super::insert_event;
+use crate::store::rows::{EventRow, ParcelRow, PickupPointRow, ShipmentRow};
+use crate::store::sql::to_json;
+use crate::store::{
+    Backend, BarcodeTaken, EventRecord, NewNotice, PreferenceChange, ShipmentKey, ShipmentQuery, ShipmentRecord,
+    SqlStore, Store, StoreError,
+};
 
 /// Every shipment query reads the same columns in the same order as [`ShipmentRow`].
 macro_rules! select_shipments {
@@ -39,196 +40,8 @@ fn open_arrival(shipment: &str) -> String {
     )
 }
 
-/// The PostgreSQL notification channel that carries the ids of changed shipments.
-pub const CHANGES_CHANNEL: &str = "todoke_shipment_changed";
-
-pub struct SqlStore<DB: Database> {
-    pub(super) pool: Pool<DB>,
-    pub(super) backend: Backend,
-    /// The cache in front, told of every shipment a write changes.
-    pub(super) evictions: Arc<Evictions>,
-}
-
-/// How often a transaction that met contention is tried in all.
-const WRITE_ATTEMPTS: u32 = 5;
-
-impl<DB: Database> SqlStore<DB> {
-    pub fn new(pool: Pool<DB>, backend: Backend) -> SqlStore<DB> {
-        SqlStore { pool, backend, evictions: Arc::default() }
-    }
-
-    /// Starts a transaction that will write. On SQLite it takes the write lock at its start (`BEGIN
-    /// IMMEDIATE`): a deferred one that reads and then writes cannot wait for the lock once another
-    /// writer has committed since its read (SQLITE_BUSY_SNAPSHOT), so it would fail at once instead of
-    /// queueing on the busy timeout.
-    pub(super) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, DB>, StoreError> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        })
-    }
-
-    /// Runs a whole transaction (`attempt` begins and commits it) again from the start when the database
-    /// reports contention ([`StoreError::Busy`]: a deadlock or serialization failure on PostgreSQL, a lock
-    /// held past the busy timeout on SQLite), a few times, after a short random pause.
-    pub(super) async fn retrying<T, F>(&self, mut attempt: impl FnMut() -> F) -> Result<T, StoreError>
-    where
-        F: Future<Output = Result<T, StoreError>>,
-    {
-        let mut tries = 1;
-        loop {
-            match attempt().await {
-                Err(StoreError::Busy(error)) if tries < WRITE_ATTEMPTS => {
-                    tracing::debug!(%error, tries, "the database was busy; trying the transaction again");
-                    let pause = rand::random_range(5..20u64) << tries;
-                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
-                    tries += 1;
-                }
-                result => return result,
-            }
-        }
-    }
-
-    /// Writes the notices a change causes, in its transaction, numbering them per shipment and kind so
-    /// that each has a stable `Message-ID`.
-    pub(super) async fn insert_notices(
-        &self,
-        tx: &mut sqlx::Transaction<'static, DB>,
-        shipment_id: Uuid,
-        notices: &[NewNotice],
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError>
-    where
-        DB::Arguments: IntoArguments<DB>,
-        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-        for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-        for<'q> Uuid: Encode<'q, DB> + Type<DB>,
-        for<'q> i64: Encode<'q, DB> + Type<DB>,
-        for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
-        for<'r> (i64,): FromRow<'r, DB::Row>,
-    {
-        for notice in notices {
-            let (kind, payload) = (notice.notice.kind(), notice.notice.payload());
-            let (last,) = sqlx::query_as::<DB, (i64,)>(
-                "SELECT COALESCE(MAX(sequence), 0) FROM notices WHERE shipment_id = $1 AND kind = $2",
-            )
-            .bind(shipment_id)
-            .bind(kind)
-            .fetch_one(&mut **tx)
-            .await?;
-            let sequence = last + 1;
-            let message_id = format!("<{shipment_id}.{kind}.{sequence}@{}>", notice.domain);
-            let status = if notice.suppressed { "suppressed" } else { "pending" };
-            sqlx::query(
-                "INSERT INTO notices (id, shipment_id, kind, sequence, recipient, language, message_id, status, \
-                 attempts, next_attempt_at, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $9)",
-            )
-            .bind(Uuid::now_v7())
-            .bind(shipment_id)
-            .bind(kind)
-            .bind(sequence)
-            .bind(notice.recipient.as_str())
-            .bind(notice.language.as_str())
-            .bind(message_id.as_str())
-            .bind(status)
-            .bind(now)
-            .bind(payload.as_str())
-            .execute(&mut **tx)
-            .await?;
-        }
-        Ok(())
-    }
-
-    /// Moves a shipment from `from` to `event.status` within `tx`, with its event and notices.
-    /// Compare-and-set on the status: two servers changing one shipment at once cannot both win.
-    pub(super) async fn transition_in(
-        &self,
-        tx: &mut sqlx::Transaction<'static, DB>,
-        shipment_id: Uuid,
-        from: ShipmentStatus,
-        event: &EventRecord,
-        notices: &[NewNotice],
-    ) -> Result<(), StoreError>
-    where
-        DB::Arguments: IntoArguments<DB>,
-        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-        for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-        for<'q> Uuid: Encode<'q, DB> + Type<DB>,
-        for<'q> i64: Encode<'q, DB> + Type<DB>,
-        for<'q> f64: Encode<'q, DB> + Type<DB>,
-        for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
-        for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
-        for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
-        for<'r> (Uuid,): FromRow<'r, DB::Row>,
-        for<'r> (i64,): FromRow<'r, DB::Row>,
-    {
-        let updated = sqlx::query_as::<DB, (Uuid,)>(
-            "UPDATE shipments SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4 RETURNING id",
-        )
-        .bind(event.status.as_str())
-        .bind(event.recorded_at)
-        .bind(shipment_id)
-        .bind(from.as_str())
-        .fetch_optional(&mut **tx)
-        .await?;
-        if updated.is_none() {
-            return Err(StoreError::Stale);
-        }
-        insert_event(&mut **tx, shipment_id, event).await?;
-        self.insert_notices(tx, shipment_id, notices, event.recorded_at).await?;
-        self.notify_change(tx, shipment_id).await
-    }
-
-    /// On PostgreSQL, tells every server's cache that a shipment changed; delivered when (and only if)
-    /// the transaction commits.
-    async fn notify_change(&self, tx: &mut sqlx::Transaction<'static, DB>, shipment_id: Uuid) -> Result<(), StoreError>
-    where
-        DB::Arguments: IntoArguments<DB>,
-        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-        for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    {
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANGES_CHANNEL)
-                .bind(shipment_id.to_string().as_str())
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(())
-    }
-}
-
 #[async_trait]
-impl<DB> Store for SqlStore<DB>
-where
-    DB: Database,
-    DB::Arguments: IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Uuid: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> f64: Encode<'q, DB> + Type<DB>,
-    for<'q> NaiveDate: Encode<'q, DB> + Type<DB>,
-    for<'q> NaiveTime: Encode<'q, DB> + Type<DB>,
-    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<NaiveDate>: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<Uuid>: Encode<'q, DB> + Type<DB>,
-    for<'r> Uuid: Decode<'r, DB>,
-    for<'r> ShipmentRow: FromRow<'r, DB::Row>,
-    for<'r> ParcelRow: FromRow<'r, DB::Row>,
-    for<'r> EventRow: FromRow<'r, DB::Row>,
-    for<'r> (Uuid,): FromRow<'r, DB::Row>,
-    for<'r> (String, String, String): FromRow<'r, DB::Row>,
-    for<'r> (String,): FromRow<'r, DB::Row>,
-    for<'r> PickupPointRow: FromRow<'r, DB::Row>,
-    for<'q> bool: Encode<'q, DB> + Type<DB>,
-    for<'r> (DateTime<Utc>, String, String, Option<String>, Option<String>): FromRow<'r, DB::Row>,
-    for<'r> (i64,): FromRow<'r, DB::Row>,
-    for<'r> (DateTime<Utc>,): FromRow<'r, DB::Row>,
-    for<'q> Option<DateTime<Utc>>: Encode<'q, DB> + Type<DB>,
-{
+impl Store for SqlStore<Db> {
     fn backend(&self) -> Backend {
         self.backend
     }
@@ -321,7 +134,7 @@ where
                 // Dropping the transaction rolls the shipment back.
                 return Err(StoreError::BarcodesTaken(taken));
             }
-            insert_event(&mut *tx, shipment.id, first_event).await?;
+            insert_event(&mut tx, shipment.id, first_event).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -330,7 +143,7 @@ where
 
     async fn find_shipment(&self, key: ShipmentKey<'_>) -> Result<Option<ShipmentRecord>, StoreError> {
         let query = match key {
-            ShipmentKey::Id(id) => sqlx::query_as::<DB, ShipmentRow>(select_shipments!("WHERE id = $1")).bind(id),
+            ShipmentKey::Id(id) => sqlx::query_as::<Db, ShipmentRow>(select_shipments!("WHERE id = $1")).bind(id),
             ShipmentKey::ExternalRef { merchant, external_ref } => {
                 sqlx::query_as(select_shipments!("WHERE merchant = $1 AND external_ref = $2"))
                     .bind(merchant.unwrap_or_default())
@@ -341,7 +154,7 @@ where
             }
         };
         let Some(row) = query.fetch_optional(&self.pool).await? else { return Ok(None) };
-        let parcels = sqlx::query_as::<DB, ParcelRow>(
+        let parcels = sqlx::query_as::<Db, ParcelRow>(
             "SELECT shipment_id, barcode, weight_g FROM parcels WHERE shipment_id = $1 ORDER BY position",
         )
         .bind(row.id)
@@ -351,7 +164,7 @@ where
     }
 
     async fn list_shipments(&self, query: &ShipmentQuery) -> Result<Vec<ShipmentRecord>, StoreError> {
-        let rows = sqlx::query_as::<DB, ShipmentRow>(select_shipments!(
+        let rows = sqlx::query_as::<Db, ShipmentRow>(select_shipments!(
             "WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR promised_date = $2) AND ($3 IS NULL OR id > $3) \
              AND ($5 IS NULL OR merchant = $5) ORDER BY id LIMIT $4"
         ))
@@ -365,7 +178,7 @@ where
         let (Some(first), Some(last)) = (rows.first(), rows.last()) else { return Ok(Vec::new()) };
         // Parcels by the page's own ids (not by its filter, which may match other rows by now).
         let mut parcels: HashMap<Uuid, Vec<ParcelRow>> = HashMap::new();
-        let in_range = sqlx::query_as::<DB, ParcelRow>(
+        let in_range = sqlx::query_as::<Db, ParcelRow>(
             "SELECT shipment_id, barcode, weight_g FROM parcels WHERE shipment_id >= $1 AND shipment_id <= $2 \
              ORDER BY shipment_id, position",
         )
@@ -385,7 +198,7 @@ where
     }
 
     async fn delivery_slots(&self) -> Result<Vec<Slot>, StoreError> {
-        let rows = sqlx::query_as::<DB, (String, String, String)>(
+        let rows = sqlx::query_as::<Db, (String, String, String)>(
             "SELECT id, start_time, end_time FROM delivery_slots ORDER BY start_time, end_time",
         )
         .fetch_all(&self.pool)
@@ -412,7 +225,7 @@ where
     }
 
     async fn pickup_points(&self) -> Result<Vec<PickupPoint>, StoreError> {
-        let rows = sqlx::query_as::<DB, PickupPointRow>(
+        let rows = sqlx::query_as::<Db, PickupPointRow>(
             "SELECT id, name, address, lat, lon, opening_hours FROM pickup_points WHERE active = $1 ORDER BY id",
         )
         .bind(true)
@@ -422,7 +235,7 @@ where
     }
 
     async fn events(&self, shipment_id: Uuid) -> Result<Vec<EventRecord>, StoreError> {
-        sqlx::query_as::<DB, EventRow>(
+        sqlx::query_as::<Db, EventRow>(
             "SELECT status, occurred_at, recorded_at, actor, lat, lon, reason, note FROM shipment_events \
              WHERE shipment_id = $1 ORDER BY id",
         )
@@ -492,7 +305,7 @@ where
         let update = update.as_str();
         self.retrying(|| async move {
             let mut tx = self.begin_write().await?;
-            let updated = sqlx::query_as::<DB, (Uuid,)>(sqlx::AssertSqlSafe(update))
+            let updated = sqlx::query_as::<Db, (Uuid,)>(sqlx::AssertSqlSafe(update))
                 .bind(to_json(preferences)?.as_str())
                 .bind(changed_at)
                 .bind(shipment_id)
@@ -526,7 +339,7 @@ where
     }
 
     async fn arrived_at(&self, shipment_id: Uuid) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let arrived = sqlx::query_as::<DB, (DateTime<Utc>,)>(sqlx::AssertSqlSafe(open_arrival("$1")))
+        let arrived = sqlx::query_as::<Db, (DateTime<Utc>,)>(sqlx::AssertSqlSafe(open_arrival("$1")))
             .bind(shipment_id)
             .fetch_optional(&self.pool)
             .await?;
@@ -534,7 +347,7 @@ where
     }
 
     async fn preference_changes(&self, shipment_id: Uuid) -> Result<Vec<PreferenceChange>, StoreError> {
-        let rows = sqlx::query_as::<DB, (DateTime<Utc>, String, String, Option<String>, Option<String>)>(
+        let rows = sqlx::query_as::<Db, (DateTime<Utc>, String, String, Option<String>, Option<String>)>(
             "SELECT changed_at, actor, field, old_value, new_value FROM preference_changes \
              WHERE shipment_id = $1 ORDER BY id",
         )
@@ -552,41 +365,4 @@ where
             })
             .collect())
     }
-}
-
-pub(super) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-async fn insert_event<'c, DB>(
-    conn: &'c mut DB::Connection,
-    shipment_id: Uuid,
-    event: &EventRecord,
-) -> Result<(), StoreError>
-where
-    DB: Database,
-    DB::Arguments: IntoArguments<DB>,
-    &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Uuid: Encode<'q, DB> + Type<DB>,
-    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
-{
-    sqlx::query(
-        "INSERT INTO shipment_events (shipment_id, status, occurred_at, recorded_at, actor, lat, lon, reason, note) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(shipment_id)
-    .bind(event.status.as_str())
-    .bind(event.occurred_at)
-    .bind(event.recorded_at)
-    .bind(event.actor.as_str())
-    .bind(event.location.map(|p| p.lat))
-    .bind(event.location.map(|p| p.lon))
-    .bind(event.reason.map(|r| r.as_str()))
-    .bind(event.note.as_deref())
-    .execute(conn)
-    .await?;
-    Ok(())
 }

@@ -2,17 +2,18 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Type};
+use sqlx::FromRow;
 use todoke_shared::ShipmentStatus;
 use todoke_shared::dispatch::RouteStatus;
 use uuid::Uuid;
 
-use super::eta::{Announced, Announcement, DayProof, EtaStore, RouteEtaRecord, ShipmentEta, StopProgress};
-use super::sql::to_json;
-use super::sql_pod::parse_outcome;
-use super::{SqlStore, StoreError};
+use super::Db;
+use super::pod::parse_outcome;
 use crate::eta::delay::Told;
 use crate::eta::model::Pace;
+use crate::store::eta::{Announced, Announcement, DayProof, EtaStore, RouteEtaRecord, ShipmentEta, StopProgress};
+use crate::store::sql::to_json;
+use crate::store::{SqlStore, StoreError};
 
 /// A stop is open while its shipment is out for delivery, it has no proof, and no later day's route
 /// took the shipment over. `{out}` is the parameter that binds [`ShipmentStatus::OutForDelivery`].
@@ -90,27 +91,7 @@ fn parameters(count: usize) -> String {
 }
 
 #[async_trait]
-impl<DB> EtaStore for SqlStore<DB>
-where
-    DB: Database,
-    DB::Arguments: IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Uuid: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> f64: Encode<'q, DB> + Type<DB>,
-    for<'q> NaiveDate: Encode<'q, DB> + Type<DB>,
-    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<DateTime<Utc>>: Encode<'q, DB> + Type<DB>,
-    for<'r> ProgressRow: FromRow<'r, DB::Row>,
-    for<'r> EtaRow: FromRow<'r, DB::Row>,
-    for<'r> ShipmentEtaRow: FromRow<'r, DB::Row>,
-    for<'r> AnnouncedRow: FromRow<'r, DB::Row>,
-    for<'r> DayProofRow: FromRow<'r, DB::Row>,
-    for<'r> (Uuid,): FromRow<'r, DB::Row>,
-    for<'r> (i64,): FromRow<'r, DB::Row>,
-    for<'r> (String,): FromRow<'r, DB::Row>,
-{
+impl EtaStore for SqlStore<Db> {
     async fn open_routes(&self, driver_id: Uuid, since: NaiveDate) -> Result<Vec<Uuid>, StoreError> {
         let query = format!(
             "SELECT id FROM routes WHERE driver_id = $1 AND date >= $2 AND status = $3 AND EXISTS \
@@ -118,7 +99,7 @@ where
              ORDER BY date, id",
             progress = SELECT_PROGRESS.replace("{out}", "$4")
         );
-        let rows = sqlx::query_as::<DB, (Uuid,)>(sqlx::AssertSqlSafe(query))
+        let rows = sqlx::query_as::<Db, (Uuid,)>(sqlx::AssertSqlSafe(query))
             .bind(driver_id)
             .bind(since)
             .bind(RouteStatus::Dispatched.as_str())
@@ -130,7 +111,7 @@ where
 
     async fn stop_progress(&self, route_id: Uuid) -> Result<Vec<StopProgress>, StoreError> {
         let query = format!("{} WHERE s.route_id = $1 ORDER BY s.position", SELECT_PROGRESS.replace("{out}", "$2"));
-        let rows = sqlx::query_as::<DB, ProgressRow>(sqlx::AssertSqlSafe(query))
+        let rows = sqlx::query_as::<Db, ProgressRow>(sqlx::AssertSqlSafe(query))
             .bind(route_id)
             .bind(ShipmentStatus::OutForDelivery.as_str())
             .fetch_all(&self.pool)
@@ -155,7 +136,7 @@ where
             "SELECT stop_id, window_start, window_end, notices FROM stop_delays WHERE route_id IN ({})",
             parameters(route_ids.len())
         );
-        let mut select = sqlx::query_as::<DB, AnnouncedRow>(sqlx::AssertSqlSafe(query));
+        let mut select = sqlx::query_as::<Db, AnnouncedRow>(sqlx::AssertSqlSafe(query));
         for id in route_ids {
             select = select.bind(*id);
         }
@@ -179,7 +160,7 @@ where
         self.retrying(|| async move {
             let mut tx = self.begin_write().await?;
             // An estimate from older news never replaces one from newer: two servers may compute at once.
-            let saved = sqlx::query_as::<DB, (Uuid,)>(
+            let saved = sqlx::query_as::<Db, (Uuid,)>(
                 "INSERT INTO route_etas (route_id, as_of, computed_at, travel_pace, service_pace, stops) \
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (route_id) DO UPDATE SET as_of = excluded.as_of, \
                  computed_at = excluded.computed_at, travel_pace = excluded.travel_pace, \
@@ -198,7 +179,7 @@ where
                 return Err(StoreError::Stale);
             }
             for announcement in announcements {
-                let (status,) = sqlx::query_as::<DB, (String,)>("SELECT status FROM shipments WHERE id = $1")
+                let (status,) = sqlx::query_as::<Db, (String,)>("SELECT status FROM shipments WHERE id = $1")
                     .bind(announcement.shipment_id)
                     .fetch_one(&mut *tx)
                     .await?;
@@ -207,7 +188,7 @@ where
                 }
                 let told = announcement.told;
                 let written = if announcement.previous == 0 {
-                    sqlx::query_as::<DB, (Uuid,)>(
+                    sqlx::query_as::<Db, (Uuid,)>(
                         "INSERT INTO stop_delays (stop_id, route_id, shipment_id, window_start, window_end, notices, \
                          updated_at) VALUES ($1, $2, $3, $4, $5, 1, $6) ON CONFLICT (stop_id) DO NOTHING RETURNING stop_id",
                     )
@@ -220,7 +201,7 @@ where
                     .fetch_optional(&mut *tx)
                     .await?
                 } else {
-                    sqlx::query_as::<DB, (Uuid,)>(
+                    sqlx::query_as::<Db, (Uuid,)>(
                         "UPDATE stop_delays SET window_start = $1, window_end = $2, notices = notices + 1, updated_at = $3 \
                          WHERE stop_id = $4 AND notices = $5 RETURNING stop_id",
                     )
@@ -249,7 +230,7 @@ where
             return Ok(Vec::new());
         }
         let query = format!("{SELECT_ETAS} WHERE route_id IN ({})", parameters(route_ids.len()));
-        let mut select = sqlx::query_as::<DB, EtaRow>(sqlx::AssertSqlSafe(query));
+        let mut select = sqlx::query_as::<Db, EtaRow>(sqlx::AssertSqlSafe(query));
         for id in route_ids {
             select = select.bind(*id);
         }
@@ -257,7 +238,7 @@ where
     }
 
     async fn shipment_eta(&self, shipment_id: Uuid) -> Result<Option<ShipmentEta>, StoreError> {
-        let row = sqlx::query_as::<DB, ShipmentEtaRow>(
+        let row = sqlx::query_as::<Db, ShipmentEtaRow>(
             "SELECT s.id AS stop_id, r.driver_id, e.route_id, e.as_of, e.computed_at, e.travel_pace, e.service_pace, \
              e.stops FROM route_stops s JOIN routes r ON r.id = s.route_id JOIN route_etas e ON e.route_id = s.route_id \
              WHERE s.shipment_id = $1 AND r.status = $2 ORDER BY s.date DESC LIMIT 1",
@@ -271,7 +252,7 @@ where
     }
 
     async fn day_proofs(&self, depot_id: Uuid, date: NaiveDate) -> Result<Vec<DayProof>, StoreError> {
-        let rows = sqlx::query_as::<DB, DayProofRow>(
+        let rows = sqlx::query_as::<Db, DayProofRow>(
             "SELECT p.id AS proof_id, s.route_id, p.stop_id, p.shipment_id, p.outcome, p.captured_at, p.distance_m, \
              p.flagged, p.details FROM proofs p JOIN route_stops s ON s.id = p.stop_id \
              JOIN routes r ON r.id = s.route_id WHERE r.depot_id = $1 AND r.date = $2 ORDER BY p.captured_at, p.id",

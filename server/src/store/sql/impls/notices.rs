@@ -3,11 +3,11 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Type};
 use uuid::Uuid;
 
-use super::notices::NoticeStore;
-use super::{Backend, NewNotice, NoticeOutcome, NoticeRecord, SqlStore, StoreError};
+use super::Db;
+use crate::store::notices::NoticeStore;
+use crate::store::{Backend, NewNotice, NoticeOutcome, NoticeRecord, SqlStore, StoreError};
 
 /// The columns of [`NoticeRecord`], in its order.
 macro_rules! notice_columns {
@@ -26,20 +26,7 @@ const CLAIM_NOTICES: &str = concat!(
 );
 
 #[async_trait]
-impl<DB> NoticeStore for SqlStore<DB>
-where
-    DB: Database,
-    DB::Arguments: IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    for<'q> Uuid: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<DateTime<Utc>>: Encode<'q, DB> + Type<DB>,
-    for<'r> NoticeRecord: FromRow<'r, DB::Row>,
-    for<'r> (i64,): FromRow<'r, DB::Row>,
-{
+impl NoticeStore for SqlStore<Db> {
     async fn enqueue_notices(
         &self,
         shipment_id: Uuid,
@@ -66,7 +53,7 @@ where
             Backend::Postgres => sqlx::AssertSqlSafe(CLAIM_NOTICES.replace("{lock}", "FOR UPDATE SKIP LOCKED")),
             Backend::Sqlite => sqlx::AssertSqlSafe(CLAIM_NOTICES.replace("{lock}", "")),
         };
-        Ok(sqlx::query_as::<DB, NoticeRecord>(sql)
+        Ok(sqlx::query_as::<Db, NoticeRecord>(sql)
             .bind(now)
             .bind(lease_until)
             .bind(i64::from(limit))
@@ -96,7 +83,7 @@ where
     }
 
     async fn notices(&self, shipment_id: Uuid) -> Result<Vec<NoticeRecord>, StoreError> {
-        Ok(sqlx::query_as::<DB, NoticeRecord>(concat!(
+        Ok(sqlx::query_as::<Db, NoticeRecord>(concat!(
             "SELECT ",
             notice_columns!(),
             " FROM notices WHERE shipment_id = $1 ORDER BY created_at, kind, sequence"

@@ -3,11 +3,12 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Type};
+use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::accounts::{AccountStore, ApiKeyRecord, RefreshTokenRecord, RefreshUse, UserRecord};
-use super::{SqlStore, StoreError};
+use super::Db;
+use crate::store::accounts::{AccountStore, ApiKeyRecord, RefreshTokenRecord, RefreshUse, UserRecord};
+use crate::store::{SqlStore, StoreError};
 
 #[derive(FromRow)]
 pub(super) struct UserRow {
@@ -44,26 +45,9 @@ impl From<ApiKeyRow> for ApiKeyRecord {
 }
 
 #[async_trait]
-impl<DB> AccountStore for SqlStore<DB>
-where
-    DB: Database,
-    DB::Arguments: IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Uuid: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
-    for<'r> UserRow: FromRow<'r, DB::Row>,
-    for<'r> ApiKeyRow: FromRow<'r, DB::Row>,
-    for<'r> (i64,): FromRow<'r, DB::Row>,
-    for<'r> (Uuid,): FromRow<'r, DB::Row>,
-    for<'r> (Uuid, Uuid): FromRow<'r, DB::Row>,
-    for<'r> (String,): FromRow<'r, DB::Row>,
-    for<'r> (String, String): FromRow<'r, DB::Row>,
-    for<'r> (Option<DateTime<Utc>>,): FromRow<'r, DB::Row>,
-{
+impl AccountStore for SqlStore<Db> {
     async fn count_users(&self) -> Result<i64, StoreError> {
-        let (count,) = sqlx::query_as::<DB, (i64,)>("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?;
+        let (count,) = sqlx::query_as::<Db, (i64,)>("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?;
         Ok(count)
     }
 
@@ -83,7 +67,7 @@ where
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
-        let row = sqlx::query_as::<DB, UserRow>(
+        let row = sqlx::query_as::<Db, UserRow>(
             "SELECT id, email, name, role, password_hash, created_at FROM users WHERE email = $1",
         )
         .bind(email)
@@ -93,7 +77,7 @@ where
     }
 
     async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRecord>, StoreError> {
-        let row = sqlx::query_as::<DB, UserRow>(
+        let row = sqlx::query_as::<Db, UserRow>(
             "SELECT id, email, name, role, password_hash, created_at FROM users WHERE id = $1",
         )
         .bind(id)
@@ -104,7 +88,7 @@ where
 
     async fn login_lock(&self, email: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
         let lock =
-            sqlx::query_as::<DB, (Option<DateTime<Utc>>,)>("SELECT locked_until FROM login_failures WHERE email = $1")
+            sqlx::query_as::<Db, (Option<DateTime<Utc>>,)>("SELECT locked_until FROM login_failures WHERE email = $1")
                 .bind(email)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -150,7 +134,7 @@ where
     async fn use_refresh_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<RefreshUse, StoreError> {
         // Spending is one conditional update, so of two simultaneous uses exactly one wins. A login with
         // any revoked token is over: that also stops a token issued by a refresh racing the revocation.
-        let spent = sqlx::query_as::<DB, (Uuid, Uuid)>(
+        let spent = sqlx::query_as::<Db, (Uuid, Uuid)>(
             "UPDATE refresh_tokens SET used_at = $2 \
              WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
              AND NOT EXISTS (SELECT 1 FROM refresh_tokens AS revoked \
@@ -164,7 +148,7 @@ where
         if let Some((user_id, family_id)) = spent {
             return Ok(RefreshUse::Fresh { user_id, family_id });
         }
-        let replayed = sqlx::query_as::<DB, (Uuid,)>(
+        let replayed = sqlx::query_as::<Db, (Uuid,)>(
             "SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL AND revoked_at IS NULL",
         )
         .bind(token_hash)
@@ -183,7 +167,7 @@ where
     }
 
     async fn refresh_family(&self, token_hash: &str) -> Result<Option<Uuid>, StoreError> {
-        let family = sqlx::query_as::<DB, (Uuid,)>("SELECT family_id FROM refresh_tokens WHERE token_hash = $1")
+        let family = sqlx::query_as::<Db, (Uuid,)>("SELECT family_id FROM refresh_tokens WHERE token_hash = $1")
             .bind(token_hash)
             .fetch_optional(&self.pool)
             .await?;
@@ -203,7 +187,7 @@ where
     }
 
     async fn active_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
-        let row = sqlx::query_as::<DB, ApiKeyRow>(
+        let row = sqlx::query_as::<Db, ApiKeyRow>(
             "SELECT id, merchant, name, key_hash, created_at, revoked_at FROM api_keys \
              WHERE key_hash = $1 AND revoked_at IS NULL",
         )
@@ -214,7 +198,7 @@ where
     }
 
     async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        let rows = sqlx::query_as::<DB, ApiKeyRow>(
+        let rows = sqlx::query_as::<Db, ApiKeyRow>(
             "SELECT id, merchant, name, key_hash, created_at, revoked_at FROM api_keys ORDER BY created_at, id",
         )
         .fetch_all(&self.pool)
@@ -223,7 +207,7 @@ where
     }
 
     async fn revoke_api_key(&self, id: Uuid, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let revoked = sqlx::query_as::<DB, (Uuid,)>(
+        let revoked = sqlx::query_as::<Db, (Uuid,)>(
             "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id",
         )
         .bind(id)
@@ -242,7 +226,7 @@ where
         .bind(now)
         .execute(&self.pool)
         .await?;
-        let (stored,) = sqlx::query_as::<DB, (String,)>("SELECT secret FROM signing_keys WHERE kid = $1")
+        let (stored,) = sqlx::query_as::<Db, (String,)>("SELECT secret FROM signing_keys WHERE kid = $1")
             .bind(kid)
             .fetch_one(&self.pool)
             .await?;
@@ -250,7 +234,7 @@ where
     }
 
     async fn signing_keys(&self) -> Result<Vec<(String, String)>, StoreError> {
-        Ok(sqlx::query_as::<DB, (String, String)>("SELECT kid, secret FROM signing_keys ORDER BY created_at")
+        Ok(sqlx::query_as::<Db, (String, String)>("SELECT kid, secret FROM signing_keys ORDER BY created_at")
             .fetch_all(&self.pool)
             .await?)
     }

@@ -2,24 +2,17 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 use uuid::Uuid;
 
-use super::instances::InstanceStore;
-use super::{Backend, SqlStore, StoreError};
+use super::Db;
+use crate::store::instances::InstanceStore;
+use crate::store::{Backend, SqlStore, StoreError};
 
 /// Instances whose lease ran out this long ago are forgotten (their keys count as abandoned either way).
 const FORGET_AFTER: chrono::Duration = chrono::Duration::days(1);
 
 #[async_trait]
-impl<DB> InstanceStore for SqlStore<DB>
-where
-    DB: Database,
-    DB::Arguments: IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> Uuid: Encode<'q, DB> + Type<DB>,
-    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
-{
+impl InstanceStore for SqlStore<Db> {
     async fn register(&self, id: Uuid, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Result<(), StoreError> {
         let forget = match self.backend {
             Backend::Sqlite => sqlx::query("DELETE FROM server_instances WHERE id <> $1").bind(id),
