@@ -7,6 +7,7 @@ pub mod files;
 pub mod geofence;
 pub mod idempotency;
 pub mod integrity;
+mod parts;
 pub mod photo;
 pub mod service;
 pub mod signature;
@@ -32,8 +33,9 @@ use crate::store::pod::FileRole;
 use crate::store::{ShipmentKey, ShipmentRecord};
 use closing::Closing;
 use idempotency::IdempotencyKey;
+pub use parts::Pod;
 use service::{Acting, Answer};
-pub use service::{Pod, PodError, ProofService};
+pub use service::{PodError, ProofService};
 use todoke_shared::ProblemCode;
 use upload::{AttemptUpload, DeliveryUpload, FilePart, Upload};
 

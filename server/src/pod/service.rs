@@ -13,11 +13,10 @@ use todoke_shared::{ReasonCode, ShipmentStatus, StatusChange, ValidationErrors};
 use uuid::Uuid;
 
 use super::closing::Closing;
-use super::files::{ProofFiles, sha256_hex};
-use super::geofence::Geofence;
 use super::idempotency::ABANDONED_AFTER;
 use super::integrity::seal;
-use super::photo::{PhotoError, PhotoPipeline};
+use super::parts::{Pod, Written, discard, release, store_files};
+use super::photo::PhotoError;
 use super::signature::{self, SignatureError};
 use super::upload::Upload;
 use crate::clock::Clock;
@@ -27,22 +26,8 @@ use crate::links::Links;
 use crate::notify::Mail;
 use crate::schedule::destination;
 use crate::store::dispatch::{Happening, Transition};
-use crate::store::pod::{
-    ArrivalRecord, FileRole, KeyAnswer, KeyClaim, KeyClaimRequest, PodStore, ProofDetails, ProofFile, ProofRecord,
-    StopOwner,
-};
+use crate::store::pod::{ArrivalRecord, KeyAnswer, KeyClaim, KeyClaimRequest, ProofDetails, ProofRecord, StopOwner};
 use crate::store::{ShipmentKey, ShipmentRecord, Store, StoreError};
-
-/// Proof of delivery's parts: where records and files are kept, how photos are made safe, how far from
-/// the door is too far.
-pub struct Pod {
-    pub store: Arc<dyn PodStore>,
-    /// This server instance, which holds the idempotency keys of the actions it handles.
-    pub holder: Uuid,
-    pub files: ProofFiles,
-    pub photos: PhotoPipeline,
-    pub geofence: Geofence,
-}
 
 /// What proof of delivery needs: its parts, the shipments its stops are about, the arrival times a
 /// stop action moves, the notices a proof sends, the links to its files, and the time.
@@ -373,80 +358,6 @@ struct Capture {
     details: ProofDetails,
 }
 
-/// Files one request wrote, with their hashes for the seal.
-struct Written {
-    files: Vec<ProofFile>,
-    digests: Vec<String>,
-    created: Vec<String>,
-}
-
-/// Makes each photo safe and small, then writes the signature and the photos durably. A failure takes
-/// back what this request wrote.
-async fn store_files(pod: &Pod, signature: Option<Vec<u8>>, photos: Vec<Vec<u8>>) -> Result<Written, PodError> {
-    let mut outputs: Vec<(FileRole, Vec<u8>)> = Vec::new();
-    if let Some(png) = signature {
-        outputs.push((FileRole::Signature, png));
-    }
-    for (index, photo) in photos.into_iter().enumerate() {
-        let processed = pod.photos.process(photo.into()).await.map_err(|error| PodError::Photo { index, error })?;
-        outputs.push((FileRole::Display, processed.display));
-        outputs.push((FileRole::Thumbnail, processed.thumbnail));
-        if let Some(original) = processed.original {
-            outputs.push((FileRole::Original, original));
-        }
-    }
-    let mut written = Written { files: Vec::new(), digests: Vec::new(), created: Vec::new() };
-    for (role, bytes) in outputs {
-        let extension = match role {
-            FileRole::Signature => "png",
-            FileRole::Original => original_extension(&bytes),
-            FileRole::Display | FileRole::Thumbnail => "jpg",
-        };
-        let digest = sha256_hex(&bytes);
-        match pod.files.put(bytes, extension).await {
-            Ok(stored) => {
-                if stored.created {
-                    written.created.push(stored.name.clone());
-                }
-                written.files.push(ProofFile { role, name: stored.name });
-                written.digests.push(digest);
-            }
-            Err(error) => {
-                discard(pod, &written).await;
-                return Err(error.into());
-            }
-        }
-    }
-    Ok(written)
-}
-
-fn original_extension(bytes: &[u8]) -> &'static str {
-    if bytes.starts_with(b"\x89PNG") {
-        "png"
-    } else if bytes.get(8..12) == Some(b"WEBP") {
-        "webp"
-    } else {
-        "jpg"
-    }
-}
-
-/// Takes back files a failed request wrote, unless a stored proof or another request in flight uses
-/// one (the same photo sent with another proof), and lets go of all it held.
-async fn discard(pod: &Pod, written: &Written) {
-    for name in &written.created {
-        let in_use = pod.store.file_in_use(name).await.unwrap_or(true);
-        if !in_use && let Err(error) = pod.files.remove_unless_shared(name) {
-            tracing::warn!(%error, name, "removing a proof file of a failed request failed");
-        }
-    }
-    release(pod, written);
-}
-
-fn release(pod: &Pod, written: &Written) {
-    let names: Vec<String> = written.files.iter().map(|file| file.name.clone()).collect();
-    pod.files.release(&names);
-}
-
 fn answer(pod: &Pod, acting: &Acting, status: StatusCode, receipt: &StopReceipt) -> Result<KeyAnswer, PodError> {
     let body = serde_json::to_vec(receipt).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     Ok(KeyAnswer {
@@ -575,12 +486,5 @@ mod tests {
         assert!(stored.accuracy_m.is_some_and(f64::is_sign_positive));
         let tokyo = CaptureLocation { lat: 35.6812, lon: 139.7671, accuracy_m: None };
         assert_eq!(stored_location(tokyo), tokyo);
-    }
-
-    #[test]
-    fn an_original_photo_keeps_the_extension_of_its_format() {
-        assert_eq!(original_extension(b"\x89PNG\r\n\x1a\n...."), "png");
-        assert_eq!(original_extension(b"RIFF\x24\x00\x00\x00WEBPVP8 "), "webp");
-        assert_eq!(original_extension(b"\xFF\xD8\xFF\xE0"), "jpg");
     }
 }
