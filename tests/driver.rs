@@ -127,6 +127,7 @@ async fn the_phone_sends_its_points_in_batches_and_old_ones_are_let_go() {
     assert_eq!(older["latest"].as_str().unwrap(), newest);
     let position = app
         .state
+        .driver_service
         .dispatch
         .driver_position(profile["user_id"].as_str().unwrap().parse().unwrap())
         .await

@@ -115,6 +115,7 @@ async fn replay(
             let id = Uuid::parse_str(shipment["id"].as_str().unwrap()).unwrap();
             let delays: Vec<Value> = app
                 .state
+                .outbox
                 .notices
                 .notices(id)
                 .await
@@ -284,7 +285,11 @@ async fn the_customers_and_staff_see_the_jam(app: &TestApp, day: &SimDay, road: 
     // The next customer, on their own link, sees roughly where the driver is; the one after does not.
     let link = |i: usize| {
         let id = Uuid::parse_str(road.shipments[i]["id"].as_str().unwrap()).unwrap();
-        format!("/api/v1/track/{}?k={}", tracking_number(&road.shipments[i]), app.state.keys.customer_link(id))
+        format!(
+            "/api/v1/track/{}?k={}",
+            tracking_number(&road.shipments[i]),
+            app.state.authenticator.keys.customer_link(id)
+        )
     };
     let own = expect_json(app.public_get(&link(next)).await, StatusCode::OK).await;
     assert_eq!(own["eta"]["stops_before"], 0);

@@ -26,7 +26,7 @@ async fn the_customer_hears_when_the_parcel_leaves_the_depot() {
     let shipment = app.create_shipment(&shipment_request()).await;
     app.record(&shipment, json!({"status": "at_depot"})).await;
     app.record(&shipment, json!({"status": "out_for_delivery"})).await;
-    assert_eq!(worker::drain(&app.state.outbox(), Utc::now()).await.unwrap(), 1);
+    assert_eq!(worker::drain(&app.state.outbox, Utc::now()).await.unwrap(), 1);
 
     let received = smtp.messages();
     assert_eq!(received.len(), 1, "{received:?}");
@@ -63,7 +63,7 @@ async fn a_customer_who_opted_out_gets_no_email_and_the_record_says_so() {
     let shipment = app.create_shipment(&body).await;
     app.record(&shipment, json!({"status": "at_depot"})).await;
     app.record(&shipment, json!({"status": "out_for_delivery"})).await;
-    worker::drain(&app.state.outbox(), Utc::now()).await.unwrap();
+    worker::drain(&app.state.outbox, Utc::now()).await.unwrap();
     assert!(smtp.messages().is_empty());
     let notices = expect_json(
         app.get(&format!("/api/v1/shipments/{}/notifications", shipment["id"].as_str().unwrap())).await,
@@ -86,7 +86,7 @@ async fn notices_wait_out_an_outage_and_each_arrives_once() {
         shipments.push(shipment);
     }
     // Every attempt fails, temporarily; the notices wait, and the server keeps answering.
-    assert_eq!(worker::drain(&app.state.outbox(), Utc::now()).await.unwrap(), 100);
+    assert_eq!(worker::drain(&app.state.outbox, Utc::now()).await.unwrap(), 100);
     let waiting = expect_json(
         app.get(&format!("/api/v1/shipments/{}/notifications", shipments[0]["id"].as_str().unwrap())).await,
         StatusCode::OK,
@@ -100,11 +100,11 @@ async fn notices_wait_out_an_outage_and_each_arrives_once() {
     smtp.resume();
     // Past the backoff, everything goes out once.
     let later = Utc::now() + chrono::Duration::hours(2);
-    assert_eq!(worker::drain(&app.state.outbox(), later).await.unwrap(), 100);
+    assert_eq!(worker::drain(&app.state.outbox, later).await.unwrap(), 100);
     let received = smtp.messages();
     let ids: std::collections::BTreeSet<_> = received.iter().map(|m| m.message_id.clone()).collect();
     assert_eq!((received.len(), ids.len()), (100, 100));
-    assert_eq!(worker::drain(&app.state.outbox(), later).await.unwrap(), 0, "nothing left");
+    assert_eq!(worker::drain(&app.state.outbox, later).await.unwrap(), 0, "nothing left");
 }
 
 #[tokio::test]
@@ -120,13 +120,13 @@ async fn delays_failed_attempts_and_deliveries_are_told_in_the_customers_languag
     app.record(&shipment, json!({"status": "out_for_delivery"})).await;
     let delay = json!({"date": "2026-11-24", "start": "18:00", "end": "20:00"});
     assert_eq!(app.post_json(&format!("/api/v1/shipments/{id}/delays"), &delay).await.status(), StatusCode::ACCEPTED);
-    assert_eq!(worker::drain(&app.state.outbox(), Utc::now()).await.unwrap(), 2);
+    assert_eq!(worker::drain(&app.state.outbox, Utc::now()).await.unwrap(), 2);
     app.record(&shipment, json!({"status": "attempt_failed", "reason": "recipient_not_home"})).await;
     app.record(&shipment, json!({"status": "out_for_delivery"})).await;
     // A second delay still waiting when the parcel is delivered is news from the past: never sent.
     assert_eq!(app.post_json(&format!("/api/v1/shipments/{id}/delays"), &delay).await.status(), StatusCode::ACCEPTED);
     app.record(&shipment, json!({"status": "delivered"})).await;
-    assert_eq!(worker::drain(&app.state.outbox(), Utc::now()).await.unwrap(), 4);
+    assert_eq!(worker::drain(&app.state.outbox, Utc::now()).await.unwrap(), 4);
     let late_ones = smtp.messages().into_iter().filter(|m| m.subject.contains("running late")).count();
     assert_eq!(late_ones, 1);
 
@@ -162,7 +162,7 @@ async fn without_a_mail_server_notices_are_written_as_eml_files() {
     let shipment = app.create_shipment(&shipment_request()).await;
     app.record(&shipment, json!({"status": "at_depot"})).await;
     app.record(&shipment, json!({"status": "out_for_delivery"})).await;
-    assert_eq!(worker::drain(&app.state.outbox(), Utc::now()).await.unwrap(), 1);
+    assert_eq!(worker::drain(&app.state.outbox, Utc::now()).await.unwrap(), 1);
     // Sent again (as after a crash), it is the same file.
     let files: Vec<_> = std::fs::read_dir(app.data_dir().join("outbox")).unwrap().filter_map(Result::ok).collect();
     assert_eq!(files.len(), 1);
@@ -189,9 +189,9 @@ async fn a_refused_address_fails_for_good_and_staff_see_why() {
     let shipment = app.create_shipment(&shipment_request()).await;
     app.record(&shipment, json!({"status": "at_depot"})).await;
     app.record(&shipment, json!({"status": "out_for_delivery"})).await;
-    assert_eq!(worker::drain(&app.state.outbox(), Utc::now()).await.unwrap(), 1);
+    assert_eq!(worker::drain(&app.state.outbox, Utc::now()).await.unwrap(), 1);
     let later = Utc::now() + chrono::Duration::hours(2);
-    assert_eq!(worker::drain(&app.state.outbox(), later).await.unwrap(), 0, "no retry after a permanent refusal");
+    assert_eq!(worker::drain(&app.state.outbox, later).await.unwrap(), 0, "no retry after a permanent refusal");
     let notices = expect_json(
         app.get(&format!("/api/v1/shipments/{}/notifications", shipment["id"].as_str().unwrap())).await,
         StatusCode::OK,
@@ -210,9 +210,9 @@ async fn a_notice_that_cannot_go_out_in_time_expires() {
     let shipment = app.create_shipment(&shipment_request()).await;
     app.record(&shipment, json!({"status": "at_depot"})).await;
     app.record(&shipment, json!({"status": "out_for_delivery"})).await;
-    worker::drain(&app.state.outbox(), Utc::now()).await.unwrap();
+    worker::drain(&app.state.outbox, Utc::now()).await.unwrap();
     // A day later (the default limit), still undelivered: given up, not retried forever.
-    worker::drain(&app.state.outbox(), Utc::now() + chrono::Duration::hours(25)).await.unwrap();
+    worker::drain(&app.state.outbox, Utc::now() + chrono::Duration::hours(25)).await.unwrap();
     let notices = expect_json(
         app.get(&format!("/api/v1/shipments/{}/notifications", shipment["id"].as_str().unwrap())).await,
         StatusCode::OK,

@@ -493,7 +493,7 @@ async fn the_delivery_slip_arrives_by_email_with_the_photo_and_signature() {
     let signature = serde_json::to_vec(&strokes()).unwrap();
     let action = Action { report, signature: Some(signature), photos: vec![("door.jpg", fixture("jolla.jpg"))] };
     expect_json(act(&app, &day, stop, "deliver", "slip", &action).await, StatusCode::CREATED).await;
-    todoke_server::notify::worker::drain(&app.state.outbox(), chrono::Utc::now()).await.unwrap();
+    todoke_server::notify::worker::drain(&app.state.outbox, chrono::Utc::now()).await.unwrap();
 
     let received = smtp.messages();
     let slip = received.iter().find(|m| m.subject.starts_with("お荷物をお届けしました")).expect("the delivery slip");

@@ -17,8 +17,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::dispatch::plan::SpeedModel;
 use crate::dispatch::service::Planner;
 use crate::dispatch::solver::Effort;
-use crate::driver::DriverService;
 use crate::dispatch::{DepotService, DispatchService};
+use crate::driver::DriverService;
 use crate::eta::Eta;
 use crate::eta::delay::DelayPolicy;
 use crate::eta::exceptions::ExceptionService;
@@ -37,9 +37,8 @@ use crate::pod::{Pod, ProofService};
 use crate::preferences::PreferenceService;
 use crate::settings::{Secret, Settings};
 use crate::shipments::ShipmentService;
-use crate::store::{self, AccountStore, DispatchStore, NoticeStore, Store};
+use crate::store;
 use crate::tracking::TrackingService;
-use crate::store::{self, DispatchStore, NoticeStore, Store};
 
 /// The composition root's services; each handler takes the one it needs (`FromRef`).
 #[derive(Clone, FromRef)]
@@ -48,39 +47,22 @@ pub struct AppState {
     pub account_service: AccountService,
     pub health: Health,
     pub shipment_service: ShipmentService,
-use crate::store::{self, DispatchStore, NoticeStore, Store};
-use crate::tracking::TrackingService;
-    /// Where every handler, service and worker reads the time.
+    pub proof_service: ProofService,
+    pub driver_service: DriverService,
+    pub tracking_service: TrackingService,
+    pub preference_service: PreferenceService,
+    pub notice_service: NoticeService,
+    pub depot_service: DepotService,
+    pub dispatch_service: DispatchService,
+    pub exception_service: ExceptionService,
+    /// The arrival times, kept current by their worker and read by the tracking views.
+    pub estimator: Estimator,
+    /// The notices' sender, run by its worker.
+    pub outbox: Outbox,
+    /// Where every handler, service and worker reads the time; tests move it.
     pub clock: Arc<dyn Clock>,
-    pub store: Arc<dyn Store>,
-    /// The outbox.
-    pub notices: Arc<dyn NoticeStore>,
-    pub keys: Arc<Keys>,
-    pub lifetimes: Lifetimes,
-    pub links: Arc<Links>,
-    /// How long drivers' location points are kept.
-    pub location_retention: chrono::Duration,
-    pub mail: Arc<Mail>,
-    pub dispatch: Arc<dyn DispatchStore>,
-    pub planner: Planner,
-    pub pod: Arc<Pod>,
-    pub eta: Arc<Eta>,
     /// This server among those on the database.
     pub instance: Arc<Instance>,
-}
-
-impl AppState {
-    /// The notices' sender, with exactly what it needs.
-    pub fn outbox(&self) -> Outbox {
-        Outbox {
-            notices: self.notices.clone(),
-            shipments: self.store.clone(),
-            pod: self.pod.clone(),
-            mail: self.mail.clone(),
-            links: self.links.clone(),
-            clock: self.clock.clone(),
-        }
-    }
 }
 
 /// Every feature's routes, each with the state it needs from [`AppState`].
@@ -296,18 +278,15 @@ impl Application {
                 clock: clock.clone(),
             },
             exception_service: ExceptionService { dispatch: stores.dispatch.clone(), estimates: eta.store.clone() },
+            outbox: Outbox {
+                notices: stores.notices,
+                shipments: stores.shipments,
+                pod,
+                mail,
+                links,
+                clock: clock.clone(),
+            },
             clock,
-            store: stores.shipments,
-            notices: stores.notices,
-            keys: keys.clone(),
-            lifetimes,
-            links,
-            location_retention,
-            dispatch: stores.dispatch,
-            planner,
-            mail,
-            pod,
-            eta,
             instance,
         };
         let router = crate::http::router(routes(), state.clone(), settings.max_body_bytes);
@@ -326,8 +305,9 @@ impl Application {
     /// notice in flight.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let worker =
-            self.notice_worker.then(|| tokio::spawn(crate::notify::worker::run(self.state.outbox(), stopped.clone())));
+        let worker = self
+            .notice_worker
+            .then(|| tokio::spawn(crate::notify::worker::run(self.state.outbox.clone(), stopped.clone())));
         let estimates = tokio::spawn(crate::eta::worker::run(self.state.estimator.clone(), stopped.clone()));
         let lease = tokio::spawn(crate::instances::worker::run(self.state.instance.clone(), stopped));
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();

@@ -90,11 +90,11 @@ async fn serve() -> anyhow::Result<()> {
 
     let app = Application::build(&settings).await?;
     let addr = app.local_addr();
-    let links = &app.state().links;
+    let links = &app.state().outbox.links;
     tracing::info!("listening on http://{addr}");
-    tracing::info!("database: {} at {}", app.state().store.backend().name(), settings.database_url);
+    tracing::info!("database: {} at {}", app.state().outbox.shipments.backend().name(), settings.database_url);
     tracing::info!("tracking page: {}/t/<tracking number>", links.public_url());
-    tracing::info!("email notices: {}", app.state().mail.transport.describe());
+    tracing::info!("email notices: {}", app.state().outbox.mail.transport.describe());
     tracing::info!("API description: http://{addr}/api/v1/openapi.json");
     app.run(shutdown_signal()).await
 }

@@ -90,7 +90,7 @@ impl TestApp {
         adjust(&mut settings);
         let app = Application::build_with_clock(&settings, clock).await?;
         let base = format!("http://{}", app.local_addr());
-        let store = app.state().store.clone();
+        let store = app.state().outbox.shipments.clone();
         let state = app.state().clone();
         let (shutdown, stopped) = oneshot::channel();
         let serving = tokio::spawn(app.run(async move {
