@@ -128,7 +128,7 @@ async fn the_phone_sends_its_points_in_batches_and_old_ones_are_let_go() {
     let position = app
         .state
         .driver_service
-        .dispatch
+        .locations
         .driver_position(profile["user_id"].as_str().unwrap().parse().unwrap())
         .await
         .unwrap()

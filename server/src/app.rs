@@ -192,14 +192,18 @@ impl Application {
             f64::from(settings.driver_position_grid_metres),
         ));
         let estimator = Estimator {
+            places: stores.places.clone(),
             eta: eta.clone(),
-            dispatch: stores.dispatch.clone(),
+            depots: stores.depots.clone(),
+            routes: stores.routes.clone(),
+            locations: stores.locations.clone(),
             shipments: stores.shipments.clone(),
             mail: mail.clone(),
             speed: planner.speed,
             clock: clock.clone(),
         };
         let preference_service = PreferenceService {
+            places: stores.places.clone(),
             store: stores.shipments.clone(),
             mail: mail.clone(),
             customer_link: lifetimes.customer_link,
@@ -221,6 +225,7 @@ impl Application {
             },
             health: Health { store: stores.shipments.clone() },
             shipment_service: ShipmentService {
+                places: stores.places.clone(),
                 store: stores.shipments.clone(),
                 mail: mail.clone(),
                 links: links.clone(),
@@ -228,6 +233,7 @@ impl Application {
                 clock: clock.clone(),
             },
             proof_service: ProofService {
+                places: stores.places.clone(),
                 pod: pod.clone(),
                 shipments: stores.shipments.clone(),
                 eta: eta.clone(),
@@ -237,7 +243,10 @@ impl Application {
                 clock: clock.clone(),
             },
             driver_service: DriverService {
-                dispatch: stores.dispatch.clone(),
+                places: stores.places.clone(),
+                depots: stores.depots.clone(),
+                routes: stores.routes.clone(),
+                locations: stores.locations.clone(),
                 shipments: stores.shipments.clone(),
                 eta: eta.clone(),
                 planner,
@@ -245,6 +254,7 @@ impl Application {
                 clock: clock.clone(),
             },
             tracking_service: TrackingService {
+                places: stores.places.clone(),
                 store: stores.shipments.clone(),
                 notices: stores.notices.clone(),
                 proofs: stores.pod.clone(),
@@ -265,19 +275,25 @@ impl Application {
             },
             estimator,
             depot_service: DepotService {
-                dispatch: stores.dispatch.clone(),
+                depots: stores.depots.clone(),
                 accounts: stores.accounts,
                 clock: clock.clone(),
             },
             dispatch_service: DispatchService {
-                dispatch: stores.dispatch.clone(),
+                places: stores.places.clone(),
+                depots: stores.depots.clone(),
+                routes: stores.routes.clone(),
                 shipments: stores.shipments.clone(),
                 planner,
                 mail: mail.clone(),
                 eta: eta.clone(),
                 clock: clock.clone(),
             },
-            exception_service: ExceptionService { dispatch: stores.dispatch.clone(), estimates: eta.store.clone() },
+            exception_service: ExceptionService {
+                depots: stores.depots.clone(),
+                routes: stores.routes.clone(),
+                estimates: eta.store.clone(),
+            },
             outbox: Outbox {
                 notices: stores.notices,
                 shipments: stores.shipments,

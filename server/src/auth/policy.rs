@@ -9,7 +9,6 @@ use chrono::{DateTime, Utc};
 
 use super::caller::{Caller, Role, unauthorized};
 use crate::http::error::ApiError;
-use crate::shipments::ShipmentError;
 use crate::store::ShipmentRecord;
 use todoke_shared::ProblemCode;
 
@@ -56,32 +55,34 @@ pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), ApiError> {
         (Caller::User { role: Driver, .. }, Action::DriveRoutes) => true,
         (Caller::Merchant { .. }, Action::CreateShipment | Action::ListShipments) => true,
         (Caller::Merchant { merchant, .. }, Action::ReadShipment(shipment)) => {
-            return if shipment.merchant.as_deref() == Some(merchant) {
-                Ok(())
-            } else {
-                Err(ShipmentError::NotFound.into())
-            };
+            return if shipment.merchant.as_deref() == Some(merchant) { Ok(()) } else { Err(shipment_not_found()) };
         }
         // Merchants may not record changes on their own shipments; someone else's shipment, like a
         // customer link's other shipments, is none of their business: 404, as if it did not exist.
         (Caller::Merchant { merchant, .. }, Action::RecordEvent(shipment))
             if shipment.merchant.as_deref() != Some(merchant) =>
         {
-            return Err(ShipmentError::NotFound.into());
+            return Err(shipment_not_found());
         }
         (Caller::Customer { shipment_id }, Action::ReadShipment(shipment) | Action::RecordEvent(shipment))
             if *shipment_id != shipment.id =>
         {
-            return Err(ShipmentError::NotFound.into());
+            return Err(shipment_not_found());
         }
         // Drivers act on the stops of their own routes only, through the driver API; no route makes a
         // shipment theirs yet, so every shipment is someone else's.
         (Caller::User { role: Driver, .. }, Action::ReadShipment(_) | Action::RecordEvent(_)) => {
-            return Err(ShipmentError::NotFound.into());
+            return Err(shipment_not_found());
         }
         _ => false,
     };
     if allowed { Ok(()) } else { Err(forbidden()) }
+}
+
+/// The answer for a shipment the caller may not know of: as if it did not exist, so that nobody
+/// learns which ids are taken.
+pub fn shipment_not_found() -> ApiError {
+    ApiError::not_found(ProblemCode::ShipmentNotFound, "there is no shipment with that id")
 }
 
 /// The refusal of a caller whose role does not allow the action.
@@ -144,7 +145,7 @@ pub fn may_change_preferences(
             "Preferences are the customer's to change.",
         )),
         Caller::User { role: Role::Dispatcher, .. } => Err(forbidden()),
-        _ => Err(ShipmentError::NotFound.into()),
+        _ => Err(shipment_not_found()),
     }
 }
 
@@ -166,7 +167,7 @@ pub fn may_read_proof(
         Caller::Customer { shipment_id } if *shipment_id == shipment.id => {
             link_still_open(caller, shipment, now, link_lifetime)
         }
-        _ => Err(ShipmentError::NotFound.into()),
+        _ => Err(shipment_not_found()),
     }
 }
 
@@ -215,6 +216,6 @@ pub fn may_leave_feedback(
         Caller::Merchant { merchant, .. } if shipment.merchant.as_deref() == Some(merchant) => {
             Err(ApiError::new(StatusCode::FORBIDDEN, ProblemCode::Forbidden, "Feedback is the customer's to give."))
         }
-        _ => Err(ShipmentError::NotFound.into()),
+        _ => Err(shipment_not_found()),
     }
 }

@@ -133,7 +133,7 @@ impl DispatchService {
         route.version += 1;
         let route = context.with_times(route, &self.planner);
         let record = RouteChangeRecord { changed_at: self.clock.now(), actor: actor.to_string(), change };
-        match self.dispatch.update_route(&route, Some(&record), &transitions).await {
+        match self.routes.update_route(&route, Some(&record), &transitions).await {
             Err(StoreError::Duplicate(_)) => return Err(DispatchError::StopAlreadyRouted),
             result => result?,
         }

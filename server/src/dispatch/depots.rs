@@ -19,14 +19,14 @@ use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::openapi::FORBIDDEN;
 use crate::store::dispatch::{DepotRecord, DriverRecord, ZoneRecord};
-use crate::store::{AccountStore, DispatchStore, StoreError};
+use crate::store::{AccountStore, DepotStore, StoreError};
 use todoke_shared::ProblemCode;
 
 /// What the depots', zones' and drivers' endpoints need: the depots, and the accounts a driver's
 /// profile is given to.
 #[derive(Clone)]
 pub struct DepotService {
-    pub dispatch: Arc<dyn DispatchStore>,
+    pub depots: Arc<dyn DepotStore>,
     pub accounts: Arc<dyn AccountStore>,
     pub clock: Arc<dyn Clock>,
 }
@@ -76,14 +76,14 @@ fn driver_view(driver: DriverRecord) -> DriverView {
 }
 
 /// The depot named in a path, or 404.
-pub(super) async fn depot(dispatch: &dyn DispatchStore, id: &str) -> Result<DepotRecord, DispatchError> {
+pub(super) async fn depot(depots: &dyn DepotStore, id: &str) -> Result<DepotRecord, DispatchError> {
     let id = Uuid::try_parse(id).map_err(|_| DispatchError::DepotNotFound)?;
-    find_depot(dispatch, id).await
+    find_depot(depots, id).await
 }
 
 /// The depot of this id, or 404.
-pub(super) async fn find_depot(dispatch: &dyn DispatchStore, id: Uuid) -> Result<DepotRecord, DispatchError> {
-    dispatch.depot(id).await?.ok_or(DispatchError::DepotNotFound)
+pub(super) async fn find_depot(depots: &dyn DepotStore, id: Uuid) -> Result<DepotRecord, DispatchError> {
+    depots.depot(id).await?.ok_or(DispatchError::DepotNotFound)
 }
 
 /// The depots (staff).
@@ -97,7 +97,7 @@ async fn list_depots(
     Authenticated(caller): Authenticated,
 ) -> Result<Json<Vec<DepotView>>, ApiError> {
     authorize(&caller, Action::ViewDispatch)?;
-    Ok(Json(depots.dispatch.depots().await?.into_iter().map(view).collect()))
+    Ok(Json(depots.depots.depots().await?.into_iter().map(view).collect()))
 }
 
 /// Add a depot (admin, dispatcher).
@@ -126,7 +126,7 @@ async fn create_depot(
         timezone: depot.timezone,
         created_at: depots.clock.now(),
     };
-    match depots.dispatch.insert_depot(&record).await {
+    match depots.depots.insert_depot(&record).await {
         Err(StoreError::Duplicate(_)) => Err(ApiError::field(
             StatusCode::CONFLICT,
             ProblemCode::DepotNameTaken,
@@ -154,8 +154,8 @@ async fn list_zones(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Vec<ZoneView>>, ApiError> {
     authorize(&caller, Action::ViewDispatch)?;
-    let depot = depot(&*depots.dispatch, &id).await?;
-    Ok(Json(depots.dispatch.zones(depot.id).await?.into_iter().map(zone_view).collect()))
+    let depot = depot(&*depots.depots, &id).await?;
+    Ok(Json(depots.depots.zones(depot.id).await?.into_iter().map(zone_view).collect()))
 }
 
 /// Draw a delivery zone for a depot: a GeoJSON polygon (admin, dispatcher).
@@ -177,7 +177,7 @@ async fn create_zone(
     ApiJson(request): ApiJson<NewZoneRequest>,
 ) -> Result<(StatusCode, Json<ZoneView>), ApiError> {
     authorize(&caller, Action::Dispatch)?;
-    let depot = depot(&*depots.dispatch, &id).await?;
+    let depot = depot(&*depots.depots, &id).await?;
     let name = todoke_shared::validation::text(&request.name, 100).map_err(|(code, message)| {
         // The text check's own codes (`required`, `too_long`, `invalid_characters`) are problem codes too.
         let code = ProblemCode::parse(code).unwrap_or(ProblemCode::InvalidValue);
@@ -191,7 +191,7 @@ async fn create_zone(
         area: request.area.to_string(),
         created_at: depots.clock.now(),
     };
-    match depots.dispatch.insert_zone(&record).await {
+    match depots.depots.insert_zone(&record).await {
         Err(StoreError::Duplicate(_)) => Err(ApiError::field(
             StatusCode::CONFLICT,
             ProblemCode::ZoneNameTaken,
@@ -219,8 +219,8 @@ async fn list_drivers(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Vec<DriverView>>, ApiError> {
     authorize(&caller, Action::ViewDispatch)?;
-    let depot = depot(&*depots.dispatch, &id).await?;
-    Ok(Json(depots.dispatch.drivers(depot.id).await?.into_iter().map(driver_view).collect()))
+    let depot = depot(&*depots.depots, &id).await?;
+    Ok(Json(depots.depots.drivers(depot.id).await?.into_iter().map(driver_view).collect()))
 }
 
 /// Set a driver's depot, vehicle capacity, shift and zones (admin, dispatcher). The account must have
@@ -250,10 +250,10 @@ async fn save_driver(
     };
     let user = user.filter(|u| u.role == "driver").ok_or(DispatchError::NotADriver)?;
     request.check().map_err(ApiError::validation)?;
-    let depot = find_depot(&*depots.dispatch, request.depot_id)
+    let depot = find_depot(&*depots.depots, request.depot_id)
         .await
         .map_err(|_| DispatchError::Invalid("depot_id", "no depot has this id".to_string()))?;
-    let zones = depots.dispatch.zones(depot.id).await?;
+    let zones = depots.depots.zones(depot.id).await?;
     if let Some(stray) = request.zones.iter().find(|z| !zones.iter().any(|zone| zone.id == **z)) {
         return Err(DispatchError::Invalid("zones", format!("zone {stray} is not one of this depot's zones")).into());
     }
@@ -268,6 +268,6 @@ async fn save_driver(
         zones: request.zones,
         updated_at: depots.clock.now(),
     };
-    depots.dispatch.save_driver(&record).await?;
+    depots.depots.save_driver(&record).await?;
     Ok(Json(driver_view(record)))
 }

@@ -211,6 +211,14 @@ pub fn schedule(input: &PlanningInput, matrix: &TravelMatrix, start: DaySeconds,
     Schedule { visits, metres, back_at_depot: clock + matrix.seconds(place, 0).round() as i64 }
 }
 
+/// Which visits each vehicle makes, in order, and what could not be placed at all.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Assignment {
+    pub routes: Vec<Vec<usize>>,
+    /// Visits no vehicle has room for (capacity), or that no vehicle's zones cover.
+    pub unplaced: Vec<usize>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,15 +12,15 @@ use uuid::Uuid;
 
 use super::DispatchError;
 use super::depots::find_depot;
-use super::plan::PlanningInput;
+use super::plan::{Assignment, PlanningInput};
 use super::service::{Planner, new_route, replan, route_input, route_view, vehicle, visit};
-use super::solver::{Assignment, SolverError, plan};
+use super::solver::{SolverError, plan};
 use crate::clock::Clock;
 use crate::eta::Eta;
 use crate::notify::Mail;
 use crate::schedule::{DepotDay, due};
 use crate::store::dispatch::{DepotRecord, DriverRecord, PlacedShipment, RouteChangeRecord, RouteRecord};
-use crate::store::{DispatchStore, ShipmentKey, Store, StoreError};
+use crate::store::{DepotStore, PlaceStore, RouteStore, ShipmentKey, Store, StoreError};
 
 /// Most shipments one route is made of by hand.
 const MAX_SHIPMENTS: usize = 1000;
@@ -30,7 +30,10 @@ const MAX_SHIPMENTS: usize = 1000;
 /// the time.
 #[derive(Clone)]
 pub struct DispatchService {
-    pub dispatch: Arc<dyn DispatchStore>,
+    /// The delivery slots and pickup points customers choose from.
+    pub places: Arc<dyn PlaceStore>,
+    pub depots: Arc<dyn DepotStore>,
+    pub routes: Arc<dyn RouteStore>,
     /// The shipments named by tracking number, and the pickup points they may be bound for.
     pub shipments: Arc<dyn Store>,
     pub planner: Planner,
@@ -64,9 +67,9 @@ impl Context {
 impl DispatchService {
     /// The routes of a depot's day, stops in order with planned times.
     pub async fn day(&self, depot_id: Uuid, date: NaiveDate) -> Result<Vec<RouteView>, DispatchError> {
-        let depot = find_depot(&*self.dispatch, depot_id).await?;
+        let depot = find_depot(&*self.depots, depot_id).await?;
         let mut views = Vec::new();
-        for route in self.dispatch.routes(depot.id, date).await? {
+        for route in self.routes.routes(depot.id, date).await? {
             views.push(self.view(&route).await?);
         }
         Ok(views)
@@ -82,12 +85,12 @@ impl DispatchService {
     /// drivers free that day (those chosen, if any) by zone and capacity, each route sequenced.
     #[tracing::instrument(skip_all, fields(depot_id = %request.depot_id, date = %request.date))]
     pub async fn build(&self, request: &BuildRoutesRequest) -> Result<RoutePlanReport, DispatchError> {
-        let depot = find_depot(&*self.dispatch, request.depot_id).await?;
+        let depot = find_depot(&*self.depots, request.depot_id).await?;
         let date = request.date;
-        let busy: HashSet<Uuid> = self.dispatch.routes(depot.id, date).await?.iter().map(|r| r.driver_id).collect();
-        let drivers = free_drivers(self.dispatch.drivers(depot.id).await?, &busy, request.drivers.as_deref())?;
-        let waiting = due_on(self.dispatch.unrouted_at_depot(depot.id, date).await?, date);
-        let pickup_points = self.shipments.pickup_points().await?;
+        let busy: HashSet<Uuid> = self.routes.routes(depot.id, date).await?.iter().map(|r| r.driver_id).collect();
+        let drivers = free_drivers(self.depots.drivers(depot.id).await?, &busy, request.drivers.as_deref())?;
+        let waiting = due_on(self.routes.unrouted_at_depot(depot.id, date).await?, date);
+        let pickup_points = self.places.pickup_points().await?;
         let day = DepotDay::new(&depot, date);
         let input = PlanningInput {
             depot: depot.location,
@@ -110,7 +113,7 @@ impl DispatchService {
             routes.push((route, context));
         }
         let records: Vec<RouteRecord> = routes.iter().map(|(r, _)| r.clone()).collect();
-        match self.dispatch.insert_routes(&records).await {
+        match self.routes.insert_routes(&records).await {
             Err(StoreError::Duplicate(_)) => return Err(DispatchError::RoutedMeanwhile),
             result => result?,
         }
@@ -135,9 +138,9 @@ impl DispatchService {
     /// Makes a route by hand: these shipments, in this order, for this driver of the depot.
     #[tracing::instrument(skip_all, fields(depot_id = %request.depot_id, driver_id = %request.driver_id))]
     pub async fn create(&self, request: &NewRouteRequest) -> Result<RouteView, DispatchError> {
-        let depot = find_depot(&*self.dispatch, request.depot_id).await?;
+        let depot = find_depot(&*self.depots, request.depot_id).await?;
         let driver = self
-            .dispatch
+            .depots
             .driver(request.driver_id)
             .await?
             .filter(|d| d.depot_id == depot.id)
@@ -157,11 +160,11 @@ impl DispatchService {
             depot,
             driver,
             shipments: shipments.into_iter().map(|p| (p.shipment.id, p)).collect(),
-            pickup_points: self.shipments.pickup_points().await?,
+            pickup_points: self.places.pickup_points().await?,
         };
         let route = new_route(context.depot.id, request.date, request.driver_id, &ids, self.clock.now());
         let route = context.with_times(route, &self.planner);
-        match self.dispatch.insert_routes(std::slice::from_ref(&route)).await {
+        match self.routes.insert_routes(std::slice::from_ref(&route)).await {
             Err(StoreError::Duplicate(_)) => {
                 let taken = context.shipments.values().next().map(|p| p.shipment.tracking_number);
                 return Err(match taken {
@@ -175,22 +178,22 @@ impl DispatchService {
     }
 
     pub(super) async fn context(&self, route: &RouteRecord) -> Result<Context, DispatchError> {
-        let depot = self.dispatch.depot(route.depot_id).await?.ok_or(DispatchError::DepotNotFound)?;
-        let driver = self.dispatch.driver(route.driver_id).await?.ok_or(DispatchError::NotADriver)?;
+        let depot = self.depots.depot(route.depot_id).await?.ok_or(DispatchError::DepotNotFound)?;
+        let driver = self.depots.driver(route.driver_id).await?.ok_or(DispatchError::NotADriver)?;
         let ids: Vec<Uuid> = route.stops.iter().map(|s| s.shipment_id).collect();
-        let shipments = self.dispatch.placed_shipments(&ids).await?.into_iter().map(|p| (p.shipment.id, p)).collect();
-        Ok(Context { depot, driver, shipments, pickup_points: self.shipments.pickup_points().await? })
+        let shipments = self.routes.placed_shipments(&ids).await?.into_iter().map(|p| (p.shipment.id, p)).collect();
+        Ok(Context { depot, driver, shipments, pickup_points: self.places.pickup_points().await? })
     }
 
     pub(super) async fn view(&self, route: &RouteRecord) -> Result<RouteView, DispatchError> {
         let context = self.context(route).await?;
-        let changes = self.dispatch.route_changes(route.id).await?;
+        let changes = self.routes.route_changes(route.id).await?;
         Ok(context.view(route, &self.planner, &changes))
     }
 
     pub(super) async fn find_route(&self, id: &str) -> Result<RouteRecord, DispatchError> {
         let id = Uuid::try_parse(id).map_err(|_| DispatchError::RouteNotFound)?;
-        self.dispatch.route(id).await?.ok_or(DispatchError::RouteNotFound)
+        self.routes.route(id).await?.ok_or(DispatchError::RouteNotFound)
     }
 
     /// The shipments named by tracking number (at `field`, as the request names it) as they are placed.
@@ -208,7 +211,7 @@ impl DispatchService {
                 .find_shipment(ShipmentKey::TrackingNumber(&number))
                 .await?
                 .ok_or_else(|| DispatchError::UnknownTrackingNumber(at()))?;
-            found.extend(self.dispatch.placed_shipments(&[shipment.id]).await?);
+            found.extend(self.routes.placed_shipments(&[shipment.id]).await?);
         }
         Ok(found)
     }

@@ -12,8 +12,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
-use super::plan::{PlanningInput, TravelMatrix, schedule};
-use super::solver::Assignment;
+use super::plan::{Assignment, PlanningInput, TravelMatrix, schedule};
 
 /// How many nearest neighbours of a stop are tried as its new neighbour.
 const NEIGHBOURS: usize = 12;

@@ -62,16 +62,16 @@ impl DispatchService {
     /// that holds its address; unknown, repeated and refused barcodes are reported.
     #[tracing::instrument(skip_all, fields(depot_id = %id))]
     pub async fn receive(&self, actor: &str, id: &str, barcodes: &[String]) -> Result<ReceiveReport, DispatchError> {
-        let depot = depot(&*self.dispatch, id).await?;
+        let depot = depot(&*self.depots, id).await?;
         if barcodes.is_empty() || barcodes.len() > MAX_BARCODES {
             return Err(DispatchError::Invalid("barcodes", format!("give 1 to {MAX_BARCODES} barcodes")));
         }
-        let zones = self.dispatch.zones(depot.id).await?;
+        let zones = self.depots.zones(depot.id).await?;
         let areas: Vec<Area> = zones
             .iter()
             .filter_map(|z| Some(Area::new(z.id, parse_area(&serde_json::from_str(&z.area).ok()?).ok()?)))
             .collect();
-        let pickup_points = self.shipments.pickup_points().await?;
+        let pickup_points = self.places.pickup_points().await?;
 
         let mut report = ReceiveReport::default();
         let mut seen = HashSet::new();
@@ -82,7 +82,7 @@ impl DispatchService {
                 report.duplicates.push(barcode);
                 continue;
             }
-            let found = self.dispatch.shipments_by_barcode(std::slice::from_ref(&barcode)).await?;
+            let found = self.routes.shipments_by_barcode(std::slice::from_ref(&barcode)).await?;
             let Some((_, placed)) = found.into_iter().next() else {
                 report.unknown.push(barcode);
                 continue;
@@ -113,7 +113,7 @@ impl DispatchService {
                 continue;
             };
             let zone = zone_of(destination(shipment, &pickup_points), &areas);
-            let result = self.dispatch.receive(&transition, depot.id, zone).await;
+            let result = self.routes.receive(&transition, depot.id, zone).await;
             match result {
                 // Someone else changed it a moment ago: report it as it now stands.
                 Err(StoreError::Stale) => report.refused.push(Refused {

@@ -14,7 +14,7 @@ use vrp_core::rosomaxa::evolution::TelemetryMode;
 use vrp_core::rosomaxa::utils::{Parallelism, TimeQuota};
 
 use super::partition::{Part, partition};
-use super::plan::{PlanningInput, TravelMatrix, TravelModel, schedule};
+use super::plan::{Assignment, PlanningInput, TravelMatrix, TravelModel, schedule};
 use super::polish::polish;
 
 /// A day with more visits than this is planned in parts (see [`partition`]): the solver's first
@@ -42,14 +42,6 @@ impl Default for Effort {
     fn default() -> Effort {
         Effort { time: Duration::from_secs(2), generations: 3000, repeatable: false }
     }
-}
-
-/// Which visits each vehicle makes, in order, and what could not be placed at all.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Assignment {
-    pub routes: Vec<Vec<usize>>,
-    /// Visits no vehicle has room for (capacity), or that no vehicle's zones cover.
-    pub unplaced: Vec<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]

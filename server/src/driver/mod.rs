@@ -28,13 +28,17 @@ use crate::http::extract::{ApiJson, ApiQuery};
 use crate::http::openapi::FORBIDDEN;
 use crate::schedule::DepotDay;
 use crate::store::dispatch::{LocationRecord, PlacedShipment};
-use crate::store::{DispatchStore, Store};
+use crate::store::{DepotStore, LocationStore, PlaceStore, RouteStore, Store};
 
 /// What the driver's day needs: the routes and the driver's points, the pickup points, the arrival
 /// times new points move, the planner that times the stops, how long points are kept, and the time.
 #[derive(Clone)]
 pub struct DriverService {
-    pub dispatch: Arc<dyn DispatchStore>,
+    /// The delivery slots and pickup points customers choose from.
+    pub places: Arc<dyn PlaceStore>,
+    pub depots: Arc<dyn DepotStore>,
+    pub routes: Arc<dyn RouteStore>,
+    pub locations: Arc<dyn LocationStore>,
     pub shipments: Arc<dyn Store>,
     pub eta: Arc<Eta>,
     pub planner: Planner,
@@ -111,11 +115,11 @@ async fn record_locations(
     batch.validate(now).map_err(ApiError::validation)?;
     let keep_from = now - service.location_retention;
     let points = kept(&batch, keep_from);
-    service.dispatch.record_locations(id, &points, now, keep_from).await.map_err(DispatchError::from)?;
+    service.locations.record_locations(id, &points, now, keep_from).await.map_err(DispatchError::from)?;
     if !points.is_empty() {
         service.eta.touch(id);
     }
-    let latest = service.dispatch.driver_position(id).await.map_err(DispatchError::from)?;
+    let latest = service.locations.driver_position(id).await.map_err(DispatchError::from)?;
     Ok(Json(LocationReceipt { accepted: points.len(), latest: latest.map(|p| p.recorded_at.fixed_offset()) }))
 }
 
@@ -153,17 +157,17 @@ impl DriverService {
     /// The driver's routes on `date` (today at their depot when `None`), in the order they start.
     async fn manifest(&self, driver: Uuid, date: Option<NaiveDate>) -> Result<Manifest, DispatchError> {
         // A driver without a depot yet has no routes: an empty day, not an error, for the app's first start.
-        let Some(profile) = self.dispatch.driver(driver).await? else {
+        let Some(profile) = self.depots.driver(driver).await? else {
             return Ok(Manifest { date: date.unwrap_or_else(|| self.clock.now().date_naive()), routes: Vec::new() });
         };
-        let depot = self.dispatch.depot(profile.depot_id).await?.ok_or(DispatchError::DepotNotFound)?;
+        let depot = self.depots.depot(profile.depot_id).await?.ok_or(DispatchError::DepotNotFound)?;
         let date = date.unwrap_or_else(|| DepotDay::today(&depot, self.clock.now()));
-        let pickup_points = self.shipments.pickup_points().await?;
+        let pickup_points = self.places.pickup_points().await?;
         let mut routes = Vec::new();
-        for route in self.dispatch.routes(depot.id, date).await?.into_iter().filter(|r| r.driver_id == driver) {
+        for route in self.routes.routes(depot.id, date).await?.into_iter().filter(|r| r.driver_id == driver) {
             let ids: Vec<Uuid> = route.stops.iter().map(|s| s.shipment_id).collect();
             let shipments: HashMap<Uuid, PlacedShipment> =
-                self.dispatch.placed_shipments(&ids).await?.into_iter().map(|p| (p.shipment.id, p)).collect();
+                self.routes.placed_shipments(&ids).await?.into_iter().map(|p| (p.shipment.id, p)).collect();
             let view = route_view(&route, &profile.name, &shipments, &[], &depot, &pickup_points, &self.planner);
             let stops = view
                 .stops

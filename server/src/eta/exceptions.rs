@@ -26,13 +26,14 @@ use crate::schedule::{DepotDay, due};
 use crate::store::dispatch::{PlacedShipment, RouteRecord};
 use crate::store::eta::RouteEtaRecord;
 use crate::store::pod::ProofDetails;
-use crate::store::{DispatchStore, EtaStore};
+use crate::store::{DepotStore, EtaStore, RouteStore};
 
 /// What the exceptions list needs: the depot's routes and shipments, and the estimates, announcements
 /// and proofs of its day.
 #[derive(Clone)]
 pub struct ExceptionService {
-    pub dispatch: Arc<dyn DispatchStore>,
+    pub depots: Arc<dyn DepotStore>,
+    pub routes: Arc<dyn RouteStore>,
     pub estimates: Arc<dyn EtaStore>,
 }
 
@@ -123,20 +124,20 @@ impl ExceptionService {
     /// A depot's exceptions of a day.
     #[tracing::instrument(skip_all, fields(depot_id = %depot_id, date = %date))]
     pub async fn day(&self, depot_id: Uuid, date: NaiveDate) -> Result<Exceptions, DispatchError> {
-        let depot = self.dispatch.depot(depot_id).await?.ok_or(DispatchError::DepotNotFound)?;
+        let depot = self.depots.depot(depot_id).await?.ok_or(DispatchError::DepotNotFound)?;
         let day = DepotDay::new(&depot, date);
         let local = |at: DateTime<Utc>| at.with_timezone(&day.tz).fixed_offset();
-        let routes = self.dispatch.routes(depot.id, date).await?;
+        let routes = self.routes.routes(depot.id, date).await?;
         let route_ids: Vec<Uuid> = routes.iter().map(|r| r.id).collect();
         let drivers: HashMap<Uuid, String> =
-            self.dispatch.drivers(depot.id).await?.into_iter().map(|d| (d.user_id, d.name)).collect();
+            self.depots.drivers(depot.id).await?.into_iter().map(|d| (d.user_id, d.name)).collect();
         let etas: HashMap<Uuid, RouteEtaRecord> =
             self.estimates.route_etas(&route_ids).await?.into_iter().map(|e| (e.route_id, e)).collect();
         let told: HashMap<Uuid, _> =
             self.estimates.announced(&route_ids).await?.into_iter().map(|a| (a.stop_id, a.told)).collect();
         let mut shipments: HashMap<Uuid, PlacedShipment> = HashMap::new();
         for route in &routes {
-            shipments.extend(self.dispatch.route_shipments(route.id).await?.into_iter().map(|p| (p.shipment.id, p)));
+            shipments.extend(self.routes.route_shipments(route.id).await?.into_iter().map(|p| (p.shipment.id, p)));
         }
 
         let proofs = self.estimates.day_proofs(depot.id, date).await?;

@@ -20,7 +20,7 @@ use crate::notify::{Delay, Mail};
 use crate::schedule::{DepotDay, destination, due};
 use crate::store::dispatch::{LocationRecord, PlacedShipment, RouteRecord};
 use crate::store::eta::{Announced, Announcement, RouteEtaRecord, StopProgress};
-use crate::store::{DispatchStore, ShipmentRecord, Store, StoreError};
+use crate::store::{DepotStore, LocationStore, PlaceStore, RouteStore, ShipmentRecord, Store, StoreError};
 
 /// Routes older than this are history, even with a stop left open: a driver's dispatched routes
 /// pile up over the months, and each point must not scan them all.
@@ -30,8 +30,12 @@ const LIVE_DAYS: i64 = 7;
 /// the pickup points, the mail for delay notices, the planner's speed model and the time.
 #[derive(Clone)]
 pub struct Estimator {
+    /// The delivery slots and pickup points customers choose from.
+    pub places: Arc<dyn PlaceStore>,
     pub eta: Arc<Eta>,
-    pub dispatch: Arc<dyn DispatchStore>,
+    pub depots: Arc<dyn DepotStore>,
+    pub routes: Arc<dyn RouteStore>,
+    pub locations: Arc<dyn LocationStore>,
     pub shipments: Arc<dyn Store>,
     pub mail: Arc<Mail>,
     pub speed: SpeedModel,
@@ -65,14 +69,14 @@ pub struct RouteNews {
 
 #[tracing::instrument(skip_all, fields(route_id = %route_id))]
 pub async fn recompute_route(state: &Estimator, route_id: Uuid) -> Result<(), StoreError> {
-    let Some(route) = state.dispatch.route(route_id).await? else { return Ok(()) };
-    let Some(depot) = state.dispatch.depot(route.depot_id).await? else { return Ok(()) };
+    let Some(route) = state.routes.route(route_id).await? else { return Ok(()) };
+    let Some(depot) = state.depots.depot(route.depot_id).await? else { return Ok(()) };
     let news = RouteNews {
         day: DepotDay::new(&depot, route.date),
-        shipments: state.dispatch.route_shipments(route_id).await?.into_iter().map(|p| (p.shipment.id, p)).collect(),
-        pickup_points: state.shipments.pickup_points().await?,
+        shipments: state.routes.route_shipments(route_id).await?.into_iter().map(|p| (p.shipment.id, p)).collect(),
+        pickup_points: state.places.pickup_points().await?,
         progress: state.eta.store.stop_progress(route_id).await?,
-        position: state.dispatch.driver_position(route.driver_id).await?,
+        position: state.locations.driver_position(route.driver_id).await?,
         announced: state.eta.store.announced(&[route_id]).await?,
         route,
     };
@@ -193,7 +197,7 @@ pub async fn arrival(
     let grid = state.eta.position_grid_m;
     let driver_near = match (show_driver && stop.stops_before == 0 && grid > 0.0, found.eta.as_of) {
         (true, Some(as_of)) => state
-            .dispatch
+            .locations
             .driver_position(found.driver_id)
             .await?
             .filter(|p| p.recorded_at + FRESH_POSITION >= as_of)

@@ -16,13 +16,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::policy::{Action, authorize};
+use crate::auth::policy::{Action, authorize, shipment_not_found};
 use crate::auth::{Authenticated, Authenticator};
 use crate::clock::Clock;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::openapi::{FORBIDDEN, SHIPMENT_NOT_FOUND};
-use crate::shipments::ShipmentError;
 pub use crate::store::Delay;
 use crate::store::{NewNotice, Notice, NoticeRecord, NoticeStore, Outcome, ShipmentKey, ShipmentRecord, Store};
 use transport::Transport;
@@ -134,9 +133,9 @@ async fn announce_delay(
     ApiPath(id): ApiPath<String>,
     ApiJson(delay): ApiJson<Delay>,
 ) -> Result<axum::http::StatusCode, ApiError> {
-    let id = Uuid::try_parse(&id).map_err(|_| ShipmentError::NotFound)?;
+    let id = Uuid::try_parse(&id).map_err(|_| shipment_not_found())?;
     tracing::Span::current().record("shipment_id", tracing::field::display(id));
-    let shipment = service.shipments.find_shipment(ShipmentKey::Id(id)).await?.ok_or(ShipmentError::NotFound)?;
+    let shipment = service.shipments.find_shipment(ShipmentKey::Id(id)).await?.ok_or_else(shipment_not_found)?;
     authorize(&caller, Action::RecordEvent(&shipment))?;
     let time = |t: &str| chrono::NaiveTime::parse_from_str(t, "%H:%M").ok();
     if !matches!((time(&delay.start), time(&delay.end)), (Some(start), Some(end)) if start < end) {
@@ -220,8 +219,8 @@ async fn shipment_notifications(
     Authenticated(caller): Authenticated,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Vec<NoticeView>>, ApiError> {
-    let id = Uuid::try_parse(&id).map_err(|_| ShipmentError::NotFound)?;
-    let shipment = service.shipments.find_shipment(ShipmentKey::Id(id)).await?.ok_or(ShipmentError::NotFound)?;
+    let id = Uuid::try_parse(&id).map_err(|_| shipment_not_found())?;
+    let shipment = service.shipments.find_shipment(ShipmentKey::Id(id)).await?.ok_or_else(shipment_not_found)?;
     authorize(&caller, Action::ReadShipment(&shipment))?;
     let notices = service.notices.notices(id).await?;
     Ok(Json(notices.into_iter().map(NoticeView::from).collect()))

@@ -5,7 +5,7 @@ use chrono::{DateTime, FixedOffset};
 use todoke_shared::ValidationErrors;
 use todoke_shared::pod::{Attachments, AttemptReport, CaptureLocation, DeliveryReport, ProofOutcome, method_allowed};
 
-use super::service::PodError;
+use super::error::PodError;
 use super::upload::Upload;
 use crate::store::ShipmentRecord;
 use crate::store::pod::ProofDetails;

@@ -1,13 +1,54 @@
-//! How proof-of-delivery errors answer: each a problem with its stable code, a missing proof named at
+//! What can go wrong in proof of delivery, and how each answers: each a problem with its stable code, a missing proof named at
 //! its field with what the driver should do.
 
-use axum::http::{StatusCode, header};
-use todoke_shared::preferences::Proof;
-use todoke_shared::{ProblemCode, ValidationErrors};
+use std::io;
 
-use super::PodError;
+use axum::http::{StatusCode, header};
+use todoke_shared::pod::ProofFaults;
+use todoke_shared::preferences::Proof;
+use todoke_shared::{ProblemCode, ShipmentStatus, ValidationErrors};
+
 use super::photo::PhotoError;
+use super::signature::SignatureError;
 use crate::http::error::ApiError;
+use crate::http::extract::JsonError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PodError {
+    #[error("this Idempotency-Key was used for a different request; make a new key for a new action")]
+    KeyReused,
+    #[error("a request with this Idempotency-Key is still being handled; retry in a few seconds")]
+    InProgress,
+    #[error("no stop has this id; fetch the manifest again")]
+    StopNotFound,
+    #[error("this stop is now on another driver's route; fetch the manifest again")]
+    NotYourStop,
+    #[error("this stop's route has not been dispatched yet")]
+    NotDispatched,
+    #[error("the shipment is '{}' now, so this stop is closed; fetch the manifest again", .0.as_str())]
+    StopClosed(ShipmentStatus),
+    #[error("{0}")]
+    Invalid(ValidationErrors),
+    /// The report's JSON does not parse: which fields, or why it is not JSON.
+    #[error("the report could not be read")]
+    Unreadable(JsonError),
+    #[error(
+        "the customer chose another way to receive this parcel, or it must be handed over in person; \
+         deliver it as chosen or hand it over"
+    )]
+    MethodNotAllowed,
+    #[error("the proof is incomplete")]
+    Incomplete(ProofFaults),
+    #[error("photo {}: {error}", index + 1)]
+    Photo { index: usize, error: PhotoError },
+    #[error("signature: {0}")]
+    Signature(SignatureError),
+    #[error("storing the proof's files failed: {0}")]
+    Files(#[from] io::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 impl From<PodError> for ApiError {
     fn from(error: PodError) -> ApiError {

@@ -32,10 +32,11 @@ use crate::shipments::ShipmentError;
 use crate::store::pod::FileRole;
 use crate::store::{ShipmentKey, ShipmentRecord};
 use closing::Closing;
+pub use error::PodError;
 use idempotency::IdempotencyKey;
 pub use parts::Pod;
+pub use service::ProofService;
 use service::{Acting, Answer};
-pub use service::{PodError, ProofService};
 use todoke_shared::ProblemCode;
 use upload::{AttemptUpload, DeliveryUpload, FilePart, Upload};
 

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
+use super::error::PodError;
 use super::files::{ProofFiles, sha256_hex};
 use super::geofence::Geofence;
 use super::photo::PhotoPipeline;
-use super::service::PodError;
 use crate::store::pod::{FileRole, PodStore, ProofFile};
 
 /// Proof of delivery's parts: where records and files are kept, how photos are made safe, how far from

@@ -2,37 +2,38 @@
 //! idempotency key; a delivery or attempt stores its files durably first and then, in one
 //! transaction, the proof, the shipment's new status with its event and notice, and the answer.
 
-use std::io;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
 use chrono::{DateTime, FixedOffset, Utc};
 use todoke_shared::dispatch::RouteStatus;
-use todoke_shared::pod::{ArrivalReport, CaptureLocation, ProofFaults, ProofOutcome, SignatureStrokes, StopReceipt};
+use todoke_shared::pod::{ArrivalReport, CaptureLocation, ProofOutcome, SignatureStrokes, StopReceipt};
 use todoke_shared::{ReasonCode, ShipmentStatus, StatusChange, ValidationErrors};
 use uuid::Uuid;
 
 use super::closing::Closing;
+use super::error::PodError;
 use super::idempotency::ABANDONED_AFTER;
 use super::integrity::seal;
 use super::parts::{Pod, Written, discard, release, store_files};
-use super::photo::PhotoError;
 use super::signature::{self, SignatureError};
 use super::upload::Upload;
 use crate::clock::Clock;
 use crate::eta::Eta;
-use crate::http::extract::{JsonError, parse_json};
+use crate::http::extract::parse_json;
 use crate::links::Links;
 use crate::notify::Mail;
 use crate::schedule::destination;
 use crate::store::dispatch::{Happening, Transition};
 use crate::store::pod::{ArrivalRecord, KeyAnswer, KeyClaim, KeyClaimRequest, ProofDetails, ProofRecord, StopOwner};
-use crate::store::{ShipmentKey, ShipmentRecord, Store, StoreError};
+use crate::store::{PlaceStore, ShipmentKey, ShipmentRecord, Store, StoreError};
 
 /// What proof of delivery needs: its parts, the shipments its stops are about, the arrival times a
 /// stop action moves, the notices a proof sends, the links to its files, and the time.
 #[derive(Clone)]
 pub struct ProofService {
+    /// The delivery slots and pickup points customers choose from.
+    pub places: Arc<dyn PlaceStore>,
     pub pod: Arc<Pod>,
     pub shipments: Arc<dyn Store>,
     pub eta: Arc<Eta>,
@@ -41,42 +42,6 @@ pub struct ProofService {
     /// How long a customer's link opens the shipment's proof.
     pub customer_link: chrono::Duration,
     pub clock: Arc<dyn Clock>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum PodError {
-    #[error("this Idempotency-Key was used for a different request; make a new key for a new action")]
-    KeyReused,
-    #[error("a request with this Idempotency-Key is still being handled; retry in a few seconds")]
-    InProgress,
-    #[error("no stop has this id; fetch the manifest again")]
-    StopNotFound,
-    #[error("this stop is now on another driver's route; fetch the manifest again")]
-    NotYourStop,
-    #[error("this stop's route has not been dispatched yet")]
-    NotDispatched,
-    #[error("the shipment is '{}' now, so this stop is closed; fetch the manifest again", .0.as_str())]
-    StopClosed(ShipmentStatus),
-    #[error("{0}")]
-    Invalid(ValidationErrors),
-    /// The report's JSON does not parse: which fields, or why it is not JSON.
-    #[error("the report could not be read")]
-    Unreadable(JsonError),
-    #[error(
-        "the customer chose another way to receive this parcel, or it must be handed over in person; \
-         deliver it as chosen or hand it over"
-    )]
-    MethodNotAllowed,
-    #[error("the proof is incomplete")]
-    Incomplete(ProofFaults),
-    #[error("photo {}: {error}", index + 1)]
-    Photo { index: usize, error: PhotoError },
-    #[error("signature: {0}")]
-    Signature(SignatureError),
-    #[error("storing the proof's files failed: {0}")]
-    Files(#[from] io::Error),
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 /// What a stop action answers, and a retry gets again byte for byte.
@@ -220,7 +185,7 @@ impl ProofService {
         capture: Capture,
         written: &Written,
     ) -> Result<Answer, PodError> {
-        let pickup_points = self.shipments.pickup_points().await?;
+        let pickup_points = self.places.pickup_points().await?;
         let placement = self.pod.geofence.place(capture.location.point(), destination(shipment, &pickup_points));
         let received = self.clock.now();
         let details = serde_json::to_string(&capture.details).map_err(|e| StoreError::Corrupt(e.to_string()))?;

@@ -29,7 +29,7 @@ use crate::http::extract::{ApiJson, ApiPath, parse_json};
 use crate::http::openapi::{FORBIDDEN, TRACKING_NUMBER};
 use crate::notify::Mail;
 use crate::shipments::{ShipmentError, choices};
-use crate::store::{ShipmentKey, ShipmentRecord, Store, StoreError};
+use crate::store::{PlaceStore, ShipmentKey, ShipmentRecord, Store, StoreError};
 use todoke_shared::ProblemCode;
 
 const PREFERENCES_FORBIDDEN: &str = "- `forbidden`: your role may not (a dispatcher, the merchant's key)\n\
@@ -42,6 +42,8 @@ const PREFERENCES_LOCKED: &str = "- `preferences_locked`: past the cut-off for a
 /// What reading and changing preferences, and keeping the slots and pickup points, need.
 #[derive(Clone)]
 pub struct PreferenceService {
+    /// The delivery slots and pickup points customers choose from.
+    pub places: Arc<dyn PlaceStore>,
     pub store: Arc<dyn Store>,
     /// For the confirmation of a change.
     pub mail: Arc<Mail>,
@@ -68,7 +70,7 @@ where
 #[utoipa::path(get, path = "/api/v1/delivery-slots", tag = "preferences", security(()),
     responses((status = 200, description = "The slots, in order", body = Vec<Slot>)))]
 async fn delivery_slots(State(service): State<PreferenceService>) -> Result<Json<Vec<Slot>>, ApiError> {
-    Ok(Json(service.store.delivery_slots().await?))
+    Ok(Json(service.places.delivery_slots().await?))
 }
 
 /// Set the delivery slots customers may choose (admin, dispatcher). Windows already chosen stay.
@@ -105,15 +107,15 @@ async fn configure_delivery_slots(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    service.store.replace_delivery_slots(&slots).await?;
-    Ok(Json(service.store.delivery_slots().await?))
+    service.places.replace_delivery_slots(&slots).await?;
+    Ok(Json(service.places.delivery_slots().await?))
 }
 
 /// The pickup points and lockers a customer may choose.
 #[utoipa::path(get, path = "/api/v1/pickup-points", tag = "preferences", security(()),
     responses((status = 200, description = "The pickup points and lockers", body = Vec<PickupPoint>)))]
 async fn pickup_points(State(service): State<PreferenceService>) -> Result<Json<Vec<PickupPoint>>, ApiError> {
-    Ok(Json(service.store.pickup_points().await?))
+    Ok(Json(service.places.pickup_points().await?))
 }
 
 /// Add a pickup point (admin, dispatcher).
@@ -152,7 +154,7 @@ async fn add_pickup_point(
         return Err(ApiError::validation(errors));
     }
     let point = PickupPoint { id, name, address, lat: point.lat, lon: point.lon, opening_hours };
-    match service.store.insert_pickup_point(&point).await {
+    match service.places.insert_pickup_point(&point).await {
         Ok(()) => Ok((StatusCode::CREATED, Json(point))),
         Err(StoreError::Duplicate(_)) => Err(ApiError::field(
             StatusCode::CONFLICT,
@@ -316,7 +318,7 @@ pub async fn apply_change(
 ) -> Result<ShipmentRecord, ApiError> {
     let found = shipment_for(service, caller, number).await?;
     tracing::Span::current().record("shipment_id", tracing::field::display(found.id));
-    let (slots, points) = (service.store.delivery_slots().await?, service.store.pickup_points().await?);
+    let (slots, points) = (service.places.delivery_slots().await?, service.places.pickup_points().await?);
     let choices = choices(&slots, &points, service.reschedule_days);
     for _ in 0..3 {
         // Judged on the shipment as stored (lookups by id are never answered from the cache).

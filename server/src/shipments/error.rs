@@ -5,6 +5,7 @@ use todoke_shared::ProblemCode;
 use todoke_shared::import::ImportReport;
 
 use super::{ImportError, ShipmentError};
+use crate::auth::policy::shipment_not_found;
 use crate::http::error::ApiError;
 use crate::store::StoreError;
 
@@ -12,7 +13,7 @@ impl From<ShipmentError> for ApiError {
     fn from(error: ShipmentError) -> ApiError {
         let detail = error.to_string();
         match error {
-            ShipmentError::NotFound => ApiError::not_found(ProblemCode::ShipmentNotFound, detail),
+            ShipmentError::NotFound => shipment_not_found(),
             ShipmentError::UnknownTrackingNumber => ApiError::not_found(ProblemCode::TrackingNumberUnknown, detail),
             ShipmentError::ExternalRefTaken(_) => {
                 ApiError::field(StatusCode::CONFLICT, ProblemCode::ExternalRefTaken, "external_ref", detail)

@@ -76,7 +76,7 @@ async fn create_shipment(
     ApiJson(request): ApiJson<NewShipmentRequest>,
 ) -> Result<Response, ApiError> {
     authorize(&caller, Action::CreateShipment)?;
-    let (slots, points) = (shipments.store.delivery_slots().await?, shipments.store.pickup_points().await?);
+    let (slots, points) = (shipments.places.delivery_slots().await?, shipments.places.pickup_points().await?);
     let content =
         request.validate(&choices(&slots, &points, shipments.reschedule_days)).map_err(ApiError::validation)?;
     let (created, record) =
@@ -117,7 +117,7 @@ async fn import_shipments(
     CsvBody { file, charset }: CsvBody,
 ) -> Result<Json<ImportReport>, ApiError> {
     authorize(&caller, Action::CreateShipment)?;
-    let (slots, points) = (shipments.store.delivery_slots().await?, shipments.store.pickup_points().await?);
+    let (slots, points) = (shipments.places.delivery_slots().await?, shipments.places.pickup_points().await?);
     let importer = import::Importer {
         store: &*shipments.store,
         choices: choices(&slots, &points, shipments.reschedule_days),

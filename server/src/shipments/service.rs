@@ -12,11 +12,13 @@ use crate::clock::Clock;
 use crate::links::Links;
 use crate::notify::Mail;
 use crate::store::dispatch::{Happening, Transition};
-use crate::store::{BarcodeTaken, EventRecord, ShipmentKey, ShipmentRecord, Store, StoreError};
+use crate::store::{BarcodeTaken, EventRecord, PlaceStore, ShipmentKey, ShipmentRecord, Store, StoreError};
 
 /// What the shipments' endpoints need.
 #[derive(Clone)]
 pub struct ShipmentService {
+    /// The delivery slots and pickup points customers choose from.
+    pub places: Arc<dyn PlaceStore>,
     pub store: Arc<dyn Store>,
     pub mail: Arc<Mail>,
     pub links: Arc<Links>,

@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use quick_cache::sync::Cache;
-use todoke_shared::preferences::{PickupPoint, Preferences, Slot};
+use todoke_shared::preferences::Preferences;
 use todoke_shared::{ShipmentStatus, TrackingNumber};
 use uuid::Uuid;
 
@@ -142,22 +142,6 @@ impl Store for CachedStore {
         let events = self.inner.events(shipment_id).await?;
         self.keep(&self.events, read_at, shipment_id, Arc::new(events.clone()));
         Ok(events)
-    }
-
-    async fn delivery_slots(&self) -> Result<Vec<Slot>, StoreError> {
-        self.inner.delivery_slots().await
-    }
-
-    async fn replace_delivery_slots(&self, slots: &[Slot]) -> Result<(), StoreError> {
-        self.inner.replace_delivery_slots(slots).await
-    }
-
-    async fn pickup_points(&self) -> Result<Vec<PickupPoint>, StoreError> {
-        self.inner.pickup_points().await
-    }
-
-    async fn insert_pickup_point(&self, point: &PickupPoint) -> Result<(), StoreError> {
-        self.inner.insert_pickup_point(point).await
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -15,7 +15,8 @@ use uuid::Uuid;
 
 use super::sql::CHANGES_CHANNEL;
 use super::{
-    AccountStore, CachedStore, DispatchStore, EtaStore, InstanceStore, NoticeStore, PodStore, SqlStore, Store,
+    AccountStore, CachedStore, DepotStore, EtaStore, InstanceStore, LocationStore, NoticeStore, PlaceStore, PodStore,
+    RouteStore, SqlStore, Store,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +48,10 @@ impl Backend {
 pub struct Stores {
     pub shipments: Arc<dyn Store>,
     pub accounts: Arc<dyn AccountStore>,
-    pub dispatch: Arc<dyn DispatchStore>,
+    pub depots: Arc<dyn DepotStore>,
+    pub routes: Arc<dyn RouteStore>,
+    pub locations: Arc<dyn LocationStore>,
+    pub places: Arc<dyn PlaceStore>,
     pub pod: Arc<dyn PodStore>,
     pub eta: Arc<dyn EtaStore>,
     pub instances: Arc<dyn InstanceStore>,
@@ -59,13 +63,24 @@ impl Stores {
     /// evict from.
     fn over<DB: sqlx::Database>(store: Arc<SqlStore<DB>>, cache: Arc<CachedStore>) -> Stores
     where
-        SqlStore<DB>: AccountStore + DispatchStore + PodStore + EtaStore + InstanceStore + NoticeStore,
+        SqlStore<DB>: AccountStore
+            + DepotStore
+            + RouteStore
+            + LocationStore
+            + PlaceStore
+            + PodStore
+            + EtaStore
+            + InstanceStore
+            + NoticeStore,
     {
         store.evictions.follow(&cache);
         Stores {
             shipments: cache,
             accounts: store.clone(),
-            dispatch: store.clone(),
+            depots: store.clone(),
+            routes: store.clone(),
+            locations: store.clone(),
+            places: store.clone(),
             pod: store.clone(),
             eta: store.clone(),
             instances: store.clone(),

@@ -142,8 +142,9 @@ impl Transition {
     }
 }
 
+/// Depots, their zones and drivers.
 #[async_trait]
-pub trait DispatchStore: Send + Sync + 'static {
+pub trait DepotStore: Send + Sync + 'static {
     /// [`StoreError::Duplicate`] when the name is taken.
     async fn insert_depot(&self, depot: &DepotRecord) -> Result<(), StoreError>;
     async fn depots(&self) -> Result<Vec<DepotRecord>, StoreError>;
@@ -157,7 +158,11 @@ pub trait DispatchStore: Send + Sync + 'static {
     async fn save_driver(&self, driver: &DriverRecord) -> Result<(), StoreError>;
     async fn drivers(&self, depot_id: Uuid) -> Result<Vec<DriverRecord>, StoreError>;
     async fn driver(&self, user_id: Uuid) -> Result<Option<DriverRecord>, StoreError>;
+}
 
+/// Receiving, the shipments waiting for a route, routes and their changes.
+#[async_trait]
+pub trait RouteStore: Send + Sync + 'static {
     /// Shipments by the barcode of one of their parcels, with where they were received.
     async fn shipments_by_barcode(&self, barcodes: &[String]) -> Result<Vec<(String, PlacedShipment)>, StoreError>;
 
@@ -182,6 +187,20 @@ pub trait DispatchStore: Send + Sync + 'static {
     async fn route(&self, id: Uuid) -> Result<Option<RouteRecord>, StoreError>;
     async fn route_changes(&self, route_id: Uuid) -> Result<Vec<RouteChangeRecord>, StoreError>;
 
+    /// Replaces a route (status, distance, stops) if it is still at `route.version - 1`, with the
+    /// change recorded and the shipments' transitions applied, all in one transaction.
+    /// [`StoreError::Stale`] when the route or any shipment changed meanwhile: then nothing is written.
+    async fn update_route(
+        &self,
+        route: &RouteRecord,
+        change: Option<&RouteChangeRecord>,
+        transitions: &[Transition],
+    ) -> Result<(), StoreError>;
+}
+
+/// The points drivers' phones send.
+#[async_trait]
+pub trait LocationStore: Send + Sync + 'static {
     /// Stores a batch of a driver's points in one transaction (a point already stored is skipped), moves
     /// the driver's latest position on when a point is newer, and drops every driver's points recorded
     /// before `prune_before`.
@@ -195,14 +214,4 @@ pub trait DispatchStore: Send + Sync + 'static {
 
     /// The newest point a driver sent, for ETAs.
     async fn driver_position(&self, driver_id: Uuid) -> Result<Option<LocationRecord>, StoreError>;
-
-    /// Replaces a route (status, distance, stops) if it is still at `route.version - 1`, with the
-    /// change recorded and the shipments' transitions applied, all in one transaction.
-    /// [`StoreError::Stale`] when the route or any shipment changed meanwhile: then nothing is written.
-    async fn update_route(
-        &self,
-        route: &RouteRecord,
-        change: Option<&RouteChangeRecord>,
-        transitions: &[Transition],
-    ) -> Result<(), StoreError>;
 }

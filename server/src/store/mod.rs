@@ -23,7 +23,7 @@ use uuid::Uuid;
 pub use accounts::AccountStore;
 pub use cache::{CachedStore, Evictions};
 pub use connect::{Backend, Stores, connect};
-pub use dispatch::DispatchStore;
+pub use dispatch::{DepotStore, LocationStore, RouteStore};
 pub use eta::EtaStore;
 pub use instances::InstanceStore;
 pub use notices::{Delay, NewNotice, Notice, NoticeError, NoticeOutcome, NoticeRecord, NoticeStore, Outcome};
@@ -176,18 +176,6 @@ pub trait Store: Send + Sync + 'static {
     /// The timeline, oldest first.
     async fn events(&self, shipment_id: Uuid) -> Result<Vec<EventRecord>, StoreError>;
 
-    /// The delivery slots customers may choose, in time order.
-    async fn delivery_slots(&self) -> Result<Vec<Slot>, StoreError>;
-
-    /// Replaces the delivery slots customers may choose.
-    async fn replace_delivery_slots(&self, slots: &[Slot]) -> Result<(), StoreError>;
-
-    /// The pickup points that take parcels.
-    async fn pickup_points(&self) -> Result<Vec<PickupPoint>, StoreError>;
-
-    /// Adds a pickup point; [`StoreError::Duplicate`] when the id is taken.
-    async fn insert_pickup_point(&self, point: &PickupPoint) -> Result<(), StoreError>;
-
     /// Replaces a shipment's preferences and records each change, atomically, provided the shipment
     /// is still in `status` with the `previous` preferences and, when `before_arrival`, the driver has
     /// not arrived at its open stop (else [`StoreError::Stale`]).
@@ -220,4 +208,20 @@ pub trait Store: Send + Sync + 'static {
         event: &EventRecord,
         notices: &[NewNotice],
     ) -> Result<(), StoreError>;
+}
+
+/// Where and when customers may receive: the delivery slots and the pickup points.
+#[async_trait]
+pub trait PlaceStore: Send + Sync + 'static {
+    /// The delivery slots customers may choose, in time order.
+    async fn delivery_slots(&self) -> Result<Vec<Slot>, StoreError>;
+
+    /// Replaces the delivery slots customers may choose.
+    async fn replace_delivery_slots(&self, slots: &[Slot]) -> Result<(), StoreError>;
+
+    /// The pickup points that take parcels.
+    async fn pickup_points(&self) -> Result<Vec<PickupPoint>, StoreError>;
+
+    /// Adds a pickup point; [`StoreError::Duplicate`] when the id is taken.
+    async fn insert_pickup_point(&self, point: &PickupPoint) -> Result<(), StoreError>;
 }

@@ -5,6 +5,7 @@ mod feedback;
 mod form;
 mod page;
 mod post;
+mod preferences_form;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,7 +34,9 @@ use crate::http::rate_limit::RateLimit;
 use crate::links::Links;
 use crate::preferences::PreferenceService;
 use crate::shipments::ShipmentError;
-use crate::store::{EventRecord, NoticeRecord, NoticeStore, PodStore, ShipmentKey, ShipmentRecord, Store, StoreError};
+use crate::store::{
+    EventRecord, NoticeRecord, NoticeStore, PlaceStore, PodStore, ShipmentKey, ShipmentRecord, Store, StoreError,
+};
 
 /// How wide the expected window on the tracking page is: narrow enough to plan by, wide enough to hold.
 const SHOWN_WINDOW: chrono::Duration = chrono::Duration::minutes(30);
@@ -41,6 +44,8 @@ const SHOWN_WINDOW: chrono::Duration = chrono::Duration::minutes(30);
 /// What the tracking API and page, and the page's forms, need.
 #[derive(Clone)]
 pub struct TrackingService {
+    /// The delivery slots and pickup points customers choose from.
+    pub places: Arc<dyn PlaceStore>,
     pub store: Arc<dyn Store>,
     /// The emails the customer's own view lists.
     pub notices: Arc<dyn NoticeStore>,
@@ -69,7 +74,7 @@ where
     OpenApiRouter::new()
         .routes(routes!(track))
         .routes(routes!(page::tracking_page))
-        .routes(routes!(form::submit_preferences))
+        .routes(routes!(preferences_form::submit_preferences))
         .routes(routes!(feedback::submit_feedback))
 }
 

@@ -247,7 +247,7 @@ pub(super) async fn render_tracking(
     let keep_link = link.as_ref().map(|k| format!("&k={k}")).unwrap_or_default();
     let form = match &link {
         Some(k) => {
-            let (slots, points) = match (service.store.delivery_slots().await, service.store.pickup_points().await) {
+            let (slots, points) = match (service.places.delivery_slots().await, service.places.pickup_points().await) {
                 (Ok(slots), Ok(points)) => (slots, points),
                 (Err(error), _) | (_, Err(error)) => return ApiError::from(error).into_response(),
             };

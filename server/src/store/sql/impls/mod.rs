@@ -2,11 +2,14 @@
 //! which. What several interfaces' writes share is here.
 
 mod accounts;
-mod dispatch;
+mod depots;
 mod eta;
 mod instances;
+mod locations;
 mod notices;
+mod places;
 mod pod;
+mod routes;
 mod shipments;
 
 use chrono::{DateTime, Utc};
@@ -102,6 +105,11 @@ impl SqlStore<Db> {
         }
         Ok(())
     }
+}
+
+/// A stored value this server cannot read back: damaged, or written by a newer one.
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_string())
 }
 
 pub(super) async fn insert_event(

@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use todoke_shared::ShipmentStatus;
-use todoke_shared::preferences::{PickupPoint, Preferences, Slot};
+use todoke_shared::preferences::Preferences;
 use uuid::Uuid;
 
 use super::Db;
 use super::insert_event;
-use crate::store::rows::{EventRow, ParcelRow, PickupPointRow, ShipmentRow};
+use crate::store::rows::{EventRow, ParcelRow, ShipmentRow};
 use crate::store::sql::to_json;
 use crate::store::{
     Backend, BarcodeTaken, EventRecord, NewNotice, PreferenceChange, ShipmentKey, ShipmentQuery, ShipmentRecord,
@@ -197,43 +197,6 @@ impl Store for SqlStore<Db> {
             .collect()
     }
 
-    async fn delivery_slots(&self) -> Result<Vec<Slot>, StoreError> {
-        let rows = sqlx::query_as::<Db, (String, String, String)>(
-            "SELECT id, start_time, end_time FROM delivery_slots ORDER BY start_time, end_time",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(|(id, start, end)| Slot { id, start, end }).collect())
-    }
-
-    async fn replace_delivery_slots(&self, slots: &[Slot]) -> Result<(), StoreError> {
-        self.retrying(|| async move {
-            let mut tx = self.begin_write().await?;
-            sqlx::query("DELETE FROM delivery_slots").execute(&mut *tx).await?;
-            for slot in slots {
-                sqlx::query("INSERT INTO delivery_slots (id, start_time, end_time) VALUES ($1, $2, $3)")
-                    .bind(slot.id.as_str())
-                    .bind(slot.start.as_str())
-                    .bind(slot.end.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn pickup_points(&self) -> Result<Vec<PickupPoint>, StoreError> {
-        let rows = sqlx::query_as::<Db, PickupPointRow>(
-            "SELECT id, name, address, lat, lon, opening_hours FROM pickup_points WHERE active = $1 ORDER BY id",
-        )
-        .bind(true)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(PickupPoint::from).collect())
-    }
-
     async fn events(&self, shipment_id: Uuid) -> Result<Vec<EventRecord>, StoreError> {
         sqlx::query_as::<Db, EventRow>(
             "SELECT status, occurred_at, recorded_at, actor, lat, lon, reason, note FROM shipment_events \
@@ -262,23 +225,6 @@ impl Store for SqlStore<Db> {
             Ok(())
         })
         .await
-    }
-
-    async fn insert_pickup_point(&self, point: &PickupPoint) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO pickup_points (id, name, address, lat, lon, opening_hours, active) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(point.id.as_str())
-        .bind(point.name.as_str())
-        .bind(point.address.as_str())
-        .bind(point.lat)
-        .bind(point.lon)
-        .bind(point.opening_hours.as_str())
-        .bind(true)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     async fn update_preferences(

@@ -1,22 +1,18 @@
-//! [`DispatchStore`] on SQL, for both databases.
+//! [`RouteStore`] on SQL, for both databases: receiving, the shipments waiting for a route, routes
+//! and their changes.
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{FromRow, Pool};
 use todoke_shared::ShipmentStatus;
 use todoke_shared::dispatch::RouteStatus;
-use todoke_shared::shipment::GeoPoint;
 use uuid::Uuid;
 
-use super::Db;
-use crate::store::dispatch::{
-    DepotRecord, DispatchStore, DriverRecord, LocationRecord, PlacedShipment, RouteChangeRecord, RouteRecord,
-    StopRecord, Transition, ZoneRecord,
-};
+use super::{Db, corrupt};
+use crate::store::dispatch::{PlacedShipment, RouteChangeRecord, RouteRecord, RouteStore, StopRecord, Transition};
 use crate::store::rows::{ParcelRow, ShipmentRow};
-use crate::store::sql::to_json;
 use crate::store::{SqlStore, StoreError};
 
 /// Shipments with where they were received; `{filter}` is a condition on `id`.
@@ -34,52 +30,6 @@ pub(super) struct PlacedRow {
     shipment: ShipmentRow,
     depot_id: Option<Uuid>,
     zone_id: Option<Uuid>,
-}
-
-/// Points per INSERT: 8 parameters each, well under either database's limit.
-const POINTS_PER_STATEMENT: usize = 500;
-
-#[derive(FromRow)]
-pub(super) struct PositionRow {
-    recorded_at: DateTime<Utc>,
-    lat: f64,
-    lon: f64,
-    accuracy_m: Option<f64>,
-    speed_mps: Option<f64>,
-    heading_deg: Option<f64>,
-}
-
-#[derive(FromRow)]
-pub(super) struct DepotRow {
-    id: Uuid,
-    name: String,
-    address: String,
-    lat: f64,
-    lon: f64,
-    timezone: String,
-    created_at: DateTime<Utc>,
-}
-
-#[derive(FromRow)]
-pub(super) struct ZoneRow {
-    id: Uuid,
-    depot_id: Uuid,
-    name: String,
-    area: String,
-    created_at: DateTime<Utc>,
-}
-
-#[derive(FromRow)]
-pub(super) struct DriverRow {
-    user_id: Uuid,
-    name: String,
-    email: String,
-    depot_id: Uuid,
-    capacity: i64,
-    shift_start: NaiveTime,
-    shift_end: NaiveTime,
-    zones: String,
-    updated_at: DateTime<Utc>,
 }
 
 #[derive(FromRow)]
@@ -106,48 +56,10 @@ pub(super) struct StopRow {
     metres_from_previous: f64,
 }
 
-const SELECT_DRIVERS: &str = "SELECT d.user_id, u.name, u.email, d.depot_id, d.capacity, d.shift_start, \
-     d.shift_end, d.zones, d.updated_at FROM drivers d JOIN users u ON u.id = d.user_id";
 const SELECT_ROUTES: &str =
     "SELECT id, depot_id, driver_id, date, status, version, metres, created_at, dispatched_at FROM routes";
 const SELECT_STOPS: &str = "SELECT id, route_id, shipment_id, planned_arrival, planned_departure, late, \
      metres_from_previous FROM route_stops";
-
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Corrupt(what.to_string())
-}
-
-impl From<DepotRow> for DepotRecord {
-    fn from(row: DepotRow) -> DepotRecord {
-        let DepotRow { id, name, address, lat, lon, timezone, created_at } = row;
-        DepotRecord { id, name, address, location: GeoPoint { lat, lon }, timezone, created_at }
-    }
-}
-
-impl From<ZoneRow> for ZoneRecord {
-    fn from(row: ZoneRow) -> ZoneRecord {
-        let ZoneRow { id, depot_id, name, area, created_at } = row;
-        ZoneRecord { id, depot_id, name, area, created_at }
-    }
-}
-
-impl TryFrom<DriverRow> for DriverRecord {
-    type Error = StoreError;
-
-    fn try_from(row: DriverRow) -> Result<DriverRecord, StoreError> {
-        Ok(DriverRecord {
-            user_id: row.user_id,
-            name: row.name,
-            email: row.email,
-            depot_id: row.depot_id,
-            capacity: u32::try_from(row.capacity).map_err(|_| corrupt("driver capacity"))?,
-            shift_start: row.shift_start,
-            shift_end: row.shift_end,
-            zones: serde_json::from_str(&row.zones).map_err(|_| corrupt("driver zones"))?,
-            updated_at: row.updated_at,
-        })
-    }
-}
 
 impl RouteRow {
     fn into_record(self, stops: Vec<StopRecord>) -> Result<RouteRecord, StoreError> {
@@ -198,99 +110,7 @@ impl Placed {
 }
 
 #[async_trait]
-impl DispatchStore for SqlStore<Db> {
-    async fn insert_depot(&self, depot: &DepotRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO depots (id, name, address, lat, lon, timezone, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(depot.id)
-        .bind(depot.name.as_str())
-        .bind(depot.address.as_str())
-        .bind(depot.location.lat)
-        .bind(depot.location.lon)
-        .bind(depot.timezone.as_str())
-        .bind(depot.created_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn depots(&self) -> Result<Vec<DepotRecord>, StoreError> {
-        let rows = sqlx::query_as::<Db, DepotRow>(
-            "SELECT id, name, address, lat, lon, timezone, created_at FROM depots ORDER BY name",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(DepotRecord::from).collect())
-    }
-
-    async fn depot(&self, id: Uuid) -> Result<Option<DepotRecord>, StoreError> {
-        let row = sqlx::query_as::<Db, DepotRow>(
-            "SELECT id, name, address, lat, lon, timezone, created_at FROM depots WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(DepotRecord::from))
-    }
-
-    async fn insert_zone(&self, zone: &ZoneRecord) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO zones (id, depot_id, name, area, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(zone.id)
-            .bind(zone.depot_id)
-            .bind(zone.name.as_str())
-            .bind(zone.area.as_str())
-            .bind(zone.created_at)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn zones(&self, depot_id: Uuid) -> Result<Vec<ZoneRecord>, StoreError> {
-        let rows = sqlx::query_as::<Db, ZoneRow>(
-            "SELECT id, depot_id, name, area, created_at FROM zones WHERE depot_id = $1 ORDER BY name",
-        )
-        .bind(depot_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(ZoneRecord::from).collect())
-    }
-
-    async fn save_driver(&self, driver: &DriverRecord) -> Result<(), StoreError> {
-        let zones = to_json(&driver.zones)?;
-        sqlx::query(
-            "INSERT INTO drivers (user_id, depot_id, capacity, shift_start, shift_end, zones, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id) DO UPDATE SET depot_id = $2, capacity = $3, \
-             shift_start = $4, shift_end = $5, zones = $6, updated_at = $7",
-        )
-        .bind(driver.user_id)
-        .bind(driver.depot_id)
-        .bind(i64::from(driver.capacity))
-        .bind(driver.shift_start)
-        .bind(driver.shift_end)
-        .bind(zones.as_str())
-        .bind(driver.updated_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn drivers(&self, depot_id: Uuid) -> Result<Vec<DriverRecord>, StoreError> {
-        let query = format!("{SELECT_DRIVERS} WHERE d.depot_id = $1 ORDER BY u.name, d.user_id");
-        let rows =
-            sqlx::query_as::<Db, DriverRow>(sqlx::AssertSqlSafe(query)).bind(depot_id).fetch_all(&self.pool).await?;
-        rows.into_iter().map(DriverRecord::try_from).collect()
-    }
-
-    async fn driver(&self, user_id: Uuid) -> Result<Option<DriverRecord>, StoreError> {
-        let query = format!("{SELECT_DRIVERS} WHERE d.user_id = $1");
-        let row = sqlx::query_as::<Db, DriverRow>(sqlx::AssertSqlSafe(query))
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(DriverRecord::try_from).transpose()
-    }
-
+impl RouteStore for SqlStore<Db> {
     async fn shipments_by_barcode(&self, barcodes: &[String]) -> Result<Vec<(String, PlacedShipment)>, StoreError> {
         let mut found = Vec::new();
         for barcode in barcodes {
@@ -366,93 +186,6 @@ impl DispatchStore for SqlStore<Db> {
             Ok(())
         })
         .await
-    }
-
-    async fn record_locations(
-        &self,
-        driver_id: Uuid,
-        points: &[LocationRecord],
-        received_at: DateTime<Utc>,
-        prune_before: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.retrying(|| async move {
-            let mut tx = self.begin_write().await?;
-            for chunk in points.chunks(POINTS_PER_STATEMENT) {
-                let rows: Vec<String> = (0..chunk.len())
-                    .map(|i| {
-                        let n = i * 8;
-                        format!(
-                            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                            n + 1,
-                            n + 2,
-                            n + 3,
-                            n + 4,
-                            n + 5,
-                            n + 6,
-                            n + 7,
-                            n + 8
-                        )
-                    })
-                    .collect();
-                let statement = format!(
-                    "INSERT INTO driver_locations (driver_id, recorded_at, lat, lon, accuracy_m, speed_mps, heading_deg, \
-                     received_at) VALUES {} ON CONFLICT (driver_id, recorded_at) DO NOTHING",
-                    rows.join(", ")
-                );
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(statement));
-                for point in chunk {
-                    query = query
-                        .bind(driver_id)
-                        .bind(point.recorded_at)
-                        .bind(point.lat)
-                        .bind(point.lon)
-                        .bind(point.accuracy_m)
-                        .bind(point.speed_mps)
-                        .bind(point.heading_deg)
-                        .bind(received_at);
-                }
-                query.execute(&mut *tx).await?;
-            }
-            if let Some(newest) = points.iter().max_by_key(|p| p.recorded_at) {
-                sqlx::query(
-                    "INSERT INTO driver_positions (driver_id, recorded_at, lat, lon, accuracy_m, speed_mps, heading_deg) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                     ON CONFLICT (driver_id) DO UPDATE SET recorded_at = excluded.recorded_at, lat = excluded.lat, \
-                     lon = excluded.lon, accuracy_m = excluded.accuracy_m, speed_mps = excluded.speed_mps, \
-                     heading_deg = excluded.heading_deg WHERE driver_positions.recorded_at < excluded.recorded_at",
-                )
-                .bind(driver_id)
-                .bind(newest.recorded_at)
-                .bind(newest.lat)
-                .bind(newest.lon)
-                .bind(newest.accuracy_m)
-                .bind(newest.speed_mps)
-                .bind(newest.heading_deg)
-                .execute(&mut *tx)
-                .await?;
-            }
-            sqlx::query("DELETE FROM driver_locations WHERE recorded_at < $1").bind(prune_before).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn driver_position(&self, driver_id: Uuid) -> Result<Option<LocationRecord>, StoreError> {
-        let row = sqlx::query_as::<Db, PositionRow>(
-            "SELECT recorded_at, lat, lon, accuracy_m, speed_mps, heading_deg FROM driver_positions WHERE driver_id = $1",
-        )
-        .bind(driver_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|r| LocationRecord {
-            recorded_at: r.recorded_at,
-            lat: r.lat,
-            lon: r.lon,
-            accuracy_m: r.accuracy_m,
-            speed_mps: r.speed_mps,
-            heading_deg: r.heading_deg,
-        }))
     }
 
     async fn routes(&self, depot_id: Uuid, date: NaiveDate) -> Result<Vec<RouteRecord>, StoreError> {
