@@ -17,6 +17,7 @@ use todoke_shared::ShipmentStatus;
 use uuid::Uuid;
 
 use super::Db;
+use crate::store::dispatch::Transition;
 use crate::store::sql::CHANGES_CHANNEL;
 use crate::store::{Backend, EventRecord, NewNotice, SqlStore, StoreError};
 
@@ -87,6 +88,15 @@ impl SqlStore<Db> {
         insert_event(tx, shipment_id, event).await?;
         self.insert_notices(tx, shipment_id, notices, event.recorded_at).await?;
         self.notify_change(tx, shipment_id).await
+    }
+
+    /// Applies a judged move (see [`Transition::judged`]) within `tx`, as [`Self::transition_in`] does.
+    pub(super) async fn apply(
+        &self,
+        tx: &mut sqlx::Transaction<'static, Db>,
+        transition: &Transition,
+    ) -> Result<(), StoreError> {
+        self.transition_in(tx, transition.shipment_id, transition.from, &transition.event, &transition.notices).await
     }
 
     /// On PostgreSQL, tells every server's cache that a shipment changed; delivered when (and only if)

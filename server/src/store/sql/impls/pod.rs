@@ -243,14 +243,7 @@ impl PodStore for SqlStore<Db> {
                     .execute(&mut *tx)
                     .await?;
             }
-            self.transition_in(
-                &mut tx,
-                transition.shipment_id,
-                transition.from,
-                &transition.event,
-                &transition.notices,
-            )
-            .await?;
+            self.apply(&mut tx, transition).await?;
             answer_key(&mut tx, answer).await?;
             tx.commit().await?;
             Ok(())

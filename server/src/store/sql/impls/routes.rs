@@ -131,14 +131,7 @@ impl RouteStore for SqlStore<Db> {
                 .bind(transition.shipment_id)
                 .execute(&mut *tx)
                 .await?;
-            self.transition_in(
-                &mut tx,
-                transition.shipment_id,
-                transition.from,
-                &transition.event,
-                &transition.notices,
-            )
-            .await?;
+            self.apply(&mut tx, transition).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -277,14 +270,7 @@ impl RouteStore for SqlStore<Db> {
                     .await?;
             }
             for transition in transitions {
-                self.transition_in(
-                    &mut tx,
-                    transition.shipment_id,
-                    transition.from,
-                    &transition.event,
-                    &transition.notices,
-                )
-                .await?;
+                self.apply(&mut tx, transition).await?;
             }
             tx.commit().await?;
             Ok(())
