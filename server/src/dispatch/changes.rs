@@ -7,8 +7,8 @@ use todoke_shared::{ShipmentStatus, StatusChange};
 use uuid::Uuid;
 
 use super::DispatchError;
+use super::mapping::{new_route, route_input, transition};
 use super::planning::{Context, DispatchService, ready, solve_off_runtime};
-use super::service::{new_route, route_input, transition};
 use crate::store::StoreError;
 use crate::store::dispatch::{PlacedShipment, RouteChangeRecord, RouteRecord, StopRecord, Transition};
 

@@ -4,13 +4,13 @@
 mod changes;
 mod depots;
 mod error;
+pub mod mapping;
 pub mod partition;
 pub mod plan;
 mod planning;
 mod polish;
 mod receiving;
 mod routes;
-pub mod service;
 pub mod solver;
 pub mod zones;
 

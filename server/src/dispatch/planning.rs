@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use super::DispatchError;
 use super::depots::find_depot;
+use super::mapping::{Planner, new_route, replan, route_input, route_view, vehicle, visit};
 use super::plan::{Assignment, PlanningInput};
-use super::service::{Planner, new_route, replan, route_input, route_view, vehicle, visit};
 use super::solver::{SolverError, plan};
 use crate::clock::Clock;
 use crate::eta::Eta;

@@ -11,8 +11,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::depots::depot;
+use super::mapping::transition;
 use super::planning::waits_at;
-use super::service::transition;
 use super::zones::{Area, parse_area, zone_of};
 use super::{DispatchError, DispatchService};
 use crate::auth::policy::{Action, authorize};

@@ -21,7 +21,7 @@ use crate::auth::tokens::digest;
 use crate::auth::{Authenticator, Driver};
 use crate::clock::Clock;
 use crate::dispatch::DispatchError;
-use crate::dispatch::service::{Planner, route_view};
+use crate::dispatch::mapping::{Planner, route_view};
 use crate::eta::Eta;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
