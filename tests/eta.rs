@@ -14,6 +14,7 @@ use todoke_e2e::simulation::{JAM_STOP, SimDay, tokyo_day, tokyo_time};
 use todoke_e2e::warehouse::{DAY, depot_with_zone, driver, receive};
 use todoke_e2e::{ADMIN_PASSWORD, TestApp, expect_json, login, order_ref, shipment_request, tracking_number};
 use todoke_server::Settings;
+use todoke_server::store::Backend;
 use todoke_server::clock::ManualClock;
 use todoke_server::eta::worker::recompute_pending;
 use uuid::Uuid;
@@ -340,6 +341,31 @@ async fn the_worker_keeps_the_estimate_current_by_itself() {
         day.points[..4].iter().map(|p| json!({"at": p.at, "lat": p.location.lat, "lon": p.location.lon})).collect();
     clock.set(day.points[3].at);
     let response = app.post_json_as("/api/v1/driver/locations", &json!({"points": points}), Some(&road.token)).await;
+    expect_json(response, StatusCode::OK).await;
+    let eta = wait_for_eta(&app, number, |eta| eta["updated_at"].is_string()).await;
+    let updated: DateTime<Utc> = eta["updated_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(updated, day.points[3].at);
+}
+
+/// Several servers on one PostgreSQL: the estimate one server makes from the phone's points reaches the
+/// customers another serves, though that one already had the plan's estimate in memory.
+#[tokio::test]
+async fn servers_sharing_postgresql_show_the_customer_the_same_estimate() {
+    let day = replayed(0);
+    let (app, clock) = spawn_on(&day, |settings| settings.eta_coalesce_millis = 50).await;
+    if app.backend() != Backend::Postgres {
+        return;
+    }
+    let other = app.sibling().await.unwrap();
+    let road = set_up(&app, &day).await;
+    let number = tracking_number(&road.shipments[2]);
+    let eta = wait_for_eta(&app, number, |eta| eta["stops_before"] == 2).await;
+    assert!(eta.get("updated_at").is_none_or(Value::is_null), "{eta}");
+    // The phone's points reach the other server, whose worker makes the new estimate.
+    let points: Vec<Value> =
+        day.points[..4].iter().map(|p| json!({"at": p.at, "lat": p.location.lat, "lon": p.location.lon})).collect();
+    clock.set(day.points[3].at);
+    let response = other.post_json_as("/api/v1/driver/locations", &json!({"points": points}), Some(&road.token)).await;
     expect_json(response, StatusCode::OK).await;
     let eta = wait_for_eta(&app, number, |eta| eta["updated_at"].is_string()).await;
     let updated: DateTime<Utc> = eta["updated_at"].as_str().unwrap().parse().unwrap();

@@ -197,6 +197,7 @@ impl Application {
             depots: stores.depots.clone(),
             routes: stores.routes.clone(),
             locations: stores.locations.clone(),
+            arrivals: stores.arrivals.clone(),
             shipments: stores.shipments.clone(),
             mail: mail.clone(),
             speed: planner.speed,

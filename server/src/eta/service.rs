@@ -19,7 +19,7 @@ use crate::dispatch::plan::SpeedModel;
 use crate::notify::{Delay, Mail};
 use crate::schedule::{DepotDay, destination, due};
 use crate::store::dispatch::{LocationRecord, PlacedShipment, RouteRecord};
-use crate::store::eta::{Announced, Announcement, RouteEtaRecord, StopProgress};
+use crate::store::eta::{Announced, Announcement, ArrivalStore, RouteEtaRecord, StopProgress};
 use crate::store::{DepotStore, LocationStore, PlaceStore, RouteStore, ShipmentRecord, Store, StoreError};
 
 /// Routes older than this are history, even with a stop left open: a driver's dispatched routes
@@ -36,6 +36,8 @@ pub struct Estimator {
     pub depots: Arc<dyn DepotStore>,
     pub routes: Arc<dyn RouteStore>,
     pub locations: Arc<dyn LocationStore>,
+    /// The estimates the tracking views read (through the read cache).
+    pub arrivals: Arc<dyn ArrivalStore>,
     pub shipments: Arc<dyn Store>,
     pub mail: Arc<Mail>,
     pub speed: SpeedModel,
@@ -192,7 +194,7 @@ pub async fn arrival(
     if shipment.status != ShipmentStatus::OutForDelivery {
         return Ok(None);
     }
-    let Some(found) = state.eta.store.shipment_eta(shipment.id).await? else { return Ok(None) };
+    let Some(found) = state.arrivals.shipment_eta(shipment.id).await? else { return Ok(None) };
     let Some(stop) = found.eta.stops.iter().find(|s| s.stop_id == found.stop_id) else { return Ok(None) };
     let grid = state.eta.position_grid_m;
     let driver_near = match (show_driver && stop.stops_before == 0 && grid > 0.0, found.eta.as_of) {

@@ -1,10 +1,12 @@
 //! A read-through cache in front of the store, so that customers checking their parcels cost no
-//! database work. It stays coherent with writes: the store's every write that changes a shipment
+//! database work: the shipment, its timeline and, out for delivery, its arrival estimate. It stays
+//! coherent with writes: the store's every write that changes a shipment, a route or a route's estimate
 //! evicts it before it returns, whoever called it ([`Evictions`]), and on PostgreSQL other servers'
 //! writes arrive as notifications (see `connect`).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -13,6 +15,7 @@ use todoke_shared::preferences::Preferences;
 use todoke_shared::{ShipmentStatus, TrackingNumber};
 use uuid::Uuid;
 
+use super::eta::{ArrivalStore, ShipmentEta};
 use super::{
     Backend, EventRecord, NewNotice, PreferenceChange, ShipmentKey, ShipmentQuery, ShipmentRecord, Store, StoreError,
 };
@@ -20,12 +23,82 @@ use super::{
 /// How many shipments (with their timelines) are kept in memory.
 const CAPACITY: usize = 50_000;
 
+/// How many routes' evictions are remembered one by one; past it they are all forgotten, and every
+/// estimate read before is given up with them (see [`RouteEvictions`]).
+const ROUTES_REMEMBERED: usize = 10_000;
+
+/// What a write changed, as the store's writers and PostgreSQL's notifications say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// A shipment: its record, timeline or arrival.
+    Shipment(Uuid),
+    /// A route: its stops, status or estimate, and so the arrival of every shipment on it.
+    Route(Uuid),
+}
+
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Change::Shipment(id) => write!(f, "{id}"),
+            Change::Route(id) => write!(f, "route:{id}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Change {
+    type Err = uuid::Error;
+
+    fn from_str(text: &str) -> Result<Change, uuid::Error> {
+        match text.strip_prefix("route:") {
+            Some(route) => Uuid::try_parse(route).map(Change::Route),
+            None => Uuid::try_parse(text).map(Change::Shipment),
+        }
+    }
+}
+
+/// A shipment's estimate as read, with the generation it was read at: it holds until its route is
+/// evicted at a later generation.
+#[derive(Clone)]
+struct CachedArrival {
+    read_at: u64,
+    eta: Arc<ShipmentEta>,
+}
+
+/// When each route was last evicted (the generation), so that evicting a route forgets its shipments'
+/// estimates at once, without knowing which they are. A route not listed was last evicted at `floor`.
+#[derive(Default)]
+struct RouteEvictions {
+    at: HashMap<Uuid, u64>,
+    floor: u64,
+}
+
+impl RouteEvictions {
+    fn evicted_at(&self, route: Uuid) -> u64 {
+        self.at.get(&route).copied().unwrap_or(self.floor)
+    }
+
+    fn evict(&mut self, route: Uuid, generation: u64) {
+        if self.at.len() >= ROUTES_REMEMBERED {
+            // Forgetting which routes were evicted when must not revive what they made stale: every
+            // route now counts as evicted at this generation.
+            self.at.clear();
+            self.floor = generation;
+        }
+        self.at.insert(route, generation);
+    }
+}
+
 pub struct CachedStore {
     inner: Arc<dyn Store>,
     /// Tracking numbers never change, so this map is never invalidated.
     ids: Cache<TrackingNumber, Uuid>,
     shipments: Cache<Uuid, ShipmentRecord>,
     events: Cache<Uuid, Arc<Vec<EventRecord>>>,
+    /// The estimates of shipments out for delivery, by shipment (none is kept for a shipment without one).
+    arrivals: Cache<Uuid, CachedArrival>,
+    routes: RwLock<RouteEvictions>,
+    /// Where estimates are read from when not in memory.
+    arrival_store: Arc<dyn ArrivalStore>,
     /// Whether every change reaches this cache. While the PostgreSQL listener is down it does not,
     /// so the cache is neither read nor filled.
     following: AtomicBool,
@@ -40,23 +113,37 @@ pub struct CachedStore {
 impl CachedStore {
     /// `following`: whether changes already reach the cache (true for a locked SQLite file; on
     /// PostgreSQL the listener says so once it listens).
-    pub fn new(inner: Arc<dyn Store>, following: bool, companion: Box<dyn std::any::Any + Send + Sync>) -> CachedStore {
+    pub fn new(
+        inner: Arc<dyn Store>,
+        arrival_store: Arc<dyn ArrivalStore>,
+        following: bool,
+        companion: Box<dyn std::any::Any + Send + Sync>,
+    ) -> CachedStore {
         CachedStore {
             inner,
+            arrival_store,
             following: AtomicBool::new(following),
             ids: Cache::new(CAPACITY),
             shipments: Cache::new(CAPACITY),
             events: Cache::new(CAPACITY),
+            arrivals: Cache::new(CAPACITY),
+            routes: RwLock::default(),
             generation: AtomicU64::new(0),
             _companion: companion,
         }
     }
 
-    /// Forgets one shipment, after it changed.
-    pub fn evict(&self, id: Uuid) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        self.shipments.remove(&id);
-        self.events.remove(&id);
+    /// Forgets what a write changed.
+    pub fn evict(&self, change: Change) {
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        match change {
+            Change::Shipment(id) => {
+                self.shipments.remove(&id);
+                self.events.remove(&id);
+                self.arrivals.remove(&id);
+            }
+            Change::Route(id) => self.routes.write().unwrap_or_else(|e| e.into_inner()).evict(id, generation),
+        }
     }
 
     /// Starts or stops using the cache. Starting forgets everything, since changes may have been
@@ -73,6 +160,7 @@ impl CachedStore {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.shipments.clear();
         self.events.clear();
+        self.arrivals.clear();
     }
 
     fn following(&self) -> bool {
@@ -179,6 +267,26 @@ impl Store for CachedStore {
     }
 }
 
+#[async_trait]
+impl ArrivalStore for CachedStore {
+    async fn shipment_eta(&self, shipment_id: Uuid) -> Result<Option<Arc<ShipmentEta>>, StoreError> {
+        if self.following()
+            && let Some(cached) = self.arrivals.get(&shipment_id)
+        {
+            let evicted_at = self.routes.read().unwrap_or_else(|e| e.into_inner()).evicted_at(cached.eta.eta.route_id);
+            if cached.read_at >= evicted_at {
+                return Ok(Some(cached.eta));
+            }
+        }
+        let read_at = self.generation();
+        let found = self.arrival_store.shipment_eta(shipment_id).await?;
+        if let Some(eta) = &found {
+            self.keep(&self.arrivals, read_at, shipment_id, CachedArrival { read_at, eta: eta.clone() });
+        }
+        Ok(found)
+    }
+}
+
 /// Where the store's writers say which shipments they change, so that the cache forgets them: eviction is
 /// part of the write path, and no caller of the store can forget it.
 #[derive(Default)]
@@ -194,21 +302,59 @@ impl Evictions {
     /// status means another server changed it) and when the request is dropped midway, perhaps after
     /// the commit.
     pub fn on_drop(&self, ids: Vec<Uuid>) -> EvictOnDrop<'_> {
-        EvictOnDrop { evictions: self, ids }
+        EvictOnDrop { evictions: self, changes: ids.into_iter().map(Change::Shipment).collect() }
+    }
+
+    /// Evicts a route's estimates when the guard is dropped, as [`Evictions::on_drop`] does shipments.
+    pub fn route_on_drop(&self, route_id: Uuid) -> EvictOnDrop<'_> {
+        EvictOnDrop { evictions: self, changes: vec![Change::Route(route_id)] }
     }
 }
 
 pub struct EvictOnDrop<'a> {
     evictions: &'a Evictions,
-    ids: Vec<Uuid>,
+    changes: Vec<Change>,
 }
 
 impl Drop for EvictOnDrop<'_> {
     fn drop(&mut self) {
         if let Some(cache) = self.evictions.0.get().and_then(Weak::upgrade) {
-            for id in &self.ids {
-                cache.evict(*id);
+            for change in &self.changes {
+                cache.evict(*change);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_travels_between_servers_as_text_and_back() {
+        let id = Uuid::now_v7();
+        for change in [Change::Shipment(id), Change::Route(id)] {
+            assert_eq!(change.to_string().parse::<Change>().unwrap(), change);
+        }
+        // What older servers send is a shipment's id alone.
+        assert_eq!(id.to_string().parse::<Change>().unwrap(), Change::Shipment(id));
+        assert!("route:nonsense".parse::<Change>().is_err());
+    }
+
+    #[test]
+    fn an_estimate_read_before_its_route_was_evicted_stays_stale_even_once_the_route_is_forgotten() {
+        let mut routes = RouteEvictions::default();
+        let (busy, quiet) = (Uuid::now_v7(), Uuid::now_v7());
+        assert_eq!(routes.evicted_at(quiet), 0, "never evicted: any estimate read holds");
+        routes.evict(busy, 5);
+        assert_eq!(routes.evicted_at(busy), 5);
+        for generation in 6..6 + ROUTES_REMEMBERED as u64 {
+            routes.evict(Uuid::now_v7(), generation);
+        }
+        // The busy route's entry was dropped to keep the list bounded: what was read before it was
+        // evicted must still count as stale, and so must everything read before the list was dropped.
+        assert!(routes.evicted_at(busy) >= 5);
+        assert!(routes.evicted_at(quiet) >= 5);
+        assert!(routes.at.len() <= ROUTES_REMEMBERED);
     }
 }

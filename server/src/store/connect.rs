@@ -11,8 +11,9 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgListener, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use tokio::sync::oneshot;
-use uuid::Uuid;
 
+use super::cache::Change;
+use super::eta::ArrivalStore;
 use super::sql::CHANGES_CHANNEL;
 use super::{
     AccountStore, CachedStore, DepotStore, EtaStore, InstanceStore, LocationStore, NoticeStore, PlaceStore, PodStore,
@@ -54,6 +55,8 @@ pub struct Stores {
     pub places: Arc<dyn PlaceStore>,
     pub pod: Arc<dyn PodStore>,
     pub eta: Arc<dyn EtaStore>,
+    /// The estimates the tracking views read, through the cache.
+    pub arrivals: Arc<dyn ArrivalStore>,
     pub instances: Arc<dyn InstanceStore>,
     pub notices: Arc<dyn NoticeStore>,
 }
@@ -75,7 +78,8 @@ impl Stores {
     {
         store.evictions.follow(&cache);
         Stores {
-            shipments: cache,
+            shipments: cache.clone(),
+            arrivals: cache,
             accounts: store.clone(),
             depots: store.clone(),
             routes: store.clone(),
@@ -118,7 +122,7 @@ async fn connect_sqlite(url: &str) -> anyhow::Result<Stores> {
         .context("opening the SQLite database")?;
     sqlx::migrate!("../migrations/sqlite").run(&pool).await.context("migrating the SQLite database")?;
     let store = Arc::new(SqlStore::new(pool, Backend::Sqlite));
-    let cache = Arc::new(CachedStore::new(store.clone(), true, Box::new(lock)));
+    let cache = Arc::new(CachedStore::new(store.clone(), store.clone(), true, Box::new(lock)));
     Ok(Stores::over(store, cache))
 }
 
@@ -152,7 +156,7 @@ async fn connect_postgres(url: &str) -> anyhow::Result<Stores> {
     sqlx::migrate!("../migrations/postgres").run(&pool).await.context("migrating the PostgreSQL database")?;
     let store = Arc::new(SqlStore::new(pool.clone(), Backend::Postgres));
     let (stop, stopped) = oneshot::channel::<()>();
-    let cache = Arc::new(CachedStore::new(store.clone(), false, Box::new(stop)));
+    let cache = Arc::new(CachedStore::new(store.clone(), store.clone(), false, Box::new(stop)));
     tokio::spawn(follow_changes(pool, Arc::downgrade(&cache), stopped));
     Ok(Stores::over(store, cache))
 }
@@ -173,8 +177,8 @@ async fn follow_changes(pool: PgPool, cache: Weak<CachedStore>, mut stopped: one
                 // Listening (again): what changed before is unknown, so start afresh.
                 with_cache(&|cache| cache.set_following(true));
                 while let Some(notification) = listener.try_recv().await? {
-                    with_cache(&|cache| match Uuid::try_parse(notification.payload()) {
-                        Ok(id) => cache.evict(id),
+                    with_cache(&|cache| match notification.payload().parse::<Change>() {
+                        Ok(change) => cache.evict(change),
                         Err(_) => cache.clear(),
                     });
                 }

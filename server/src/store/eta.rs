@@ -1,6 +1,8 @@
 //! The storage interface for expected arrivals: what the ETA work reads of a route's progress, the
 //! estimates it keeps, and the delay windows customers were told.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use todoke_shared::pod::ProofOutcome;
@@ -98,9 +100,14 @@ pub trait EtaStore: Send + Sync + 'static {
 
     async fn route_etas(&self, route_ids: &[Uuid]) -> Result<Vec<RouteEtaRecord>, StoreError>;
 
-    /// The estimate for a shipment's stop on a dispatched route, if it has one.
-    async fn shipment_eta(&self, shipment_id: Uuid) -> Result<Option<ShipmentEta>, StoreError>;
-
     /// The proofs captured on a depot's routes of a day.
     async fn day_proofs(&self, depot_id: Uuid, date: NaiveDate) -> Result<Vec<DayProof>, StoreError>;
+}
+
+/// The tracking views' one read of the estimates: where a shipment out for delivery is expected. Served
+/// from the read cache ([`super::CachedStore`]), which a new estimate or a change of the route evicts.
+#[async_trait]
+pub trait ArrivalStore: Send + Sync + 'static {
+    /// The estimate for a shipment's stop on a dispatched route, if it has one.
+    async fn shipment_eta(&self, shipment_id: Uuid) -> Result<Option<Arc<ShipmentEta>>, StoreError>;
 }

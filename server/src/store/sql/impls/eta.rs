@@ -1,4 +1,6 @@
-//! [`EtaStore`] on SQL, for both databases.
+//! [`EtaStore`] and [`ArrivalStore`] on SQL, for both databases.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -11,7 +13,10 @@ use super::Db;
 use super::pod::parse_outcome;
 use crate::eta::delay::Told;
 use crate::eta::model::Pace;
-use crate::store::eta::{Announced, Announcement, DayProof, EtaStore, RouteEtaRecord, ShipmentEta, StopProgress};
+use crate::store::cache::Change;
+use crate::store::eta::{
+    Announced, Announcement, ArrivalStore, DayProof, EtaStore, RouteEtaRecord, ShipmentEta, StopProgress,
+};
 use crate::store::sql::to_json;
 use crate::store::{SqlStore, StoreError};
 
@@ -157,8 +162,10 @@ impl EtaStore for SqlStore<Db> {
         announcements: &[Announcement],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let _evict = self.evictions.route_on_drop(eta.route_id);
         self.retrying(|| async move {
             let mut tx = self.begin_write().await?;
+            self.notify_change(&mut tx, Change::Route(eta.route_id)).await?;
             // An estimate from older news never replaces one from newer: two servers may compute at once.
             let saved = sqlx::query_as::<Db, (Uuid,)>(
                 "INSERT INTO route_etas (route_id, as_of, computed_at, travel_pace, service_pace, stops) \
@@ -183,7 +190,7 @@ impl EtaStore for SqlStore<Db> {
                     .bind(announcement.shipment_id)
                     .fetch_one(&mut *tx)
                     .await?;
-                if status != "out_for_delivery" {
+                if status != ShipmentStatus::OutForDelivery.as_str() {
                     continue;
                 }
                 let told = announcement.told;
@@ -237,20 +244,6 @@ impl EtaStore for SqlStore<Db> {
         select.fetch_all(&self.pool).await?.into_iter().map(EtaRow::into_record).collect()
     }
 
-    async fn shipment_eta(&self, shipment_id: Uuid) -> Result<Option<ShipmentEta>, StoreError> {
-        let row = sqlx::query_as::<Db, ShipmentEtaRow>(
-            "SELECT s.id AS stop_id, r.driver_id, e.route_id, e.as_of, e.computed_at, e.travel_pace, e.service_pace, \
-             e.stops FROM route_stops s JOIN routes r ON r.id = s.route_id JOIN route_etas e ON e.route_id = s.route_id \
-             WHERE s.shipment_id = $1 AND r.status = $2 ORDER BY s.date DESC LIMIT 1",
-        )
-        .bind(shipment_id)
-        .bind(RouteStatus::Dispatched.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| Ok(ShipmentEta { stop_id: r.stop_id, driver_id: r.driver_id, eta: r.eta.into_record()? }))
-            .transpose()
-    }
-
     async fn day_proofs(&self, depot_id: Uuid, date: NaiveDate) -> Result<Vec<DayProof>, StoreError> {
         let rows = sqlx::query_as::<Db, DayProofRow>(
             "SELECT p.id AS proof_id, s.route_id, p.stop_id, p.shipment_id, p.outcome, p.captured_at, p.distance_m, \
@@ -276,5 +269,22 @@ impl EtaStore for SqlStore<Db> {
                 })
             })
             .collect()
+    }
+}
+
+#[async_trait]
+impl ArrivalStore for SqlStore<Db> {
+    async fn shipment_eta(&self, shipment_id: Uuid) -> Result<Option<Arc<ShipmentEta>>, StoreError> {
+        let row = sqlx::query_as::<Db, ShipmentEtaRow>(
+            "SELECT s.id AS stop_id, r.driver_id, e.route_id, e.as_of, e.computed_at, e.travel_pace, e.service_pace, \
+             e.stops FROM route_stops s JOIN routes r ON r.id = s.route_id JOIN route_etas e ON e.route_id = s.route_id \
+             WHERE s.shipment_id = $1 AND r.status = $2 ORDER BY s.date DESC LIMIT 1",
+        )
+        .bind(shipment_id)
+        .bind(RouteStatus::Dispatched.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok(Arc::new(ShipmentEta { stop_id: r.stop_id, driver_id: r.driver_id, eta: r.eta.into_record()? })))
+            .transpose()
     }
 }

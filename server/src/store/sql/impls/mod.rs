@@ -17,6 +17,7 @@ use todoke_shared::ShipmentStatus;
 use uuid::Uuid;
 
 use super::Db;
+use crate::store::cache::Change;
 use crate::store::dispatch::Transition;
 use crate::store::sql::CHANGES_CHANNEL;
 use crate::store::{Backend, EventRecord, NewNotice, SqlStore, StoreError};
@@ -87,7 +88,7 @@ impl SqlStore<Db> {
         }
         insert_event(tx, shipment_id, event).await?;
         self.insert_notices(tx, shipment_id, notices, event.recorded_at).await?;
-        self.notify_change(tx, shipment_id).await
+        self.notify_change(tx, Change::Shipment(shipment_id)).await
     }
 
     /// Applies a judged move (see [`Transition::judged`]) within `tx`, as [`Self::transition_in`] does.
@@ -99,17 +100,17 @@ impl SqlStore<Db> {
         self.transition_in(tx, transition.shipment_id, transition.from, &transition.event, &transition.notices).await
     }
 
-    /// On PostgreSQL, tells every server's cache that a shipment changed; delivered when (and only if)
-    /// the transaction commits.
-    async fn notify_change(
+    /// On PostgreSQL, tells every server's cache that a shipment or a route changed; delivered when (and
+    /// only if) the transaction commits.
+    pub(super) async fn notify_change(
         &self,
         tx: &mut sqlx::Transaction<'static, Db>,
-        shipment_id: Uuid,
+        change: Change,
     ) -> Result<(), StoreError> {
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(CHANGES_CHANNEL)
-                .bind(shipment_id.to_string().as_str())
+                .bind(change.to_string().as_str())
                 .execute(&mut **tx)
                 .await?;
         }

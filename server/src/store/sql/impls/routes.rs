@@ -11,6 +11,7 @@ use todoke_shared::dispatch::RouteStatus;
 use uuid::Uuid;
 
 use super::{Db, corrupt};
+use crate::store::cache::Change;
 use crate::store::dispatch::{PlacedShipment, RouteChangeRecord, RouteRecord, RouteStore, StopRecord, Transition};
 use crate::store::rows::{ParcelRow, ShipmentRow};
 use crate::store::{SqlStore, StoreError};
@@ -241,8 +242,11 @@ impl RouteStore for SqlStore<Db> {
         transitions: &[Transition],
     ) -> Result<(), StoreError> {
         let _evict = self.evictions.on_drop(transitions.iter().map(|t| t.shipment_id).collect());
+        // Its stops' arrival estimates depend on the route's status and order.
+        let _route = self.evictions.route_on_drop(route.id);
         self.retrying(|| async move {
             let mut tx = self.begin_write().await?;
+            self.notify_change(&mut tx, Change::Route(route.id)).await?;
             let updated = sqlx::query_as::<Db, (Uuid,)>(
                 "UPDATE routes SET status = $1, version = $2, metres = $3, dispatched_at = $4 \
                  WHERE id = $5 AND version = $6 RETURNING id",

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::Db;
 use super::insert_event;
+use crate::store::cache::Change;
 use crate::store::rows::{EventRow, ParcelRow, ShipmentRow};
 use crate::store::sql::to_json;
 use crate::store::{
@@ -277,7 +278,7 @@ impl Store for SqlStore<Db> {
                 .await?;
             }
             self.insert_notices(&mut tx, shipment_id, notices, changed_at).await?;
-            self.notify_change(&mut tx, shipment_id).await?;
+            self.notify_change(&mut tx, Change::Shipment(shipment_id)).await?;
             tx.commit().await?;
             Ok(())
         })
