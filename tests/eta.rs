@@ -14,9 +14,9 @@ use todoke_e2e::simulation::{JAM_STOP, SimDay, tokyo_day, tokyo_time};
 use todoke_e2e::warehouse::{DAY, depot_with_zone, driver, receive};
 use todoke_e2e::{ADMIN_PASSWORD, TestApp, expect_json, login, order_ref, shipment_request, tracking_number};
 use todoke_server::Settings;
-use todoke_server::store::Backend;
 use todoke_server::clock::ManualClock;
 use todoke_server::eta::worker::recompute_pending;
+use todoke_server::store::Backend;
 use uuid::Uuid;
 
 /// The route of the simulated day, dispatched, with what the test needs to drive it.

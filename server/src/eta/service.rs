@@ -195,9 +195,10 @@ pub async fn arrival(
         return Ok(None);
     }
     let Some(found) = state.arrivals.shipment_eta(shipment.id).await? else { return Ok(None) };
-    let Some(stop) = found.eta.stops.iter().find(|s| s.stop_id == found.stop_id) else { return Ok(None) };
+    let Some(eta) = &found.eta else { return Ok(None) };
+    let Some(stop) = eta.stops.iter().find(|s| s.stop_id == found.stop_id) else { return Ok(None) };
     let grid = state.eta.position_grid_m;
-    let driver_near = match (show_driver && stop.stops_before == 0 && grid > 0.0, found.eta.as_of) {
+    let driver_near = match (show_driver && stop.stops_before == 0 && grid > 0.0, eta.as_of) {
         (true, Some(as_of)) => state
             .locations
             .driver_position(found.driver_id)
@@ -209,7 +210,7 @@ pub async fn arrival(
     Ok(Some(Arrival {
         expected: stop.expected_arrival,
         stops_before: stop.stops_before,
-        as_of: found.eta.as_of,
+        as_of: eta.as_of,
         driver_near,
     }))
 }

@@ -56,12 +56,13 @@ impl std::str::FromStr for Change {
     }
 }
 
-/// A shipment's estimate as read, with the generation it was read at: it holds until its route is
-/// evicted at a later generation.
+/// A shipment's place and estimate as read, with the generation it was read at: it holds until its
+/// route is evicted at a later generation. Not on a dispatched route (`None`), it holds until the
+/// shipment is evicted, as every route write evicts its stops' shipments.
 #[derive(Clone)]
 struct CachedArrival {
     read_at: u64,
-    eta: Arc<ShipmentEta>,
+    found: Option<Arc<ShipmentEta>>,
 }
 
 /// When each route was last evicted (the generation), so that evicting a route forgets its shipments'
@@ -94,7 +95,7 @@ pub struct CachedStore {
     ids: Cache<TrackingNumber, Uuid>,
     shipments: Cache<Uuid, ShipmentRecord>,
     events: Cache<Uuid, Arc<Vec<EventRecord>>>,
-    /// The estimates of shipments out for delivery, by shipment (none is kept for a shipment without one).
+    /// The estimates of shipments out for delivery, by shipment.
     arrivals: Cache<Uuid, CachedArrival>,
     routes: RwLock<RouteEvictions>,
     /// Where estimates are read from when not in memory.
@@ -273,16 +274,19 @@ impl ArrivalStore for CachedStore {
         if self.following()
             && let Some(cached) = self.arrivals.get(&shipment_id)
         {
-            let evicted_at = self.routes.read().unwrap_or_else(|e| e.into_inner()).evicted_at(cached.eta.eta.route_id);
-            if cached.read_at >= evicted_at {
-                return Ok(Some(cached.eta));
+            let current = match &cached.found {
+                Some(found) => {
+                    cached.read_at >= self.routes.read().unwrap_or_else(|e| e.into_inner()).evicted_at(found.route_id)
+                }
+                None => true,
+            };
+            if current {
+                return Ok(cached.found);
             }
         }
         let read_at = self.generation();
         let found = self.arrival_store.shipment_eta(shipment_id).await?;
-        if let Some(eta) = &found {
-            self.keep(&self.arrivals, read_at, shipment_id, CachedArrival { read_at, eta: eta.clone() });
-        }
+        self.keep(&self.arrivals, read_at, shipment_id, CachedArrival { read_at, found: found.clone() });
         Ok(found)
     }
 }

@@ -54,12 +54,13 @@ pub struct Announcement {
     pub notices: Vec<NewNotice>,
 }
 
-/// Where a shipment out for delivery is on its route, with the route's latest estimate.
+/// Where a shipment out for delivery is on its route, with the route's latest estimate once it has one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShipmentEta {
     pub stop_id: Uuid,
+    pub route_id: Uuid,
     pub driver_id: Uuid,
-    pub eta: RouteEtaRecord,
+    pub eta: Option<RouteEtaRecord>,
 }
 
 /// A proof captured on one of a depot's routes of a day, for staff.
@@ -108,6 +109,6 @@ pub trait EtaStore: Send + Sync + 'static {
 /// from the read cache ([`super::CachedStore`]), which a new estimate or a change of the route evicts.
 #[async_trait]
 pub trait ArrivalStore: Send + Sync + 'static {
-    /// The estimate for a shipment's stop on a dispatched route, if it has one.
+    /// The shipment's stop on its latest dispatched route, if it is on one, with the route's estimate.
     async fn shipment_eta(&self, shipment_id: Uuid) -> Result<Option<Arc<ShipmentEta>>, StoreError>;
 }

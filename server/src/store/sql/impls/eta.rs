@@ -61,12 +61,31 @@ impl EtaRow {
     }
 }
 
+/// A shipment's stop with its route's estimate, which the route may not have yet (every estimate column
+/// null).
 #[derive(FromRow)]
 pub(super) struct ShipmentEtaRow {
     stop_id: Uuid,
+    route_id: Uuid,
     driver_id: Uuid,
-    #[sqlx(flatten)]
-    eta: EtaRow,
+    as_of: Option<DateTime<Utc>>,
+    computed_at: Option<DateTime<Utc>>,
+    travel_pace: Option<f64>,
+    service_pace: Option<f64>,
+    stops: Option<String>,
+}
+
+impl ShipmentEtaRow {
+    fn into_eta(self) -> Result<ShipmentEta, StoreError> {
+        let estimate = match (self.computed_at, self.travel_pace, self.service_pace, self.stops) {
+            (Some(computed_at), Some(travel_pace), Some(service_pace), Some(stops)) => Some(
+                EtaRow { route_id: self.route_id, as_of: self.as_of, computed_at, travel_pace, service_pace, stops }
+                    .into_record()?,
+            ),
+            _ => None,
+        };
+        Ok(ShipmentEta { stop_id: self.stop_id, route_id: self.route_id, driver_id: self.driver_id, eta: estimate })
+    }
 }
 
 #[derive(FromRow)]
@@ -276,15 +295,15 @@ impl EtaStore for SqlStore<Db> {
 impl ArrivalStore for SqlStore<Db> {
     async fn shipment_eta(&self, shipment_id: Uuid) -> Result<Option<Arc<ShipmentEta>>, StoreError> {
         let row = sqlx::query_as::<Db, ShipmentEtaRow>(
-            "SELECT s.id AS stop_id, r.driver_id, e.route_id, e.as_of, e.computed_at, e.travel_pace, e.service_pace, \
-             e.stops FROM route_stops s JOIN routes r ON r.id = s.route_id JOIN route_etas e ON e.route_id = s.route_id \
+            "SELECT s.id AS stop_id, s.route_id, r.driver_id, e.as_of, e.computed_at, e.travel_pace, e.service_pace, \
+             e.stops FROM route_stops s JOIN routes r ON r.id = s.route_id \
+             LEFT JOIN route_etas e ON e.route_id = s.route_id \
              WHERE s.shipment_id = $1 AND r.status = $2 ORDER BY s.date DESC LIMIT 1",
         )
         .bind(shipment_id)
         .bind(RouteStatus::Dispatched.as_str())
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| Ok(Arc::new(ShipmentEta { stop_id: r.stop_id, driver_id: r.driver_id, eta: r.eta.into_record()? })))
-            .transpose()
+        row.map(|r| r.into_eta().map(Arc::new)).transpose()
     }
 }

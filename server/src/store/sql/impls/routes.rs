@@ -241,8 +241,10 @@ impl RouteStore for SqlStore<Db> {
         change: Option<&RouteChangeRecord>,
         transitions: &[Transition],
     ) -> Result<(), StoreError> {
-        let _evict = self.evictions.on_drop(transitions.iter().map(|t| t.shipment_id).collect());
-        // Its stops' arrival estimates depend on the route's status and order.
+        // The shipments that move, and every shipment on the route: where each is expected depends on
+        // the route's status, stops and order.
+        let moved = transitions.iter().map(|t| t.shipment_id);
+        let _evict = self.evictions.on_drop(moved.chain(route.stops.iter().map(|s| s.shipment_id)).collect());
         let _route = self.evictions.route_on_drop(route.id);
         self.retrying(|| async move {
             let mut tx = self.begin_write().await?;
