@@ -194,8 +194,8 @@ pub async fn arrival(
     if shipment.status != ShipmentStatus::OutForDelivery {
         return Ok(None);
     }
-    let Some(found) = state.arrivals.shipment_eta(shipment.id).await? else { return Ok(None) };
-    let Some(eta) = &found.eta else { return Ok(None) };
+    let Some(found) = state.arrivals.placement(shipment.id).await? else { return Ok(None) };
+    let Some(eta) = state.arrivals.route_eta(found.route_id).await? else { return Ok(None) };
     let Some(stop) = eta.stops.iter().find(|s| s.stop_id == found.stop_id) else { return Ok(None) };
     let grid = state.eta.position_grid_m;
     let driver_near = match (show_driver && stop.stops_before == 0 && grid > 0.0, eta.as_of) {

@@ -1,12 +1,12 @@
 //! A read-through cache in front of the store, so that customers checking their parcels cost no
-//! database work: the shipment, its timeline and, out for delivery, its arrival estimate. It stays
+//! database work: the shipment, its timeline and, out for delivery, its place on its route and the route's
+//! estimate. It stays
 //! coherent with writes: the store's every write that changes a shipment, a route or a route's estimate
 //! evicts it before it returns, whoever called it ([`Evictions`]), and on PostgreSQL other servers'
 //! writes arrive as notifications (see `connect`).
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -15,17 +15,13 @@ use todoke_shared::preferences::Preferences;
 use todoke_shared::{ShipmentStatus, TrackingNumber};
 use uuid::Uuid;
 
-use super::eta::{ArrivalStore, ShipmentEta};
+use super::eta::{ArrivalStore, Placement, RouteEtaRecord};
 use super::{
     Backend, EventRecord, NewNotice, PreferenceChange, ShipmentKey, ShipmentQuery, ShipmentRecord, Store, StoreError,
 };
 
 /// How many shipments (with their timelines) are kept in memory.
 const CAPACITY: usize = 50_000;
-
-/// How many routes' evictions are remembered one by one; past it they are all forgotten, and every
-/// estimate read before is given up with them (see [`RouteEvictions`]).
-const ROUTES_REMEMBERED: usize = 10_000;
 
 /// What a write changed, as the store's writers and PostgreSQL's notifications say it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,48 +52,16 @@ impl std::str::FromStr for Change {
     }
 }
 
-/// A shipment's place and estimate as read, with the generation it was read at: it holds until its
-/// route is evicted at a later generation. Not on a dispatched route (`None`), it holds until the
-/// shipment is evicted, as every route write evicts its stops' shipments.
-#[derive(Clone)]
-struct CachedArrival {
-    read_at: u64,
-    found: Option<Arc<ShipmentEta>>,
-}
-
-/// When each route was last evicted (the generation), so that evicting a route forgets its shipments'
-/// estimates at once, without knowing which they are. A route not listed was last evicted at `floor`.
-#[derive(Default)]
-struct RouteEvictions {
-    at: HashMap<Uuid, u64>,
-    floor: u64,
-}
-
-impl RouteEvictions {
-    fn evicted_at(&self, route: Uuid) -> u64 {
-        self.at.get(&route).copied().unwrap_or(self.floor)
-    }
-
-    fn evict(&mut self, route: Uuid, generation: u64) {
-        if self.at.len() >= ROUTES_REMEMBERED {
-            // Forgetting which routes were evicted when must not revive what they made stale: every
-            // route now counts as evicted at this generation.
-            self.at.clear();
-            self.floor = generation;
-        }
-        self.at.insert(route, generation);
-    }
-}
-
 pub struct CachedStore {
     inner: Arc<dyn Store>,
     /// Tracking numbers never change, so this map is never invalidated.
     ids: Cache<TrackingNumber, Uuid>,
     shipments: Cache<Uuid, ShipmentRecord>,
     events: Cache<Uuid, Arc<Vec<EventRecord>>>,
-    /// The estimates of shipments out for delivery, by shipment.
-    arrivals: Cache<Uuid, CachedArrival>,
-    routes: RwLock<RouteEvictions>,
+    /// Where each shipment out for delivery is on its route (`None`: on no dispatched route).
+    placements: Cache<Uuid, Option<Placement>>,
+    /// Each route's latest estimate (`None`: none yet).
+    route_etas: Cache<Uuid, Option<Arc<RouteEtaRecord>>>,
     /// Where estimates are read from when not in memory.
     arrival_store: Arc<dyn ArrivalStore>,
     /// Whether every change reaches this cache. While the PostgreSQL listener is down it does not,
@@ -127,8 +91,8 @@ impl CachedStore {
             ids: Cache::new(CAPACITY),
             shipments: Cache::new(CAPACITY),
             events: Cache::new(CAPACITY),
-            arrivals: Cache::new(CAPACITY),
-            routes: RwLock::default(),
+            placements: Cache::new(CAPACITY),
+            route_etas: Cache::new(CAPACITY),
             generation: AtomicU64::new(0),
             _companion: companion,
         }
@@ -136,14 +100,16 @@ impl CachedStore {
 
     /// Forgets what a write changed.
     pub fn evict(&self, change: Change) {
-        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        self.generation.fetch_add(1, Ordering::SeqCst);
         match change {
             Change::Shipment(id) => {
                 self.shipments.remove(&id);
                 self.events.remove(&id);
-                self.arrivals.remove(&id);
+                self.placements.remove(&id);
             }
-            Change::Route(id) => self.routes.write().unwrap_or_else(|e| e.into_inner()).evict(id, generation),
+            Change::Route(id) => {
+                self.route_etas.remove(&id);
+            }
         }
     }
 
@@ -161,7 +127,8 @@ impl CachedStore {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.shipments.clear();
         self.events.clear();
-        self.arrivals.clear();
+        self.placements.clear();
+        self.route_etas.clear();
     }
 
     fn following(&self) -> bool {
@@ -270,24 +237,28 @@ impl Store for CachedStore {
 
 #[async_trait]
 impl ArrivalStore for CachedStore {
-    async fn shipment_eta(&self, shipment_id: Uuid) -> Result<Option<Arc<ShipmentEta>>, StoreError> {
+    async fn placement(&self, shipment_id: Uuid) -> Result<Option<Placement>, StoreError> {
         if self.following()
-            && let Some(cached) = self.arrivals.get(&shipment_id)
+            && let Some(placement) = self.placements.get(&shipment_id)
         {
-            let current = match &cached.found {
-                Some(found) => {
-                    cached.read_at >= self.routes.read().unwrap_or_else(|e| e.into_inner()).evicted_at(found.route_id)
-                }
-                None => true,
-            };
-            if current {
-                return Ok(cached.found);
-            }
+            return Ok(placement);
         }
         let read_at = self.generation();
-        let found = self.arrival_store.shipment_eta(shipment_id).await?;
-        self.keep(&self.arrivals, read_at, shipment_id, CachedArrival { read_at, found: found.clone() });
-        Ok(found)
+        let placement = self.arrival_store.placement(shipment_id).await?;
+        self.keep(&self.placements, read_at, shipment_id, placement);
+        Ok(placement)
+    }
+
+    async fn route_eta(&self, route_id: Uuid) -> Result<Option<Arc<RouteEtaRecord>>, StoreError> {
+        if self.following()
+            && let Some(eta) = self.route_etas.get(&route_id)
+        {
+            return Ok(eta);
+        }
+        let read_at = self.generation();
+        let eta = self.arrival_store.route_eta(route_id).await?;
+        self.keep(&self.route_etas, read_at, route_id, eta.clone());
+        Ok(eta)
     }
 }
 
@@ -343,22 +314,5 @@ mod tests {
         // What older servers send is a shipment's id alone.
         assert_eq!(id.to_string().parse::<Change>().unwrap(), Change::Shipment(id));
         assert!("route:nonsense".parse::<Change>().is_err());
-    }
-
-    #[test]
-    fn an_estimate_read_before_its_route_was_evicted_stays_stale_even_once_the_route_is_forgotten() {
-        let mut routes = RouteEvictions::default();
-        let (busy, quiet) = (Uuid::now_v7(), Uuid::now_v7());
-        assert_eq!(routes.evicted_at(quiet), 0, "never evicted: any estimate read holds");
-        routes.evict(busy, 5);
-        assert_eq!(routes.evicted_at(busy), 5);
-        for generation in 6..6 + ROUTES_REMEMBERED as u64 {
-            routes.evict(Uuid::now_v7(), generation);
-        }
-        // The busy route's entry was dropped to keep the list bounded: what was read before it was
-        // evicted must still count as stale, and so must everything read before the list was dropped.
-        assert!(routes.evicted_at(busy) >= 5);
-        assert!(routes.evicted_at(quiet) >= 5);
-        assert!(routes.at.len() <= ROUTES_REMEMBERED);
     }
 }

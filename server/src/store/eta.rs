@@ -54,15 +54,13 @@ pub struct Announcement {
     pub notices: Vec<NewNotice>,
 }
 
-/// Where a shipment out for delivery is on its route, with the route's latest estimate once it has one.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ShipmentEta {
+/// Where a shipment out for delivery is: its stop on its latest dispatched route, and whose route it is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Placement {
     pub stop_id: Uuid,
     pub route_id: Uuid,
     pub driver_id: Uuid,
-    pub eta: Option<RouteEtaRecord>,
 }
-
 /// A proof captured on one of a depot's routes of a day, for staff.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DayProof {
@@ -105,10 +103,15 @@ pub trait EtaStore: Send + Sync + 'static {
     async fn day_proofs(&self, depot_id: Uuid, date: NaiveDate) -> Result<Vec<DayProof>, StoreError>;
 }
 
-/// The tracking views' one read of the estimates: where a shipment out for delivery is expected. Served
-/// from the read cache ([`super::CachedStore`]), which a new estimate or a change of the route evicts.
+/// The tracking views' reads of the estimates: where a shipment is on its route, and the route's latest
+/// estimate. Served from the read cache ([`super::CachedStore`]): a change of the route evicts its
+/// shipments' places, a new estimate only the route's, so each estimate is read once however many of its
+/// customers look.
 #[async_trait]
 pub trait ArrivalStore: Send + Sync + 'static {
-    /// The shipment's stop on its latest dispatched route, if it is on one, with the route's estimate.
-    async fn shipment_eta(&self, shipment_id: Uuid) -> Result<Option<Arc<ShipmentEta>>, StoreError>;
+    /// The shipment's stop on its latest dispatched route, if it is on one.
+    async fn placement(&self, shipment_id: Uuid) -> Result<Option<Placement>, StoreError>;
+
+    /// The route's latest estimate, once it has one.
+    async fn route_eta(&self, route_id: Uuid) -> Result<Option<Arc<RouteEtaRecord>>, StoreError>;
 }

@@ -15,7 +15,7 @@ use crate::eta::delay::Told;
 use crate::eta::model::Pace;
 use crate::store::cache::Change;
 use crate::store::eta::{
-    Announced, Announcement, ArrivalStore, DayProof, EtaStore, RouteEtaRecord, ShipmentEta, StopProgress,
+    Announced, Announcement, ArrivalStore, DayProof, EtaStore, Placement, RouteEtaRecord, StopProgress,
 };
 use crate::store::sql::to_json;
 use crate::store::{SqlStore, StoreError};
@@ -61,31 +61,11 @@ impl EtaRow {
     }
 }
 
-/// A shipment's stop with its route's estimate, which the route may not have yet (every estimate column
-/// null).
 #[derive(FromRow)]
-pub(super) struct ShipmentEtaRow {
+pub(super) struct PlacementRow {
     stop_id: Uuid,
     route_id: Uuid,
     driver_id: Uuid,
-    as_of: Option<DateTime<Utc>>,
-    computed_at: Option<DateTime<Utc>>,
-    travel_pace: Option<f64>,
-    service_pace: Option<f64>,
-    stops: Option<String>,
-}
-
-impl ShipmentEtaRow {
-    fn into_eta(self) -> Result<ShipmentEta, StoreError> {
-        let estimate = match (self.computed_at, self.travel_pace, self.service_pace, self.stops) {
-            (Some(computed_at), Some(travel_pace), Some(service_pace), Some(stops)) => Some(
-                EtaRow { route_id: self.route_id, as_of: self.as_of, computed_at, travel_pace, service_pace, stops }
-                    .into_record()?,
-            ),
-            _ => None,
-        };
-        Ok(ShipmentEta { stop_id: self.stop_id, route_id: self.route_id, driver_id: self.driver_id, eta: estimate })
-    }
 }
 
 #[derive(FromRow)]
@@ -293,17 +273,22 @@ impl EtaStore for SqlStore<Db> {
 
 #[async_trait]
 impl ArrivalStore for SqlStore<Db> {
-    async fn shipment_eta(&self, shipment_id: Uuid) -> Result<Option<Arc<ShipmentEta>>, StoreError> {
-        let row = sqlx::query_as::<Db, ShipmentEtaRow>(
-            "SELECT s.id AS stop_id, s.route_id, r.driver_id, e.as_of, e.computed_at, e.travel_pace, e.service_pace, \
-             e.stops FROM route_stops s JOIN routes r ON r.id = s.route_id \
-             LEFT JOIN route_etas e ON e.route_id = s.route_id \
+    async fn placement(&self, shipment_id: Uuid) -> Result<Option<Placement>, StoreError> {
+        let row = sqlx::query_as::<Db, PlacementRow>(
+            "SELECT s.id AS stop_id, s.route_id, r.driver_id FROM route_stops s JOIN routes r ON r.id = s.route_id \
              WHERE s.shipment_id = $1 AND r.status = $2 ORDER BY s.date DESC LIMIT 1",
         )
         .bind(shipment_id)
         .bind(RouteStatus::Dispatched.as_str())
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| r.into_eta().map(Arc::new)).transpose()
+        Ok(row.map(|r| Placement { stop_id: r.stop_id, route_id: r.route_id, driver_id: r.driver_id }))
+    }
+
+    async fn route_eta(&self, route_id: Uuid) -> Result<Option<Arc<RouteEtaRecord>>, StoreError> {
+        let query = format!("{SELECT_ETAS} WHERE route_id = $1");
+        let row =
+            sqlx::query_as::<Db, EtaRow>(sqlx::AssertSqlSafe(query)).bind(route_id).fetch_optional(&self.pool).await?;
+        row.map(|r| r.into_record().map(Arc::new)).transpose()
     }
 }
