@@ -1,11 +1,14 @@
 //! A driver starts the day: the phone fetches the manifest of the driver's own routes, with what is
 //! needed at each door, and fetches it again for nothing while nothing changed.
 
-use chrono::{Duration, Utc};
+use std::sync::Arc;
+
+use chrono::{Duration, SubsecRound, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use todoke_e2e::warehouse::{DAY, depot_with_zone, driver, parcel, parcel_with_preferences, receive};
 use todoke_e2e::{ADMIN_PASSWORD, TestApp, expect_json, expect_problem, login, tracking_number};
+use todoke_server::clock::{Clock, ManualClock};
 
 async fn token(app: &TestApp, driver: &Value) -> String {
     let email = driver["email"].as_str().unwrap();
@@ -149,4 +152,61 @@ async fn the_phone_sends_its_points_in_batches_and_old_ones_are_let_go() {
     assert_eq!(fields, vec!["points[1].lat", "points[1].speed_mps", "points[1].at"]);
     assert_eq!(app.stored_points().await, 4);
     expect_problem(send(json!([])).await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+}
+
+#[tokio::test]
+async fn points_past_the_retention_are_let_go_as_new_ones_arrive() {
+    let clock = Arc::new(ManualClock::at(Utc::now()));
+    let app = TestApp::spawn_at(clock.clone(), |settings| settings.location_retention_days = 7).await;
+    let (depot, _zone) = depot_with_zone(&app).await;
+    let profile = driver(&app, &depot, 20).await;
+    let send = |token: String, minutes_ago: i64| {
+        let at = (clock.now() - Duration::minutes(minutes_ago)).to_rfc3339();
+        let request = app.client.post(app.url("/api/v1/driver/locations")).bearer_auth(token);
+        request.json(&json!({"points": [{"at": at, "lat": 35.68, "lon": 139.76}]})).send()
+    };
+    let monday = token(&app, &profile).await;
+    expect_json(send(monday.clone(), 2).await.unwrap(), StatusCode::OK).await;
+    expect_json(send(monday, 1).await.unwrap(), StatusCode::OK).await;
+    assert_eq!(app.stored_points().await, 2);
+
+    // A week and a day later the phone sends again: Monday's points are past the retention and go.
+    clock.advance(Duration::days(8));
+    let tuesday = token(&app, &profile).await;
+    expect_json(send(tuesday, 1).await.unwrap(), StatusCode::OK).await;
+    assert_eq!(app.stored_points().await, 1);
+}
+
+#[tokio::test]
+async fn phones_sending_at_the_same_time_each_keep_their_points_and_position() {
+    let app = TestApp::spawn().await;
+    let (depot, _zone) = depot_with_zone(&app).await;
+    let mut phones = Vec::new();
+    for _ in 0..4 {
+        let profile = driver(&app, &depot, 20).await;
+        phones.push((profile["user_id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap(), token(&app, &profile).await));
+    }
+    let start = Utc::now().trunc_subsecs(3) - Duration::hours(1);
+    let batch = |number: i64| -> Value {
+        let points: Vec<Value> = (0..10)
+            .map(|i| json!({"at": (start + Duration::seconds(number * 10 + i)).to_rfc3339(), "lat": 35.68, "lon": 139.76 + number as f64 * 1e-3}))
+            .collect();
+        json!({"points": points})
+    };
+    // Every phone sends five batches at once, and its third one twice (the first answer was lost).
+    let sends = phones.iter().flat_map(|(_, token)| {
+        [0, 1, 2, 2, 3, 4].map(|number| {
+            let request = app.client.post(app.url("/api/v1/driver/locations")).bearer_auth(token);
+            request.json(&batch(number)).send()
+        })
+    });
+    for response in futures::future::join_all(sends).await {
+        assert_eq!(expect_json(response.unwrap(), StatusCode::OK).await["accepted"], 10);
+    }
+    assert_eq!(app.stored_points().await, 4 * 5 * 10);
+    for (id, _) in &phones {
+        let position = app.state.driver_service.locations.driver_position(*id).await.unwrap().unwrap();
+        assert_eq!(position.recorded_at, start + Duration::seconds(49), "the newest point of the last batch");
+        assert_eq!(position.lon, 139.76 + 4.0 * 1e-3);
+    }
 }

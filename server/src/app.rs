@@ -19,6 +19,7 @@ use crate::dispatch::plan::SpeedModel;
 use crate::dispatch::solver::Effort;
 use crate::dispatch::{DepotService, DispatchService};
 use crate::driver::DriverService;
+use crate::driver::ingest::LocationIngest;
 use crate::eta::Eta;
 use crate::eta::delay::DelayPolicy;
 use crate::eta::exceptions::ExceptionService;
@@ -248,6 +249,7 @@ impl Application {
                 depots: stores.depots.clone(),
                 routes: stores.routes.clone(),
                 locations: stores.locations.clone(),
+                ingest: Arc::new(LocationIngest::new(stores.locations.clone())),
                 shipments: stores.shipments.clone(),
                 eta: eta.clone(),
                 planner,

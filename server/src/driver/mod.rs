@@ -1,6 +1,8 @@
 //! The driver's side of the day, over HTTP: the manifest of the calling driver's routes, and the
 //! points the phone collects on the way.
 
+pub mod ingest;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -27,8 +29,9 @@ use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::http::openapi::FORBIDDEN;
 use crate::schedule::DepotDay;
-use crate::store::dispatch::{LocationRecord, PlacedShipment};
+use crate::store::dispatch::{DriverPoints, LocationRecord, PlacedShipment};
 use crate::store::{DepotStore, LocationStore, PlaceStore, RouteStore, Store};
+use ingest::LocationIngest;
 
 /// What the driver's day needs: the routes and the driver's points, the pickup points, the arrival
 /// times new points move, the planner that times the stops, how long points are kept, and the time.
@@ -39,6 +42,8 @@ pub struct DriverService {
     pub depots: Arc<dyn DepotStore>,
     pub routes: Arc<dyn RouteStore>,
     pub locations: Arc<dyn LocationStore>,
+    /// Where new points go: batches arriving together are written together.
+    pub ingest: Arc<LocationIngest>,
     pub shipments: Arc<dyn Store>,
     pub eta: Arc<Eta>,
     pub planner: Planner,
@@ -115,12 +120,14 @@ async fn record_locations(
     batch.validate(now).map_err(ApiError::validation)?;
     let keep_from = now - service.location_retention;
     let points = kept(&batch, keep_from);
-    service.locations.record_locations(id, &points, now, keep_from).await.map_err(DispatchError::from)?;
-    if !points.is_empty() {
+    let accepted = points.len();
+    let batch = DriverPoints { driver_id: id, points, received_at: now };
+    service.ingest.record(batch, keep_from).await.map_err(DispatchError::from)?;
+    if accepted > 0 {
         service.eta.touch(id);
     }
     let latest = service.locations.driver_position(id).await.map_err(DispatchError::from)?;
-    Ok(Json(LocationReceipt { accepted: points.len(), latest: latest.map(|p| p.recorded_at.fixed_offset()) }))
+    Ok(Json(LocationReceipt { accepted, latest: latest.map(|p| p.recorded_at.fixed_offset()) }))
 }
 
 /// Whether the phone already has this version of the day: its `If-None-Match` names the tag, or any.

@@ -61,6 +61,14 @@ pub struct LocationRecord {
     pub heading_deg: Option<f64>,
 }
 
+/// One batch of a driver's points, as the phone sent it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriverPoints {
+    pub driver_id: Uuid,
+    pub points: Vec<LocationRecord>,
+    pub received_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RouteRecord {
     pub id: Uuid,
@@ -201,16 +209,12 @@ pub trait RouteStore: Send + Sync + 'static {
 /// The points drivers' phones send.
 #[async_trait]
 pub trait LocationStore: Send + Sync + 'static {
-    /// Stores a batch of a driver's points in one transaction (a point already stored is skipped), moves
-    /// the driver's latest position on when a point is newer, and drops every driver's points recorded
-    /// before `prune_before`.
-    async fn record_locations(
-        &self,
-        driver_id: Uuid,
-        points: &[LocationRecord],
-        received_at: DateTime<Utc>,
-        prune_before: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    /// Stores batches, of one driver or several, in one transaction (a point already stored is skipped),
+    /// and moves each driver's latest position on when one of their points is newer.
+    async fn record_locations(&self, batches: &[DriverPoints]) -> Result<(), StoreError>;
+
+    /// Drops every driver's points recorded before `before`; answers how many.
+    async fn prune_locations(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// The newest point a driver sent, for ETAs.
     async fn driver_position(&self, driver_id: Uuid) -> Result<Option<LocationRecord>, StoreError>;
