@@ -41,9 +41,46 @@ use crate::shipments::ShipmentService;
 use crate::store;
 use crate::tracking::TrackingService;
 
-/// The composition root's services; each handler takes the one it needs (`FromRef`).
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// The composition root's services, shared by every request: axum hands each handler a copy of the
+/// state, so it is one pointer, and a handler's `State<…Service>` copies only that service (`FromRef`).
+#[derive(Clone)]
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// Each service a handler may take from [`AppState`].
+macro_rules! services_from_state {
+    ($($field:ident: $service:ty),* $(,)?) => {
+        $(impl FromRef<AppState> for $service {
+            fn from_ref(state: &AppState) -> $service {
+                state.0.$field.clone()
+            }
+        })*
+    };
+}
+
+services_from_state! {
+    authenticator: Authenticator,
+    account_service: AccountService,
+    health: Health,
+    shipment_service: ShipmentService,
+    proof_service: ProofService,
+    driver_service: DriverService,
+    tracking_service: TrackingService,
+    preference_service: PreferenceService,
+    notice_service: NoticeService,
+    depot_service: DepotService,
+    dispatch_service: DispatchService,
+    exception_service: ExceptionService,
+}
+
+pub struct Services {
     pub authenticator: Authenticator,
     pub account_service: AccountService,
     pub health: Health,
@@ -212,7 +249,7 @@ impl Application {
             reschedule_days,
             clock: clock.clone(),
         };
-        let state = AppState {
+        let state = AppState(Arc::new(Services {
             authenticator: Authenticator {
                 keys: keys.clone(),
                 accounts: stores.accounts.clone(),
@@ -307,7 +344,7 @@ impl Application {
             },
             clock,
             instance,
-        };
+        }));
         let router = crate::http::router(routes(), state.clone(), settings.max_body_bytes);
         Ok(Application { listener, router, state, notice_worker: settings.notice_worker })
     }
