@@ -1,12 +1,17 @@
 //! The customer hears from us at the moments that matter, by real email; nothing is lost or sent twice
 //! when the mail server is away.
 
-use chrono::Utc;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::json;
 use todoke_e2e::smtp::SmtpServer;
 use todoke_e2e::{TestApp, expect_json, shipment_request, tracking_number};
-use todoke_server::notify::worker;
+use todoke_server::notify::worker::{self, Outbox};
+use todoke_server::store::{NewNotice, NoticeOutcome, NoticeRecord, NoticeStore, ShipmentKey, StoreError};
+use uuid::Uuid;
 
 async fn app_sending_to(smtp: &SmtpServer) -> TestApp {
     let url = smtp.url();
@@ -220,4 +225,143 @@ async fn a_notice_that_cannot_go_out_in_time_expires() {
     .await;
     assert_eq!(notices[0]["status"], "expired");
     assert!(notices[0]["last_error"].is_string());
+}
+
+/// Dispatches `shipments` parcels and queues `extra` preference confirmations for each on top: one
+/// notice each to send, with its own Message-ID.
+async fn queue_notices(app: &TestApp, shipments: usize, extra: usize) -> Vec<Uuid> {
+    let mut ids = Vec::new();
+    for _ in 0..shipments {
+        let shipment = app.create_shipment(&shipment_request()).await;
+        app.record(&shipment, json!({"status": "at_depot"})).await;
+        app.record(&shipment, json!({"status": "out_for_delivery"})).await;
+        let id: Uuid = shipment["id"].as_str().unwrap().parse().unwrap();
+        let record = app.state.outbox.shipments.find_shipment(ShipmentKey::Id(id)).await.unwrap().unwrap();
+        let confirmations: Vec<NewNotice> =
+            (0..extra).flat_map(|_| app.state.outbox.mail.for_preferences(&record)).collect();
+        app.state.outbox.notices.enqueue_notices(id, &confirmations, Utc::now()).await.unwrap();
+        ids.push(id);
+    }
+    ids
+}
+
+async fn all_notices(app: &TestApp, shipments: &[Uuid]) -> Vec<NoticeRecord> {
+    let mut all = Vec::new();
+    for id in shipments {
+        all.extend(app.state.outbox.notices.notices(*id).await.unwrap());
+    }
+    all
+}
+
+/// The outbox, counting the worker's trips: how many notices each claim returned and each finish marked.
+struct Counting {
+    inner: Arc<dyn NoticeStore>,
+    claims: Mutex<Vec<usize>>,
+    finishes: Mutex<Vec<usize>>,
+}
+
+#[async_trait::async_trait]
+impl NoticeStore for Counting {
+    async fn enqueue_notices(&self, id: Uuid, notices: &[NewNotice], now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.inner.enqueue_notices(id, notices, now).await
+    }
+
+    async fn claim_notices(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<NoticeRecord>, StoreError> {
+        let claimed = self.inner.claim_notices(now, lease_until, limit).await?;
+        self.claims.lock().unwrap().push(claimed.len());
+        Ok(claimed)
+    }
+
+    async fn finish_notices(&self, outcomes: &[(Uuid, NoticeOutcome)]) -> Result<(), StoreError> {
+        self.finishes.lock().unwrap().push(outcomes.len());
+        self.inner.finish_notices(outcomes).await
+    }
+
+    async fn notices(&self, shipment_id: Uuid) -> Result<Vec<NoticeRecord>, StoreError> {
+        self.inner.notices(shipment_id).await
+    }
+}
+
+#[tokio::test]
+async fn a_morning_of_notices_goes_out_in_batches_each_exactly_once() {
+    let Some(smtp) = SmtpServer::start() else { return };
+    let app = app_sending_to(&smtp).await;
+    let shipments = queue_notices(&app, 40, 5).await;
+    let counting = Arc::new(Counting {
+        inner: app.state.outbox.notices.clone(),
+        claims: Mutex::default(),
+        finishes: Mutex::default(),
+    });
+    let outbox = Outbox { notices: counting.clone(), ..app.state.outbox.clone() };
+    assert_eq!(worker::drain(&outbox, Utc::now()).await.unwrap(), 240);
+
+    let received = smtp.messages();
+    let received_ids: BTreeSet<String> = received.iter().map(|m| m.message_id.clone()).collect();
+    let notices = all_notices(&app, &shipments).await;
+    let queued_ids: BTreeSet<String> = notices.iter().map(|n| n.message_id.clone()).collect();
+    assert_eq!(received.len(), 240, "each notice arrived once");
+    assert_eq!(received_ids, queued_ids, "every notice arrived, and nothing else");
+    assert!(notices.iter().all(|n| n.status == "sent" && n.attempts == 1 && n.sent_at.is_some()));
+
+    // One transaction marks each batch, with as many outcomes as it claimed; the last claim finds none.
+    let claims = counting.claims.lock().unwrap().clone();
+    let finishes = counting.finishes.lock().unwrap().clone();
+    assert_eq!(claims.last(), Some(&0));
+    assert_eq!(finishes, claims[..claims.len() - 1], "claims {claims:?}, finishes {finishes:?}");
+    assert!(claims.len() <= 240 / 32 + 1, "a trip to the database per batch, not per notice: {claims:?}");
+}
+
+#[tokio::test]
+async fn a_claimed_batch_is_held_until_its_lease_ends_and_each_notice_keeps_its_own_outcome() {
+    let app = TestApp::spawn_with(|settings| settings.notice_worker = false).await;
+    let shipments = queue_notices(&app, 2, 2).await;
+    let store = &app.state.outbox.notices;
+    let now = Utc::now();
+    let lease_until = now + chrono::Duration::minutes(2);
+
+    let first = store.claim_notices(now, lease_until, 4).await.unwrap();
+    let second = store.claim_notices(now, lease_until, 4).await.unwrap();
+    assert_eq!((first.len(), second.len()), (4, 2));
+    let ids = |batch: &[NoticeRecord]| batch.iter().map(|n| n.id).collect::<BTreeSet<_>>();
+    assert!(ids(&first).is_disjoint(&ids(&second)), "no notice claimed twice within its lease");
+    assert!(first.iter().chain(&second).all(|n| n.status == "sending" && n.attempts == 1));
+    assert!(store.claim_notices(now, lease_until, 4).await.unwrap().is_empty(), "all are held");
+
+    let retry_at = now + chrono::Duration::minutes(10);
+    let outcomes = [
+        NoticeOutcome::Sent { at: now },
+        NoticeOutcome::Retry { at: retry_at, error: "421 try later".into() },
+        NoticeOutcome::Failed { error: "550 no such user".into() },
+        NoticeOutcome::Expired { error: "not sent in time".into() },
+    ];
+    let finished: Vec<(Uuid, NoticeOutcome)> = first.iter().map(|n| n.id).zip(outcomes.clone()).collect();
+    store.finish_notices(&finished).await.unwrap();
+    let stored = all_notices(&app, &shipments).await;
+    let expected = [
+        ("sent", None),
+        ("pending", Some("421 try later")),
+        ("failed", Some("550 no such user")),
+        ("expired", Some("not sent in time")),
+    ];
+    for ((id, outcome), (status, error)) in finished.iter().zip(expected) {
+        let notice = stored.iter().find(|n| n.id == *id).unwrap();
+        assert_eq!(notice.status, status, "{outcome:?}");
+        assert_eq!(notice.last_error.as_deref(), error, "{outcome:?}");
+        assert_eq!(notice.sent_at.is_some(), status == "sent", "{outcome:?}");
+    }
+    let retried = stored.iter().find(|n| n.id == finished[1].0).unwrap();
+    assert_eq!(retried.next_attempt_at.timestamp(), retry_at.timestamp());
+
+    // After the retry's time and the second batch's lease: the retried notice and the second batch are
+    // due again (their worker may have died); what was sent, failed or expired never is.
+    let later = retry_at + chrono::Duration::seconds(1);
+    let again = store.claim_notices(later, later + chrono::Duration::minutes(2), 10).await.unwrap();
+    let expected: BTreeSet<Uuid> = ids(&second).into_iter().chain([finished[1].0]).collect();
+    assert_eq!(ids(&again), expected);
+    assert!(again.iter().all(|n| n.attempts == 2));
 }

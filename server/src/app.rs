@@ -386,7 +386,7 @@ fn mail(settings: &Settings) -> anyhow::Result<Mail> {
         .with_context(|| format!("TODOKE_MAIL_FROM {:?} is not a mailbox", settings.mail_from))?;
     let domain = from.email.domain().to_string();
     let transport: Arc<dyn Transport> = match &settings.smtp_url {
-        Some(url) => Arc::new(Smtp::from_url(url.expose())?),
+        Some(url) => Arc::new(Smtp::from_url(url.expose(), settings.smtp_connections)?),
         None => Arc::new(Files::new(settings.data_dir.join("outbox"))?),
     };
     Ok(Mail {

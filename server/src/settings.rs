@@ -152,6 +152,10 @@ pub struct SettingsLayer {
     /// [default: 120]
     #[arg(long, env = "TODOKE_NOTICE_LEASE_SECONDS", value_name = "SECONDS")]
     pub notice_lease_seconds: Option<u32>,
+
+    /// SMTP connections the notice worker keeps open and sends over at once. [default: 32]
+    #[arg(long, env = "TODOKE_SMTP_CONNECTIONS", value_name = "COUNT")]
+    pub smtp_connections: Option<u32>,
 }
 
 impl SettingsLayer {
@@ -188,6 +192,7 @@ impl SettingsLayer {
             notice_max_age_hours: self.notice_max_age_hours.or(lower.notice_max_age_hours),
             notice_worker: self.notice_worker.or(lower.notice_worker),
             notice_lease_seconds: self.notice_lease_seconds.or(lower.notice_lease_seconds),
+            smtp_connections: self.smtp_connections.or(lower.smtp_connections),
         }
     }
 }
@@ -224,6 +229,7 @@ pub struct Settings {
     pub notice_max_age_hours: u32,
     pub notice_worker: bool,
     pub notice_lease_seconds: u32,
+    pub smtp_connections: u32,
 }
 
 impl Settings {
@@ -284,6 +290,7 @@ impl Settings {
             notice_max_age_hours: layer.notice_max_age_hours.unwrap_or(24).clamp(1, 24 * 30),
             notice_worker: layer.notice_worker.unwrap_or(true),
             notice_lease_seconds: layer.notice_lease_seconds.unwrap_or(120).clamp(1, 3600),
+            smtp_connections: layer.smtp_connections.unwrap_or(32).clamp(1, 64),
         })
     }
 

@@ -247,6 +247,10 @@ mod tests {
             Ok(())
         }
 
+        fn connections(&self) -> usize {
+            1
+        }
+
         fn describe(&self) -> String {
             "nowhere".to_string()
         }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use async_trait::async_trait;
+use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 #[derive(Debug, thiserror::Error)]
@@ -19,22 +20,30 @@ pub enum SendError {
 #[async_trait]
 pub trait Transport: Send + Sync {
     async fn send(&self, message: Message) -> Result<(), SendError>;
+    /// How many messages may be under way at once; the worker never sends more.
+    fn connections(&self) -> usize;
     /// For logs: where messages go, without credentials.
     fn describe(&self) -> String;
 }
 
 pub struct Smtp {
     transport: AsyncSmtpTransport<Tokio1Executor>,
+    connections: usize,
     described: String,
 }
 
 impl Smtp {
     /// `smtps://host` (TLS), `smtp://host:587?tls=required` (STARTTLS), `smtp://host:port` (plain, for a
-    /// local relay); `user:password@` for AUTH.
-    pub fn from_url(url: &str) -> anyhow::Result<Smtp> {
+    /// local relay); `user:password@` for AUTH. At most `connections` stay open, each reused for message
+    /// after message.
+    pub fn from_url(url: &str, connections: u32) -> anyhow::Result<Smtp> {
+        // lettre opens a new connection whenever no pooled one is idle, and hands a used one back to the
+        // pool from a spawned task, so the next send may not find it yet; a full pool then closes the one
+        // handed back. Room for twice the worker's limit keeps every connection open for the next message.
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| anyhow::anyhow!("TODOKE_SMTP_URL is not a valid SMTP URL: {e}"))?
             .timeout(Some(std::time::Duration::from_secs(20)))
+            .pool_config(PoolConfig::new().max_size(connections.saturating_mul(2)))
             .build();
         let described = match url.split_once('@') {
             Some((scheme_and_user, host)) => {
@@ -42,7 +51,7 @@ impl Smtp {
             }
             None => url.to_string(),
         };
-        Ok(Smtp { transport, described })
+        Ok(Smtp { transport, connections: connections as usize, described })
     }
 }
 
@@ -56,6 +65,10 @@ impl Transport for Smtp {
                 SendError::Temporary(error.to_string())
             }
         })
+    }
+
+    fn connections(&self) -> usize {
+        self.connections
     }
 
     fn describe(&self) -> String {
@@ -89,6 +102,11 @@ impl Transport for Files {
         // Written whole, then renamed: a reader never sees half a message.
         tokio::fs::write(&temporary, bytes).await.map_err(|e| SendError::Temporary(e.to_string()))?;
         tokio::fs::rename(&temporary, &path).await.map_err(|e| SendError::Temporary(e.to_string()))
+    }
+
+    fn connections(&self) -> usize {
+        // Small files written whole: a few at once keep the disk busy.
+        4
     }
 
     fn describe(&self) -> String {

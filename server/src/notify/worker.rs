@@ -5,18 +5,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use lettre::Message;
 use rand::Rng;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use super::transport::SendError;
 use super::{Mail, render, slip};
 use crate::clock::Clock;
 use crate::links::Links;
 use crate::pod::Pod;
-use crate::store::{Notice, NoticeOutcome, NoticeRecord, NoticeStore, ShipmentKey, Store, StoreError};
+use crate::store::{Notice, NoticeOutcome, NoticeRecord, NoticeStore, ShipmentKey, Store};
 use todoke_shared::ShipmentStatus;
 
-const BATCH: u32 = 32;
+/// Notices claimed at once and marked in one transaction: enough to keep every connection busy between
+/// two trips to the database, few enough that a batch is done well within its lease.
+const BATCH: u32 = 128;
 
 /// What sending notices needs, and no more: the outbox, the shipments and proofs a notice speaks of,
 /// the mail, the links it carries and the time.
@@ -37,23 +40,39 @@ pub async fn run_pending(state: &Outbox) -> anyhow::Result<usize> {
 }
 
 /// Sends one batch of notices due by `moment`: tests jump past a retry's backoff with it.
-pub async fn run_due_by(state: &Outbox, moment: chrono::DateTime<Utc>) -> anyhow::Result<usize> {
-    let claimed = state.notices.claim_notices(moment, state.clock.now() + state.mail.lease, BATCH).await?;
+pub async fn run_due_by(state: &Outbox, moment: DateTime<Utc>) -> anyhow::Result<usize> {
+    let lease_until = state.clock.now() + state.mail.lease;
+    let claimed = state.notices.claim_notices(moment, lease_until, BATCH).await?;
     let count = claimed.len();
-    // A batch goes out at once, over the transport's pool of connections.
+    if count == 0 {
+        return Ok(0);
+    }
+    // The batch is rendered at once and sent over the transport's connections; the database sees it
+    // again only when all of it is done, in one transaction.
+    let connections = Arc::new(Semaphore::new(state.mail.transport.connections()));
     let mut sending = tokio::task::JoinSet::new();
     for notice in claimed {
-        let state = state.clone();
-        sending.spawn(async move { send(&state, &notice, moment).await });
+        let (state, connections) = (state.clone(), connections.clone());
+        sending.spawn(async move {
+            let outcome = attempt(&state, &notice, moment, lease_until, &connections).await;
+            outcome.map(|outcome| (notice.id, outcome))
+        });
     }
+    let mut outcomes = Vec::with_capacity(count);
     while let Some(finished) = sending.join_next().await {
-        finished??;
+        match finished {
+            Ok(Some(outcome)) => outcomes.push(outcome),
+            // Not sent, and left claimed: the claim after its lease takes it again.
+            Ok(None) => {}
+            Err(error) => tracing::error!(%error, "sending a notice stopped unexpectedly"),
+        }
     }
+    state.notices.finish_notices(&outcomes).await?;
     Ok(count)
 }
 
 /// Sends until nothing is due by `moment`.
-pub async fn drain(state: &Outbox, moment: chrono::DateTime<Utc>) -> anyhow::Result<usize> {
+pub async fn drain(state: &Outbox, moment: DateTime<Utc>) -> anyhow::Result<usize> {
     let mut total = 0;
     loop {
         match run_due_by(state, moment).await? {
@@ -63,49 +82,61 @@ pub async fn drain(state: &Outbox, moment: chrono::DateTime<Utc>) -> anyhow::Res
     }
 }
 
-/// One try at sending `notice`, and its outcome stored.
+/// One try at sending `notice`, judged as of `moment` (now, except in tests); `None` when its lease ran
+/// out before a connection was free.
 #[tracing::instrument(skip_all, fields(notice_id = %notice.id, shipment_id = %notice.shipment_id, kind = %notice.kind, attempts = notice.attempts))]
-async fn send(state: &Outbox, notice: &NoticeRecord, moment: chrono::DateTime<Utc>) -> Result<(), StoreError> {
-    let outcome = attempt(state, notice, moment).await;
-    state.notices.finish_notice(notice.id, &outcome).await
+async fn attempt(
+    state: &Outbox,
+    notice: &NoticeRecord,
+    moment: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    connections: &Semaphore,
+) -> Option<NoticeOutcome> {
+    let message = match prepare(state, notice, moment).await {
+        Ok(message) => message,
+        Err(outcome) => return Some(outcome),
+    };
+    let Ok(_connection) = connections.acquire().await else { return None };
+    // Past its lease another worker may have claimed it: sending it here too would send it twice.
+    if state.clock.now() >= lease_until {
+        return None;
+    }
+    Some(match state.mail.transport.send(message).await {
+        Ok(()) => NoticeOutcome::Sent { at: state.clock.now() },
+        Err(SendError::Permanent(error)) => NoticeOutcome::Failed { error },
+        Err(SendError::Temporary(error)) => retry(notice, error, state.clock.now()),
+    })
 }
 
-/// One try at sending `notice`, judged as of `moment` (now, except in tests).
-async fn attempt(state: &Outbox, notice: &NoticeRecord, moment: chrono::DateTime<Utc>) -> NoticeOutcome {
+/// The message `notice` becomes, or why it will not be sent now.
+async fn prepare(state: &Outbox, notice: &NoticeRecord, moment: DateTime<Utc>) -> Result<Message, NoticeOutcome> {
     let mail = &state.mail;
     if notice.created_at + mail.max_age < moment {
-        return NoticeOutcome::Expired {
+        return Err(NoticeOutcome::Expired {
             error: notice.last_error.clone().unwrap_or_else(|| "not sent in time".into()),
-        };
+        });
     }
     let shipment = match state.shipments.find_shipment(ShipmentKey::Id(notice.shipment_id)).await {
         Ok(Some(shipment)) => shipment,
-        Ok(None) => return NoticeOutcome::Failed { error: "the shipment is gone".into() },
-        Err(error) => return retry(notice, error.to_string(), state.clock.now()),
+        Ok(None) => return Err(NoticeOutcome::Failed { error: "the shipment is gone".into() }),
+        Err(error) => return Err(retry(notice, error.to_string(), state.clock.now())),
     };
     let said = match notice.notice() {
         Ok(said) => said,
         // Written by a newer server, or damaged: this one will never be able to say it.
-        Err(error) => return NoticeOutcome::Failed { error: error.to_string() },
+        Err(error) => return Err(NoticeOutcome::Failed { error: error.to_string() }),
     };
     // A delay told after the driver was at the door would be news from the past.
     if matches!(said, Notice::Delayed(_)) && shipment.status != ShipmentStatus::OutForDelivery {
-        return NoticeOutcome::Expired { error: format!("the shipment was {} first", shipment.status.as_str()) };
+        return Err(NoticeOutcome::Expired { error: format!("the shipment was {} first", shipment.status.as_str()) });
     }
     let slip = match slip::load(&state.pod, notice.shipment_id, said.proof_id()).await {
         Ok(slip) => slip,
-        Err(error) => return retry(notice, error.to_string(), state.clock.now()),
+        Err(error) => return Err(retry(notice, error.to_string(), state.clock.now())),
     };
-    let message = match render::message(mail, notice, &said, &shipment, &state.links, slip) {
-        Ok(message) => message,
-        // An address that cannot be written into a message will never be one.
-        Err(error) => return NoticeOutcome::Failed { error: error.to_string() },
-    };
-    match mail.transport.send(message).await {
-        Ok(()) => NoticeOutcome::Sent { at: state.clock.now() },
-        Err(SendError::Permanent(error)) => NoticeOutcome::Failed { error },
-        Err(SendError::Temporary(error)) => retry(notice, error, state.clock.now()),
-    }
+    // An address that cannot be written into a message will never be one.
+    render::message(mail, notice, &said, &shipment, &state.links, slip)
+        .map_err(|error| NoticeOutcome::Failed { error: error.to_string() })
 }
 
 /// Next try after 10 s, 20 s, 40 s … up to an hour, each ±20 % so that retries from many notices spread.

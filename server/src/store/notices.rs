@@ -158,6 +158,18 @@ pub enum NoticeOutcome {
     },
 }
 
+impl NoticeOutcome {
+    /// The row an outcome leaves: `status`, `sent_at`, the next attempt (`None` keeps it) and `last_error`.
+    pub(crate) fn columns(&self) -> (&'static str, Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<&str>) {
+        match self {
+            NoticeOutcome::Sent { at } => ("sent", Some(*at), None, None),
+            NoticeOutcome::Retry { at, error } => ("pending", None, Some(*at), Some(error.as_str())),
+            NoticeOutcome::Failed { error } => ("failed", None, None, Some(error.as_str())),
+            NoticeOutcome::Expired { error } => ("expired", None, None, Some(error.as_str())),
+        }
+    }
+}
+
 /// The outbox: notices that no other change causes, and the worker's claims on those due.
 #[async_trait::async_trait]
 pub trait NoticeStore: Send + Sync + 'static {
@@ -178,7 +190,9 @@ pub trait NoticeStore: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<NoticeRecord>, StoreError>;
 
-    async fn finish_notice(&self, id: Uuid, outcome: &NoticeOutcome) -> Result<(), StoreError>;
+    /// Records how each attempt of a batch ended, in one transaction: one commit for the batch rather
+    /// than one per notice, which is what the outbox's rate hangs on.
+    async fn finish_notices(&self, outcomes: &[(Uuid, NoticeOutcome)]) -> Result<(), StoreError>;
 
     /// A shipment's notices, oldest first.
     async fn notices(&self, shipment_id: Uuid) -> Result<Vec<NoticeRecord>, StoreError>;

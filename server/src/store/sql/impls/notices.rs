@@ -61,25 +61,30 @@ impl NoticeStore for SqlStore<Db> {
             .await?)
     }
 
-    async fn finish_notice(&self, id: Uuid, outcome: &NoticeOutcome) -> Result<(), StoreError> {
-        let (status, sent_at, retry_at, error) = match outcome {
-            NoticeOutcome::Sent { at } => ("sent", Some(*at), None, None),
-            NoticeOutcome::Retry { at, error } => ("pending", None, Some(*at), Some(error.as_str())),
-            NoticeOutcome::Failed { error } => ("failed", None, None, Some(error.as_str())),
-            NoticeOutcome::Expired { error } => ("expired", None, None, Some(error.as_str())),
-        };
-        sqlx::query(
-            "UPDATE notices SET status = $2, sent_at = $3, next_attempt_at = COALESCE($4, next_attempt_at), \
-             last_error = $5, claimed_until = NULL WHERE id = $1",
-        )
-        .bind(id)
-        .bind(status)
-        .bind(sent_at)
-        .bind(retry_at)
-        .bind(error)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+    async fn finish_notices(&self, outcomes: &[(Uuid, NoticeOutcome)]) -> Result<(), StoreError> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        self.retrying(|| async move {
+            let mut tx = self.begin_write().await?;
+            for (id, outcome) in outcomes {
+                let (status, sent_at, retry_at, error) = outcome.columns();
+                sqlx::query(
+                    "UPDATE notices SET status = $2, sent_at = $3, next_attempt_at = COALESCE($4, next_attempt_at), \
+                     last_error = $5, claimed_until = NULL WHERE id = $1",
+                )
+                .bind(id)
+                .bind(status)
+                .bind(sent_at)
+                .bind(retry_at)
+                .bind(error)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn notices(&self, shipment_id: Uuid) -> Result<Vec<NoticeRecord>, StoreError> {
