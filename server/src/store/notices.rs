@@ -158,15 +158,24 @@ pub enum NoticeOutcome {
     },
 }
 
+/// The row an outcome leaves.
+pub(crate) struct OutcomeColumns<'a> {
+    pub status: &'static str,
+    pub sent_at: Option<DateTime<Utc>>,
+    /// The next attempt; `None` keeps it.
+    pub retry_at: Option<DateTime<Utc>>,
+    pub error: Option<&'a str>,
+}
+
 impl NoticeOutcome {
-    /// The row an outcome leaves: `status`, `sent_at`, the next attempt (`None` keeps it) and `last_error`.
-    pub(crate) fn columns(&self) -> (&'static str, Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<&str>) {
-        match self {
+    pub(crate) fn columns(&self) -> OutcomeColumns<'_> {
+        let (status, sent_at, retry_at, error) = match self {
             NoticeOutcome::Sent { at } => ("sent", Some(*at), None, None),
             NoticeOutcome::Retry { at, error } => ("pending", None, Some(*at), Some(error.as_str())),
             NoticeOutcome::Failed { error } => ("failed", None, None, Some(error.as_str())),
             NoticeOutcome::Expired { error } => ("expired", None, None, Some(error.as_str())),
-        }
+        };
+        OutcomeColumns { status, sent_at, retry_at, error }
     }
 }
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::Db;
-use crate::store::notices::NoticeStore;
+use crate::store::notices::{NoticeStore, OutcomeColumns};
 use crate::store::{Backend, NewNotice, NoticeOutcome, NoticeRecord, SqlStore, StoreError};
 
 /// The columns of [`NoticeRecord`], in its order.
@@ -68,7 +68,7 @@ impl NoticeStore for SqlStore<Db> {
         self.retrying(|| async move {
             let mut tx = self.begin_write().await?;
             for (id, outcome) in outcomes {
-                let (status, sent_at, retry_at, error) = outcome.columns();
+                let OutcomeColumns { status, sent_at, retry_at, error } = outcome.columns();
                 sqlx::query(
                     "UPDATE notices SET status = $2, sent_at = $3, next_attempt_at = COALESCE($4, next_attempt_at), \
                      last_error = $5, claimed_until = NULL WHERE id = $1",
