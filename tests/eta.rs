@@ -331,20 +331,7 @@ async fn a_day_that_only_wobbles_sends_no_delay_notice() {
 async fn the_worker_keeps_the_estimate_current_by_itself() {
     let day = replayed(0);
     let (app, clock) = spawn_on(&day, |settings| settings.eta_coalesce_millis = 50).await;
-    let road = set_up(&app, &day).await;
-    let number = tracking_number(&road.shipments[2]);
-    // Dispatched: the plan stands, and the customer sees where they are in the day.
-    let eta = wait_for_eta(&app, number, |eta| eta["stops_before"] == 2).await;
-    assert!(eta.get("updated_at").is_none_or(Value::is_null), "{eta}");
-    // The phone's first points: the estimate now starts from the driver.
-    let points: Vec<Value> =
-        day.points[..4].iter().map(|p| json!({"at": p.at, "lat": p.location.lat, "lon": p.location.lon})).collect();
-    clock.set(day.points[3].at);
-    let response = app.post_json_as("/api/v1/driver/locations", &json!({"points": points}), Some(&road.token)).await;
-    expect_json(response, StatusCode::OK).await;
-    let eta = wait_for_eta(&app, number, |eta| eta["updated_at"].is_string()).await;
-    let updated: DateTime<Utc> = eta["updated_at"].as_str().unwrap().parse().unwrap();
-    assert_eq!(updated, day.points[3].at);
+    the_phones_first_points_move_the_customers_estimate(&app, &app, &clock, &day).await;
 }
 
 /// Several servers on one PostgreSQL: the estimate one server makes from the phone's points reaches the
@@ -357,17 +344,29 @@ async fn servers_sharing_postgresql_show_the_customer_the_same_estimate() {
         return;
     }
     let other = app.sibling().await.unwrap();
-    let road = set_up(&app, &day).await;
+    the_phones_first_points_move_the_customers_estimate(&app, &other, &clock, &day).await;
+}
+
+/// The customer reads on `reader` while the phone's points reach `receiver`.
+async fn the_phones_first_points_move_the_customers_estimate(
+    reader: &TestApp,
+    receiver: &TestApp,
+    clock: &ManualClock,
+    day: &SimDay,
+) {
+    let road = set_up(reader, day).await;
     let number = tracking_number(&road.shipments[2]);
-    let eta = wait_for_eta(&app, number, |eta| eta["stops_before"] == 2).await;
+    // Dispatched: the plan stands, and the customer sees where they are in the day.
+    let eta = wait_for_eta(reader, number, |eta| eta["stops_before"] == 2).await;
     assert!(eta.get("updated_at").is_none_or(Value::is_null), "{eta}");
-    // The phone's points reach the other server, whose worker makes the new estimate.
+    // The phone's first points: the estimate now starts from the driver.
     let points: Vec<Value> =
         day.points[..4].iter().map(|p| json!({"at": p.at, "lat": p.location.lat, "lon": p.location.lon})).collect();
     clock.set(day.points[3].at);
-    let response = other.post_json_as("/api/v1/driver/locations", &json!({"points": points}), Some(&road.token)).await;
+    let response =
+        receiver.post_json_as("/api/v1/driver/locations", &json!({"points": points}), Some(&road.token)).await;
     expect_json(response, StatusCode::OK).await;
-    let eta = wait_for_eta(&app, number, |eta| eta["updated_at"].is_string()).await;
+    let eta = wait_for_eta(reader, number, |eta| eta["updated_at"].is_string()).await;
     let updated: DateTime<Utc> = eta["updated_at"].as_str().unwrap().parse().unwrap();
     assert_eq!(updated, day.points[3].at);
 }
